@@ -1,0 +1,63 @@
+"""Operator settings: the exact ``TCNS_*`` names of PRODUCT.md, from the environment or ``.env``."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TCNS_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    zalo_token: SecretStr | None = None
+    zalo_api_url: str = "https://bot-api.zaloplatforms.com"
+    database_url: str = "sqlite+aiosqlite:///./tcns.db"
+    # Kept as the raw comma-separated string: pydantic-settings would try to JSON-decode a list.
+    superadmins: str = ""
+    timezone: str = "Asia/Ho_Chi_Minh"
+    locale: str = "vi"
+    webhook_base_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises on an unknown zone, so a typo fails at start, not at 16:00 Friday
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        if value not in ("vi", "en"):
+            raise ValueError("TCNS_LOCALE must be 'vi' or 'en'")
+        return value
+
+    @field_validator("telegram_api_url", "zalo_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("webhook_base_url")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else None
+
+    @cached_property
+    def superadmin_ids(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.superadmins.split(",") if part.strip())
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

@@ -1,0 +1,82 @@
+"""Search keys for Vietnamese names and words: case, accents and spacing folded away.
+
+It lives at the bottom layer because unit lookup keys are stored columns; the report grammar
+uses the same folding so that a key typed on a phone without accents finds its indicator.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACE = re.compile(r"\s+")
+# Phone keyboards send typographic quotes and dashes; they carry no meaning in commands.
+_PUNCT_MAP = str.maketrans(
+    {
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "«": '"',
+        "»": '"',
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "–": "-",
+        "—": "-",
+        "−": "-",
+        "\u00a0": " ",
+        "\u200b": " ",
+        "\ufeff": " ",
+    }
+)
+
+
+def clean(text: str) -> str:
+    """NFKC-compose, map typographic punctuation, drop stray combining marks.
+
+    After this, every character of the result folds to exactly one character (see `fold_char`),
+    so indices found in the folded text are valid in the cleaned original.
+    """
+    text = unicodedata.normalize("NFKC", text).translate(_PUNCT_MAP)
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def fold_char(ch: str) -> str:
+    if ch in "đĐ":
+        return "d"
+    if ch.isascii():
+        return ch.lower()
+    base = unicodedata.normalize("NFD", ch)[0]
+    return base.lower() if len(base.lower()) == 1 else ch
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, same length as `clean(text)`."""
+    return "".join(fold_char(ch) for ch in clean(text))
+
+
+def key(text: str) -> str:
+    """A comparison key: folded, underscores as spaces, runs of space collapsed, trimmed."""
+    return _SPACE.sub(" ", fold(text).replace("_", " ")).strip()
+
+
+_UNIT_PREFIXES = (
+    "thanh pho ",
+    "tinh ",
+    "dac khu ",
+    "phuong ",
+    "xa ",
+    "thi tran ",
+    "huyen ",
+    "quan ",
+    "thi xa ",
+)
+
+
+def unit_key(name: str) -> str:
+    """The lookup key of an administrative name: "Xã Thăng Bình" and "thang binh" meet."""
+    k = key(name).strip("\"' ")
+    for prefix in _UNIT_PREFIXES:
+        if k.startswith(prefix) and len(k) > len(prefix):
+            return k[len(prefix) :].strip()
+    return k

@@ -1,0 +1,162 @@
+"""The tables. Every timestamp is stored in UTC; ids of chats and people carry their platform."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(nullable: bool = False) -> sa.Column[datetime]:
+    return sa.Column(sa.DateTime(timezone=True), nullable=nullable)
+
+
+class Unit(SQLModel, table=True):
+    """A node of the administrative tree: province, (district,) commune, village."""
+
+    __tablename__ = "unit"
+    __table_args__ = (sa.UniqueConstraint("level", "code", name="uq_unit_level_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    level: str = Field(max_length=16)
+    code: str = Field(max_length=32)
+    name: str = Field(max_length=200)
+    name_key: str = Field(max_length=200, index=True)
+    # Ids from the root down to this unit, "/12/345/", so a subtree is one LIKE away whatever
+    # the depth of the tree (older plans still have districts).
+    path: str = Field(default="", max_length=200, index=True)
+    households: int | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Chat(SQLModel, table=True):
+    __tablename__ = "chat"
+
+    id: str = Field(primary_key=True, max_length=64)
+    platform: str = Field(max_length=8)
+    kind: str = Field(max_length=16)  # private | group
+    title: str | None = Field(default=None, max_length=255)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    language: str | None = Field(default=None, max_length=8)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Person(SQLModel, table=True):
+    __tablename__ = "person"
+
+    id: str = Field(primary_key=True, max_length=64)
+    platform: str = Field(max_length=8)
+    display_name: str = Field(max_length=255)
+    username: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Membership(SQLModel, table=True):
+    __tablename__ = "membership"
+    __table_args__ = (sa.UniqueConstraint("person_id", "unit_id", name="uq_membership"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: str = Field(foreign_key="person.id", index=True, max_length=64)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    role: str = Field(default="member", max_length=16)  # member | leader
+    joined_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Indicator(SQLModel, table=True):
+    __tablename__ = "indicator"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=32)
+    name_vi: str = Field(max_length=200)
+    name_en: str = Field(max_length=200)
+    kind: str = Field(max_length=16)  # households | count
+    # Aliases as typed by people, one per line; folded when matched.
+    aliases: str = Field(default="")
+    position: int = 0
+    default_target: int | None = None  # percent of households
+    weight: float = 1.0
+
+
+class Target(SQLModel, table=True):
+    """A unit's own target for an indicator; units without one inherit from above."""
+
+    __tablename__ = "target"
+    __table_args__ = (sa.UniqueConstraint("unit_id", "indicator_id", name="uq_target"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    indicator_id: int = Field(foreign_key="indicator.id")
+    percent: int
+
+
+class Report(SQLModel, table=True):
+    __tablename__ = "report"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    person_id: str = Field(foreign_key="person.id", index=True, max_length=64)
+    chat_id: str = Field(foreign_key="chat.id", max_length=64)
+    # "<chat id>:<message id>": an edit of the message finds and replaces its report, and the
+    # same message delivered twice cannot insert a second row.
+    message_key: str = Field(unique=True, max_length=128)
+    week: str = Field(index=True, max_length=10)  # ISO week, "2026-W47"
+    report_date: date
+    note: str | None = Field(default=None, max_length=1000)
+    source_text: str = Field(default="", max_length=4096)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    withdrawn_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class ReportValue(SQLModel, table=True):
+    __tablename__ = "report_value"
+
+    report_id: int = Field(foreign_key="report.id", primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id", primary_key=True)
+    value: int
+
+
+class UnitTotal(SQLModel, table=True):
+    """Running sums per unit, indicator and period, kept in the report's own transaction.
+
+    `period` is an ISO week ("2026-W47") or "all" for the campaign's cumulative figure. Every
+    ancestor of the reporting unit is kept too, so a board costs what its scope costs.
+    """
+
+    __tablename__ = "unit_total"
+
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id", primary_key=True)
+    period: str = Field(primary_key=True, max_length=10)
+    value: int = 0
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """Inbound updates already handled, so a redelivery is acknowledged and dropped."""
+
+    __tablename__ = "processed_update"
+
+    key: str = Field(primary_key=True, max_length=128)
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who changed which configuration, when, from what to what."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    actor_id: str = Field(max_length=64)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    chat_id: str | None = Field(default=None, max_length=64)
+    action: str = Field(max_length=32)
+    before: str | None = Field(default=None, max_length=1000)
+    after: str | None = Field(default=None, max_length=1000)

@@ -1,0 +1,207 @@
+"""Reports and the running totals kept beside them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Indicator, Report, ReportValue, Unit, UnitTotal, utcnow
+from storage.units import path_ids
+
+ALL_TIME = "all"
+
+
+async def indicators(session: AsyncSession) -> list[Indicator]:
+    rows = await session.exec(select(Indicator).order_by(col(Indicator.position)))
+    return list(rows.all())
+
+
+async def _add_to_totals(
+    session: AsyncSession, *, unit: Unit, week: str, deltas: Mapping[int, int]
+) -> None:
+    """Adds `deltas` (indicator id -> amount) to the unit and all its ancestors.
+
+    One atomic INSERT .. ON CONFLICT DO UPDATE per row, so concurrent reports from two
+    workers add up instead of overwriting each other.
+    """
+    rows = [
+        {"unit_id": uid, "indicator_id": ind, "period": period, "value": amount}
+        for uid in path_ids(unit)
+        for period in (week, ALL_TIME)
+        for ind, amount in deltas.items()
+        if amount
+    ]
+    if not rows:
+        return
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(UnitTotal).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["unit_id", "indicator_id", "period"],
+        set_={"value": UnitTotal.value + stmt.excluded.value},
+    )
+    await session.execute(stmt)
+
+
+async def by_message_key(session: AsyncSession, *, message_key: str) -> Report | None:
+    return (await session.exec(select(Report).where(Report.message_key == message_key))).first()
+
+
+async def values_of(session: AsyncSession, *, report_id: int) -> dict[int, int]:
+    rows = await session.exec(select(ReportValue).where(ReportValue.report_id == report_id))
+    return {rv.indicator_id: rv.value for rv in rows.all()}
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    unit: Unit,
+    person_id: str,
+    chat_id: str,
+    message_key: str,
+    week: str,
+    report_date: date,
+    values: Mapping[int, int],
+    note: str | None,
+    source_text: str,
+) -> Report:
+    assert unit.id is not None  # noqa: S101 (a stored unit)
+    report = Report(
+        unit_id=unit.id,
+        person_id=person_id,
+        chat_id=chat_id,
+        message_key=message_key,
+        week=week,
+        report_date=report_date,
+        note=note,
+        source_text=source_text,
+    )
+    session.add(report)
+    await session.flush()
+    assert report.id is not None  # noqa: S101 (flushed)
+    session.add_all(
+        ReportValue(report_id=report.id, indicator_id=ind, value=v) for ind, v in values.items()
+    )
+    await _add_to_totals(session, unit=unit, week=week, deltas=values)
+    await session.flush()
+    return report
+
+
+async def replace(
+    session: AsyncSession,
+    *,
+    report: Report,
+    unit: Unit,
+    week: str,
+    report_date: date,
+    values: Mapping[int, int],
+    note: str | None,
+    source_text: str,
+) -> None:
+    """An edited message: the old values leave the totals, the new ones enter."""
+    assert report.id is not None  # noqa: S101 (a stored report)
+    old = await values_of(session, report_id=report.id)
+    await _add_to_totals(
+        session, unit=unit, week=report.week, deltas={k: -v for k, v in old.items()}
+    )
+    for rv in (
+        await session.exec(select(ReportValue).where(ReportValue.report_id == report.id))
+    ).all():
+        await session.delete(rv)
+    await session.flush()
+    session.add_all(
+        ReportValue(report_id=report.id, indicator_id=ind, value=v) for ind, v in values.items()
+    )
+    report.week = week
+    report.report_date = report_date
+    report.note = note
+    report.source_text = source_text
+    report.updated_at = utcnow()
+    await _add_to_totals(session, unit=unit, week=week, deltas=values)
+    await session.flush()
+
+
+async def last_of_person(
+    session: AsyncSession, *, person_id: str, unit_id: int, week: str
+) -> Report | None:
+    rows = await session.exec(
+        select(Report)
+        .where(
+            Report.person_id == person_id,
+            Report.unit_id == unit_id,
+            Report.week == week,
+            col(Report.withdrawn_at).is_(None),
+        )
+        .order_by(col(Report.created_at).desc(), col(Report.id).desc())
+        .limit(1)
+    )
+    return rows.first()
+
+
+async def withdraw(session: AsyncSession, *, report: Report, unit: Unit) -> dict[int, int]:
+    """Marks the report withdrawn and takes its values out of the totals; returns them."""
+    assert report.id is not None  # noqa: S101 (a stored report)
+    old = await values_of(session, report_id=report.id)
+    report.withdrawn_at = utcnow()
+    await _add_to_totals(
+        session, unit=unit, week=report.week, deltas={k: -v for k, v in old.items()}
+    )
+    await session.flush()
+    return old
+
+
+async def totals(
+    session: AsyncSession, *, unit_ids: Sequence[int], period: str = ALL_TIME
+) -> dict[int, dict[int, int]]:
+    """unit id -> indicator id -> running total, for the given period."""
+    result: dict[int, dict[int, int]] = {uid: {} for uid in unit_ids}
+    if not unit_ids:
+        return result
+    rows = await session.exec(
+        select(UnitTotal).where(col(UnitTotal.unit_id).in_(unit_ids), UnitTotal.period == period)
+    )
+    for row in rows.all():
+        result[row.unit_id][row.indicator_id] = row.value
+    return result
+
+
+async def of_person(
+    session: AsyncSession, *, person_id: str, unit_id: int, limit: int
+) -> tuple[list[tuple[Report, dict[int, int]]], dict[int, int]]:
+    """The person's latest reports in the unit with their values, and their all-time sums."""
+    reports = list(
+        (
+            await session.exec(
+                select(Report)
+                .where(
+                    Report.person_id == person_id,
+                    Report.unit_id == unit_id,
+                    col(Report.withdrawn_at).is_(None),
+                )
+                .order_by(col(Report.report_date).desc(), col(Report.id).desc())
+            )
+        ).all()
+    )
+    ids = [r.id for r in reports if r.id is not None]
+    values: dict[int, dict[int, int]] = {rid: {} for rid in ids}
+    sums: dict[int, int] = {}
+    if ids:
+        for rv in (
+            await session.exec(select(ReportValue).where(col(ReportValue.report_id).in_(ids)))
+        ).all():
+            values[rv.report_id][rv.indicator_id] = rv.value
+            sums[rv.indicator_id] = sums.get(rv.indicator_id, 0) + rv.value
+    latest = [(r, values[r.id]) for r in reports[:limit] if r.id is not None]
+    return latest, sums
+
+
+def sum_values(rows: Iterable[Mapping[int, int]]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for row in rows:
+        for k, v in row.items():
+            out[k] = out.get(k, 0) + v
+    return out
