@@ -1,4 +1,4 @@
-"""Operator settings: the exact ``TCNS_*`` names of PRODUCT.md, from the environment or ``.env``."""
+"""Operator settings: the `TCNS_*` names of PRODUCT.md, from the environment or `.env`."""
 
 from __future__ import annotations
 

@@ -24,7 +24,8 @@ _NOTE = re.compile(r"(?:^|(?<=[\s,;]))ghi[\s_]*chu\b\s*[:=]?\s*(?P<note>[^\n]*)"
 _DATE_KEY = re.compile(r"(?:^|(?<=[\s,;]))ngay\b\s*[:=]?\s*(?P<value>[^\s,;]*)")
 _DATE_VALUE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}|\d{4}))?$")
 _SEGMENT = re.compile(r"[\n;,]")
-_TOKEN = re.compile(r"[=:]|[-+]?\d+(?:\.\d+)*|[^\s=:\d+\-]+|[-+]")
+# A word may hold inner hyphens ("e-payment") but neither starts nor ends with one.
+_TOKEN = re.compile(r"[=:]|[-+]?\d+(?:\.\d+)*|[^\s=:\d+\-](?:[^\s=:\d+]*[^\s=:\d+\-])?|[-+]")
 _NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)*$")
 # Quotes, brackets and a full stop that is not inside a number are mere decoration.
 _NOISE = re.compile(r"[\"'()\[\]{}!?*#/\\|<>~`]|(?<!\d)\.|\.(?!\d)")
@@ -108,9 +109,7 @@ def parse_date(value: str, *, today: date) -> date | None:
         return None
 
 
-def parse_report(
-    text: str, matcher: IndicatorMatcher, *, today: date
-) -> ParsedReport | Problem:
+def parse_report(text: str, matcher: IndicatorMatcher, *, today: date) -> ParsedReport | Problem:
     original = clean(text)
     folded = fold(text)
     note: str | None = None

@@ -35,9 +35,7 @@ async def upsert_person(
     return person
 
 
-async def ensure_membership(
-    session: AsyncSession, *, person_id: str, unit_id: int
-) -> Membership:
+async def ensure_membership(session: AsyncSession, *, person_id: str, unit_id: int) -> Membership:
     found = (
         await session.exec(
             select(Membership).where(

@@ -74,7 +74,8 @@ ACCEPTED: list[tuple[str, dict[str, int]]] = [
     ("app=+5", {"app": 5}),
     ("ho=007", {"ho": 7}),
     ("guided 10 citizen app 4 payment 2", {"ho": 10, "app": 4, "tt": 2}),
-    ("households=10; signature=1", {"ho": 10, "cks": 1}),
+    ("households guided=10; signature=1", {"ho": 10, "cks": 1}),
+    ("Households with e-payment: 2, e-commerce 1", {"tt": 2, "tmdt": 1}),
     ("Hộ được hướng dẫn: 12; Cài app: 5; ghi chú: thôn trên đi vắng", {"ho": 12, "app": 5}),
     ("ho=3 ngay=18/11", {"ho": 3}),
     ("Hộ gia đình: 6", {"ho": 6}),
@@ -163,7 +164,9 @@ def test_date_without_year_never_in_future() -> None:
     [
         (
             "tinh=Đà Nẵng xa=Thăng Bình thon=Thôn 3 ho=350",
-            LinkRequest(commune="Thăng Bình", province="Đà Nẵng", village="Thôn 3", households=350),
+            LinkRequest(
+                commune="Thăng Bình", province="Đà Nẵng", village="Thôn 3", households=350
+            ),
         ),
         (
             "xa=20791 thon=Thôn Bình An ho=412",
@@ -200,7 +203,8 @@ def test_link_rejected(text: str, code: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"), [("350", 350), ("350 hộ", 350), ("abc", "not_number"), ("-1", "negative")]
+    ("text", "expected"),
+    [("350", 350), ("350 hộ", 350), ("abc", "not_number"), ("-1", "negative")],
 )
 def test_count(text: str, expected: int | str) -> None:
     result = parse_count(text)

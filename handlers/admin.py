@@ -1,0 +1,215 @@
+"""Configuration by command: `/lien_ket`, `/so_ho`, `/ngon_ngu`. Every change is audited."""
+
+from __future__ import annotations
+
+from handlers import i18n, roles
+from handlers.context import Ctx, indicator_name
+from handlers.grammar import Problem, parse_count, parse_link
+from handlers.i18n import _
+from handlers.incoming import Reply
+from handlers.problems import HOUSEHOLDS_EXAMPLE, LINK_EXAMPLE, describe
+from handlers.report import not_linked
+from handlers.richtext import Rich, b, code, fmt
+from handlers.views import number
+from storage import people, reports, units
+from storage.models import Unit
+
+
+def denied() -> Rich:
+    return Rich().add("⛔ ", _("Only an admin of this unit can do that."))
+
+
+async def _unit_names(ctx: Ctx, unit: Unit) -> str:
+    """ "Thôn 3, Xã Thăng Bình, Thành phố Đà Nẵng": the unit and what it lies in."""
+    chain = await units.by_ids(ctx.session, ids=units.path_ids(unit))
+    by_id = {u.id: u for u in chain}
+    return ", ".join(by_id[uid].name for uid in reversed(units.path_ids(unit)) if uid in by_id)
+
+
+async def link(ctx: Ctx) -> list[Reply]:
+    if not await roles.may_configure(ctx, None):
+        return ctx.reply(denied())
+    request = parse_link(ctx.args)
+    if isinstance(request, Problem):
+        return ctx.reply(describe(request, example=LINK_EXAMPLE))
+
+    province: Unit | None = None
+    if request.province:
+        found = await units.find(ctx.session, level="province", query=request.province)
+        if not found:
+            return ctx.reply(_not_found(_("province"), request.province))
+        province = found[0]
+    communes = await units.find(
+        ctx.session,
+        level="commune",
+        query=request.commune,
+        parent_path=province.path if province else None,
+    )
+    if not communes:
+        return ctx.reply(_not_found(_("commune"), request.commune))
+    if len(communes) > 1:
+        return ctx.reply(await _ambiguous(ctx, communes))
+    commune = communes[0]
+    if not await roles.may_configure(ctx, commune):
+        return ctx.reply(denied())
+
+    target = commune
+    created = False
+    if request.village:
+        target, created = await units.find_or_create_village(
+            ctx.session, commune=commune, name=request.village
+        )
+    assert target.id is not None  # noqa: S101 (stored)
+    if request.households is not None and request.households != target.households:
+        problem = await _below_reports(ctx, target, request.households)
+        if problem is not None:
+            return ctx.reply(describe(problem, example=LINK_EXAMPLE))
+        await people.audit(
+            ctx.session,
+            actor_id=ctx.person.id,
+            action="households",
+            unit_id=target.id,
+            chat_id=ctx.chat.id,
+            before=None if target.households is None else str(target.households),
+            after=str(request.households),
+        )
+        target.households = request.households
+
+    where = await _unit_names(ctx, target)
+    rich = Rich()
+    if created:
+        rich.add("🆕 ", fmt(_("Created {unit} (code {code})."), unit=b(where), code=target.code))
+    if ctx.is_private:
+        rich.add(
+            "ℹ️ ",
+            fmt(
+                _(
+                    "{unit} is ready. A private chat is not bound to a unit: send this command "
+                    "in the team's group to link it."
+                ),
+                unit=b(where),
+            ),
+        )
+        return ctx.reply(rich)
+    before = ctx.chat.unit_id
+    if before != target.id:
+        await people.audit(
+            ctx.session,
+            actor_id=ctx.person.id,
+            action="link",
+            unit_id=target.id,
+            chat_id=ctx.chat.id,
+            before=None if before is None else str(before),
+            after=str(target.id),
+        )
+        ctx.chat.unit_id = target.id
+    rich.add("🔗 ", fmt(_("This chat is now linked to {unit}."), unit=b(where)))
+    if target.households:
+        rich.add(fmt(_("Households: {households}"), households=b(number(target.households))))
+    elif target.level == "village":
+        rich.add(fmt(_("Set the households with {example}"), example=code(HOUSEHOLDS_EXAMPLE)))
+    rich.add(fmt(_("Members report with {example}"), example=code("/bao_cao ho=12 app=5")))
+    return ctx.reply(rich)
+
+
+def _not_found(kind: str, name: str) -> Rich:
+    return (
+        Rich()
+        .add("⚠️ ", fmt(_("No {kind} named “{name}” was found."), kind=kind, name=b(name)))
+        .add(fmt(_("Example: {example}"), example=code(LINK_EXAMPLE)))
+        .add(_("Nothing was recorded."))
+    )
+
+
+async def _ambiguous(ctx: Ctx, communes: list[Unit]) -> Rich:
+    rich = Rich().add(
+        "❓ ", _("Several communes have that name; name the province (tinh=) or use the code:")
+    )
+    parents = await units.by_ids(
+        ctx.session, ids=[c.parent_id for c in communes if c.parent_id is not None]
+    )
+    names = {p.id: p.name for p in parents}
+    for c in communes:
+        rich.add("• ", b(c.name), f" — {names.get(c.parent_id, '?')} — ", code(f"xa={c.code}"))
+    rich.add(_("Nothing was recorded."))
+    return rich
+
+
+async def _below_reports(ctx: Ctx, unit: Unit, households: int) -> Problem | None:
+    """Households may not drop below what is already recorded as done."""
+    assert unit.id is not None  # noqa: S101 (stored)
+    current = (await reports.totals(ctx.session, unit_ids=[unit.id]))[unit.id]
+    for ind in await reports.indicators(ctx.session):
+        if ind.kind == "households" and ind.id is not None:
+            done = current.get(ind.id, 0)
+            if done > households:
+                return Problem(
+                    "below_reports",
+                    {
+                        "value": str(households),
+                        "current": str(done),
+                        "key": indicator_name(ind.name_vi, ind.name_en),
+                    },
+                )
+    return None
+
+
+async def households(ctx: Ctx) -> list[Reply]:
+    unit = await ctx.unit()
+    if not await roles.may_configure(ctx, unit):
+        return ctx.reply(denied())
+    if unit is None:
+        return ctx.reply(not_linked())
+    assert unit.id is not None  # noqa: S101 (stored)
+    value = parse_count(ctx.args)
+    if isinstance(value, Problem):
+        return ctx.reply(describe(value, example=HOUSEHOLDS_EXAMPLE))
+    problem = await _below_reports(ctx, unit, value)
+    if problem is not None:
+        return ctx.reply(describe(problem, example=HOUSEHOLDS_EXAMPLE))
+    await people.audit(
+        ctx.session,
+        actor_id=ctx.person.id,
+        action="households",
+        unit_id=unit.id,
+        chat_id=ctx.chat.id,
+        before=None if unit.households is None else str(unit.households),
+        after=str(value),
+    )
+    unit.households = value
+    return ctx.reply(
+        Rich().add(
+            "🏠 ",
+            fmt(
+                _("{unit} now has {households} households."),
+                unit=b(unit.name),
+                households=b(number(value)),
+            ),
+        )
+    )
+
+
+async def language(ctx: Ctx) -> list[Reply]:
+    unit = await ctx.unit()
+    # Anyone may set the language of their own private chat; a group's needs an admin.
+    if not ctx.is_private and not await roles.may_configure(ctx, unit):
+        return ctx.reply(denied())
+    choice = ctx.args.strip().lower()
+    if choice not in i18n.LANGUAGES:
+        return ctx.reply(
+            Rich()
+            .add("⚠️ ", _("Choose vi or en."))
+            .add(fmt(_("Example: {example}"), example=code("/ngon_ngu en")))
+        )
+    await people.audit(
+        ctx.session,
+        actor_id=ctx.person.id,
+        action="language",
+        unit_id=ctx.chat.unit_id,
+        chat_id=ctx.chat.id,
+        before=ctx.chat.language,
+        after=choice,
+    )
+    ctx.chat.language = choice
+    with i18n.use(choice):
+        return ctx.reply(Rich().add("🌐 ", _("This chat now speaks English.")))

@@ -1,0 +1,63 @@
+"""The per-update context a command runs in: one session, the chat, the sender, the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers import i18n
+from handlers.incoming import Deps, Incoming, Reply
+from handlers.periods import local_date
+from handlers.richtext import Rich
+from storage import units
+from storage.models import Chat, Person, Unit
+
+
+@dataclass
+class Ctx:
+    deps: Deps
+    session: AsyncSession
+    msg: Incoming
+    command: str
+    args: str
+    chat: Chat
+    person: Person
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.deps.timezone)
+
+    @property
+    def now(self) -> datetime:
+        return self.deps.clock()
+
+    @property
+    def today(self) -> date:
+        return local_date(self.now, self.tz)
+
+    @property
+    def is_private(self) -> bool:
+        return self.msg.chat_kind == "private"
+
+    @property
+    def language(self) -> str:
+        return self.chat.language or self.deps.default_locale
+
+    async def unit(self) -> Unit | None:
+        if self.chat.unit_id is None:
+            return None
+        return await units.get(self.session, unit_id=self.chat.unit_id)
+
+    def reply(self, rich: Rich) -> list[Reply]:
+        return [Reply(rich=rich, quote=not self.is_private)]
+
+
+def unit_label(unit: Unit) -> str:
+    return unit.name
+
+
+def indicator_name(name_vi: str, name_en: str) -> str:
+    return name_en if i18n.current() == "en" else name_vi

@@ -1,0 +1,54 @@
+"""`/start`, `/huong_dan`: what the bot is and the commands this person may use."""
+
+from __future__ import annotations
+
+from handlers import roles
+from handlers.context import Ctx
+from handlers.i18n import N_, _
+from handlers.incoming import Reply
+from handlers.problems import REPORT_EXAMPLE
+from handlers.richtext import Rich, b, code, fmt
+
+# (Vietnamese command, English alias, description), in menu order. Shared with the command menu.
+MEMBER_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("bao_cao", "report", N_("record a report")),
+    ("huy", "undo", N_("withdraw your last report this week")),
+    ("tien_do", "progress", N_("the team's progress against targets")),
+    ("xep_hang", "leaderboard", N_("the leaderboard")),
+    ("toi", "me", N_("your own reports")),
+    ("huong_dan", "help", N_("how to use the bot")),
+)
+ADMIN_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("lien_ket", "link", N_("link this chat to a village or commune")),
+    ("so_ho", "households", N_("set the households of this chat's unit")),
+    ("ngon_ngu", "language", N_("the chat's language: vi or en")),
+)
+
+
+async def help_(ctx: Ctx) -> list[Reply]:
+    rich = Rich().add(
+        "👋 ",
+        b(_("tcns — the assistant of the community digital technology team")),
+    )
+    rich.add(
+        _(
+            "Members report their door-to-door work here; the bot keeps the totals, the progress "
+            "against the province's targets and the leaderboard of the villages."
+        )
+    )
+    unit = await ctx.unit()
+    if unit is None and not ctx.is_private:
+        rich.add(_("This chat is not linked to a village or commune yet."))
+    elif unit is not None:
+        rich.add(fmt(_("This chat reports for {unit}."), unit=b(unit.name)))
+    rich.blank().add(fmt(_("Report like this: {example}"), example=code(REPORT_EXAMPLE)))
+    rich.add(
+        fmt(_("or in words: {example}"), example=code("/bao_cao Hộ tuyên truyền: 12; Cài app: 5"))
+    )
+    rich.blank().add(b(_("Commands")))
+    commands = list(MEMBER_COMMANDS)
+    if await roles.may_configure(ctx, unit):
+        commands += ADMIN_COMMANDS
+    for vi, en, description in commands:
+        rich.add(f"/{vi} (/{en}) — {_(description)}")
+    return ctx.reply(rich)

@@ -1,0 +1,53 @@
+"""Rejections in the chat's language, each with a correct example to copy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from handlers.grammar import Problem
+from handlers.i18n import _
+from handlers.richtext import Rich, b, code, fmt
+
+REPORT_EXAMPLE = "/bao_cao ho=12 app=5 tt=3 cks=1"
+LINK_EXAMPLE = "/lien_ket tinh=Đà Nẵng xa=Thăng Bình thon=Thôn 3 ho=350"
+HOUSEHOLDS_EXAMPLE = "/so_ho 350"
+
+
+def _messages() -> dict[str, str]:
+    # Built per call so each string is looked up in the language of the moment.
+    return {
+        "empty": _("The report has no indicator with a number."),
+        "unknown_key": _("I do not know the indicator “{key}”."),
+        "negative": _("“{key}” cannot be negative ({value})."),
+        "not_number": _("“{key}” needs a number, not “{value}”."),
+        "not_integer": _("“{key}” must be a whole number ({value})."),
+        "too_large": _("“{key}” is too large ({value})."),
+        "duplicate": _("“{key}” appears twice."),
+        "missing_value": _("“{key}” has no number."),
+        "number_without_key": _("The number {value} has no indicator in front of it."),
+        "bad_date": _("I cannot read the date “{value}”; write it as DD/MM or DD/MM/YYYY."),
+        "link_empty": _("Say which commune to link, as key=value pairs."),
+        "link_unknown": _("I do not know “{key}”; use tinh=, xa=, thon= and ho=."),
+        "link_missing_value": _("“{key}=” has no value."),
+        "link_no_commune": _("The commune (xa=) is missing."),
+        "count_missing": _("Give the number of households."),
+        "over_households": _(
+            "{key}: {current} households are recorded already; adding {value} would pass the "
+            "{households} households of the village (at most {room} more)."
+        ),
+        "date_outside": _("The date {value} is outside this week and last week ({start}–{end})."),
+        "below_reports": _(
+            "{value} households is fewer than the {current} already recorded for {key}."
+        ),
+    }
+
+
+def describe(problem: Problem, *, example: str, indicator_codes: Sequence[str] = ()) -> Rich:
+    """The refusal, what was not understood, and an example that would have worked."""
+    template = _messages().get(problem.code, _("I did not understand that."))
+    rich = Rich().add("⚠️ ", fmt(template, **{k: b(v) for k, v in problem.args.items()}))
+    if problem.code == "unknown_key" and indicator_codes:
+        rich.add(fmt(_("Known indicators: {codes}"), codes=code(", ".join(indicator_codes))))
+    rich.add(fmt(_("Example: {example}"), example=code(example)))
+    rich.add(_("Nothing was recorded."))
+    return rich

@@ -1,0 +1,236 @@
+"""`/bao_cao`, `/huy` and `/toi`: recording, withdrawing and reviewing a member's reports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from handlers import views
+from handlers.context import Ctx, indicator_name
+from handlers.grammar import IndicatorMatcher, IndicatorSpec, ParsedReport, Problem, parse_report
+from handlers.i18n import _
+from handlers.incoming import Reply
+from handlers.periods import in_window, local_date, report_window, week_key, week_start
+from handlers.problems import LINK_EXAMPLE, REPORT_EXAMPLE, describe
+from handlers.progress import unit_progress
+from handlers.richtext import Rich, b, code, fmt, i, mention
+from storage import people, reports, units
+from storage.models import Indicator, Unit
+
+MY_REPORTS = 10
+
+
+def matcher_for(indicators: Sequence[Indicator]) -> IndicatorMatcher:
+    return IndicatorMatcher(
+        IndicatorSpec(code=ind.code, aliases=tuple(a for a in ind.aliases.splitlines() if a))
+        for ind in indicators
+    )
+
+
+def not_linked() -> Rich:
+    return (
+        Rich()
+        .add("ℹ️ ", _("This chat is not linked to a village or commune yet."))
+        .add(fmt(_("An admin links it with: {example}"), example=code(LINK_EXAMPLE)))
+    )
+
+
+def template(indicators: Sequence[Indicator]) -> Rich:
+    line = "/bao_cao " + " ".join(f"{ind.code}=0" for ind in indicators) + " ghi_chu="
+    rich = Rich().add("📝 ", _("Report template: copy it, fill in the numbers and send:"))
+    rich.add(code(line))
+    for ind in indicators:
+        rich.add("• ", code(ind.code), f" — {indicator_name(ind.name_vi, ind.name_en)}")
+    rich.add(
+        i(
+            _(
+                "Keys can also be written in words: “Cài app: 5”, “Thanh toán 3”. "
+                "ngay=DD/MM dates a report in this or last week."
+            )
+        )
+    )
+    return rich
+
+
+async def report(ctx: Ctx) -> list[Reply]:
+    unit = await ctx.unit()
+    if unit is None:
+        return ctx.reply(not_linked())
+    indicators = await reports.indicators(ctx.session)
+    if not ctx.args.strip():
+        return [] if ctx.msg.edited else ctx.reply(template(indicators))
+    existing = await reports.by_message_key(ctx.session, message_key=ctx.msg.message_key)
+    if existing is not None and not ctx.msg.edited:
+        return []  # the same message delivered again: it already counted once
+    if existing is not None and existing.withdrawn_at is not None:
+        return ctx.reply(Rich().add("ℹ️ ", _("That report was withdrawn; send a new one.")))
+    if existing is not None:
+        found = await units.get(ctx.session, unit_id=existing.unit_id)
+        assert found is not None  # noqa: S101 (foreign key)
+        unit = found
+
+    sent_day = local_date(ctx.msg.sent_at, ctx.tz)
+    parsed = parse_report(ctx.args, matcher_for(indicators), today=sent_day)
+    if isinstance(parsed, Problem):
+        return _refuse(ctx, parsed, indicators)
+    day = parsed.day or sent_day
+    if not in_window(day, sent_day):
+        first, last = report_window(sent_day)
+        return _refuse(
+            ctx,
+            Problem(
+                "date_outside",
+                {
+                    "value": day.strftime("%d/%m/%Y"),
+                    "start": first.strftime("%d/%m"),
+                    "end": last.strftime("%d/%m"),
+                },
+            ),
+            indicators,
+        )
+    by_code = {ind.code: ind for ind in indicators}
+    values = {by_code[c].id: v for c, v in parsed.values.items() if by_code[c].id is not None}
+    assert unit.id is not None  # noqa: S101 (stored)
+    old = (
+        await reports.values_of(ctx.session, report_id=existing.id)
+        if existing is not None and existing.id is not None
+        else {}
+    )
+    over = await _over_households(ctx, unit, parsed, by_code, old)
+    if over is not None:
+        return _refuse(ctx, over, indicators)
+
+    week = week_key(day)
+    await people.ensure_membership(ctx.session, person_id=ctx.person.id, unit_id=unit.id)
+    clean_values = {k: v for k, v in values.items() if k is not None}
+    if existing is None:
+        await reports.create(
+            ctx.session,
+            unit=unit,
+            person_id=ctx.person.id,
+            chat_id=ctx.chat.id,
+            message_key=ctx.msg.message_key,
+            week=week,
+            report_date=day,
+            values=clean_values,
+            note=parsed.note,
+            source_text=ctx.msg.text[:4096],
+        )
+        headline = _("Report recorded for {name} — {unit}, {week}")
+    else:
+        await reports.replace(
+            ctx.session,
+            report=existing,
+            unit=unit,
+            week=week,
+            report_date=day,
+            values=clean_values,
+            note=parsed.note,
+            source_text=ctx.msg.text[:4096],
+        )
+        headline = _("Report updated for {name} — {unit}, {week}")
+    rich = Rich().add(
+        "✅ ",
+        fmt(
+            headline,
+            name=mention(ctx.person.id, ctx.person.display_name),
+            unit=b(unit.name),
+            week=views.week_label(week, week_start(day)),
+        ),
+    )
+    rich.add(views.values_line(clean_values, indicators, sign="+"))
+    if parsed.note:
+        rich.add("📝 ", i(parsed.note))
+    progress = await unit_progress(
+        ctx.session, unit=unit, week=week_key(ctx.today), indicators=indicators
+    )
+    return ctx.reply(rich.blank().extend(views.progress(progress)))
+
+
+def _refuse(ctx: Ctx, problem: Problem, indicators: Sequence[Indicator]) -> list[Reply]:
+    return ctx.reply(
+        describe(problem, example=REPORT_EXAMPLE, indicator_codes=[i.code for i in indicators])
+    )
+
+
+async def _over_households(
+    ctx: Ctx,
+    unit: Unit,
+    parsed: ParsedReport,
+    by_code: dict[str, Indicator],
+    old: dict[int, int],
+) -> Problem | None:
+    """A household indicator may not pass the unit's household count."""
+    households = await units.households_of(ctx.session, unit=unit)
+    if households is None:
+        return None
+    assert unit.id is not None  # noqa: S101 (stored)
+    current = (await reports.totals(ctx.session, unit_ids=[unit.id]))[unit.id]
+    for c, v in parsed.values.items():
+        ind = by_code[c]
+        if ind.kind != "households" or ind.id is None:
+            continue
+        before = current.get(ind.id, 0) - old.get(ind.id, 0)
+        if before + v > households:
+            return Problem(
+                "over_households",
+                {
+                    "key": indicator_name(ind.name_vi, ind.name_en),
+                    "current": str(before),
+                    "value": str(v),
+                    "households": str(households),
+                    "room": str(max(0, households - before)),
+                },
+            )
+    return None
+
+
+async def undo(ctx: Ctx) -> list[Reply]:
+    unit = await ctx.unit()
+    if unit is None:
+        return ctx.reply(not_linked())
+    assert unit.id is not None  # noqa: S101 (stored)
+    week = week_key(ctx.today)
+    last = await reports.last_of_person(
+        ctx.session, person_id=ctx.person.id, unit_id=unit.id, week=week
+    )
+    if last is None:
+        return ctx.reply(Rich().add("ℹ️ ", _("You have no report this week to withdraw.")))
+    indicators = await reports.indicators(ctx.session)
+    old = await reports.withdraw(ctx.session, report=last, unit=unit)
+    rich = Rich().add(
+        "↩️ ",
+        fmt(
+            _("Withdrawn: the report of {date} by {name}"),
+            date=last.report_date.strftime("%d/%m"),
+            name=mention(ctx.person.id, ctx.person.display_name),
+        ),
+    )
+    rich.add(views.values_line(old, indicators, sign="−"))
+    progress = await unit_progress(ctx.session, unit=unit, week=week, indicators=indicators)
+    return ctx.reply(rich.blank().extend(views.progress(progress)))
+
+
+async def me(ctx: Ctx) -> list[Reply]:
+    unit = await ctx.unit()
+    if unit is None:
+        return ctx.reply(not_linked())
+    assert unit.id is not None  # noqa: S101 (stored)
+    indicators = await reports.indicators(ctx.session)
+    latest, sums = await reports.of_person(
+        ctx.session, person_id=ctx.person.id, unit_id=unit.id, limit=MY_REPORTS
+    )
+    rich = Rich().add(
+        "🙋 ",
+        fmt(
+            _("Reports of {name} in {unit}"),
+            name=mention(ctx.person.id, ctx.person.display_name),
+            unit=b(unit.name),
+        ),
+    )
+    if not latest:
+        rich.add(_("No reports yet. Send one like this:"), " ", code(REPORT_EXAMPLE))
+        return ctx.reply(rich)
+    for rep, vals in latest:
+        rich.add(f"• {rep.report_date.strftime('%d/%m')}: ", views.values_line(vals, indicators))
+    rich.add(b(_("Total")), ": ", views.values_line(sums, indicators))
+    return ctx.reply(rich)

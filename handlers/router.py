@@ -1,0 +1,121 @@
+"""The single entry point a transport calls: one update in, replies out, in one transaction."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.exc import IntegrityError
+
+from handlers import admin, help, i18n, report, standing
+from handlers.context import Ctx
+from handlers.i18n import _
+from handlers.incoming import Deps, Incoming, Reply
+from handlers.richtext import Rich
+from storage import people
+from storage.db import transaction
+
+log = logging.getLogger(__name__)
+
+Command = Callable[[Ctx], Awaitable[list[Reply]]]
+
+COMMANDS: dict[str, Command] = {
+    "start": help.help_,
+    "huong_dan": help.help_,
+    "help": help.help_,
+    "bao_cao": report.report,
+    "report": report.report,
+    "huy": report.undo,
+    "undo": report.undo,
+    "tien_do": standing.progress,
+    "progress": standing.progress,
+    "xep_hang": standing.leaderboard,
+    "leaderboard": standing.leaderboard,
+    "toi": report.me,
+    "me": report.me,
+    "lien_ket": admin.link,
+    "link": admin.link,
+    "so_ho": admin.households,
+    "households": admin.households,
+    "ngon_ngu": admin.language,
+    "language": admin.language,
+}
+# Only a report is worth re-reading when its message is edited.
+EDITABLE = frozenset({"bao_cao", "report"})
+
+_COMMAND = re.compile(r"^\s*/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,64}))?(?=\s|$)(.*)$", re.S)
+
+
+def parse_command(text: str, bot_usernames: set[str]) -> tuple[str, str] | None:
+    """("bao_cao", "ho=12 …") from "/bao_cao@tcns_bot ho=12 …"; None when it is not a command
+    or is addressed to another bot."""
+    m = _COMMAND.match(text)
+    if not m:
+        return None
+    addressee = m.group(2)
+    if addressee and bot_usernames and addressee.lower() not in bot_usernames:
+        return None
+    return m.group(1).lower(), m.group(3).strip()
+
+
+async def handle(deps: Deps, msg: Incoming) -> list[Reply]:
+    parsed = parse_command(msg.text, deps.bot_usernames)
+    if parsed is None:
+        return []
+    name, args = parsed
+    command = COMMANDS.get(name)
+    if msg.edited and name not in EDITABLE:
+        return []
+    if command is None and msg.chat_kind != "private":
+        return []  # a command for another bot in the group, or a typo nobody asked us about
+    language = deps.default_locale
+    try:
+        async with transaction(deps.sessions) as session:
+            if msg.update_key and not await people.mark_processed(session, key=msg.update_key):
+                return []
+            chat = await people.upsert_chat(
+                session,
+                chat_id=msg.chat_id,
+                platform=msg.platform,
+                kind=msg.chat_kind,
+                title=msg.chat_title,
+            )
+            person = await people.upsert_person(
+                session,
+                person_id=msg.sender_id,
+                platform=msg.platform,
+                name=msg.sender_name,
+                username=msg.sender_username,
+            )
+            language = chat.language or deps.default_locale
+            with i18n.use(language):
+                if command is None:
+                    return [Reply(Rich().add("❓ ", _("Unknown command. See /huong_dan.")))]
+                ctx = Ctx(
+                    deps=deps,
+                    session=session,
+                    msg=msg,
+                    command=name,
+                    args=args,
+                    chat=chat,
+                    person=person,
+                )
+                return await command(ctx)
+    except IntegrityError:
+        if msg.update_key:
+            # Another worker took the same update between our check and our insert.
+            log.info("update %s already handled elsewhere", msg.update_key)
+            return []
+        raise
+    except Exception:
+        log.exception("command /%s failed in %s", name, msg.chat_id)
+        with i18n.use(language):
+            return [
+                Reply(
+                    Rich().add(
+                        "⚠️ ",
+                        _("Something went wrong; nothing was recorded. Please try again shortly."),
+                    )
+                )
+            ]

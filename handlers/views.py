@@ -1,0 +1,139 @@
+"""Renders progress, boards and reports into rich text, in the current language."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+
+from babel.numbers import format_decimal
+
+from handlers import i18n
+from handlers.context import indicator_name
+from handlers.i18n import _
+from handlers.progress import Board, UnitProgress
+from handlers.richtext import Rich, b, fmt, i
+from handlers.scoring import grade
+from storage.models import Indicator
+
+BOARD_TOP = 20
+
+
+def number(value: float, pattern: str = "#,##0.#") -> str:
+    return format_decimal(value, format=pattern, locale=i18n.current())
+
+
+def percent(value: float) -> str:
+    return f"{number(value, '0.#')}%"
+
+
+def grade_name(key: str) -> str:
+    names = {
+        "excellent": _("excellent"),
+        "good": _("good"),
+        "fair": _("fair"),
+        "average": _("average"),
+        "weak": _("weak"),
+    }
+    return names.get(key, key)
+
+
+def week_label(week: str, start: date) -> str:
+    end = start + timedelta(days=6)
+    return _("week {number} ({start}–{end})").format(
+        number=int(week.split("W")[1]), start=start.strftime("%d/%m"), end=end.strftime("%d/%m")
+    )
+
+
+def values_line(values: Mapping[int, int], indicators: Sequence[Indicator], sign: str = "") -> str:
+    by_id = {ind.id: ind for ind in indicators}
+    parts = [
+        f"{indicator_name(by_id[k].name_vi, by_id[k].name_en)} {sign}{v}"
+        for k, v in sorted(values.items(), key=lambda kv: by_id[kv[0]].position)
+        if k in by_id
+    ]
+    return ", ".join(parts)
+
+
+def progress(p: UnitProgress) -> Rich:
+    rich = Rich()
+    if p.households:
+        rich.add(
+            "📊 ",
+            fmt(
+                _("Progress of {unit} ({households} households)"),
+                unit=b(p.unit.name),
+                households=number(p.households),
+            ),
+        )
+    else:
+        rich.add("📊 ", fmt(_("Progress of {unit}"), unit=b(p.unit.name)))
+    for item in p.items:
+        name = indicator_name(item.indicator.name_vi, item.indicator.name_en)
+        if item.indicator.kind == "households" and p.households:
+            pct = item.percent or 0.0
+            line = fmt(
+                _("{name}: {done}/{households} households ({percent})"),
+                name=b(name),
+                done=number(item.done),
+                households=number(p.households),
+                percent=percent(pct),
+            )
+            if item.target is not None and item.needed is not None:
+                if item.missing:
+                    tail = fmt(
+                        _(" — target {target} = {needed}, {missing} households still missing"),
+                        target=percent(item.target),
+                        needed=number(item.needed),
+                        missing=b(number(item.missing)),
+                    )
+                else:
+                    tail = fmt(_(" — target {target} reached ✅"), target=percent(item.target))
+                line = line + tail
+            rich.add("• ", line)
+        else:
+            rich.add(
+                "• ",
+                fmt(
+                    _("{name}: {done} (this week {week})"),
+                    name=b(name),
+                    done=number(item.done),
+                    week=number(item.this_week),
+                ),
+            )
+    if p.households:
+        rich.add(
+            fmt(
+                _("Score: {score} — {grade}"),
+                score=b(number(p.score, "0.0")),
+                grade=grade_name(p.grade),
+            )
+        )
+    else:
+        rich.add(
+            i(_("No household count yet: an admin sets it with /so_ho 350 (or ho= in /lien_ket)."))
+        )
+    return rich
+
+
+def board(bd: Board) -> Rich:
+    rich = Rich().add("🏆 ", fmt(_("Leaderboard — {scope}"), scope=b(bd.scope.name)))
+    if not bd.rows:
+        rich.add(_("No units to rank yet."))
+        return rich
+    shown = bd.rows[:BOARD_TOP]
+    own = [r for r in bd.rows[BOARD_TOP:] if r.unit.id == bd.own_unit_id]
+    for row in shown + own:
+        if own and row is own[0]:
+            rich.add("…")
+        label = f"{row.rank}. {row.unit.name}"
+        score_text = _("{score} points ({grade})").format(
+            score=number(row.score, "0.0"), grade=grade_name(grade(row.score))
+        )
+        if row.unit.id == bd.own_unit_id:
+            rich.add("👉 ", b(label), " — ", b(score_text))
+        else:
+            rich.add(label, " — ", score_text)
+    hidden = len(bd.rows) - len(shown) - len(own)
+    if hidden > 0:
+        rich.add(i(_("… and {count} more").format(count=hidden)))
+    return rich
