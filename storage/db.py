@@ -11,7 +11,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -66,3 +66,8 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Apply the migrations on this engine's database (`tcns db upgrade`, and `tcns run`)."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade, revision)
+
+
+def redacted_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -44,7 +44,7 @@ async def _add_to_totals(
         index_elements=["unit_id", "indicator_id", "period"],
         set_={"value": UnitTotal.value + stmt.excluded.value},
     )
-    await session.execute(stmt)
+    await session.exec(stmt)
 
 
 async def by_message_key(session: AsyncSession, *, message_key: str) -> Report | None:

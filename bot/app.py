@@ -1,0 +1,83 @@
+"""Wiring: database, reference data, transports and the web server, for `tcns run`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot import web as webserver
+from bot.settings import Settings
+from bot.telegram import TelegramTransport
+from handlers.incoming import Deps
+from storage import db
+from storage.reference import ensure_reference_data
+
+log = logging.getLogger(__name__)
+
+
+class ConfigurationError(Exception):
+    pass
+
+
+async def prepare_database(settings: Settings) -> tuple[AsyncEngine, db.SessionFactory]:
+    """Migrations, then the reference data a fresh database lacks."""
+    engine = db.create_engine(settings.database_url)
+    await db.upgrade(engine)
+    sessions = db.session_factory(engine)
+    async with db.transaction(sessions) as session:
+        await ensure_reference_data(session)
+    return engine, sessions
+
+
+@dataclass
+class Running:
+    engine: AsyncEngine
+    deps: Deps
+    telegram: TelegramTransport | None
+    runner: web.AppRunner
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def port(self) -> int:
+        return int(self.runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        if self.telegram is not None:
+            await self.telegram.stop()
+        await self.runner.cleanup()
+        await self.engine.dispose()
+        self.stopped.set()
+
+
+def check(settings: Settings) -> None:
+    if settings.telegram_token is None and settings.zalo_token is None:
+        raise ConfigurationError("set TCNS_TELEGRAM_TOKEN (or TCNS_ZALO_TOKEN) to run the bot")
+    if settings.webhook_base_url and not settings.webhook_secret:
+        raise ConfigurationError("webhook mode needs TCNS_WEBHOOK_SECRET")
+
+
+async def start(settings: Settings) -> Running:
+    check(settings)
+    engine, sessions = await prepare_database(settings)
+    deps = Deps(
+        sessions=sessions,
+        superadmins=settings.superadmin_ids,
+        timezone=settings.timezone,
+        default_locale=settings.locale,
+    )
+    telegram = TelegramTransport(settings, deps) if settings.telegram_token else None
+    if settings.zalo_token is not None:
+        log.warning("TCNS_ZALO_TOKEN is set but the Zalo transport is not built yet; ignoring it")
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    app = webserver.build(sessions=sessions, telegram=telegram, secret=secret)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+    if telegram is not None:
+        await telegram.start()
+    log.info("tcns: serving on %s:%s", settings.http_host, settings.http_port)
+    return Running(engine=engine, deps=deps, telegram=telegram, runner=runner)

@@ -1,0 +1,519 @@
+"""A local Bot API server over HTTP that behaves like Telegram where tcns can notice.
+
+Checked against the machine-readable Bot API 10.1 (`telegram_api.json`): unknown methods and
+parameters, missing required ones. Beyond that it does what Telegram does: privacy mode in groups,
+HTML parse errors, the 4096-character limit counted after entity parsing, 429 with `retry_after`
+(20 messages per minute per group, 30 per second overall), 403 for users who never started the bot,
+`getUpdates` offsets and long polling, 409 while a webhook is set, and webhook delivery with the
+secret header and redelivery until the bot answers 2xx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+SPEC = json.loads((Path(__file__).parent / "telegram_api.json").read_text(encoding="utf-8"))
+METHODS: dict[str, Any] = {name.lower(): m for name, m in SPEC["methods"].items()}
+
+ALLOWED_TAGS = {
+    "b": (),
+    "strong": (),
+    "i": (),
+    "em": (),
+    "u": (),
+    "ins": (),
+    "s": (),
+    "strike": (),
+    "del": (),
+    "tg-spoiler": (),
+    "span": ("class",),
+    "a": ("href",),
+    "code": ("class",),
+    "pre": (),
+    "blockquote": ("expandable",),
+    "tg-emoji": ("emoji-id",),
+}
+ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+
+class _TelegramHTML(HTMLParser):
+    """Telegram's HTML subset; raises ApiError(400) as the server would."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.stack: list[str] = []
+        self.text: list[str] = []
+
+    def _fail(self, why: str) -> None:
+        raise ApiError(400, f"Bad Request: can't parse entities: {why}")
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ALLOWED_TAGS:
+            self._fail(f'Unsupported start tag "{tag}"')
+        if tag == "a" and not any(k == "href" for k, _ in attrs):
+            self._fail('Can\'t find "href" attribute of tag "a"')
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self._fail(f'Can\'t find end tag corresponding to start tag "{tag}"')
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if "<" in data or "&" in data or ">" in data:
+            self._fail("Character '<', '>' or '&' must be escaped")
+        self.text.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in ENTITIES:
+            self._fail(f'Unsupported HTML entity "&{name};"')
+        self.text.append(ENTITIES[name])
+
+    def handle_charref(self, name: str) -> None:
+        self.text.append(chr(int(name[1:], 16) if name.startswith("x") else int(name)))
+
+    def parse(self, html: str) -> str:
+        self.feed(html)
+        self.close()
+        if self.rawdata:
+            self._fail("Unexpected end of text")
+        if self.stack:
+            self._fail(f'Can\'t find end tag corresponding to start tag "{self.stack[-1]}"')
+        return "".join(self.text)
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass
+class User:
+    id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    started: bool = False  # has opened a private chat with the bot
+
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.last_name:
+            d["last_name"] = self.last_name
+        if self.username:
+            d["username"] = self.username
+        return d
+
+
+@dataclass
+class Sent:
+    method: str
+    params: dict[str, Any]
+    chat_id: int | None = None
+    text: str | None = None  # the visible text, after HTML parsing
+    message_id: int | None = None
+
+
+@dataclass
+class FakeTelegram:
+    token: str = "123456:TEST-token-for-the-fake-bot-api"
+    bot_id: int = 123456
+    bot_username: str = "tcns_test_bot"
+    privacy: bool = True
+    group_per_minute: int = 20
+    global_per_second: int = 30
+    webhook_retry_delay: float = 0.2
+
+    users: dict[int, User] = field(default_factory=dict)
+    chats: dict[int, dict[str, Any]] = field(default_factory=dict)
+    sent: list[Sent] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    errors: list[tuple[str, int, str]] = field(default_factory=list)
+    commands: dict[str | None, list[dict[str, str]]] = field(default_factory=dict)
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_deliveries: int = 0
+
+    def __post_init__(self) -> None:
+        self._updates: list[dict[str, Any]] = []
+        self._confirmed = 0  # highest update_id the bot confirmed via offset
+        self._update_ids = itertools.count(1000)
+        self._message_ids: dict[int, itertools.count[int]] = {}
+        self._messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self._new_update = asyncio.Condition()
+        self._new_sent = asyncio.Condition()
+        self._group_sends: dict[int, deque[float]] = {}
+        self._global_sends: deque[float] = deque()
+        self._runner: web.AppRunner | None = None
+        self._pusher: asyncio.Task[None] | None = None
+        self.port = 0
+
+    # --- the world -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def add_user(
+        self,
+        user_id: int,
+        first_name: str,
+        last_name: str | None = None,
+        username: str | None = None,
+    ) -> User:
+        self.users[user_id] = User(user_id, first_name, last_name, username)
+        self.chats.setdefault(
+            user_id, {"id": user_id, "type": "private", "first_name": first_name}
+        )
+        return self.users[user_id]
+
+    def add_group(self, chat_id: int, title: str) -> None:
+        kind = "supergroup" if str(chat_id).startswith("-100") else "group"
+        self.chats[chat_id] = {"id": chat_id, "type": kind, "title": title}
+
+    def _next_message_id(self, chat_id: int) -> int:
+        return next(self._message_ids.setdefault(chat_id, itertools.count(1)))
+
+    def _bot_user(self) -> dict[str, Any]:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": "tcns",
+            "username": self.bot_username,
+        }
+
+    async def user_sends(
+        self, chat_id: int, user_id: int, text: str, *, reply_to: int | None = None
+    ) -> dict[str, Any]:
+        """A person types in a chat. Returns the message; the bot sees it unless privacy
+        mode hides it (a group message that is neither a command nor a reply to the bot)."""
+        user = self.users[user_id]
+        if chat_id == user_id:
+            user.started = True
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": self.chats[chat_id],
+            "from": user.as_dict(),
+            "text": text,
+        }
+        command = re.match(r"^/[A-Za-z0-9_]+(@\w+)?", text)
+        if command:
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": utf16_len(command.group(0))}
+            ]
+        replied = self._messages.get((chat_id, reply_to)) if reply_to else None
+        if replied is not None:
+            message["reply_to_message"] = replied
+        self._messages[(chat_id, message["message_id"])] = message
+        visible = (
+            not self.privacy
+            or self.chats[chat_id]["type"] == "private"
+            or command is not None
+            or (replied is not None and replied["from"].get("id") == self.bot_id)
+        )
+        if visible:
+            await self._push_update({"message": message})
+        return message
+
+    async def user_edits(self, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
+        message = dict(self._messages[(chat_id, message_id)])
+        message["text"] = text
+        message["edit_date"] = int(time.time())
+        command = re.match(r"^/[A-Za-z0-9_]+(@\w+)?", text)
+        if command:
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": utf16_len(command.group(0))}
+            ]
+        else:
+            message.pop("entities", None)
+        self._messages[(chat_id, message_id)] = message
+        if not self.privacy or command or self.chats[chat_id]["type"] == "private":
+            await self._push_update({"edited_message": message})
+        return message
+
+    async def redeliver_last(self) -> None:
+        """Telegram sends an update again when it did not see the answer (a timeout)."""
+        self._confirmed = min(self._confirmed, self._updates[-1]["update_id"] - 1)
+        async with self._new_update:
+            self._new_update.notify_all()
+
+    async def _push_update(self, body: dict[str, Any]) -> None:
+        update = {"update_id": next(self._update_ids), **body}
+        self._updates.append(update)
+        async with self._new_update:
+            self._new_update.notify_all()
+
+    def messages_to(self, chat_id: int) -> list[Sent]:
+        return [s for s in self.sent if s.chat_id == chat_id and s.method == "sendmessage"]
+
+    async def wait_sent(
+        self, count: int, *, chat_id: int | None = None, within: float = 10
+    ) -> list[Sent]:
+        """Waits until `count` messages in all (or to `chat_id`) have been sent."""
+
+        def matching() -> list[Sent]:
+            return [
+                s
+                for s in self.sent
+                if s.method == "sendmessage" and (chat_id is None or s.chat_id == chat_id)
+            ]
+
+        async with asyncio.timeout(within), self._new_sent:
+            await self._new_sent.wait_for(lambda: len(matching()) >= count)
+        return matching()
+
+    # --- the server ------------------------------------------------------------------------
+
+    async def start(self) -> FakeTelegram:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        return self
+
+    async def stop(self) -> None:
+        if self._pusher is not None:
+            self._pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pusher
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"].lower()
+        try:
+            if request.match_info["token"] != self.token:
+                raise ApiError(401, "Unauthorized")
+            params = await self._params(request, method)
+            self.calls.append((method, params))
+            result = await getattr(self, f"_m_{method}", self._m_generic)(params)
+        except ApiError as exc:
+            self.errors.append((method, exc.code, exc.description))
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": exc.code,
+                "description": exc.description,
+            }
+            if exc.retry_after is not None:
+                body["parameters"] = {"retry_after": exc.retry_after}
+            return web.json_response(body, status=exc.code)
+        return web.json_response({"ok": True, "result": result})
+
+    async def _params(self, request: web.Request, method: str) -> dict[str, Any]:
+        spec = METHODS.get(method)
+        if spec is None:
+            raise ApiError(404, "Not Found")
+        fields = {f["name"]: f for f in spec.get("fields", [])}
+        raw: dict[str, Any] = {}
+        if request.content_type == "application/json":
+            raw = await request.json()
+        elif request.can_read_body:
+            form = await request.post()
+            for name, value in form.items():
+                if not isinstance(value, str):
+                    raise ApiError(400, "Bad Request: file uploads are not expected here")
+                types = fields.get(name, {}).get("types", ["String"])
+                if types == ["String"]:
+                    raw[name] = value
+                else:
+                    try:
+                        raw[name] = json.loads(value)
+                    except json.JSONDecodeError:
+                        raw[name] = value
+        raw.update({k: v for k, v in request.query.items() if k not in raw})
+        for name in raw:
+            if name not in fields:
+                raise ApiError(400, f"Bad Request: unknown parameter {name} for {method}")
+        for name, f in fields.items():
+            if f.get("required") and name not in raw:
+                raise ApiError(400, f"Bad Request: {name} is empty")
+        return raw
+
+    def _chat(self, chat_id: Any) -> dict[str, Any]:
+        try:
+            cid = int(chat_id)
+        except (TypeError, ValueError) as exc:
+            raise ApiError(400, "Bad Request: chat not found") from exc
+        chat = self.chats.get(cid)
+        if chat is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        return chat
+
+    # --- methods ---------------------------------------------------------------------------
+
+    async def _m_generic(self, _params: dict[str, Any]) -> Any:
+        return True
+
+    async def _m_getme(self, _params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **self._bot_user(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _m_getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook_url:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        offset = int(params.get("offset", 0))
+        if offset:
+            self._confirmed = max(self._confirmed, offset - 1)
+        timeout = float(params.get("timeout", 0))
+        limit = int(params.get("limit", 100))
+
+        def pending() -> list[dict[str, Any]]:
+            return [u for u in self._updates if u["update_id"] > self._confirmed][:limit]
+
+        if not pending() and timeout > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout), self._new_update:
+                    await self._new_update.wait_for(lambda: bool(pending()))
+        return pending()
+
+    async def _m_setwebhook(self, params: dict[str, Any]) -> bool:
+        url = params["url"]
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        if not url.startswith(("https://", "http://127.0.0.1")):
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
+        self.webhook_url, self.webhook_secret = url, secret
+        if self._pusher is None:
+            self._pusher = asyncio.create_task(self._push_loop())
+        async with self._new_update:
+            self._new_update.notify_all()
+        return True
+
+    async def _m_deletewebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook_url = None
+        if params.get("drop_pending_updates"):
+            self._confirmed = max((u["update_id"] for u in self._updates), default=0)
+        return True
+
+    async def _m_getwebhookinfo(self, _params: dict[str, Any]) -> dict[str, Any]:
+        pending = [u for u in self._updates if u["update_id"] > self._confirmed]
+        return {
+            "url": self.webhook_url or "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(pending),
+        }
+
+    async def _m_setmycommands(self, params: dict[str, Any]) -> bool:
+        commands = params["commands"]
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise ApiError(400, "Bad Request: too many commands")
+        for c in commands:
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", c.get("command", "")):
+                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(c.get("description", "")) <= 256:
+                raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        self.commands[params.get("language_code")] = commands
+        return True
+
+    async def _m_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params["chat_id"])
+        if chat["type"] == "private" and not self.users[chat["id"]].started:
+            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+        text = str(params["text"])
+        if params.get("parse_mode") == "HTML":
+            visible = _TelegramHTML().parse(text)
+        elif params.get("parse_mode") is None:
+            visible = text
+        else:
+            raise ApiError(400, f"Bad Request: unsupported parse_mode {params['parse_mode']}")
+        if not visible.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if utf16_len(visible) > 4096:
+            raise ApiError(400, "Bad Request: message is too long")
+        reply = params.get("reply_parameters")
+        if (
+            reply is not None
+            and (chat["id"], reply.get("message_id")) not in self._messages
+            and not reply.get("allow_sending_without_reply")
+        ):
+            raise ApiError(400, "Bad Request: message to be replied not found")
+        self._rate_limit(chat)
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(chat["id"]),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": self._bot_user(),
+            "text": visible,
+        }
+        self._messages[(chat["id"], message["message_id"])] = message
+        self.sent.append(Sent("sendmessage", params, chat["id"], visible, message["message_id"]))
+        async with self._new_sent:
+            self._new_sent.notify_all()
+        return message
+
+    def _rate_limit(self, chat: dict[str, Any]) -> None:
+        now = time.monotonic()
+        while self._global_sends and now - self._global_sends[0] >= 1.0:
+            self._global_sends.popleft()
+        if len(self._global_sends) >= self.global_per_second:
+            raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        if chat["type"] != "private":
+            window = self._group_sends.setdefault(chat["id"], deque())
+            while window and now - window[0] >= 60.0:
+                window.popleft()
+            if len(window) >= self.group_per_minute:
+                wait = max(1, int(60.0 - (now - window[0])) + 1)
+                raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+            window.append(now)
+        self._global_sends.append(now)
+
+    async def _push_loop(self) -> None:
+        """Webhook delivery: each pending update POSTed in order until answered with 2xx."""
+        async with aiohttp.ClientSession() as http:
+            while True:
+                async with self._new_update:
+                    await self._new_update.wait_for(
+                        lambda: (
+                            self.webhook_url is not None
+                            and any(u["update_id"] > self._confirmed for u in self._updates)
+                        )
+                    )
+                pending = [u for u in self._updates if u["update_id"] > self._confirmed]
+                update = pending[0]
+                headers = {}
+                if self.webhook_secret:
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook_secret
+                ok = False
+                try:
+                    assert self.webhook_url is not None
+                    async with http.post(self.webhook_url, json=update, headers=headers) as r:
+                        self.webhook_deliveries += 1
+                        ok = 200 <= r.status < 300
+                except aiohttp.ClientError:
+                    ok = False
+                if ok:
+                    self._confirmed = max(self._confirmed, update["update_id"])
+                else:
+                    await asyncio.sleep(self.webhook_retry_delay)

@@ -1,0 +1,82 @@
+"""Dialogues with the handlers, as a chat would have them, without any platform."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from handlers import router
+from handlers.incoming import ChatKind, Deps, Incoming, Reply
+
+
+@dataclass
+class Clock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@dataclass
+class Person:
+    id: str
+    name: str
+
+
+@dataclass
+class ChatRoom:
+    deps: Deps
+    chat_id: str
+    kind: ChatKind = "group"
+    title: str | None = None
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    texts: dict[int, str] = field(default_factory=dict)
+
+    async def send(
+        self, who: Person, text: str, *, reply_to: Person | None = None
+    ) -> tuple[int, list[Reply]]:
+        message_id = next(self._ids)
+        self.texts[message_id] = text
+        replies = await router.handle(self.deps, self._incoming(who, text, message_id, reply_to))
+        return message_id, replies
+
+    async def say(self, who: Person, text: str, *, reply_to: Person | None = None) -> str:
+        """Sends and returns the replies as plain text."""
+        _id, replies = await self.send(who, text, reply_to=reply_to)
+        return "\n".join(r.rich.plain() for r in replies)
+
+    async def edit(self, who: Person, message_id: int, text: str) -> str:
+        msg = self._incoming(who, text, message_id, None, edited=True)
+        return "\n".join(r.rich.plain() for r in await router.handle(self.deps, msg))
+
+    async def redeliver(self, who: Person, message_id: int) -> str:
+        msg = self._incoming(who, self.texts[message_id], message_id, None)
+        return "\n".join(r.rich.plain() for r in await router.handle(self.deps, msg))
+
+    def _incoming(
+        self,
+        who: Person,
+        text: str,
+        message_id: int,
+        reply_to: Person | None,
+        *,
+        edited: bool = False,
+    ) -> Incoming:
+        return Incoming(
+            platform="tg",
+            chat_id=self.chat_id,
+            chat_kind=self.kind,
+            chat_title=self.title,
+            sender_id=who.id,
+            sender_name=who.name,
+            text=text,
+            sent_at=self.deps.clock(),
+            message_key=f"{self.chat_id}:{message_id}",
+            edited=edited,
+            reply_to_id=reply_to.id if reply_to else None,
+            reply_to_name=reply_to.name if reply_to else None,
+        )
