@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC
+import os
+from datetime import UTC, timedelta
 from typing import Any
 
 from telegram import (
@@ -25,6 +26,10 @@ from handlers.help import ADMIN_COMMANDS, MEMBER_COMMANDS
 from handlers.incoming import Deps, Incoming, Reply
 
 log = logging.getLogger(__name__)
+
+# Opt in to PTB's coming behaviour (durations as timedelta) instead of a deprecation warning
+# on every 429.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 WEBHOOK_PATH = "/telegram/webhook"
 ALLOWED_UPDATES = ["message", "edited_message"]
@@ -158,7 +163,7 @@ class TelegramTransport:
                 return
             except RetryAfter as exc:
                 wait = exc.retry_after
-                seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
                 log.warning("telegram: 429 for %s, waiting %.0f s", chat_id, seconds)
                 await asyncio.sleep(seconds)
             except Forbidden:

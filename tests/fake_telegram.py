@@ -140,6 +140,7 @@ class FakeTelegram:
     bot_username: str = "tcns_test_bot"
     privacy: bool = True
     group_per_minute: int = 20
+    group_window: float = 60.0  # seconds; tests shrink it to see a 429 without waiting a minute
     global_per_second: int = 30
     webhook_retry_delay: float = 0.2
 
@@ -164,6 +165,7 @@ class FakeTelegram:
         self._group_sends: dict[int, deque[float]] = {}
         self._global_sends: deque[float] = deque()
         self._runner: web.AppRunner | None = None
+        self._wakeups = 0
         self._pusher: asyncio.Task[None] | None = None
         self.port = 0
 
@@ -391,11 +393,21 @@ class FakeTelegram:
         def pending() -> list[dict[str, Any]]:
             return [u for u in self._updates if u["update_id"] > self._confirmed][:limit]
 
+        wakeups = self._wakeups
         if not pending() and timeout > 0:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout), self._new_update:
-                    await self._new_update.wait_for(lambda: bool(pending()))
+                    await self._new_update.wait_for(
+                        lambda: bool(pending()) or self._wakeups != wakeups
+                    )
         return pending()
+
+    async def wake_pollers(self) -> None:
+        """Ends the long polls under way now, as if their timeout had passed, so that a bot
+        being stopped in a test does not sit out a whole poll."""
+        self._wakeups += 1
+        async with self._new_update:
+            self._new_update.notify_all()
 
     async def _m_setwebhook(self, params: dict[str, Any]) -> bool:
         url = params["url"]
@@ -481,10 +493,10 @@ class FakeTelegram:
             raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
         if chat["type"] != "private":
             window = self._group_sends.setdefault(chat["id"], deque())
-            while window and now - window[0] >= 60.0:
+            while window and now - window[0] >= self.group_window:
                 window.popleft()
             if len(window) >= self.group_per_minute:
-                wait = max(1, int(60.0 - (now - window[0])) + 1)
+                wait = max(1, int(self.group_window - (now - window[0])) + 1)
                 raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
             window.append(now)
         self._global_sends.append(now)
