@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from handlers.incoming import Deps
 from storage import db
@@ -18,8 +22,8 @@ from tests.harness import Clock
 SUPERADMIN = "tg:1"
 
 
-async def _build(path: Path) -> None:
-    engine = db.create_engine(f"sqlite+aiosqlite:///{path}")
+async def _build(url: str) -> None:
+    engine = db.create_engine(url)
     await db.upgrade(engine)
     async with db.transaction(db.session_factory(engine)) as session:
         await ensure_reference_data(session)
@@ -30,7 +34,7 @@ async def _build(path: Path) -> None:
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Migrations and the 3,355 official units cost seconds; pay them once per run."""
     path = tmp_path_factory.mktemp("template") / "tcns.db"
-    asyncio.run(_build(path))
+    asyncio.run(_build(f"sqlite+aiosqlite:///{path}"))
     return path
 
 
@@ -47,9 +51,53 @@ def clock() -> Clock:
     return Clock(datetime(2026, 11, 20, 3, 0, tzinfo=UTC))
 
 
+async def _pg(base: str, *statements: str) -> None:
+    engine = db.create_engine(base)
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        for statement in statements:
+            await conn.execute(text(statement))
+    await engine.dispose()
+
+
+def _pg_url(base: str, name: str) -> str:
+    return make_url(base).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str | None]:
+    """A migrated, seeded PostgreSQL database that each test clones (CREATE … TEMPLATE)."""
+    base = os.environ.get("TCNS_TEST_POSTGRES_URL")
+    if not base:
+        yield None
+        return
+    name = f"tcns_tpl_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg(base, f'CREATE DATABASE "{name}"'))
+    asyncio.run(_build(_pg_url(base, name)))
+    yield name
+    asyncio.run(_pg(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(
+    request: pytest.FixtureRequest, db_path: Path, pg_template: str | None
+) -> AsyncIterator[str]:
+    """Handler tests run on SQLite, and on PostgreSQL where TCNS_TEST_POSTGRES_URL is set."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{db_path}"
+        return
+    base = os.environ.get("TCNS_TEST_POSTGRES_URL")
+    if not base or pg_template is None:
+        pytest.skip("TCNS_TEST_POSTGRES_URL is not set")
+    name = f"tcns_t_{uuid.uuid4().hex[:12]}"
+    await _pg(base, f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    yield _pg_url(base, name)
+    await _pg(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
-async def deps(db_path: Path, clock: Clock) -> AsyncIterator[Deps]:
-    engine = db.create_engine(f"sqlite+aiosqlite:///{db_path}")
+async def deps(database_url: str, clock: Clock) -> AsyncIterator[Deps]:
+    engine = db.create_engine(database_url)
     yield Deps(
         sessions=db.session_factory(engine),
         superadmins=frozenset({SUPERADMIN}),
