@@ -55,9 +55,5 @@ class Ctx:
         return [Reply(rich=rich, quote=not self.is_private)]
 
 
-def unit_label(unit: Unit) -> str:
-    return unit.name
-
-
 def indicator_name(name_vi: str, name_en: str) -> str:
     return name_en if i18n.current() == "en" else name_vi

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -43,11 +42,6 @@ async def transaction(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
     """One session, committed on success and rolled back on any error."""
     async with factory() as session, session.begin():
         yield session
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands timestamps back naive; they were stored in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def alembic_config() -> Config:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import AuditEntry, Chat, Membership, Person, ProcessedUpdate
@@ -49,16 +49,6 @@ async def ensure_membership(session: AsyncSession, *, person_id: str, unit_id: i
     session.add(membership)
     await session.flush()
     return membership
-
-
-async def members_of(session: AsyncSession, *, unit_id: int) -> list[tuple[Membership, Person]]:
-    rows = await session.exec(
-        select(Membership, Person)
-        .join(Person, col(Person.id) == col(Membership.person_id))
-        .where(Membership.unit_id == unit_id)
-        .order_by(col(Person.display_name))
-    )
-    return list(rows.all())
 
 
 async def mark_processed(session: AsyncSession, *, key: str) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -197,11 +197,3 @@ async def of_person(
             sums[rv.indicator_id] = sums.get(rv.indicator_id, 0) + rv.value
     latest = [(r, values[r.id]) for r in reports[:limit] if r.id is not None]
     return latest, sums
-
-
-def sum_values(rows: Iterable[Mapping[int, int]]) -> dict[int, int]:
-    out: dict[int, int] = {}
-    for row in rows:
-        for k, v in row.items():
-            out[k] = out.get(k, 0) + v
-    return out

@@ -301,3 +301,31 @@ async def test_failure_rolls_back_and_answers(
 async def test_engine_sessions_are_independent(deps: Deps) -> None:
     async with db.transaction(deps.sessions) as s:
         assert (await s.exec(select(func.count()).select_from(Unit))).one() == 34 + 3321
+
+
+async def test_help_shows_what_this_person_may_use(
+    deps: Deps, villages: tuple[ChatRoom, ChatRoom]
+) -> None:
+    ha_lam, _ = villages
+    member_view = await ha_lam.say(LAN, "/huong_dan")
+    assert "Nhóm này báo cáo cho Thôn Hà Lam." in member_view
+    assert "/bao_cao (/report)" in member_view
+    assert "/lien_ket" not in member_view.split("Các lệnh")[1]
+    admin_view = await ha_lam.say(ADMIN, "/help")
+    assert "/lien_ket (/link)" in admin_view
+    private = ChatRoom(deps, LAN.id, kind="private")
+    assert "tcns" in await private.say(LAN, "/start")
+    assert "Không có lệnh này" in await private.say(LAN, "/khong_co")
+
+
+async def test_link_in_private_chat_prepares_the_unit_without_binding(deps: Deps) -> None:
+    private = ChatRoom(deps, ADMIN.id, kind="private")
+    out = await private.say(ADMIN, "/lien_ket xa=20791 thon=Thôn Mới ho=90")
+    assert "Đã tạo Thôn Mới" in out
+    assert "Chat riêng không được gắn" in out
+    async with deps.sessions() as s:
+        chat = await s.get(Chat, ADMIN.id)
+        assert chat is not None
+        assert chat.unit_id is None
+        village = (await s.exec(select(Unit).where(Unit.name == "Thôn Mới"))).one()
+        assert village.households == 90
