@@ -60,20 +60,10 @@ async def link(ctx: Ctx) -> list[Reply]:
             ctx.session, commune=commune, name=request.village
         )
     assert target.id is not None  # noqa: S101 (stored)
-    if request.households is not None and request.households != target.households:
-        problem = await _below_reports(ctx, target, request.households)
+    if request.households is not None:
+        problem = await _set_households(ctx, target, request.households)
         if problem is not None:
             return ctx.reply(describe(problem, example=LINK_EXAMPLE))
-        await people.audit(
-            ctx.session,
-            actor_id=ctx.person.id,
-            action="households",
-            unit_id=target.id,
-            chat_id=ctx.chat.id,
-            before=None if target.households is None else str(target.households),
-            after=str(request.households),
-        )
-        target.households = request.households
 
     where = await _unit_names(ctx, target)
     rich = Rich()
@@ -154,19 +144,13 @@ async def _below_reports(ctx: Ctx, unit: Unit, households: int) -> Problem | Non
     return None
 
 
-async def households(ctx: Ctx) -> list[Reply]:
-    unit = await ctx.unit()
-    if not await roles.may_configure(ctx, unit):
-        return ctx.reply(denied())
-    if unit is None:
-        return ctx.reply(not_linked())
-    assert unit.id is not None  # noqa: S101 (stored)
-    value = parse_count(ctx.args)
-    if isinstance(value, Problem):
-        return ctx.reply(describe(value, example=HOUSEHOLDS_EXAMPLE))
+async def _set_households(ctx: Ctx, unit: Unit, value: int) -> Problem | None:
+    """Sets and audits a unit's households, unless that would undercut what is recorded."""
+    if value == unit.households:
+        return None
     problem = await _below_reports(ctx, unit, value)
     if problem is not None:
-        return ctx.reply(describe(problem, example=HOUSEHOLDS_EXAMPLE))
+        return problem
     await people.audit(
         ctx.session,
         actor_id=ctx.person.id,
@@ -177,6 +161,22 @@ async def households(ctx: Ctx) -> list[Reply]:
         after=str(value),
     )
     unit.households = value
+    return None
+
+
+async def households(ctx: Ctx) -> list[Reply]:
+    unit = await ctx.unit()
+    if not await roles.may_configure(ctx, unit):
+        return ctx.reply(denied())
+    if unit is None:
+        return ctx.reply(not_linked())
+    assert unit.id is not None  # noqa: S101 (stored)
+    value = parse_count(ctx.args)
+    if isinstance(value, Problem):
+        return ctx.reply(describe(value, example=HOUSEHOLDS_EXAMPLE))
+    problem = await _set_households(ctx, unit, value)
+    if problem is not None:
+        return ctx.reply(describe(problem, example=HOUSEHOLDS_EXAMPLE))
     return ctx.reply(
         Rich().add(
             "🏠 ",

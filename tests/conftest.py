@@ -17,7 +17,9 @@ from sqlalchemy.engine import make_url
 from handlers.incoming import Deps
 from storage import db
 from storage.reference import ensure_reference_data
+from tests.fake_telegram import FakeTelegram
 from tests.harness import Clock
+from tests.tg_world import populate
 
 SUPERADMIN = "tg:1"
 
@@ -105,3 +107,13 @@ async def deps(database_url: str, clock: Clock) -> AsyncIterator[Deps]:
         bot_usernames={"tcns_test_bot"},
     )
     await engine.dispose()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    """The local Bot API server with the people and groups of `tests.tg_world`."""
+    server = FakeTelegram()
+    populate(server)
+    await server.start()
+    yield server
+    await server.stop()

@@ -6,22 +6,10 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
 from tests.fake_telegram import FakeTelegram
-from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port, populate
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    populate(server)
-    await server.start()
-    yield server
-    await server.stop()
+from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port
 
 
 async def test_tcns_run_serves_and_stops_cleanly(fake: FakeTelegram, tmp_path: Path) -> None:

@@ -15,18 +15,9 @@ from bot.settings import Settings
 from bot.telegram import WEBHOOK_PATH
 from storage.models import Report
 from tests.fake_telegram import FakeTelegram
-from tests.tg_world import ADMIN_ID, BINH_AN, HA_LAM, Talk, free_port, populate
+from tests.tg_world import ADMIN_ID, BINH_AN, HA_LAM, Talk, free_port
 
 WEBHOOK_SECRET = "s3cret-for-tests_only"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    populate(server)
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def _settings(fake: FakeTelegram, db_path: Path, **extra: object) -> Settings:
