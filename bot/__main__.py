@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from bot import app, logs
 from bot.settings import Settings
+from handlers import plans
 from storage import db
 
 log = logging.getLogger("tcns")
@@ -30,6 +31,24 @@ async def _run(settings: Settings) -> None:
     await running.stop()
 
 
+async def _plan_apply(settings: Settings, ref: str, unit_ref: str) -> int:
+    label, text, plan = plans.load_plan(ref)
+    engine, sessions = await app.prepare_database(settings)
+    try:
+        async with db.transaction(sessions) as session:
+            unit = await plans.resolve_unit(session, unit_ref)
+            done = await plans.apply_plan(
+                session, plan=plan, label=label, text=text, unit=unit, actor="operator"
+            )
+            where = await plans.unit_label(session, unit)
+    finally:
+        await engine.dispose()
+    print(f"tcns: applied {plan.name!r} ({label}) to {where}")  # noqa: T201 (CLI output)
+    for line in done:
+        print(f"  - {line}")  # noqa: T201 (CLI output)
+    return 0
+
+
 async def _upgrade(settings: Settings) -> None:
     engine, _sessions = await app.prepare_database(settings)
     await engine.dispose()
@@ -42,7 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     dbp = sub.add_parser("db", help="database maintenance")
     dbsub = dbp.add_subparsers(dest="db_command", required=True)
     dbsub.add_parser("upgrade", help="apply migrations and load reference data")
+    planp = sub.add_parser("plan", help="province plans: targets, grades, team sizes, schedule")
+    plansub = planp.add_subparsers(dest="plan_command", required=True)
+    apply_p = plansub.add_parser("apply", help="apply a plan file to a unit and everything below")
+    apply_p.add_argument("file", help="a TOML file, or the name of a shipped plan")
+    apply_p.add_argument("--unit", required=True, help="tinh:48, xa:20791, or a village code")
+    check_p = plansub.add_parser("check", help="validate a plan file without applying it")
+    check_p.add_argument("file")
+    plansub.add_parser("list", help="the plans shipped with tcns")
     args = parser.parse_args(argv)
+
+    if args.command == "plan" and args.plan_command in ("check", "list"):
+        return _plan_offline(args)
 
     try:
         settings = Settings()
@@ -53,12 +83,29 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             asyncio.run(_run(settings))
+        elif args.command == "plan":
+            return asyncio.run(_plan_apply(settings, args.file, args.unit))
         elif args.command == "db":
             asyncio.run(_upgrade(settings))
             print(f"tcns: database at {db.redacted_url(settings.database_url)} is up to date")  # noqa: T201
-    except app.ConfigurationError as exc:
+    except (app.ConfigurationError, plans.PlanError, LookupError) as exc:
         print(f"tcns: {exc}", file=sys.stderr)  # noqa: T201 (CLI output)
         return 2
+    return 0
+
+
+def _plan_offline(args: argparse.Namespace) -> int:
+    if args.plan_command == "list":
+        for name in plans.shipped_plans():
+            _label, _text, plan = plans.load_plan(name)
+            print(f"{name}: {plan.name}")  # noqa: T201 (CLI output)
+        return 0
+    try:
+        label, _text, plan = plans.load_plan(args.file)
+    except plans.PlanError as exc:
+        print(f"tcns: {exc}", file=sys.stderr)  # noqa: T201 (CLI output)
+        return 2
+    print(f"tcns: {label} is a valid plan: {plan.name}")  # noqa: T201 (CLI output)
     return 0
 
 

@@ -22,7 +22,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from bot.render import telegram_html
 from bot.settings import Settings
 from handlers import i18n, router
-from handlers.help import ADMIN_COMMANDS, MEMBER_COMMANDS
+from handlers.help import ADMIN_COMMANDS, LEADER_COMMANDS, MEMBER_COMMANDS
 from handlers.incoming import Deps, Incoming, Reply
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,8 @@ def to_incoming(update: Update) -> Incoming | None:
     sender = message.from_user
     reply_to = message.reply_to_message
     reply_user = reply_to.from_user if reply_to is not None else None
+    if reply_user is not None and reply_user.is_bot:
+        reply_user = None  # commands "as a reply" are about people, never about a bot
     return Incoming(
         platform="tg",
         chat_id=chat_key(chat.id),
@@ -123,7 +125,7 @@ class TelegramTransport:
             with i18n.use(language):
                 commands = [
                     BotCommand(vi if language == "vi" else en, i18n.gettext(desc))
-                    for vi, en, desc in MEMBER_COMMANDS + ADMIN_COMMANDS
+                    for vi, en, desc in MEMBER_COMMANDS + LEADER_COMMANDS + ADMIN_COMMANDS
                 ]
             await self.app.bot.set_my_commands(commands, language_code=code)
 

@@ -11,7 +11,7 @@ from handlers.problems import HOUSEHOLDS_EXAMPLE, LINK_EXAMPLE, describe
 from handlers.report import not_linked
 from handlers.richtext import Rich, b, code, fmt
 from handlers.views import number
-from storage import people, reports, units
+from storage import config, people, reports, units
 from storage.models import Unit
 
 
@@ -19,7 +19,7 @@ def denied() -> Rich:
     return Rich().add("⛔ ", _("Only an admin of this unit can do that."))
 
 
-async def _unit_names(ctx: Ctx, unit: Unit) -> str:
+async def unit_names(ctx: Ctx, unit: Unit) -> str:
     """ "Thôn 3, Xã Thăng Bình, Thành phố Đà Nẵng": the unit and what it lies in."""
     chain = await units.by_ids(ctx.session, ids=units.path_ids(unit))
     by_id = {u.id: u for u in chain}
@@ -27,7 +27,7 @@ async def _unit_names(ctx: Ctx, unit: Unit) -> str:
 
 
 async def link(ctx: Ctx) -> list[Reply]:
-    if not await roles.may_configure(ctx, None):
+    if not await roles.is_admin_anywhere(ctx):
         return ctx.reply(denied())
     request = parse_link(ctx.args)
     if isinstance(request, Problem):
@@ -50,36 +50,38 @@ async def link(ctx: Ctx) -> list[Reply]:
     if len(communes) > 1:
         return ctx.reply(await _ambiguous(ctx, communes))
     commune = communes[0]
-    if not await roles.may_configure(ctx, commune):
+    existing = commune
+    if request.village:
+        village = await units.find_village(ctx.session, commune=commune, name=request.village)
+        existing = village if village is not None else commune
+    # A new village needs an admin of its commune; an existing unit, an admin of that unit.
+    if not await roles.is_admin_of(ctx, existing):
+        return ctx.reply(denied())
+    # Taking a chat away from the unit it serves needs rights over that unit too.
+    current = await ctx.unit()
+    if not ctx.is_private and current is not None and not await roles.is_admin_of(ctx, current):
         return ctx.reply(denied())
 
-    target = commune
-    created = False
-    if request.village:
-        target, created = await units.find_or_create_village(
-            ctx.session, commune=commune, name=request.village
-        )
+    created = bool(request.village) and existing is commune
+    if created and request.village:
+        target = await units.create_village(ctx.session, commune=commune, name=request.village)
+    else:
+        target = existing
     assert target.id is not None  # noqa: S101 (stored)
     if request.households is not None:
         problem = await _set_households(ctx, target, request.households)
         if problem is not None:
             return ctx.reply(describe(problem, example=LINK_EXAMPLE))
 
-    where = await _unit_names(ctx, target)
+    where = await unit_names(ctx, target)
     rich = Rich()
     if created:
         rich.add("🆕 ", fmt(_("Created {unit} (code {code})."), unit=b(where), code=target.code))
     if ctx.is_private:
-        rich.add(
-            "ℹ️ ",
-            fmt(
-                _(
-                    "{unit} is ready. A private chat is not bound to a unit: send this command "
-                    "in the team's group to link it."
-                ),
-                unit=b(where),
-            ),
-        )
+        # A private chat (all Zalo has) is not bound: the unit's join line goes to its members.
+        join = await config.join_code(ctx.session, unit=target)
+        rich.add("ℹ️ ", fmt(_("{unit} is ready. Its members join with:"), unit=b(where)))
+        rich.add(code(f"/tham_gia {join}"))
         return ctx.reply(rich)
     before = ctx.chat.unit_id
     if before != target.id:
@@ -129,7 +131,7 @@ async def _below_reports(ctx: Ctx, unit: Unit, households: int) -> Problem | Non
     """Households may not drop below what is already recorded as done."""
     assert unit.id is not None  # noqa: S101 (stored)
     current = (await reports.totals(ctx.session, unit_ids=[unit.id]))[unit.id]
-    for ind in await reports.indicators(ctx.session):
+    for ind in await config.indicators_for(ctx.session, unit=unit):
         if ind.kind == "households" and ind.id is not None:
             done = current.get(ind.id, 0)
             if done > households:
@@ -166,7 +168,7 @@ async def _set_households(ctx: Ctx, unit: Unit, value: int) -> Problem | None:
 
 async def households(ctx: Ctx) -> list[Reply]:
     unit = await ctx.unit()
-    if not await roles.may_configure(ctx, unit):
+    if not await roles.is_admin_of(ctx, unit):
         return ctx.reply(denied())
     if unit is None:
         return ctx.reply(not_linked())
@@ -192,7 +194,7 @@ async def households(ctx: Ctx) -> list[Reply]:
 async def language(ctx: Ctx) -> list[Reply]:
     unit = await ctx.unit()
     # Anyone may set the language of their own private chat; a group's needs an admin.
-    if not ctx.is_private and not await roles.may_configure(ctx, unit):
+    if not ctx.is_private and not await roles.is_admin_of(ctx, unit):
         return ctx.reply(denied())
     choice = ctx.args.strip().lower()
     if choice not in i18n.LANGUAGES:

@@ -16,12 +16,24 @@ MEMBER_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("tien_do", "progress", N_("the team's progress against targets")),
     ("xep_hang", "leaderboard", N_("the leaderboard")),
     ("toi", "me", N_("your own reports")),
+    ("danh_sach", "roster", N_("the team's members")),
+    ("chi_tieu", "targets", N_("the targets in force")),
+    ("lich", "schedule", N_("when reminders and boards go out")),
+    ("tham_gia", "join", N_("join a team with its code (private chat)")),
     ("huong_dan", "help", N_("how to use the bot")),
+)
+LEADER_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("ma_tham_gia", "joincode", N_("the team's join code")),
 )
 ADMIN_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("lien_ket", "link", N_("link this chat to a village or commune")),
     ("so_ho", "households", N_("set the households of this chat's unit")),
     ("ngon_ngu", "language", N_("the chat's language: vi or en")),
+    ("cap_quyen", "grant", N_("as a reply: make someone admin of this unit")),
+    ("thu_quyen", "revoke", N_("as a reply: take admin rights back")),
+    ("to_truong", "leader", N_("as a reply: make someone the team leader")),
+    ("thanh_vien", "member", N_("as a reply: a member's affiliation and training")),
+    ("nhat_ky", "audit", N_("the latest configuration changes")),
 )
 
 
@@ -47,7 +59,10 @@ async def help_(ctx: Ctx) -> list[Reply]:
     )
     rich.blank().add(b(_("Commands")))
     commands = list(MEMBER_COMMANDS)
-    if await roles.may_configure(ctx, unit):
+    admin = await roles.is_admin_of(ctx, unit)
+    if admin or await roles.is_leader_of(ctx, unit):
+        commands += LEADER_COMMANDS
+    if admin:
         commands += ADMIN_COMMANDS
     for vi, en, description in commands:
         rich.add(f"/{vi} (/{en}) — {_(description)}")

@@ -36,6 +36,20 @@ def _messages() -> dict[str, str]:
             "{households} households of the village (at most {room} more)."
         ),
         "date_outside": _("The date {value} is outside this week and last week ({start}–{end})."),
+        "config_empty": _("Give the settings as key=value pairs."),
+        "config_syntax": _("I do not understand “{value}”; write key=value pairs."),
+        "schedule_unknown": _("I do not know “{key}”; use nhac=, tong_hop= and xep_hang=."),
+        "schedule_bad_time": _(
+            "“{key}”: “{value}” is not a day and time; "
+            "write e.g. thu6 16:00, T2 07:30 or cn 08:00."
+        ),
+        "target_range": _("“{key}”: a target share goes from 0 to 100 ({value})."),
+        "affiliation_unknown": _(
+            "I do not know the affiliation “{value}”; use doan, cong_an, truong_thon, can_bo_xa, "
+            "dang_vien, phu_nu, cuu_chien_binh or khac."
+        ),
+        "yes_no": _("“{key}” takes co or khong, not “{value}”."),
+        "member_unknown": _("I do not know “{key}”; use to= and tap_huan=."),
         "below_reports": _(
             "{value} households is fewer than the {current} already recorded for {key}."
         ),

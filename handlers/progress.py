@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -9,9 +10,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import scoring
-from storage import reports, units
-from storage.models import Indicator, Target, Unit
+from storage import config, reports, units
+from storage.models import Indicator, PlanApplication, Target, Unit
 from storage.reports import ALL_TIME
+
+DEFAULT_TEAM = (4, 8)
 
 
 @dataclass(frozen=True)
@@ -19,10 +22,24 @@ class IndicatorProgress:
     indicator: Indicator
     done: int
     this_week: int
-    target: int | None  # percent of households
+    target: int | None  # percent of households; a plain count for a count indicator
     needed: int | None  # households that make the target
     missing: int | None  # households still to reach it
     percent: float | None  # share of households done, for household indicators
+
+
+@dataclass(frozen=True)
+class TeamFigures:
+    """A commune's two plan-level goals (plan 3220: 100 % of villages with a team, 100 % of
+    members trained), or a village team's size against the plan's range."""
+
+    villages: int
+    villages_with_team: int
+    members: int
+    trained: int
+    villages_goal: int | None
+    trained_goal: int | None
+    size_range: tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -32,6 +49,7 @@ class UnitProgress:
     items: list[IndicatorProgress]
     score: float
     grade: str
+    team: TeamFigures | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,7 @@ class BoardRow:
     unit: Unit
     score: float
     households: int | None
+    grade: str
 
 
 @dataclass(frozen=True)
@@ -49,34 +68,43 @@ class Board:
     own_unit_id: int | None
 
 
-async def _targets(session: AsyncSession, *, unit_ids: Sequence[int]) -> dict[int, dict[int, int]]:
-    """unit id -> indicator id -> percent, for the units that set their own."""
-    out: dict[int, dict[int, int]] = {}
-    if not unit_ids:
-        return out
-    rows = await session.exec(select(Target).where(col(Target.unit_id).in_(unit_ids)))
-    for t in rows.all():
-        out.setdefault(t.unit_id, {})[t.indicator_id] = t.percent
+Own = dict[int, dict[int, Target]]
+
+
+async def own_targets(session: AsyncSession, *, unit_ids: Sequence[int]) -> Own:
+    """unit id -> indicator id -> the target that unit set itself."""
+    out: Own = {}
+    for t in await config.targets_at(session, unit_ids=unit_ids):
+        out.setdefault(t.unit_id, {})[t.indicator_id] = t
     return out
 
 
-def _goals_for(
-    unit: Unit, indicators: Sequence[Indicator], own: dict[int, dict[int, int]]
-) -> dict[str, scoring.Goal]:
-    """Nearest target up the tree wins; the indicator's default otherwise."""
-    chain = list(reversed(units.path_ids(unit)))
+def target_for(unit: Unit, ind: Indicator, own: Own) -> tuple[int | None, float, int | None]:
+    """(target, weight, the id of the unit that set it): the nearest unit up the tree that set
+    one, else the indicator's default (source None)."""
+    for uid in reversed(units.path_ids(unit)):
+        found = own.get(uid, {}).get(ind.id or 0)
+        if found is not None:
+            weight = found.weight if found.weight is not None else ind.weight
+            return found.percent, weight, uid
+    return ind.default_target, ind.weight, None
+
+
+def _goals_for(unit: Unit, indicators: Sequence[Indicator], own: Own) -> dict[str, scoring.Goal]:
     goals: dict[str, scoring.Goal] = {}
     for ind in indicators:
         if ind.kind != "households" or ind.id is None:
             continue
-        percent = ind.default_target
-        for uid in chain:
-            if ind.id in own.get(uid, {}):
-                percent = own[uid][ind.id]
-                break
+        percent, weight, _source = target_for(unit, ind, own)
         if percent:
-            goals[ind.code] = scoring.Goal(percent=percent, weight=ind.weight)
+            goals[ind.code] = scoring.Goal(percent=percent, weight=weight)
     return goals
+
+
+def grades_of(plan: PlanApplication | None) -> tuple[tuple[float, str], ...]:
+    if plan is None:
+        return scoring.DEFAULT_GRADES
+    return tuple((float(lowest), str(name)) for lowest, name in json.loads(plan.grades))
 
 
 async def unit_progress(
@@ -86,22 +114,23 @@ async def unit_progress(
     households = await units.households_of(session, unit=unit)
     cumulative = (await reports.totals(session, unit_ids=[unit.id], period=ALL_TIME))[unit.id]
     weekly = (await reports.totals(session, unit_ids=[unit.id], period=week))[unit.id]
-    own = await _targets(session, unit_ids=units.path_ids(unit))
-    goals = _goals_for(unit, indicators, own)
+    own = await own_targets(session, unit_ids=units.path_ids(unit))
     items: list[IndicatorProgress] = []
-    done_by_code: dict[str, int] = {}
     for ind in indicators:
         assert ind.id is not None  # noqa: S101 (stored)
         done = cumulative.get(ind.id, 0)
-        done_by_code[ind.code] = done
-        goal = goals.get(ind.code)
-        need = scoring.needed(households, goal.percent) if goal and households else None
+        target, _weight, _source = target_for(unit, ind, own)
+        target = target or None
+        if ind.kind == "households":
+            need = scoring.needed(households, target) if target and households else None
+        else:
+            need = target
         items.append(
             IndicatorProgress(
                 indicator=ind,
                 done=done,
                 this_week=weekly.get(ind.id, 0),
-                target=goal.percent if goal else None,
+                target=target,
                 needed=need,
                 missing=max(0, need - done) if need is not None else None,
                 percent=(
@@ -110,8 +139,33 @@ async def unit_progress(
             )
         )
     value = await _score(session, unit=unit, indicators=indicators)
+    plan = await config.plan_for(session, unit=unit)
     return UnitProgress(
-        unit=unit, households=households, items=items, score=value, grade=scoring.grade(value)
+        unit=unit,
+        households=households,
+        items=items,
+        score=value,
+        grade=scoring.grade(value, grades_of(plan)),
+        team=await _team(session, unit=unit, plan=plan),
+    )
+
+
+async def _team(
+    session: AsyncSession, *, unit: Unit, plan: PlanApplication | None
+) -> TeamFigures | None:
+    size = (plan.team_min, plan.team_max) if plan is not None else DEFAULT_TEAM
+    villages = [unit] if unit.level == "village" else await _villages_under(session, unit=unit)
+    if not villages:
+        return None
+    with_team, members, trained = await config.team_counts(session, villages=villages)
+    return TeamFigures(
+        villages=len(villages),
+        villages_with_team=with_team,
+        members=members,
+        trained=trained,
+        villages_goal=plan.villages_with_team if plan is not None else None,
+        trained_goal=plan.members_trained if plan is not None else None,
+        size_range=size,
     )
 
 
@@ -143,7 +197,7 @@ async def _village_scores(
     ids = [v.id for v in villages if v.id is not None]
     totals = await reports.totals(session, unit_ids=ids, period=ALL_TIME)
     ancestor_ids = {a for v in villages for a in units.path_ids(v)}
-    own = await _targets(session, unit_ids=sorted(ancestor_ids))
+    own = await own_targets(session, unit_ids=sorted(ancestor_ids))
     code_of = {ind.id: ind.code for ind in indicators}
     out: dict[int, tuple[float, int]] = {}
     for v in villages:
@@ -187,8 +241,15 @@ async def board(session: AsyncSession, *, unit: Unit, indicators: Sequence[Indic
             households[m.id] = sum(h for _, h in parts)
     names = {m.id: m.name_key for m in members if m.id is not None}
     by_id = {m.id: m for m in members}
+    grades = grades_of(await config.plan_for(session, unit=scope))
     rows = [
-        BoardRow(rank=r, unit=by_id[uid], score=scores[uid], households=households.get(uid))
+        BoardRow(
+            rank=r,
+            unit=by_id[uid],
+            score=scores[uid],
+            households=households.get(uid),
+            grade=scoring.grade(scores[uid], grades),
+        )
         for r, uid in scoring.rank(scores, names)
     ]
     return Board(scope=scope, rows=rows, own_unit_id=unit.id)

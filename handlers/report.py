@@ -13,7 +13,7 @@ from handlers.periods import in_window, local_date, report_window, week_key, wee
 from handlers.problems import LINK_EXAMPLE, REPORT_EXAMPLE, describe
 from handlers.progress import unit_progress
 from handlers.richtext import Rich, b, code, fmt, i, mention
-from storage import people, reports, units
+from storage import config, people, reports, units
 from storage.models import Indicator, Unit
 
 MY_REPORTS = 10
@@ -55,7 +55,7 @@ async def report(ctx: Ctx) -> list[Reply]:
     unit = await ctx.unit()
     if unit is None:
         return ctx.reply(not_linked())
-    indicators = await reports.indicators(ctx.session)
+    indicators = await config.indicators_for(ctx.session, unit=unit)
     if not ctx.args.strip():
         return [] if ctx.msg.edited else ctx.reply(template(indicators))
     existing = await reports.by_message_key(ctx.session, message_key=ctx.msg.message_key)
@@ -195,7 +195,7 @@ async def undo(ctx: Ctx) -> list[Reply]:
     )
     if last is None:
         return ctx.reply(Rich().add("ℹ️ ", _("You have no report this week to withdraw.")))
-    indicators = await reports.indicators(ctx.session)
+    indicators = await config.indicators_for(ctx.session, unit=unit)
     old = await reports.withdraw(ctx.session, report=last, unit=unit)
     rich = Rich().add(
         "↩️ ",
@@ -215,7 +215,7 @@ async def me(ctx: Ctx) -> list[Reply]:
     if unit is None:
         return ctx.reply(not_linked())
     assert unit.id is not None  # noqa: S101 (stored)
-    indicators = await reports.indicators(ctx.session)
+    indicators = await config.indicators_for(ctx.session, unit=unit)
     latest, sums = await reports.of_person(
         ctx.session, person_id=ctx.person.id, unit_id=unit.id, limit=MY_REPORTS
     )

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import IntegrityError
 
-from handlers import admin, help, i18n, report, standing
+from handlers import admin, audit, delegation, help, i18n, report, standing, targets, team
 from handlers.context import Ctx
 from handlers.i18n import _
 from handlers.incoming import Deps, Incoming, Reply
@@ -40,6 +40,26 @@ COMMANDS: dict[str, Command] = {
     "households": admin.households,
     "ngon_ngu": admin.language,
     "language": admin.language,
+    "cap_quyen": delegation.grant,
+    "grant": delegation.grant,
+    "thu_quyen": delegation.revoke,
+    "revoke": delegation.revoke,
+    "to_truong": team.leader,
+    "leader": team.leader,
+    "ma_tham_gia": team.join_code,
+    "joincode": team.join_code,
+    "tham_gia": team.join,
+    "join": team.join,
+    "danh_sach": team.roster,
+    "roster": team.roster,
+    "thanh_vien": team.member,
+    "member": team.member,
+    "chi_tieu": targets.targets,
+    "targets": targets.targets,
+    "lich": targets.schedule,
+    "schedule": targets.schedule,
+    "nhat_ky": audit.audit,
+    "audit": audit.audit,
 }
 # Only a report is worth re-reading when its message is edited.
 EDITABLE = frozenset({"bao_cao", "report"})

@@ -8,14 +8,14 @@ from handlers.incoming import Reply
 from handlers.periods import week_key
 from handlers.progress import board, unit_progress
 from handlers.report import not_linked
-from storage import reports
+from storage import config
 
 
 async def progress(ctx: Ctx) -> list[Reply]:
     unit = await ctx.unit()
     if unit is None:
         return ctx.reply(not_linked())
-    indicators = await reports.indicators(ctx.session)
+    indicators = await config.indicators_for(ctx.session, unit=unit)
     p = await unit_progress(
         ctx.session, unit=unit, week=week_key(ctx.today), indicators=indicators
     )
@@ -26,5 +26,5 @@ async def leaderboard(ctx: Ctx) -> list[Reply]:
     unit = await ctx.unit()
     if unit is None:
         return ctx.reply(not_linked())
-    indicators = await reports.indicators(ctx.session)
+    indicators = await config.indicators_for(ctx.session, unit=unit)
     return ctx.reply(views.board(await board(ctx.session, unit=unit, indicators=indicators)))

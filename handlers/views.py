@@ -11,8 +11,7 @@ from handlers import i18n
 from handlers.context import indicator_name
 from handlers.i18n import _
 from handlers.progress import Board, UnitProgress
-from handlers.richtext import Rich, b, fmt, i
-from handlers.scoring import grade
+from handlers.richtext import Line, Rich, b, fmt, i
 from storage.models import Indicator
 
 BOARD_TOP = 20
@@ -90,6 +89,17 @@ def progress(p: UnitProgress) -> Rich:
                     tail = fmt(_(" — target {target} reached ✅"), target=percent(item.target))
                 line = line + tail
             rich.add("• ", line)
+        elif item.indicator.kind == "count" and item.target:
+            rich.add(
+                "• ",
+                fmt(
+                    _("{name}: {done}/{target} (this week {week})"),
+                    name=b(name),
+                    done=number(item.done),
+                    target=number(item.target),
+                    week=number(item.this_week),
+                ),
+            )
         else:
             rich.add(
                 "• ",
@@ -112,6 +122,42 @@ def progress(p: UnitProgress) -> Rich:
         rich.add(
             i(_("No household count yet: an admin sets it with /so_ho 350 (or ho= in /lien_ket)."))
         )
+    if p.team is not None:
+        rich.extend(team(p))
+    return rich
+
+
+def _share(part: int, whole: int, goal: int | None) -> Line:
+    line = fmt(
+        _("{part}/{whole} ({percent})"),
+        part=number(part),
+        whole=number(whole),
+        percent=percent(100.0 * part / whole if whole else 0.0),
+    )
+    if goal is not None:
+        line += fmt(_(" — target {target}"), target=percent(goal))
+    return line
+
+
+def team(p: UnitProgress) -> Rich:
+    t = p.team
+    rich = Rich()
+    if t is None:
+        return rich
+    low, high = t.size_range
+    if p.unit.level == "village":
+        size = fmt(
+            _("Team: {count} members, {trained} trained (the plan asks for {low}–{high})"),
+            count=number(t.members),
+            trained=number(t.trained),
+            low=low,
+            high=high,
+        )
+        rich.add("👥 ", size, " ⚠️" if t.members and not low <= t.members <= high else "")
+        return rich
+    rich.add("👥 ", b(_("Villages with a team")), ": ", _share(t.villages_with_team, t.villages,
+             t.villages_goal))  # fmt: skip
+    rich.add("🎓 ", b(_("Members trained")), ": ", _share(t.trained, t.members, t.trained_goal))
     return rich
 
 
@@ -127,7 +173,7 @@ def board(bd: Board) -> Rich:
             rich.add("…")
         label = f"{row.rank}. {row.unit.name}"
         score_text = _("{score} points ({grade})").format(
-            score=number(row.score, "0.0"), grade=grade_name(grade(row.score))
+            score=number(row.score, "0.0"), grade=grade_name(row.grade)
         )
         if row.unit.id == bd.own_unit_id:
             rich.add("👉 ", b(label), " — ", b(score_text))

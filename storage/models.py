@@ -20,7 +20,10 @@ class Unit(SQLModel, table=True):
     """A node of the administrative tree: province, (district,) commune, village."""
 
     __tablename__ = "unit"
-    __table_args__ = (sa.UniqueConstraint("level", "code", name="uq_unit_level_code"),)
+    __table_args__ = (
+        sa.UniqueConstraint("level", "code", name="uq_unit_level_code"),
+        sa.UniqueConstraint("join_code", name="uq_unit_join_code"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
@@ -32,6 +35,8 @@ class Unit(SQLModel, table=True):
     # the depth of the tree (older plans still have districts).
     path: str = Field(default="", max_length=200, index=True)
     households: int | None = None
+    # The team's join code (`/tham_gia MÃ`), made on first request.
+    join_code: str | None = Field(default=None, max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 
@@ -66,6 +71,9 @@ class Membership(SQLModel, table=True):
     person_id: str = Field(foreign_key="person.id", index=True, max_length=64)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     role: str = Field(default="member", max_length=16)  # member | leader
+    # youth_union, police, village_head, commune_staff, party, womens_union, veterans, other
+    affiliation: str | None = Field(default=None, max_length=32)
+    trained: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     joined_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 
@@ -82,6 +90,8 @@ class Indicator(SQLModel, table=True):
     position: int = 0
     default_target: int | None = None  # percent of households
     weight: float = 1.0
+    # A plan may add indicators for its own subtree; None means everywhere.
+    scope_unit_id: int | None = Field(default=None, foreign_key="unit.id")
 
 
 class Target(SQLModel, table=True):
@@ -93,7 +103,51 @@ class Target(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     indicator_id: int = Field(foreign_key="indicator.id")
+    # Percent of households for a household indicator; a plain count for a count indicator.
     percent: int
+    weight: float | None = None
+
+
+class AdminGrant(SQLModel, table=True):
+    """Admin rights over a unit and everything under it."""
+
+    __tablename__ = "admin_grant"
+    __table_args__ = (sa.UniqueConstraint("person_id", "unit_id", name="uq_admin_grant"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: str = Field(foreign_key="person.id", index=True, max_length=64)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    granted_by: str = Field(max_length=64)
+    granted_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Schedule(SQLModel, table=True):
+    """When a unit's reminder, summary or leaderboard goes out; units below inherit it."""
+
+    __tablename__ = "schedule"
+    __table_args__ = (sa.UniqueConstraint("unit_id", "job", name="uq_schedule"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    job: str = Field(max_length=16)  # reminder | summary | leaderboard
+    weekday: int  # Monday 0 … Sunday 6
+    minute: int  # minutes after local midnight
+
+
+class PlanApplication(SQLModel, table=True):
+    """The plan in force at a unit and below: grades, team sizes, unit-level goals."""
+
+    __tablename__ = "plan_application"
+
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    name: str = Field(max_length=300)
+    source: str = Field(max_length=300)
+    grades: str  # JSON: [[lowest score, grade key], …] best first
+    team_min: int
+    team_max: int
+    villages_with_team: int | None = None  # percent goal
+    members_trained: int | None = None  # percent goal
+    applied_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 
 class Report(SQLModel, table=True):

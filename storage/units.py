@@ -53,17 +53,15 @@ async def children(session: AsyncSession, *, unit_id: int) -> list[Unit]:
     return list(rows.all())
 
 
-async def find_or_create_village(
-    session: AsyncSession, *, commune: Unit, name: str
-) -> tuple[Unit, bool]:
-    """The village of that name under `commune`, created if new (the bool says which)."""
-    name = " ".join(name.split())
+async def find_village(session: AsyncSession, *, commune: Unit, name: str) -> Unit | None:
     existing = await session.exec(
         select(Unit).where(Unit.parent_id == commune.id, Unit.name_key == key(name))
     )
-    found = existing.first()
-    if found is not None:
-        return found, False
+    return existing.first()
+
+
+async def create_village(session: AsyncSession, *, commune: Unit, name: str) -> Unit:
+    name = " ".join(name.split())
     count = (
         await session.exec(
             select(func.count()).select_from(Unit).where(Unit.parent_id == commune.id)
@@ -80,7 +78,7 @@ async def find_or_create_village(
     await session.flush()
     village.path = f"{commune.path}{village.id}/"
     await session.flush()
-    return village, True
+    return village
 
 
 async def households_of(session: AsyncSession, *, unit: Unit) -> int | None:

@@ -322,7 +322,8 @@ async def test_link_in_private_chat_prepares_the_unit_without_binding(deps: Deps
     private = ChatRoom(deps, ADMIN.id, kind="private")
     out = await private.say(ADMIN, "/lien_ket xa=20791 thon=Thôn Mới ho=90")
     assert "Đã tạo Thôn Mới" in out
-    assert "Chat riêng không được gắn" in out
+    assert "Thành viên tham gia bằng lệnh:" in out
+    assert "/tham_gia " in out
     async with deps.sessions() as s:
         chat = await s.get(Chat, ADMIN.id)
         assert chat is not None

@@ -1,0 +1,193 @@
+"""The team: its leader, its join code, joining by code, the roster and members' details."""
+
+from __future__ import annotations
+
+from handlers import roles
+from handlers.admin import denied, unit_names
+from handlers.config_grammar import parse_member
+from handlers.context import Ctx
+from handlers.delegation import need_reply, replied_person
+from handlers.grammar import Problem
+from handlers.i18n import _
+from handlers.incoming import Reply
+from handlers.problems import REPORT_EXAMPLE, describe
+from handlers.progress import DEFAULT_TEAM
+from handlers.report import not_linked
+from handlers.richtext import Rich, b, code, fmt, i, mention
+from storage import config, people
+
+MEMBER_EXAMPLE = "/thanh_vien to=doan tap_huan=co"
+
+
+def affiliation_name(key: str | None) -> str:
+    names = {
+        "youth_union": _("youth union"),
+        "police": _("police"),
+        "village_head": _("village head"),
+        "commune_staff": _("commune staff"),
+        "party": _("party member"),
+        "womens_union": _("women's union"),
+        "veterans": _("veterans' association"),
+        "other": _("other"),
+    }
+    return names.get(key or "", "")
+
+
+async def leader(ctx: Ctx) -> list[Reply]:
+    unit = await ctx.unit()
+    if not await roles.is_admin_of(ctx, unit):
+        return ctx.reply(denied())
+    if unit is None or unit.id is None:
+        return ctx.reply(not_linked())
+    person = await replied_person(ctx)
+    if person is None:
+        return ctx.reply(need_reply("/to_truong"))
+    previous = await config.set_leader(ctx.session, unit_id=unit.id, person_id=person.id)
+    await people.audit(
+        ctx.session,
+        actor_id=ctx.person.id,
+        action="leader",
+        unit_id=unit.id,
+        chat_id=ctx.chat.id,
+        before=previous,
+        after=person.id,
+    )
+    return ctx.reply(
+        Rich().add(
+            "⭐ ",
+            fmt(
+                _("{name} is now the leader of the team of {unit}."),
+                name=mention(person.id, person.display_name),
+                unit=b(unit.name),
+            ),
+        )
+    )
+
+
+async def join_code(ctx: Ctx) -> list[Reply]:
+    unit = await ctx.unit()
+    if not (await roles.is_admin_of(ctx, unit) or await roles.is_leader_of(ctx, unit)):
+        return ctx.reply(denied())
+    if unit is None or unit.id is None:
+        return ctx.reply(not_linked())
+    renew = ctx.args.strip().lower() in ("moi", "mới", "new")
+    before = unit.join_code
+    joined = await config.join_code(ctx.session, unit=unit, renew=renew)
+    if joined != before:
+        await people.audit(
+            ctx.session,
+            actor_id=ctx.person.id,
+            action="join_code",
+            unit_id=unit.id,
+            chat_id=ctx.chat.id,
+            before=before,
+            after=joined,
+        )
+    rich = Rich().add(
+        "🎟️ ",
+        fmt(
+            _("Members of {unit} join by sending this to the bot in a private chat:"),
+            unit=b(unit.name),
+        ),
+    )
+    rich.add(code(f"/tham_gia {joined}"))
+    if renew and before:
+        rich.add(i(_("The old code no longer works.")))
+    return ctx.reply(rich)
+
+
+async def join(ctx: Ctx) -> list[Reply]:
+    if not ctx.is_private:
+        return ctx.reply(
+            Rich().add("ℹ️ ", _("Send /tham_gia with the code in a private chat with the bot."))
+        )
+    wanted = ctx.args.strip()
+    unit = await config.unit_by_join_code(ctx.session, code=wanted) if wanted else None
+    if unit is None or unit.id is None:
+        return ctx.reply(
+            Rich()
+            .add("⚠️ ", _("That join code is not valid. Ask your team leader for the current one."))
+            .add(fmt(_("Example: {example}"), example=code("/tham_gia K7M2Q9XP")))
+        )
+    await people.ensure_membership(ctx.session, person_id=ctx.person.id, unit_id=unit.id)
+    ctx.chat.unit_id = unit.id  # this private chat now reports for the team
+    where = await unit_names(ctx, unit)
+    return ctx.reply(
+        Rich()
+        .add("✅ ", fmt(_("You joined the team of {unit}."), unit=b(where)))
+        .add(fmt(_("Report here with {example}"), example=code(REPORT_EXAMPLE)))
+    )
+
+
+async def roster(ctx: Ctx) -> list[Reply]:
+    unit = await ctx.unit()
+    if unit is None or unit.id is None:
+        return ctx.reply(not_linked())
+    members = await config.roster(ctx.session, unit_id=unit.id)
+    plan = await config.plan_for(ctx.session, unit=unit)
+    low, high = (plan.team_min, plan.team_max) if plan is not None else DEFAULT_TEAM
+    rich = Rich().add(
+        "👥 ",
+        fmt(_("Team of {unit}: {count} members"), unit=b(unit.name), count=len(members)),
+    )
+    for m, person in members:
+        parts = [mention(person.id, person.display_name)]
+        details = []
+        if m.role == "leader":
+            details.append(_("leader"))
+        if m.affiliation:
+            details.append(affiliation_name(m.affiliation))
+        details.append(_("trained") if m.trained else _("not trained"))
+        rich.add("• ", *parts, " — " + ", ".join(details))
+    if unit.level == "village" and not low <= len(members) <= high:
+        rich.add(
+            "⚠️ ",
+            fmt(
+                _("The plan asks for {low}–{high} members per team; this team has {count}."),
+                low=low,
+                high=high,
+                count=len(members),
+            ),
+        )
+    return ctx.reply(rich)
+
+
+async def member(ctx: Ctx) -> list[Reply]:
+    unit = await ctx.unit()
+    if not await roles.is_admin_of(ctx, unit):
+        return ctx.reply(denied())
+    if unit is None or unit.id is None:
+        return ctx.reply(not_linked())
+    person = await replied_person(ctx)
+    if person is None:
+        return ctx.reply(need_reply(MEMBER_EXAMPLE))
+    change = parse_member(ctx.args)
+    if isinstance(change, Problem):
+        return ctx.reply(describe(change, example=MEMBER_EXAMPLE))
+    m = await people.ensure_membership(ctx.session, person_id=person.id, unit_id=unit.id)
+    before = f"{m.affiliation or '-'} trained={m.trained}"
+    if change.affiliation is not None:
+        m.affiliation = change.affiliation
+    if change.trained is not None:
+        m.trained = change.trained
+    await people.audit(
+        ctx.session,
+        actor_id=ctx.person.id,
+        action="member",
+        unit_id=unit.id,
+        chat_id=ctx.chat.id,
+        before=before,
+        after=f"{m.affiliation or '-'} trained={m.trained} ({person.id})",
+    )
+    details = [affiliation_name(m.affiliation)] if m.affiliation else []
+    details.append(_("trained") if m.trained else _("not trained"))
+    return ctx.reply(
+        Rich().add(
+            "📝 ",
+            fmt(
+                _("{name}: {details}"),
+                name=mention(person.id, person.display_name),
+                details=", ".join(details),
+            ),
+        )
+    )

@@ -1,0 +1,273 @@
+"""What units inherit down the tree: admins, targets, schedules, plans, join codes."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    AdminGrant,
+    AuditEntry,
+    Indicator,
+    Membership,
+    Person,
+    PlanApplication,
+    Schedule,
+    Target,
+    Unit,
+)
+from storage.units import path_ids
+
+# Letters and digits that cannot be misread for one another on a phone screen.
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+JOIN_CODE_LENGTH = 8
+
+
+# --- admins --------------------------------------------------------------------------------
+
+
+async def admin_grant_over(
+    session: AsyncSession, *, person_id: str, unit: Unit
+) -> AdminGrant | None:
+    """The person's grant on `unit` or on one of its ancestors, nearest first."""
+    ids = path_ids(unit)
+    rows = await session.exec(
+        select(AdminGrant).where(
+            AdminGrant.person_id == person_id, col(AdminGrant.unit_id).in_(ids)
+        )
+    )
+    grants = sorted(rows.all(), key=lambda g: -ids.index(g.unit_id))
+    return grants[0] if grants else None
+
+
+async def has_any_grant(session: AsyncSession, *, person_id: str) -> bool:
+    rows = await session.exec(select(AdminGrant).where(AdminGrant.person_id == person_id))
+    return rows.first() is not None
+
+
+async def grant(session: AsyncSession, *, person_id: str, unit_id: int, by: str) -> bool:
+    """True when the grant is new."""
+    existing = (
+        await session.exec(
+            select(AdminGrant).where(
+                AdminGrant.person_id == person_id, AdminGrant.unit_id == unit_id
+            )
+        )
+    ).first()
+    if existing is not None:
+        return False
+    session.add(AdminGrant(person_id=person_id, unit_id=unit_id, granted_by=by))
+    await session.flush()
+    return True
+
+
+async def revoke(session: AsyncSession, *, person_id: str, unit_id: int) -> bool:
+    """True when there was a grant to take back."""
+    existing = (
+        await session.exec(
+            select(AdminGrant).where(
+                AdminGrant.person_id == person_id, AdminGrant.unit_id == unit_id
+            )
+        )
+    ).first()
+    if existing is None:
+        return False
+    await session.delete(existing)
+    await session.flush()
+    return True
+
+
+# --- indicators and targets ----------------------------------------------------------------
+
+
+async def indicators_for(session: AsyncSession, *, unit: Unit | None) -> list[Indicator]:
+    """The national indicators and those a plan added for `unit` or above it."""
+    ids = path_ids(unit) if unit is not None else []
+    stmt = select(Indicator).where(
+        col(Indicator.scope_unit_id).is_(None) | col(Indicator.scope_unit_id).in_(ids)
+    )
+    rows = await session.exec(stmt.order_by(col(Indicator.position), col(Indicator.id)))
+    return list(rows.all())
+
+
+async def targets_at(session: AsyncSession, *, unit_ids: Sequence[int]) -> list[Target]:
+    if not unit_ids:
+        return []
+    rows = await session.exec(select(Target).where(col(Target.unit_id).in_(unit_ids)))
+    return list(rows.all())
+
+
+async def set_target(
+    session: AsyncSession,
+    *,
+    unit_id: int,
+    indicator_id: int,
+    percent: int | None,
+    weight: float | None = None,
+) -> None:
+    """Sets the unit's own target, or with None removes it so the unit inherits again."""
+    existing = (
+        await session.exec(
+            select(Target).where(Target.unit_id == unit_id, Target.indicator_id == indicator_id)
+        )
+    ).first()
+    if percent is None:
+        if existing is not None:
+            await session.delete(existing)
+    elif existing is None:
+        session.add(
+            Target(unit_id=unit_id, indicator_id=indicator_id, percent=percent, weight=weight)
+        )
+    else:
+        existing.percent = percent
+        if weight is not None:
+            existing.weight = weight
+    await session.flush()
+
+
+# --- schedules -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScheduleEntry:
+    job: str
+    weekday: int
+    minute: int
+    source: Unit | None  # the unit that set it; None for the built-in default
+
+
+async def schedule_rows(session: AsyncSession, *, unit_ids: Sequence[int]) -> list[Schedule]:
+    if not unit_ids:
+        return []
+    rows = await session.exec(select(Schedule).where(col(Schedule.unit_id).in_(unit_ids)))
+    return list(rows.all())
+
+
+async def set_schedule(
+    session: AsyncSession, *, unit_id: int, job: str, weekday: int | None, minute: int | None
+) -> None:
+    """Sets the unit's own time for `job`, or with None removes it (inherit again)."""
+    existing = (
+        await session.exec(
+            select(Schedule).where(Schedule.unit_id == unit_id, Schedule.job == job)
+        )
+    ).first()
+    if weekday is None or minute is None:
+        if existing is not None:
+            await session.delete(existing)
+    elif existing is None:
+        session.add(Schedule(unit_id=unit_id, job=job, weekday=weekday, minute=minute))
+    else:
+        existing.weekday, existing.minute = weekday, minute
+    await session.flush()
+
+
+# --- plans ---------------------------------------------------------------------------------
+
+
+async def plan_for(session: AsyncSession, *, unit: Unit) -> PlanApplication | None:
+    """The plan applied nearest above (or at) the unit."""
+    ids = path_ids(unit)
+    rows = await session.exec(select(PlanApplication).where(col(PlanApplication.unit_id).in_(ids)))
+    found = sorted(rows.all(), key=lambda p: -ids.index(p.unit_id))
+    return found[0] if found else None
+
+
+async def save_plan_application(session: AsyncSession, *, application: PlanApplication) -> None:
+    existing = await session.get(PlanApplication, application.unit_id)
+    if existing is not None:
+        await session.delete(existing)
+        await session.flush()
+    session.add(application)
+    await session.flush()
+
+
+# --- teams ---------------------------------------------------------------------------------
+
+
+async def join_code(session: AsyncSession, *, unit: Unit, renew: bool = False) -> str:
+    """The unit's join code, made on first use; `renew` replaces it (the old one stops working)."""
+    if unit.join_code and not renew:
+        return unit.join_code
+    while True:
+        code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
+        taken = (await session.exec(select(Unit).where(Unit.join_code == code))).first()
+        if taken is None:
+            break
+    unit.join_code = code
+    await session.flush()
+    return code
+
+
+async def unit_by_join_code(session: AsyncSession, *, code: str) -> Unit | None:
+    normalized = "".join(ch for ch in code.upper() if ch.isalnum())
+    if len(normalized) != JOIN_CODE_LENGTH:
+        return None
+    return (await session.exec(select(Unit).where(Unit.join_code == normalized))).first()
+
+
+async def membership(session: AsyncSession, *, person_id: str, unit_id: int) -> Membership | None:
+    return (
+        await session.exec(
+            select(Membership).where(
+                Membership.person_id == person_id, Membership.unit_id == unit_id
+            )
+        )
+    ).first()
+
+
+async def roster(session: AsyncSession, *, unit_id: int) -> list[tuple[Membership, Person]]:
+    rows = await session.exec(
+        select(Membership, Person)
+        .join(Person, col(Person.id) == col(Membership.person_id))
+        .where(Membership.unit_id == unit_id)
+        .order_by(col(Membership.role).desc(), col(Person.display_name))
+    )
+    return list(rows.all())
+
+
+async def set_leader(session: AsyncSession, *, unit_id: int, person_id: str) -> str | None:
+    """Makes the person the team's leader; returns the previous leader's id."""
+    previous: str | None = None
+    for m, _p in await roster(session, unit_id=unit_id):
+        if m.role == "leader" and m.person_id != person_id:
+            m.role = "member"
+            previous = m.person_id
+    target = await membership(session, person_id=person_id, unit_id=unit_id)
+    if target is None:
+        target = Membership(person_id=person_id, unit_id=unit_id)
+        session.add(target)
+    target.role = "leader"
+    await session.flush()
+    return previous
+
+
+async def team_counts(session: AsyncSession, *, villages: Sequence[Unit]) -> tuple[int, int, int]:
+    """(villages with at least one member, members, trained members) over `villages`."""
+    ids = [v.id for v in villages if v.id is not None]
+    if not ids:
+        return 0, 0, 0
+    rows = (await session.exec(select(Membership).where(col(Membership.unit_id).in_(ids)))).all()
+    return len({m.unit_id for m in rows}), len(rows), sum(1 for m in rows if m.trained)
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+async def audit_entries(
+    session: AsyncSession, *, unit: Unit, limit: int
+) -> list[tuple[AuditEntry, Person | None]]:
+    """The latest changes to the unit and everything under it."""
+    subtree = select(Unit.id).where(col(Unit.path).startswith(unit.path))
+    rows = await session.exec(
+        select(AuditEntry, Person)
+        .join(Person, col(Person.id) == col(AuditEntry.actor_id), isouter=True)
+        .where(col(AuditEntry.unit_id).in_(subtree))
+        .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
+        .limit(limit)
+    )
+    return list(rows.all())
