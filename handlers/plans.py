@@ -116,16 +116,6 @@ class Plan(_Strict):
     grades: GradeSpec = Field(default_factory=GradeSpec)
     indicators: list[IndicatorSpec] = Field(default_factory=list)
 
-    @field_validator("indicators")
-    @classmethod
-    def _unique(cls, value: list[IndicatorSpec]) -> list[IndicatorSpec]:
-        seen: set[str] = set()
-        for spec in value:
-            if spec.code in seen:
-                raise ValueError(f"indicator {spec.code!r} appears twice")
-            seen.add(spec.code)
-        return value
-
 
 # --- loading -------------------------------------------------------------------------------
 
@@ -187,7 +177,7 @@ def parse_plan(label: str, text: str) -> Plan:
         m = _TOML_LINE.search(str(exc))
         raise PlanError(label, int(m.group(1)) if m else 1, f"not valid TOML: {exc}") from exc
     try:
-        return Plan.model_validate(data)
+        plan = Plan.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(first["loc"])
@@ -198,6 +188,13 @@ def parse_plan(label: str, text: str) -> Plan:
         raise PlanError(
             label, _line_of(text, loc), f"{where}: {reason}" if where else reason
         ) from exc
+    seen: set[str] = set()
+    for index, spec in enumerate(plan.indicators):
+        if spec.code in seen:
+            line = _line_of(text, ("indicators", index, "code"))
+            raise PlanError(label, line, f"indicators[{index}].code: {spec.code!r} appears twice")
+        seen.add(spec.code)
+    return plan
 
 
 def load_plan(ref: str) -> tuple[str, str, Plan]:
