@@ -150,6 +150,7 @@ class FakeTelegram:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     errors: list[tuple[str, int, str]] = field(default_factory=list)
     commands: dict[str | None, list[dict[str, str]]] = field(default_factory=dict)
+    owners: dict[int, int] = field(default_factory=dict)  # group -> the user who created it
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_deliveries: int = 0
@@ -188,9 +189,11 @@ class FakeTelegram:
         )
         return self.users[user_id]
 
-    def add_group(self, chat_id: int, title: str) -> None:
+    def add_group(self, chat_id: int, title: str, *, owner: int | None = None) -> None:
         kind = "supergroup" if str(chat_id).startswith("-100") else "group"
         self.chats[chat_id] = {"id": chat_id, "type": kind, "title": title}
+        if owner is not None:
+            self.owners[chat_id] = owner
 
     def _next_message_id(self, chat_id: int) -> int:
         return next(self._message_ids.setdefault(chat_id, itertools.count(1)))
@@ -376,6 +379,13 @@ class FakeTelegram:
             "can_read_all_group_messages": False,
             "supports_inline_queries": False,
         }
+
+    async def _m_getchatadministrators(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        chat = self._chat(params["chat_id"])
+        owner = self.owners.get(chat["id"])
+        if owner is None:
+            return []
+        return [{"status": "creator", "user": self.users[owner].as_dict(), "is_anonymous": False}]
 
     async def _m_getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         if self.webhook_url:

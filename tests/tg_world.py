@@ -39,10 +39,12 @@ def free_port() -> int:
 class Talk:
     fake: FakeTelegram
 
-    async def say(self, chat: int, user: int, text: str, *, within: float = 10) -> str:
+    async def say(
+        self, chat: int, user: int, text: str, *, within: float = 10, reply_to: int | None = None
+    ) -> str:
         """Sends and waits for the bot's answer in that chat; returns its visible text."""
         before = len(self.fake.messages_to(chat))
-        await self.fake.user_sends(chat, user, text)
+        await self.fake.user_sends(chat, user, text, reply_to=reply_to)
         sent = await self.fake.wait_sent(before + 1, chat_id=chat, within=within)
         return sent[-1].text or ""
 
