@@ -9,15 +9,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Indicator, Report, ReportValue, Unit, UnitTotal, utcnow
+from storage.models import Report, ReportValue, Unit, UnitTotal, utcnow
 from storage.units import path_ids
 
 ALL_TIME = "all"
-
-
-async def indicators(session: AsyncSession) -> list[Indicator]:
-    rows = await session.exec(select(Indicator).order_by(col(Indicator.position)))
-    return list(rows.all())
 
 
 async def _add_to_totals(

@@ -1,0 +1,54 @@
+"""The operator's `tcns` command: db upgrade, plan list/check/apply."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+
+
+@pytest.fixture(autouse=True)
+def _keep_logging() -> Iterator[None]:
+    """`main` configures the root logger for an operator; give the test runner its own back."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _database(monkeypatch: pytest.MonkeyPatch, db_path: Path, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TCNS_DATABASE_URL", f"sqlite+aiosqlite:///{db_path}")
+
+
+def test_db_upgrade(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade"]) == 0
+    assert "is up to date" in capsys.readouterr().out
+
+
+def test_plan_list_and_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["plan", "list"]) == 0
+    assert "quang_nam_3220_2024: Kế hoạch 3220/KH-UBND" in capsys.readouterr().out
+    assert main(["plan", "check", "hau_giang_124_2022"]) == 0
+    broken = tmp_path / "broken.toml"
+    broken.write_text('name = "x"\n[grades]\nxuat_sac = "cao"\n', encoding="utf-8")
+    assert main(["plan", "check", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert f"{broken}:3: grades.xuat_sac: Input should be a valid number" in err
+
+
+def test_plan_apply(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "apply", "quang_nam_3220_2024", "--unit", "tinh:48"]) == 0
+    out = capsys.readouterr().out
+    assert "to Thành phố Đà Nẵng" in out
+    assert "target cks = 30%" in out
+    assert main(["plan", "apply", "quang_nam_3220_2024", "--unit", "4"]) == 2
+    assert "ambiguous" in capsys.readouterr().err
+    assert main(["plan", "apply", "no_such_plan", "--unit", "tinh:48"]) == 2
+    assert "no such file, nor a shipped plan" in capsys.readouterr().err
