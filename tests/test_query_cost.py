@@ -40,7 +40,7 @@ async def test_progress_and_board_cost_is_flat(deps: Deps) -> None:
     rooms = []
     for n in range(3):
         room = ChatRoom(deps, f"tg:-50{n}")
-        await room.say(ADMIN, f"/lien_ket xa=20791 thon=Thôn {n} ho=100000")
+        assert "Thôn" in await room.say(ADMIN, f"/lien_ket xa=20791 thon=Thôn {n} ho=100000")
         rooms.append(room)
 
     counts: list[tuple[int, int]] = []
