@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 from datetime import UTC, timedelta
@@ -16,14 +17,24 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.render import telegram_html
+from bot.pacing import Pacer
+from bot.render import chunks, html_line, telegram_html
 from bot.settings import Settings
 from handlers import i18n, router
 from handlers.help import ADMIN_COMMANDS, LEADER_COMMANDS, MEMBER_COMMANDS
-from handlers.incoming import Deps, Incoming, Reply
+from handlers.incoming import Deps, Incoming, Reply, SendOutcome, SendResult
+from handlers.richtext import Rich
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +45,25 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 WEBHOOK_PATH = "/telegram/webhook"
 ALLOWED_UPDATES = ["message", "edited_message"]
 SEND_ATTEMPTS = 4
+CAPTION_LIMIT = 1024
+
+
+def _is_group(chat_id: str) -> bool:
+    return chat_id.removeprefix("tg:").startswith("-")
+
+
+def coalesce(batch: list[tuple[Reply, int | None]]) -> list[tuple[Reply, int | None]]:
+    """Text replies waiting for the same chat become one message; attachments stay apart."""
+    texts = [(r, q) for r, q in batch if r.attachment is None]
+    others = [(r, q) for r, q in batch if r.attachment is not None]
+    if len(texts) <= 1:
+        return texts + others
+    merged = Rich()
+    for n, (reply, _q) in enumerate(texts):
+        if n:
+            merged.blank()
+        merged.extend(reply.rich)
+    return [(Reply(merged, quote=False), None), *others]
 
 
 def chat_key(chat_id: int) -> str:
@@ -88,6 +118,10 @@ class TelegramTransport:
             builder = builder.updater(None)
         self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self.app.add_handler(TypeHandler(Update, self._on_update))
+        self.pacer = Pacer()
+        self._pending: dict[str, list[tuple[Reply, int | None]]] = {}
+        self._flushers: dict[str, asyncio.Task[None]] = {}
+        self._file_ids: dict[str, str] = {}
         self.app.add_error_handler(self._on_error)
 
     async def start(self) -> None:
@@ -115,6 +149,7 @@ class TelegramTransport:
     async def stop(self) -> None:
         if self.app.updater is not None and self.app.updater.running:
             await self.app.updater.stop()
+        await self.drain_replies()
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
@@ -141,43 +176,125 @@ class TelegramTransport:
         replies = await router.handle(self.deps, msg)
         source = update.edited_message or update.message
         for reply in replies:
-            await self.send(msg.chat_id, reply, reply_to=source.message_id if source else None)
+            quote = source.message_id if source is not None and reply.quote else None
+            self._queue_reply(msg.chat_id, reply, quote)
 
-    async def send(self, chat_id: str, reply: Reply, *, reply_to: int | None = None) -> None:
+    # --- replies: queued per chat, coalesced while the chat waits for a slot ----------------
+
+    def _queue_reply(self, chat_id: str, reply: Reply, reply_to: int | None) -> None:
+        self._pending.setdefault(chat_id, []).append((reply, reply_to))
+        if chat_id not in self._flushers:
+            self._flushers[chat_id] = asyncio.create_task(self._flush(chat_id))
+
+    async def _flush(self, chat_id: str) -> None:
+        """Sends what is queued for a chat. While the chat waits for a slot (a group's 20 a
+        minute), more replies pile up and leave as one message: a burst of reports right after
+        a reminder costs a few messages, not one each, and none is lost."""
+        try:
+            while self._pending.get(chat_id):
+                await self.pacer.acquire(chat_id, group=_is_group(chat_id))
+                batch = self._pending.pop(chat_id)
+                for n, (reply, reply_to) in enumerate(coalesce(batch)):
+                    for attempt in range(SEND_ATTEMPTS):
+                        result = await self.deliver(
+                            chat_id, reply, reply_to=reply_to, slot_taken=(n == 0 and attempt == 0)
+                        )
+                        if result.outcome is not SendOutcome.RETRY:
+                            break
+                        await asyncio.sleep(result.retry_after)
+                    if result.outcome is not SendOutcome.SENT:
+                        log.warning("telegram: reply to %s not sent: %s", chat_id, result)
+        finally:
+            self._flushers.pop(chat_id, None)
+
+    async def drain_replies(self) -> None:
+        """Waits until every queued reply has left (for a clean stop)."""
+        while self._flushers:
+            await asyncio.gather(*self._flushers.values(), return_exceptions=True)
+
+    # --- Messenger: one post, and what became of it ---------------------------------------
+
+    def handles(self, chat_id: str) -> bool:
+        return chat_id.startswith("tg:")
+
+    async def deliver(
+        self,
+        chat_id: str,
+        reply: Reply,
+        *,
+        reply_to: int | None = None,
+        slot_taken: bool = False,
+    ) -> SendResult:
         target = int(chat_id.removeprefix("tg:"))
-        for text in telegram_html(reply.rich):
-            await self._send_one(target, text, reply_to if reply.quote else None)
-
-    async def _send_one(self, chat_id: int, text: str, reply_to: int | None) -> None:
-        for attempt in range(SEND_ATTEMPTS):
-            try:
-                await self.app.bot.send_message(
-                    chat_id=chat_id,
-                    text=text,
+        group = _is_group(chat_id)
+        bot = self.app.bot
+        quote = (
+            ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+            if reply_to is not None
+            else None
+        )
+        try:
+            attachment = reply.attachment
+            if attachment is None:
+                for n, text in enumerate(telegram_html(reply.rich)):
+                    if n or not slot_taken:
+                        await self.pacer.acquire(chat_id, group=group)
+                    await bot.send_message(
+                        chat_id=target,
+                        text=text,
+                        parse_mode=ParseMode.HTML,
+                        link_preview_options=LinkPreviewOptions(is_disabled=True),
+                        reply_parameters=quote if n == 0 else None,
+                    )
+                return SendResult(SendOutcome.SENT)
+            captions = chunks(reply.rich, limit=CAPTION_LIMIT, render=html_line)
+            if not slot_taken:
+                await self.pacer.acquire(chat_id, group=group)
+            caption = captions[0] if captions else None
+            if attachment.kind == "photo":
+                key = hashlib.sha256(attachment.content).hexdigest()
+                sent = await bot.send_photo(
+                    chat_id=target,
+                    photo=self._file_ids.get(key, attachment.content),
+                    caption=caption,
                     parse_mode=ParseMode.HTML,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                    reply_parameters=(
-                        ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
-                        if reply_to is not None
-                        else None
-                    ),
+                    reply_parameters=quote,
                 )
-                return
-            except RetryAfter as exc:
-                wait = exc.retry_after
-                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-                log.warning("telegram: 429 for %s, waiting %.0f s", chat_id, seconds)
-                await asyncio.sleep(seconds)
-            except Forbidden:
-                log.warning("telegram: chat %s refuses the bot", chat_id)
-                return
-            except BadRequest:
-                log.exception("telegram: refused a message to %s", chat_id)
-                return
-            except TelegramError:
-                if attempt == SEND_ATTEMPTS - 1:
-                    raise
-                await asyncio.sleep(2**attempt)
+                if sent.photo:
+                    # Telegram keeps the upload: the next 499 groups get it by reference.
+                    self._file_ids[key] = sent.photo[-1].file_id
+            else:
+                await bot.send_document(
+                    chat_id=target,
+                    document=attachment.content,
+                    filename=attachment.filename,
+                    caption=caption,
+                    parse_mode=ParseMode.HTML,
+                    reply_parameters=quote,
+                )
+            for text in captions[1:]:
+                await self.pacer.acquire(chat_id, group=group)
+                await bot.send_message(chat_id=target, text=text, parse_mode=ParseMode.HTML)
+            return SendResult(SendOutcome.SENT)
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            log.warning("telegram: 429 for %s, retry after %.0f s", chat_id, seconds)
+            self.pacer.penalise(chat_id, seconds, group=group)
+            return SendResult(SendOutcome.RETRY, retry_after=seconds, error=str(exc))
+        except ChatMigrated as exc:
+            return SendResult(SendOutcome.MIGRATED, new_chat_id=f"tg:{exc.new_chat_id}")
+        except Forbidden as exc:
+            return SendResult(SendOutcome.GONE, error=str(exc))
+        except BadRequest as exc:
+            if "chat not found" in str(exc).lower():
+                return SendResult(SendOutcome.GONE, error=str(exc))
+            log.error("telegram: refused a message to %s: %s", chat_id, exc)
+            return SendResult(SendOutcome.FAILED, error=str(exc))
+        except (TimedOut, NetworkError) as exc:
+            return SendResult(SendOutcome.RETRY, retry_after=5.0, error=str(exc))
+        except TelegramError as exc:
+            return SendResult(SendOutcome.FAILED, error=str(exc))
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram: error while handling an update", exc_info=context.error)

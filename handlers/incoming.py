@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from enum import Enum
+from typing import Literal, Protocol
 
 from handlers.richtext import Rich
 from storage.db import SessionFactory
@@ -34,10 +35,44 @@ class Incoming:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    kind: Literal["photo", "document"]
+    mime: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
 class Reply:
     rich: Rich
     # Quote the member's message (in groups, so the answer finds its reporter).
     quote: bool = True
+    # A chart or a workbook; the text becomes its caption where the platform has one.
+    attachment: Attachment | None = None
+
+
+class SendOutcome(Enum):
+    SENT = "sent"
+    RETRY = "retry"  # rate-limited or a passing fault: try again after `retry_after`
+    GONE = "gone"  # the chat removed or blocked the bot, or the person never opened it
+    MIGRATED = "migrated"  # the group became a supergroup under `new_chat_id`
+    FAILED = "failed"  # refused for good (a bad request)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: SendOutcome
+    retry_after: float = 0.0
+    new_chat_id: str | None = None
+    error: str | None = None
+
+
+class Messenger(Protocol):
+    """What the scheduler needs of a platform: one post to one chat, and what became of it."""
+
+    def handles(self, chat_id: str) -> bool: ...
+
+    async def deliver(self, chat_id: str, reply: Reply) -> SendResult: ...
 
 
 def system_clock() -> datetime:

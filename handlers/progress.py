@@ -191,11 +191,21 @@ async def _villages_under(session: AsyncSession, *, unit: Unit) -> list[Unit]:
 
 
 async def _village_scores(
-    session: AsyncSession, *, villages: Sequence[Unit], indicators: Sequence[Indicator]
+    session: AsyncSession,
+    *,
+    villages: Sequence[Unit],
+    indicators: Sequence[Indicator],
+    before_week: str | None = None,
 ) -> dict[int, tuple[float, int]]:
-    """unit id -> (score, households) from each unit's own cumulative totals."""
+    """unit id -> (score, households) from each unit's own cumulative totals; with
+    `before_week`, as they stood before that week (its totals taken off)."""
     ids = [v.id for v in villages if v.id is not None]
     totals = await reports.totals(session, unit_ids=ids, period=ALL_TIME)
+    if before_week is not None:
+        week = await reports.totals(session, unit_ids=ids, period=before_week)
+        for uid, per in week.items():
+            for ind, value in per.items():
+                totals[uid][ind] = totals[uid].get(ind, 0) - value
     ancestor_ids = {a for v in villages for a in units.path_ids(v)}
     own = await own_targets(session, unit_ids=sorted(ancestor_ids))
     code_of = {ind.id: ind.code for ind in indicators}
@@ -208,7 +218,13 @@ async def _village_scores(
     return out
 
 
-async def board(session: AsyncSession, *, unit: Unit, indicators: Sequence[Indicator]) -> Board:
+async def board(
+    session: AsyncSession,
+    *,
+    unit: Unit,
+    indicators: Sequence[Indicator],
+    before_week: str | None = None,
+) -> Board:
     """The units beside this one: a village sees its commune's villages, a commune its
     villages, a province its communes."""
     assert unit.id is not None  # noqa: S101 (stored)
@@ -222,12 +238,16 @@ async def board(session: AsyncSession, *, unit: Unit, indicators: Sequence[Indic
     if not members:
         return Board(scope=scope, rows=[], own_unit_id=unit.id)
     if all(m.level == "village" for m in members):
-        scored = await _village_scores(session, villages=members, indicators=indicators)
+        scored = await _village_scores(
+            session, villages=members, indicators=indicators, before_week=before_week
+        )
         households = {uid: h for uid, (_, h) in scored.items()}
         scores = {uid: s for uid, (s, _) in scored.items()}
     else:
         below = await _villages_under(session, unit=scope)
-        village_scores = await _village_scores(session, villages=below, indicators=indicators)
+        village_scores = await _village_scores(
+            session, villages=below, indicators=indicators, before_week=before_week
+        )
         by_parent: dict[int, list[tuple[float, int]]] = {}
         for v in below:
             assert v.id is not None  # noqa: S101 (stored)

@@ -6,9 +6,10 @@ the given spans there, so a name in bold stays a span and is escaped by the rend
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, cast
 
 Style = Literal["plain", "bold", "italic", "code"]
 
@@ -82,3 +83,22 @@ class Rich:
 
     def plain(self) -> str:
         return "\n".join("".join(s.text for s in line) for line in self.lines)
+
+    def to_json(self) -> str:
+        """Platform-neutral, so a stored post is rendered for whichever chat it goes to."""
+        return json.dumps(
+            [[[sp.text, sp.style, sp.user_id] for sp in line] for line in self.lines],
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, data: str) -> Rich:
+        raw: list[list[list[Any]]] = json.loads(data)
+        return cls(
+            [
+                tuple(
+                    Span(str(t), cast(Style, st), u if u is None else str(u)) for t, st, u in line
+                )
+                for line in raw
+            ]
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 from handlers import roles
@@ -16,7 +17,7 @@ from handlers.progress import own_targets, target_for
 from handlers.report import matcher_for, not_linked
 from handlers.richtext import Rich, b, fmt, i
 from storage import config, people, units
-from storage.models import Unit
+from storage.models import Schedule, Unit
 from storage.reference import load_plan_file
 
 TARGETS_EXAMPLE = "/chi_tieu app=60 cks=40"
@@ -36,17 +37,28 @@ def default_schedule() -> dict[str, When]:
     return out
 
 
+def resolve_schedule(unit: Unit, rows: Sequence[Schedule]) -> dict[str, tuple[When, int | None]]:
+    """Job -> (time, id of the unit that set it, or None for the default): the nearest unit
+    up the tree that set a time wins. `rows` may hold other units' rows too."""
+    ids = units.path_ids(unit)
+    out: dict[str, tuple[When, int | None]] = {
+        job: (when, None) for job, when in default_schedule().items()
+    }
+    mine = [r for r in rows if r.unit_id in ids]
+    for row in sorted(mine, key=lambda r: ids.index(r.unit_id)):  # nearest last, so it wins
+        out[row.job] = (When(row.weekday, row.minute), row.unit_id)
+    return out
+
+
 async def effective_schedule(ctx: Ctx, unit: Unit) -> dict[str, tuple[When, Unit | None]]:
     """Job -> (time, the unit that set it, or None for the default)."""
     ids = units.path_ids(unit)
     rows = await config.schedule_rows(ctx.session, unit_ids=ids)
     chain = {u.id: u for u in await units.by_ids(ctx.session, ids=ids)}
-    out: dict[str, tuple[When, Unit | None]] = {
-        job: (when, None) for job, when in default_schedule().items()
+    return {
+        job: (when, chain.get(source) if source is not None else None)
+        for job, (when, source) in resolve_schedule(unit, rows).items()
     }
-    for row in sorted(rows, key=lambda r: ids.index(r.unit_id)):  # nearest last, so it wins
-        out[row.job] = (When(row.weekday, row.minute), chain.get(row.unit_id))
-    return out
 
 
 def day_name(weekday: int) -> str:

@@ -161,13 +161,13 @@ def team(p: UnitProgress) -> Rich:
     return rich
 
 
-def board(bd: Board) -> Rich:
+def board(bd: Board, *, top: int = BOARD_TOP) -> Rich:
     rich = Rich().add("🏆 ", fmt(_("Leaderboard — {scope}"), scope=b(bd.scope.name)))
     if not bd.rows:
         rich.add(_("No units to rank yet."))
         return rich
-    shown = bd.rows[:BOARD_TOP]
-    own = [r for r in bd.rows[BOARD_TOP:] if r.unit.id == bd.own_unit_id]
+    shown = bd.rows[:top]
+    own = [r for r in bd.rows[top:] if r.unit.id == bd.own_unit_id]
     for row in shown + own:
         if own and row is own[0]:
             rich.add("…")

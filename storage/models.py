@@ -214,3 +214,37 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=32)
     before: str | None = Field(default=None, max_length=1000)
     after: str | None = Field(default=None, max_length=1000)
+
+
+class Media(SQLModel, table=True):
+    """A file sent to many chats (a chart, a workbook), stored once by its hash."""
+
+    __tablename__ = "media"
+
+    key: str = Field(primary_key=True, max_length=64)  # sha256 hex
+    filename: str = Field(max_length=200)
+    mime: str = Field(max_length=100)
+    content: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+
+
+class Outbox(SQLModel, table=True):
+    """One scheduled post per (job, period, chat): sent at most once, surviving restarts."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.UniqueConstraint("job", "period", "chat_id", name="uq_outbox"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=32)
+    period: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64, index=True)
+    body: str  # the rich text, as JSON; rendered per platform when sent
+    media_key: str | None = Field(default=None, foreign_key="media.key", max_length=64)
+    media_kind: str | None = Field(default=None, max_length=16)  # photo | document
+    # Where the post goes when `chat_id` refuses it (a leader who never opened the bot).
+    fallback_chat_id: str | None = Field(default=None, max_length=64)
+    state: str = Field(default="pending", max_length=16, index=True)  # pending | sent | failed
+    attempts: int = 0
+    not_before: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

@@ -117,3 +117,12 @@ async def fake() -> AsyncIterator[FakeTelegram]:
     await server.start()
     yield server
     await server.stop()
+
+
+def lift_group_limit(fake: FakeTelegram, running: object) -> None:
+    """For tests about what the bot says, not how fast: a long conversation in one group would
+    pass Telegram's 20 messages a minute, so both the fake and the bot's pacer allow more."""
+    fake.group_per_minute = 10_000
+    telegram = getattr(running, "telegram", None)
+    if telegram is not None:
+        telegram.pacer.per_group_minute = 10_000

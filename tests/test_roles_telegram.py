@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from bot import app
 from bot.settings import Settings
+from tests.conftest import lift_group_limit
 from tests.fake_telegram import FakeTelegram
 from tests.tg_world import ADMIN_ID, BINH_AN, HA_LAM, Talk, free_port
 
@@ -48,8 +49,6 @@ COMMANDS: list[tuple[str, int | None, set[str]]] = [
 
 @pytest.fixture
 async def world(fake: FakeTelegram, db_path: Path) -> AsyncIterator[tuple[Talk, dict[int, int]]]:
-    # This test is about rights, not pacing: lift the per-group limit it would otherwise meet.
-    fake.group_per_minute = 10_000
     fake.add_group(HA_LAM, "Tổ CNS thôn Hà Lam", owner=OWNER)
     fake.add_group(COMMUNE, "Ban chỉ đạo xã Thăng Bình")
     for uid, name in [
@@ -70,6 +69,7 @@ async def world(fake: FakeTelegram, db_path: Path) -> AsyncIterator[tuple[Talk, 
         http_port=free_port(),
     )
     running = await app.start(settings)
+    lift_group_limit(fake, running)  # this test is about rights, not pacing
     talk = Talk(fake)
     await talk.say(COMMUNE, ADMIN_ID, "/lien_ket tinh=Đà Nẵng xa=Thăng Bình")
     await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=200")

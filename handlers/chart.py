@@ -1,0 +1,71 @@
+"""The leaderboard as a PNG bar chart. Headless (Agg) and with a font that has every
+Vietnamese glyph: DejaVu Sans, which matplotlib itself ships, loaded by path so the picture does
+not depend on the fonts of the machine it runs on."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from handlers.i18n import _
+from handlers.progress import Board
+
+CHART_TOP = 15
+# Grade colours, best first: clear for a village head reading on a cheap phone.
+_COLOURS = {
+    "excellent": "#1b7837",
+    "good": "#5aae61",
+    "fair": "#f1b6da",
+    "average": "#f4a582",
+    "weak": "#d6604d",
+}
+
+
+def _font_path() -> Path:
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+
+
+def board_png(board: Board, *, subtitle: str) -> bytes:
+    """Top units by score (and the reader's own, when a unit is marked), as PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import font_manager
+    from matplotlib.figure import Figure
+
+    font = font_manager.FontProperties(fname=str(_font_path()))
+    rows = board.rows[:CHART_TOP]
+    names = [f"{r.rank}. {r.unit.name}" for r in rows]
+    scores = [r.score for r in rows]
+    colours = [_COLOURS.get(r.grade, "#999999") for r in rows]
+    height = 1.6 + 0.42 * max(1, len(rows))
+    fig = Figure(figsize=(8, height), dpi=110)
+    ax = fig.add_subplot()
+    positions = list(range(len(rows)))[::-1]
+    bars = ax.barh(positions, scores, color=colours)
+    ax.set_yticks(positions, names, fontproperties=font, fontsize=10)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel(_("Score (0–100)"), fontproperties=font)
+    for bar, value, row in zip(bars, scores, rows, strict=True):
+        weight = "bold" if row.unit.id == board.own_unit_id else "normal"
+        ax.text(
+            min(value + 1, 92),
+            bar.get_y() + bar.get_height() / 2,
+            f"{value:.1f}",
+            va="center",
+            fontproperties=font,
+            fontsize=9,
+            fontweight=weight,
+        )
+    ax.set_title(
+        f"{_('Leaderboard — {scope}').format(scope=board.scope.name)}\n{subtitle}",
+        fontproperties=font,
+        fontsize=12,
+    )
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()

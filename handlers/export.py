@@ -1,0 +1,258 @@
+"""The workbook a commune sends upward: one sheet per level of the unit's tree, weekly figures
+and the reports themselves, with Vietnamese headers, frozen header rows and number formats."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import UTC, date, timedelta
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers import scoring
+from handlers.context import indicator_name
+from handlers.i18n import _
+from handlers.periods import week_key
+from handlers.progress import UnitProgress, own_targets, target_for, unit_progress
+from handlers.views import grade_name
+from storage import config, units
+from storage.models import Indicator, Person, Report, ReportValue, Unit, UnitTotal
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_HEADER = Font(bold=True, color="FFFFFF")
+_FILL = PatternFill("solid", fgColor="1F4E78")
+_LEVELS = ("province", "district", "commune", "village")
+
+
+def quarter_bounds(day: date) -> tuple[date, date]:
+    first = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    after = (
+        date(first.year + 1, 1, 1) if first.month == 10 else date(first.year, first.month + 3, 1)
+    )
+    return first, after - timedelta(days=1)
+
+
+def quarter_key(day: date) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def parse_period(text: str | None, today: date) -> tuple[date, date, str]:
+    """`2026-Q4`, `2026-W47`, `2026`, or nothing for the current quarter: (first, last, label)."""
+    if not text:
+        first, last = quarter_bounds(today)
+        return first, last, quarter_key(today)
+    label = text.strip().upper()
+    try:
+        if "-Q" in label:
+            year, q = label.split("-Q")
+            if not 1 <= int(q) <= 4:
+                raise ValueError(q)
+            return (*quarter_bounds(date(int(year), 3 * int(q) - 2, 1)), label)
+        if "-W" in label:
+            year, w = label.split("-W")
+            first = date.fromisocalendar(int(year), int(w), 1)
+            return first, first + timedelta(days=6), label
+        if label.isdigit():
+            return date(int(label), 1, 1), date(int(label), 12, 31), label
+    except ValueError:
+        pass
+    raise ValueError(f"period {text!r}: write 2026-Q4, 2026-W47 or 2026")
+
+
+def level_name(level: str) -> str:
+    return {
+        "province": _("Provinces"),
+        "district": _("Districts"),
+        "commune": _("Communes"),
+        "village": _("Villages"),
+    }.get(level, level)
+
+
+def _header(ws: Worksheet, titles: Sequence[str], widths: Sequence[int]) -> None:
+    ws.append(list(titles))
+    for n, (cell, width) in enumerate(zip(ws[1], widths, strict=True), start=1):
+        cell.font, cell.fill = _HEADER, _FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        ws.column_dimensions[get_column_letter(n)].width = width
+    ws.freeze_panes = "A2"
+
+
+async def workbook(
+    session: AsyncSession, *, unit: Unit, first: date, last: date, tz: ZoneInfo
+) -> bytes:
+    """Figures as they stand (from the running totals), the weeks from `first` to `last`, and
+    those weeks' reports."""
+    indicators = await config.indicators_for(session, unit=unit)
+    rows = await session.exec(
+        select(Unit).where(col(Unit.path).startswith(unit.path)).order_by(col(Unit.path))
+    )
+    tree = list(rows.all())
+    wb = Workbook()
+    for sheet in list(wb.worksheets):
+        wb.remove(sheet)
+    for level in _LEVELS:
+        members = [u for u in tree if u.level == level]
+        if members:
+            ws = wb.create_sheet(level_name(level))
+            await _level_sheet(session, ws, members, indicators, week_key(last))
+    await _weekly_sheet(session, wb.create_sheet(_("Weekly")), tree, indicators, first, last)
+    await _reports_sheet(session, wb.create_sheet(_("Reports")), unit, indicators, first, last, tz)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+async def _level_sheet(
+    session: AsyncSession,
+    ws: Worksheet,
+    members: Sequence[Unit],
+    indicators: Sequence[Indicator],
+    week: str,
+) -> None:
+    titles, widths = [_("Code"), _("Unit"), _("Households")], [12, 34, 11]
+    percent_columns: set[int] = set()
+    for ind in indicators:
+        name = indicator_name(ind.name_vi, ind.name_en)
+        if ind.kind == "households":
+            titles += [f"{name}: {_('done')}", f"{name}: %", f"{name}: {_('target')}",
+                       f"{name}: {_('gap')}"]  # fmt: skip
+            widths += [14, 9, 9, 10]
+            percent_columns |= {len(titles) - 2, len(titles) - 1}
+        else:
+            titles.append(name)
+            widths.append(14)
+    titles += [_("Score"), _("Grade"), _("Rank")]
+    widths += [8, 12, 7]
+    _header(ws, titles, widths)
+    progress: list[UnitProgress] = [
+        await unit_progress(session, unit=u, week=week, indicators=indicators) for u in members
+    ]
+    ranks = {
+        uid: r
+        for r, uid in scoring.rank(
+            {p.unit.id or 0: p.score for p in progress},
+            {p.unit.id or 0: p.unit.name_key for p in progress},
+        )
+    }
+    ids = sorted({i for u in members for i in units.path_ids(u)})
+    own = await own_targets(session, unit_ids=ids)
+    for p in progress:
+        done = {it.indicator.id: it.done for it in p.items}
+        row: list[object] = [p.unit.code, p.unit.name, p.households]
+        for ind in indicators:
+            value = done.get(ind.id, 0)
+            if ind.kind != "households":
+                row.append(value)
+                continue
+            target, _weight, _source = target_for(p.unit, ind, own)
+            need = scoring.needed(p.households, target) if p.households and target else None
+            row += [
+                value,
+                value / p.households if p.households else None,
+                target / 100 if target else None,
+                max(0, need - value) if need is not None else None,
+            ]
+        row += [round(p.score, 1), grade_name(p.grade), ranks.get(p.unit.id or 0)]
+        ws.append(row)
+    for cells in ws.iter_rows(min_row=2):
+        for cell in cells:
+            if cell.column in percent_columns:
+                cell.number_format = "0.0%"
+            elif isinstance(cell.value, float):
+                cell.number_format = "0.0"
+            elif isinstance(cell.value, int):
+                cell.number_format = "#,##0"
+
+
+def _weeks(first: date, last: date) -> list[str]:
+    weeks: list[str] = []
+    day = first
+    while day <= last:
+        if week_key(day) not in weeks:
+            weeks.append(week_key(day))
+        day += timedelta(days=1)
+    return weeks
+
+
+async def _weekly_sheet(
+    session: AsyncSession,
+    ws: Worksheet,
+    scope: Sequence[Unit],
+    indicators: Sequence[Indicator],
+    first: date,
+    last: date,
+) -> None:
+    weeks = _weeks(first, last)
+    _header(ws, [_("Code"), _("Unit"), _("Indicator"), *weeks], [12, 34, 30, *[10] * len(weeks)])
+    ids = [u.id for u in scope if u.id is not None]
+    rows = await session.exec(
+        select(UnitTotal).where(col(UnitTotal.unit_id).in_(ids), col(UnitTotal.period).in_(weeks))
+    )
+    table: dict[tuple[int, int], dict[str, int]] = {}
+    for t in rows.all():
+        table.setdefault((t.unit_id, t.indicator_id), {})[t.period] = t.value
+    for u in scope:
+        for ind in indicators:
+            values = table.get((u.id or 0, ind.id or 0), {})
+            name = indicator_name(ind.name_vi, ind.name_en)
+            ws.append([u.code, u.name, name, *[values.get(w, 0) for w in weeks]])
+
+
+async def _reports_sheet(
+    session: AsyncSession,
+    ws: Worksheet,
+    unit: Unit,
+    indicators: Sequence[Indicator],
+    first: date,
+    last: date,
+    tz: ZoneInfo,
+) -> None:
+    titles = [_("Date"), _("Week"), _("Unit"), _("Member"), *[i.code for i in indicators],
+              _("Note"), _("Recorded at")]  # fmt: skip
+    _header(ws, titles, [11, 10, 28, 26, *[7] * len(indicators), 30, 17])
+    rows = await session.exec(
+        select(Report, Unit, Person)
+        .join(Unit, col(Unit.id) == col(Report.unit_id))
+        .join(Person, col(Person.id) == col(Report.person_id))
+        .where(
+            col(Unit.path).startswith(unit.path),
+            col(Report.withdrawn_at).is_(None),
+            col(Report.report_date) >= first,
+            col(Report.report_date) <= last,
+        )
+        .order_by(col(Report.report_date), col(Report.id))
+    )
+    found = list(rows.all())
+    ids = [r.id for r, _u, _p in found if r.id is not None]
+    values: dict[int, dict[int, int]] = {}
+    if ids:
+        rvs = await session.exec(select(ReportValue).where(col(ReportValue.report_id).in_(ids)))
+        for rv in rvs.all():
+            values.setdefault(rv.report_id, {})[rv.indicator_id] = rv.value
+    for report, u, person in found:
+        at = (
+            report.created_at
+            if report.created_at.tzinfo
+            else report.created_at.replace(tzinfo=UTC)
+        )
+        v = values.get(report.id or 0, {})
+        ws.append(
+            [
+                report.report_date,
+                report.week,
+                u.name,
+                person.display_name,
+                *[v.get(i.id or 0) for i in indicators],
+                report.note,
+                at.astimezone(tz).replace(tzinfo=None),  # Excel has no time zones: local time
+            ]
+        )
+    for cells in ws.iter_rows(min_row=2):
+        cells[0].number_format = "DD/MM/YYYY"
+        cells[-1].number_format = "DD/MM/YYYY HH:MM"

@@ -1,0 +1,134 @@
+"""The weekly summary a leader gets (and `/tong_hop` on demand): this week against last, who
+reported, progress and gaps, rank and its change, and the weakest indicator with what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers import views
+from handlers.context import indicator_name
+from handlers.i18n import _
+from handlers.periods import week_key, week_start
+from handlers.progress import board, unit_progress
+from handlers.richtext import Rich, Span, b, fmt, i, mention
+from storage import config, reports
+from storage.models import Indicator, Report, Unit
+
+
+def tip(code: str) -> str:
+    """What a team can do about its weakest indicator."""
+    tips = {
+        "ho": _("plan door-to-door visits by hamlet group and hold a guidance session at the "
+                "village cultural house"),
+        "app": _("install the citizen app with each household during visits; bring a phone "
+                 "charger and check that ID documents are at hand"),
+        "tt": _("invite the bank or post office staff for an account-opening day in the village"),
+        "cks": _("collect the households that need a digital signature and book the provider "
+                 "for a visit"),
+    }  # fmt: skip
+    return tips.get(code, _("agree on a target for next week and split the households"))
+
+
+async def reported_people(session: AsyncSession, *, unit_id: int, week: str) -> set[str]:
+    rows = await session.exec(
+        select(Report.person_id).where(
+            Report.unit_id == unit_id, Report.week == week, col(Report.withdrawn_at).is_(None)
+        )
+    )
+    return set(rows.all())
+
+
+async def weekly_summary(
+    session: AsyncSession, *, unit: Unit, today: date, indicators: Sequence[Indicator]
+) -> Rich:
+    assert unit.id is not None  # noqa: S101 (stored)
+    week = week_key(today)
+    last_week = week_key(week_start(today) - timedelta(days=7))
+    this = (await reports.totals(session, unit_ids=[unit.id], period=week))[unit.id]
+    prev = (await reports.totals(session, unit_ids=[unit.id], period=last_week))[unit.id]
+    rich = Rich().add(
+        "📋 ",
+        fmt(
+            _("Weekly summary — {unit}, {week}"),
+            unit=b(unit.name),
+            week=views.week_label(week, week_start(today)),
+        ),
+    )
+
+    rich.add(b(_("This week against last week")))
+    for ind in indicators:
+        if ind.id is None:
+            continue
+        now, before = this.get(ind.id, 0), prev.get(ind.id, 0)
+        if now or before:
+            arrow = "↑" if now > before else ("↓" if now < before else "=")
+            name = indicator_name(ind.name_vi, ind.name_en)
+            rich.add(f"• {name}: {now} ({arrow} {before})")
+    if not this and not prev:
+        rich.add(i(_("No reports this week or last week.")))
+
+    members = await config.roster(session, unit_id=unit.id)
+    reported = await reported_people(session, unit_id=unit.id, week=week)
+    missing = [(m, p) for m, p in members if p.id not in reported]
+    rich.add(
+        b(_("Reported")),
+        ": ",
+        _("{done} of {total} members").format(
+            done=len(members) - len(missing), total=len(members)
+        ),
+    )
+    if missing:
+        line: list[Span | str] = [_("Not yet: ")]
+        for n, (_m, person) in enumerate(missing):
+            if n:
+                line.append(", ")
+            line.append(mention(person.id, person.display_name))
+        rich.add(*line)
+
+    progress = await unit_progress(session, unit=unit, week=week, indicators=indicators)
+    rich.blank().extend(views.progress(progress))
+
+    now_board = await board(session, unit=unit, indicators=indicators)
+    then_board = await board(session, unit=unit, indicators=indicators, before_week=week)
+    rank_now = next((r.rank for r in now_board.rows if r.unit.id == unit.id), None)
+    rank_then = next((r.rank for r in then_board.rows if r.unit.id == unit.id), None)
+    if rank_now is not None:
+        if rank_then is None or rank_then == rank_now:
+            change = _("unchanged")
+        elif rank_then > rank_now:
+            change = _("up {steps}").format(steps=rank_then - rank_now)
+        else:
+            change = _("down {steps}").format(steps=rank_now - rank_then)
+        rich.add(
+            "🏆 ",
+            fmt(
+                _("Rank {rank} of {count} in {scope} ({change} since last week)"),
+                rank=b(str(rank_now)),
+                count=len(now_board.rows),
+                scope=now_board.scope.name,
+                change=change,
+            ),
+        )
+
+    gaps = [
+        (it.done / it.needed, it)
+        for it in progress.items
+        if it.indicator.kind == "households" and it.needed and it.missing
+    ]
+    if gaps:
+        _ratio, weakest = min(gaps, key=lambda g: g[0])
+        name = indicator_name(weakest.indicator.name_vi, weakest.indicator.name_en)
+        rich.add(
+            "💡 ",
+            fmt(
+                _("Weakest: {name} ({missing} households short). Suggestion: {tip}."),
+                name=b(name),
+                missing=str(weakest.missing),
+                tip=tip(weakest.indicator.code),
+            ),
+        )
+    return rich

@@ -1,0 +1,347 @@
+"""The scheduled jobs: who is due, what each post says, and putting it in the outbox.
+
+A job never sends: it writes one outbox row per (job, period, chat), and a row that exists is
+never written again, so running a job twice, or again after a crash, adds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers import i18n, views
+from handlers.chart import board_png
+from handlers.export import XLSX_MIME, quarter_bounds, quarter_key, workbook
+from handlers.i18n import _
+from handlers.incoming import Attachment, Deps
+from handlers.periods import local_date, week_key, week_start
+from handlers.problems import REPORT_EXAMPLE
+from handlers.progress import board
+from handlers.richtext import Rich, Span, b, code, fmt, mention
+from handlers.summary import weekly_summary
+from handlers.targets import resolve_schedule
+from storage import config, units
+from storage.db import transaction
+from storage.models import AdminGrant, Chat, Media, Membership, Outbox, Person, Report, Unit
+
+log = logging.getLogger(__name__)
+
+JOBS = ("reminders", "summaries", "leaderboards", "quarterly")
+SCHEDULE_KEY = {"reminders": "reminder", "summaries": "summary", "leaderboards": "leaderboard"}
+CAPTION_TOP = 10
+QUARTERLY_AT = time(8, 0)  # on the first day of a quarter, the last one is evaluated
+
+
+@dataclass(frozen=True)
+class Post:
+    chat_id: str
+    rich: Rich
+    attachment: Attachment | None = None
+    fallback_chat_id: str | None = None
+
+
+def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+async def enqueue(session: AsyncSession, *, job: str, period: str, posts: Sequence[Post]) -> int:
+    """Writes the posts that are not in the outbox yet; returns how many were new."""
+    insert = _insert(session)
+    added = 0
+    for post in posts:
+        media_key = None
+        if post.attachment is not None:
+            media_key = hashlib.sha256(post.attachment.content).hexdigest()
+            await session.exec(
+                insert(Media)
+                .values(
+                    key=media_key,
+                    filename=post.attachment.filename,
+                    mime=post.attachment.mime,
+                    content=post.attachment.content,
+                )
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+        result = await session.exec(
+            insert(Outbox)
+            .values(
+                job=job,
+                period=period,
+                chat_id=post.chat_id,
+                body=post.rich.to_json(),
+                media_key=media_key,
+                media_kind=post.attachment.kind if post.attachment else None,
+                fallback_chat_id=post.fallback_chat_id,
+            )
+            .on_conflict_do_nothing(index_elements=["job", "period", "chat_id"])
+        )
+        added += result.rowcount or 0
+    return added
+
+
+# --- who is due ----------------------------------------------------------------------------
+
+
+async def _linked_chats(session: AsyncSession) -> list[tuple[Chat, Unit]]:
+    rows = await session.exec(
+        select(Chat, Unit)
+        .join(Unit, col(Unit.id) == col(Chat.unit_id))
+        .where(col(Chat.active).is_(True))
+        .order_by(col(Chat.id))
+    )
+    return list(rows.all())
+
+
+async def _due(
+    session: AsyncSession, *, job: str, at: datetime, tz: ZoneInfo
+) -> tuple[str, list[tuple[Chat, Unit]]]:
+    """(period, the linked chats whose time for `job` has come in that period)."""
+    local = at.astimezone(tz)
+    chats = await _linked_chats(session)
+    if job == "quarterly":
+        start, _end = quarter_bounds(local.date())
+        if local < datetime.combine(start, QUARTERLY_AT, tzinfo=tz):
+            return quarter_key(start - timedelta(days=1)), []
+        return quarter_key(start - timedelta(days=1)), chats
+    period = week_key(local.date())
+    monday = week_start(local.date())
+    ids = {i for _c, u in chats for i in units.path_ids(u)}
+    rows = await config.schedule_rows(session, unit_ids=sorted(ids))
+    due: list[tuple[Chat, Unit]] = []
+    for chat, unit in chats:
+        when, _source = resolve_schedule(unit, rows)[SCHEDULE_KEY[job]]
+        moment = datetime.combine(
+            monday + timedelta(days=when.weekday), time(when.minute // 60, when.minute % 60), tz
+        )
+        if local >= moment:
+            due.append((chat, unit))
+    return period, due
+
+
+async def _already(session: AsyncSession, *, job: str, period: str) -> set[str]:
+    rows = await session.exec(
+        select(Outbox.chat_id).where(Outbox.job == job, Outbox.period == period)
+    )
+    return set(rows.all())
+
+
+# --- what each job says --------------------------------------------------------------------
+
+
+async def _members_and_reports(
+    session: AsyncSession, *, unit_ids: Sequence[int], week: str
+) -> tuple[dict[int, list[Person]], dict[int, set[str]]]:
+    members: dict[int, list[Person]] = {uid: [] for uid in unit_ids}
+    reported: dict[int, set[str]] = {uid: set() for uid in unit_ids}
+    if not unit_ids:
+        return members, reported
+    rows = await session.exec(
+        select(Membership, Person)
+        .join(Person, col(Person.id) == col(Membership.person_id))
+        .where(col(Membership.unit_id).in_(unit_ids))
+        .order_by(col(Person.display_name))
+    )
+    for m, p in rows.all():
+        members[m.unit_id].append(p)
+    done = await session.exec(
+        select(Report.unit_id, Report.person_id).where(
+            col(Report.unit_id).in_(unit_ids),
+            Report.week == week,
+            col(Report.withdrawn_at).is_(None),
+        )
+    )
+    for uid, pid in done.all():
+        reported[uid].add(pid)
+    return members, reported
+
+
+async def reminders(
+    session: AsyncSession, *, chats: Sequence[tuple[Chat, Unit]], today: date, deps: Deps
+) -> list[Post]:
+    week = week_key(today)
+    unit_ids = sorted({u.id for _c, u in chats if u.id is not None})
+    members, reported = await _members_and_reports(session, unit_ids=unit_ids, week=week)
+    posts: list[Post] = []
+    for chat, unit in chats:
+        assert unit.id is not None  # noqa: S101 (stored)
+        missing = [p for p in members[unit.id] if p.id not in reported[unit.id]]
+        if chat.kind == "private":
+            # A member who reports in a private chat (how Zalo members take part) is reminded
+            # there, and only when they themselves have not reported.
+            missing = [p for p in missing if p.id == chat.id]
+        if not missing:
+            continue
+        with i18n.use(chat.language or deps.default_locale):
+            rich = Rich().add(
+                "⏰ ",
+                fmt(
+                    _("Report reminder — {unit}, {week}"),
+                    unit=b(unit.name),
+                    week=views.week_label(week, week_start(today)),
+                ),
+            )
+            names: list[Span | str] = []
+            for n, person in enumerate(missing):
+                if n:
+                    names.append(", ")
+                names.append(mention(person.id, person.display_name))
+            if chat.kind == "private":
+                rich.add(_("You have not reported this week yet."))
+            else:
+                rich.add(
+                    _("{count} members have not reported this week: ").format(count=len(missing)),
+                    *names,
+                )
+            rich.add(fmt(_("Report with {example}"), example=code(REPORT_EXAMPLE)))
+        posts.append(Post(chat.id, rich))
+    return posts
+
+
+async def summaries(
+    session: AsyncSession,
+    *,
+    chats: Sequence[tuple[Chat, Unit]],
+    today: date,
+    deps: Deps,
+    queued: set[str],
+) -> list[Post]:
+    posts: list[Post] = []
+    seen: set[int] = set()
+    for chat, unit in chats:
+        if unit.id is None or unit.id in seen or chat.kind == "private":
+            continue
+        seen.add(unit.id)
+        leaders = [
+            m for m, _p in await config.roster(session, unit_id=unit.id) if m.role == "leader"
+        ]
+        if not leaders:
+            continue
+        leader = leaders[0]
+        if leader.person_id in queued or chat.id in queued:
+            continue  # sent to the leader, or already fallen back to this chat
+        own_chat = await session.get(Chat, leader.person_id)
+        language = (own_chat.language if own_chat else None) or chat.language
+        with i18n.use(language or deps.default_locale):
+            indicators = await config.indicators_for(session, unit=unit)
+            rich = await weekly_summary(session, unit=unit, today=today, indicators=indicators)
+        # A leader's private chat has the leader's own id on both platforms.
+        posts.append(Post(leader.person_id, rich, fallback_chat_id=chat.id))
+    return posts
+
+
+async def leaderboards(
+    session: AsyncSession, *, chats: Sequence[tuple[Chat, Unit]], today: date, deps: Deps,
+    title: str | None = None,
+) -> list[Post]:  # fmt: skip
+    posts: list[Post] = []
+    charts: dict[tuple[int, str], bytes] = {}
+    week = week_key(today)
+    for chat, unit in chats:
+        language = chat.language or deps.default_locale
+        with i18n.use(language):
+            indicators = await config.indicators_for(session, unit=unit)
+            bd = await board(session, unit=unit, indicators=indicators)
+            if not bd.rows:
+                continue
+            subtitle = title or views.week_label(week, week_start(today))
+            key = (bd.scope.id or 0, language)
+            if key not in charts:
+                charts[key] = board_png(bd, subtitle=subtitle)
+            rich = views.board(bd, top=CAPTION_TOP)
+            if title:
+                rich.lines.insert(0, (Span(title, "bold"),))
+        posts.append(
+            Post(
+                chat.id,
+                rich,
+                Attachment(f"xep-hang-{bd.scope.code}.png", charts[key], "photo", "image/png"),
+            )
+        )
+    return posts
+
+
+async def quarterly(
+    session: AsyncSession,
+    *,
+    chats: Sequence[tuple[Chat, Unit]],
+    today: date,
+    deps: Deps,
+    period: str,
+) -> list[Post]:
+    start, end = quarter_bounds(today - timedelta(days=1))
+    with i18n.use(deps.default_locale):
+        title = _("Evaluation of quarter {quarter}/{year}").format(
+            quarter=period[-1], year=period[:4]
+        )
+    posts = await leaderboards(session, chats=chats, today=today, deps=deps, title=title)
+    # Admins get the workbook of the unit they administer, in their private chat.
+    grants = (await session.exec(select(AdminGrant))).all()
+    done: set[tuple[str, int]] = set()
+    for grant in grants:
+        if (grant.person_id, grant.unit_id) in done:
+            continue
+        done.add((grant.person_id, grant.unit_id))
+        unit = await units.get(session, unit_id=grant.unit_id)
+        if unit is None:
+            continue
+        with i18n.use(deps.default_locale):
+            content = await workbook(
+                session, unit=unit, first=start, last=end, tz=ZoneInfo(deps.timezone)
+            )
+            rich = Rich().add("📊 ", fmt(_("{title}: workbook of {unit}"), title=title,
+                                          unit=b(unit.name)))  # fmt: skip
+        posts.append(
+            Post(
+                grant.person_id,
+                rich,
+                Attachment(f"danh-gia-{period}-{unit.code}.xlsx", content, "document", XLSX_MIME),
+            )
+        )
+    return posts
+
+
+async def run(deps: Deps, job: str, at: datetime) -> int:
+    """Enqueues what `job` owes as of `at`; returns how many new posts went into the outbox."""
+    if job not in JOBS:
+        raise ValueError(f"unknown job {job!r}; one of {', '.join(JOBS)}")
+    tz = ZoneInfo(deps.timezone)
+    today = local_date(at, tz)
+    async with transaction(deps.sessions) as session:
+        period, due = await _due(session, job=job, at=at, tz=tz)
+        sent = await _already(session, job=job, period=period)
+        todo = [(c, u) for c, u in due if c.id not in sent]
+        if not todo:
+            return 0
+        if job == "reminders":
+            posts = await reminders(session, chats=todo, today=today, deps=deps)
+        elif job == "summaries":
+            posts = await summaries(session, chats=todo, today=today, deps=deps, queued=sent)
+        elif job == "leaderboards":
+            posts = await leaderboards(session, chats=todo, today=today, deps=deps)
+        else:
+            posts = await quarterly(session, chats=todo, today=today, deps=deps, period=period)
+            posts = [p for p in posts if p.chat_id not in sent]
+        added = await enqueue(session, job=job, period=period, posts=posts)
+    if added:
+        log.info("%s %s: %d posts queued", job, period, added)
+    return added
+
+
+async def run_due(deps: Deps, at: datetime) -> int:
+    """Every job whose time has come; what is already queued is skipped."""
+    total = 0
+    for job in JOBS:
+        try:
+            total += await run(deps, job, at)
+        except Exception:
+            log.exception("job %s failed", job)
+    return total
