@@ -8,12 +8,17 @@ import contextlib
 import logging
 import signal
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
 from pydantic import ValidationError
 
 from bot import app, logs
 from bot.settings import Settings
-from handlers import plans
+from bot.telegram import TelegramTransport
+from handlers import export, plans
+from scheduler import jobs
+from scheduler.outbox import OutboxSender
 from storage import db
 
 log = logging.getLogger("tcns")
@@ -49,6 +54,57 @@ async def _plan_apply(settings: Settings, ref: str, unit_ref: str) -> int:
     return 0
 
 
+def _moment(text: str | None, settings: Settings) -> datetime:
+    if not text:
+        return datetime.now(UTC)
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=settings.tz)
+
+
+async def _jobs_run(settings: Settings, job: str, at: str | None) -> int:
+    """One job as if at `at`: queue what it owes, then send it (with a token) and wait."""
+    engine, sessions = await app.prepare_database(settings)
+    deps = app.make_deps(settings, sessions)
+    telegram = TelegramTransport(settings, deps) if settings.telegram_token else None
+    opened = False
+    try:
+        queued = await jobs.run(deps, job, _moment(at, settings))
+        print(f"tcns: {job}: {queued} new posts queued")  # noqa: T201 (CLI output)
+        if telegram is None:
+            print("tcns: no TCNS_TELEGRAM_TOKEN: they go out with `tcns run`")  # noqa: T201
+            return 0
+        await telegram.app.initialize()
+        opened = True
+        stats = await OutboxSender(deps, [telegram]).drain(job=job, wait_retries=True)
+        print(  # noqa: T201 (CLI output)
+            f"tcns: {job}: {stats.sent} sent, {stats.retried} retried, "
+            f"{stats.gone} gone, {stats.migrated} migrated, {stats.failed} failed"
+        )
+    finally:
+        if telegram is not None and opened:
+            await telegram.app.shutdown()
+        await engine.dispose()
+    return 0
+
+
+async def _export(settings: Settings, unit_ref: str, period: str | None, out: str | None) -> int:
+    engine, sessions = await app.prepare_database(settings)
+    try:
+        async with sessions() as session:
+            unit = await plans.resolve_unit(session, unit_ref)
+            today = datetime.now(settings.tz).date()
+            first, last, label = export.parse_period(period, today)
+            content = await export.workbook(
+                session, unit=unit, first=first, last=last, tz=settings.tz
+            )
+    finally:
+        await engine.dispose()
+    path = Path(out or f"tcns-{unit.code}-{label}.xlsx")
+    await asyncio.to_thread(path.write_bytes, content)
+    print(f"tcns: wrote {path} ({unit.name}, {first:%d/%m/%Y}–{last:%d/%m/%Y})")  # noqa: T201
+    return 0
+
+
 async def _upgrade(settings: Settings) -> None:
     engine, _sessions = await app.prepare_database(settings)
     await engine.dispose()
@@ -69,6 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     check_p = plansub.add_parser("check", help="validate a plan file without applying it")
     check_p.add_argument("file")
     plansub.add_parser("list", help="the plans shipped with tcns")
+    jobsp = sub.add_parser("jobs", help="scheduled jobs")
+    jobsub = jobsp.add_subparsers(dest="jobs_command", required=True)
+    run_p = jobsub.add_parser("run", help="run one job once as if at a time (idempotent)")
+    run_p.add_argument("job", choices=jobs.JOBS)
+    run_p.add_argument("--at", help="ISO-8601, e.g. 2026-11-27T16:00+07:00 (default: now)")
+    exp = sub.add_parser("export", help="the Excel workbook of a unit")
+    exp.add_argument("--unit", required=True, help="tinh:48, xa:20791, or a village code")
+    exp.add_argument("--period", help="2026-Q4, 2026-W47 or 2026 (default: this quarter)")
+    exp.add_argument("--out", help="file to write (default: tcns-CODE-PERIOD.xlsx)")
     args = parser.parse_args(argv)
 
     if args.command == "plan" and args.plan_command in ("check", "list"):
@@ -83,12 +148,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             asyncio.run(_run(settings))
+        elif args.command == "jobs":
+            return asyncio.run(_jobs_run(settings, args.job, args.at))
+        elif args.command == "export":
+            return asyncio.run(_export(settings, args.unit, args.period, args.out))
         elif args.command == "plan":
             return asyncio.run(_plan_apply(settings, args.file, args.unit))
         elif args.command == "db":
             asyncio.run(_upgrade(settings))
             print(f"tcns: database at {db.redacted_url(settings.database_url)} is up to date")  # noqa: T201
-    except (app.ConfigurationError, plans.PlanError, LookupError) as exc:
+    except (app.ConfigurationError, plans.PlanError, LookupError, ValueError) as exc:
         print(f"tcns: {exc}", file=sys.stderr)  # noqa: T201 (CLI output)
         return 2
     return 0

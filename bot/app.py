@@ -13,6 +13,7 @@ from bot import web as webserver
 from bot.settings import Settings
 from bot.telegram import TelegramTransport
 from handlers.incoming import Deps
+from scheduler.service import SchedulerService
 from storage import db
 from storage.reference import ensure_reference_data
 
@@ -39,6 +40,7 @@ class Running:
     deps: Deps
     telegram: TelegramTransport | None
     runner: web.AppRunner
+    scheduler: SchedulerService
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -46,6 +48,7 @@ class Running:
         return int(self.runner.addresses[0][1])
 
     async def stop(self) -> None:
+        await self.scheduler.stop()
         if self.telegram is not None:
             await self.telegram.stop()
         await self.runner.cleanup()
@@ -60,15 +63,19 @@ def check(settings: Settings) -> None:
         raise ConfigurationError("webhook mode needs TCNS_WEBHOOK_SECRET")
 
 
-async def start(settings: Settings) -> Running:
-    check(settings)
-    engine, sessions = await prepare_database(settings)
-    deps = Deps(
+def make_deps(settings: Settings, sessions: db.SessionFactory) -> Deps:
+    return Deps(
         sessions=sessions,
         superadmins=settings.superadmin_ids,
         timezone=settings.timezone,
         default_locale=settings.locale,
     )
+
+
+async def start(settings: Settings, *, schedule: bool = True) -> Running:
+    check(settings)
+    engine, sessions = await prepare_database(settings)
+    deps = make_deps(settings, sessions)
     telegram = TelegramTransport(settings, deps) if settings.telegram_token else None
     if settings.zalo_token is not None:
         log.warning("TCNS_ZALO_TOKEN is set but the Zalo transport is not built yet; ignoring it")
@@ -79,5 +86,8 @@ async def start(settings: Settings) -> Running:
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()
     if telegram is not None:
         await telegram.start()
+    scheduler = SchedulerService(deps, [telegram] if telegram is not None else [])
+    if schedule:
+        await scheduler.start()
     log.info("tcns: serving on %s:%s", settings.http_host, settings.http_port)
-    return Running(engine=engine, deps=deps, telegram=telegram, runner=runner)
+    return Running(engine=engine, deps=deps, telegram=telegram, runner=runner, scheduler=scheduler)

@@ -23,6 +23,8 @@ MEMBER_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("huong_dan", "help", N_("how to use the bot")),
 )
 LEADER_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("tong_hop", "summary", N_("the weekly summary now")),
+    ("xuat", "export", N_("an Excel workbook of reports and progress")),
     ("ma_tham_gia", "joincode", N_("the team's join code")),
 )
 ADMIN_COMMANDS: tuple[tuple[str, str, str], ...] = (

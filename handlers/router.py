@@ -60,6 +60,10 @@ COMMANDS: dict[str, Command] = {
     "schedule": targets.schedule,
     "nhat_ky": audit.audit,
     "audit": audit.audit,
+    "tong_hop": standing.summary,
+    "summary": standing.summary,
+    "xuat": standing.export_workbook,
+    "export": standing.export_workbook,
 }
 # Only a report is worth re-reading when its message is edited.
 EDITABLE = frozenset({"bao_cao", "report"})

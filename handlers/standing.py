@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from handlers import views
+from handlers import roles, views
+from handlers.admin import denied
 from handlers.context import Ctx
-from handlers.incoming import Reply
+from handlers.export import XLSX_MIME, parse_period, workbook
+from handlers.i18n import _
+from handlers.incoming import Attachment, Reply
 from handlers.periods import week_key
 from handlers.progress import board, unit_progress
 from handlers.report import not_linked
+from handlers.richtext import Rich, b, code, fmt
+from handlers.summary import weekly_summary
 from storage import config
 
 
@@ -28,3 +33,43 @@ async def leaderboard(ctx: Ctx) -> list[Reply]:
         return ctx.reply(not_linked())
     indicators = await config.indicators_for(ctx.session, unit=unit)
     return ctx.reply(views.board(await board(ctx.session, unit=unit, indicators=indicators)))
+
+
+async def summary(ctx: Ctx) -> list[Reply]:
+    unit = await ctx.unit()
+    if not (await roles.is_admin_of(ctx, unit) or await roles.is_leader_of(ctx, unit)):
+        return ctx.reply(denied())
+    if unit is None:
+        return ctx.reply(not_linked())
+    indicators = await config.indicators_for(ctx.session, unit=unit)
+    return ctx.reply(
+        await weekly_summary(ctx.session, unit=unit, today=ctx.today, indicators=indicators)
+    )
+
+
+async def export_workbook(ctx: Ctx) -> list[Reply]:
+    unit = await ctx.unit()
+    if not (await roles.is_admin_of(ctx, unit) or await roles.is_leader_of(ctx, unit)):
+        return ctx.reply(denied())
+    if unit is None:
+        return ctx.reply(not_linked())
+    try:
+        first, last, label = parse_period(ctx.args or None, ctx.today)
+    except ValueError:
+        return ctx.reply(
+            Rich()
+            .add("⚠️ ", _("Name a period as 2026-Q4, 2026-W47 or 2026."))
+            .add(fmt(_("Example: {example}"), example=code("/xuat 2026-Q4")))
+        )
+    content = await workbook(ctx.session, unit=unit, first=first, last=last, tz=ctx.tz)
+    caption = Rich().add(
+        "📊 ",
+        fmt(
+            _("{unit}: reports and progress, {first}–{last}"),
+            unit=b(unit.name),
+            first=first.strftime("%d/%m/%Y"),
+            last=last.strftime("%d/%m/%Y"),
+        ),
+    )
+    attachment = Attachment(f"tcns-{unit.code}-{label}.xlsx", content, "document", XLSX_MIME)
+    return [Reply(caption, quote=not ctx.is_private, attachment=attachment)]

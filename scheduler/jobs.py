@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,7 @@ from handlers.i18n import _
 from handlers.incoming import Attachment, Deps
 from handlers.periods import local_date, week_key, week_start
 from handlers.problems import REPORT_EXAMPLE
-from handlers.progress import board
+from handlers.progress import Board, board
 from handlers.richtext import Rich, Span, b, code, fmt, mention
 from handlers.summary import weekly_summary
 from handlers.targets import resolve_schedule
@@ -244,12 +244,18 @@ async def leaderboards(
 ) -> list[Post]:  # fmt: skip
     posts: list[Post] = []
     charts: dict[tuple[int, str], bytes] = {}
+    boards: dict[int, Board] = {}  # a commune's villages share one board: computed once
     week = week_key(today)
     for chat, unit in chats:
         language = chat.language or deps.default_locale
         with i18n.use(language):
-            indicators = await config.indicators_for(session, unit=unit)
-            bd = await board(session, unit=unit, indicators=indicators)
+            scope_id = unit.parent_id if unit.level == "village" else unit.id
+            cached = boards.get(scope_id or 0)
+            if cached is None:
+                indicators = await config.indicators_for(session, unit=unit)
+                cached = await board(session, unit=unit, indicators=indicators)
+                boards[scope_id or 0] = cached
+            bd = replace(cached, own_unit_id=unit.id)
             if not bd.rows:
                 continue
             subtitle = title or views.week_label(week, week_start(today))

@@ -24,6 +24,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.web_request import FileField
 
 SPEC = json.loads((Path(__file__).parent / "telegram_api.json").read_text(encoding="utf-8"))
 METHODS: dict[str, Any] = {name.lower(): m for name, m in SPEC["methods"].items()}
@@ -50,11 +51,18 @@ ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        description: str,
+        retry_after: int | None = None,
+        migrate_to: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to = migrate_to
 
 
 class _TelegramHTML(HTMLParser):
@@ -129,8 +137,9 @@ class Sent:
     method: str
     params: dict[str, Any]
     chat_id: int | None = None
-    text: str | None = None  # the visible text, after HTML parsing
+    text: str | None = None  # the visible text (or caption), after HTML parsing
     message_id: int | None = None
+    content: bytes | None = None  # an uploaded photo or document
 
 
 @dataclass
@@ -151,6 +160,8 @@ class FakeTelegram:
     errors: list[tuple[str, int, str]] = field(default_factory=list)
     commands: dict[str | None, list[dict[str, str]]] = field(default_factory=dict)
     owners: dict[int, int] = field(default_factory=dict)  # group -> the user who created it
+    kicked: set[int] = field(default_factory=set)  # groups that removed the bot
+    migrated: dict[int, int] = field(default_factory=dict)  # group -> its supergroup
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_deliveries: int = 0
@@ -167,6 +178,7 @@ class FakeTelegram:
         self._global_sends: deque[float] = deque()
         self._runner: web.AppRunner | None = None
         self._wakeups = 0
+        self.files: dict[str, bytes] = {}
         self._pusher: asyncio.Task[None] | None = None
         self.port = 0
 
@@ -271,6 +283,10 @@ class FakeTelegram:
     def messages_to(self, chat_id: int) -> list[Sent]:
         return [s for s in self.sent if s.chat_id == chat_id and s.method == "sendmessage"]
 
+    def posts_to(self, chat_id: int) -> list[Sent]:
+        """Everything the bot sent there: messages, photos, documents."""
+        return [s for s in self.sent if s.chat_id == chat_id]
+
     async def wait_sent(
         self, count: int, *, chat_id: int | None = None, within: float = 10
     ) -> list[Sent]:
@@ -324,6 +340,8 @@ class FakeTelegram:
             }
             if exc.retry_after is not None:
                 body["parameters"] = {"retry_after": exc.retry_after}
+            if exc.migrate_to is not None:
+                body["parameters"] = {"migrate_to_chat_id": exc.migrate_to}
             return web.json_response(body, status=exc.code)
         return web.json_response({"ok": True, "result": result})
 
@@ -338,9 +356,14 @@ class FakeTelegram:
         elif request.can_read_body:
             form = await request.post()
             for name, value in form.items():
-                if not isinstance(value, str):
-                    raise ApiError(400, "Bad Request: file uploads are not expected here")
                 types = fields.get(name, {}).get("types", ["String"])
+                if isinstance(value, FileField):
+                    if "InputFile" not in types:
+                        raise ApiError(400, f"Bad Request: {name} cannot be a file upload")
+                    raw[name] = {"upload": value.file.read(), "filename": value.filename}
+                    continue
+                if not isinstance(value, str):
+                    raise ApiError(400, f"Bad Request: {name} is malformed")
                 if types == ["String"]:
                     raw[name] = value
                 else:
@@ -459,21 +482,93 @@ class FakeTelegram:
         self.commands[params.get("language_code")] = commands
         return True
 
-    async def _m_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _target(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params["chat_id"])
+        if chat["id"] in self.migrated:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to=self.migrated[chat["id"]],
+            )
+        if chat["id"] in self.kicked:
+            raise ApiError(403, "Forbidden: bot was kicked from the group chat")
         if chat["type"] == "private" and not self.users[chat["id"]].started:
             raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
-        text = str(params["text"])
-        if params.get("parse_mode") == "HTML":
+        return chat
+
+    def _visible(self, text: str, parse_mode: Any, limit: int, *, what: str) -> str:
+        if parse_mode == "HTML":
             visible = _TelegramHTML().parse(text)
-        elif params.get("parse_mode") is None:
+        elif parse_mode is None:
             visible = text
         else:
-            raise ApiError(400, f"Bad Request: unsupported parse_mode {params['parse_mode']}")
+            raise ApiError(400, f"Bad Request: unsupported parse_mode {parse_mode}")
+        if utf16_len(visible) > limit:
+            raise ApiError(400, f"Bad Request: {what} is too long")
+        return visible
+
+    def kick(self, chat_id: int) -> None:
+        self.kicked.add(chat_id)
+
+    def migrate(self, chat_id: int, new_id: int) -> None:
+        self.add_group(new_id, self.chats[chat_id].get("title", ""))
+        self.migrated[chat_id] = new_id
+
+    async def _m_sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._send_media(params, "photo")
+
+    async def _m_senddocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._send_media(params, "document")
+
+    async def _send_media(self, params: dict[str, Any], kind: str) -> dict[str, Any]:
+        chat = self._target(params)
+        caption = self._visible(
+            str(params.get("caption") or ""), params.get("parse_mode"), 1024, what="caption"
+        )
+        media = params[kind]
+        if isinstance(media, dict):
+            content: bytes = media["upload"]
+            file_id = f"{kind}-{len(self.files) + 1}"
+            self.files[file_id] = content
+            filename = media.get("filename")
+        elif isinstance(media, str) and media in self.files:
+            file_id, content, filename = media, self.files[media], None
+        else:
+            raise ApiError(400, "Bad Request: wrong remote file identifier specified")
+        self._rate_limit(chat)
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(chat["id"]),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": self._bot_user(),
+        }
+        if caption:
+            message["caption"] = caption
+        if kind == "photo":
+            message["photo"] = [
+                {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 880,
+                 "height": 600, "file_size": len(content)}
+            ]  # fmt: skip
+        else:
+            message["document"] = {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_name": filename or "file",
+                "file_size": len(content),
+            }
+        self.sent.append(Sent(f"send{kind}", params, chat["id"], caption, message["message_id"],
+                              content))  # fmt: skip
+        async with self._new_sent:
+            self._new_sent.notify_all()
+        return message
+
+    async def _m_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._target(params)
+        visible = self._visible(
+            str(params["text"]), params.get("parse_mode"), 4096, what="message"
+        )
         if not visible.strip():
             raise ApiError(400, "Bad Request: message text is empty")
-        if utf16_len(visible) > 4096:
-            raise ApiError(400, "Bad Request: message is too long")
         reply = params.get("reply_parameters")
         if (
             reply is not None

@@ -1,0 +1,57 @@
+"""APScheduler only ticks. What is due is computed from the schedules in the database, and what
+was sent is in the outbox, so a restart neither skips a post nor repeats one: a due time missed
+while the bot was down is caught up at the first tick after it returns (within its period)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from handlers.incoming import Deps, Messenger
+from scheduler import jobs
+from scheduler.outbox import OutboxSender
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 60
+
+
+class SchedulerService:
+    def __init__(self, deps: Deps, messengers: Sequence[Messenger]) -> None:
+        self.deps = deps
+        self.sender = OutboxSender(deps, messengers)
+        self.scheduler = AsyncIOScheduler(timezone=ZoneInfo(deps.timezone))
+        self._stop = asyncio.Event()
+        self._sender_task: asyncio.Task[None] | None = None
+
+    async def tick(self) -> None:
+        try:
+            await jobs.run_due(self.deps, self.deps.clock())
+        except Exception:
+            log.exception("scheduler: tick failed")
+
+    async def start(self) -> None:
+        self.scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=TICK_SECONDS,
+            next_run_time=self.deps.clock(),  # catch up at once after a restart
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=TICK_SECONDS,
+        )
+        self.scheduler.start()
+        self._sender_task = asyncio.create_task(self.sender.run(self._stop))
+
+    async def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        self._stop.set()
+        if self._sender_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender_task
