@@ -30,7 +30,17 @@ from handlers.summary import weekly_summary
 from handlers.targets import resolve_schedule
 from storage import config, units
 from storage.db import transaction
-from storage.models import AdminGrant, Chat, Media, Membership, Outbox, Person, Report, Unit
+from storage.models import (
+    AdminGrant,
+    Chat,
+    Media,
+    Membership,
+    Outbox,
+    Person,
+    Report,
+    Unit,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +48,7 @@ JOBS = ("reminders", "summaries", "leaderboards", "quarterly")
 SCHEDULE_KEY = {"reminders": "reminder", "summaries": "summary", "leaderboards": "leaderboard"}
 CAPTION_TOP = 10
 QUARTERLY_AT = time(8, 0)  # on the first day of a quarter, the last one is evaluated
+QUARTERLY_CATCH_UP = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,7 @@ async def enqueue(session: AsyncSession, *, job: str, period: str, posts: Sequen
                 media_key=media_key,
                 media_kind=post.attachment.kind if post.attachment else None,
                 fallback_chat_id=post.fallback_chat_id,
+                created_at=utcnow(),
             )
             .on_conflict_do_nothing(index_elements=["job", "period", "chat_id"])
         )
@@ -109,7 +121,9 @@ async def _due(
     chats = await _linked_chats(session)
     if job == "quarterly":
         start, _end = quarter_bounds(local.date())
-        if local < datetime.combine(start, QUARTERLY_AT, tzinfo=tz):
+        due_at = datetime.combine(start, QUARTERLY_AT, tzinfo=tz)
+        # Caught up for a week after the quarter ends; an evaluation weeks late helps nobody.
+        if not due_at <= local < due_at + QUARTERLY_CATCH_UP:
             return quarter_key(start - timedelta(days=1)), []
         return quarter_key(start - timedelta(days=1)), chats
     period = week_key(local.date())
@@ -232,7 +246,9 @@ async def summaries(
         language = (own_chat.language if own_chat else None) or chat.language
         with i18n.use(language or deps.default_locale):
             indicators = await config.indicators_for(session, unit=unit)
-            rich = await weekly_summary(session, unit=unit, today=today, indicators=indicators)
+            # Sent on Monday morning by default: it reports on the week that just ended.
+            covered = today - timedelta(days=1)
+            rich = await weekly_summary(session, unit=unit, today=covered, indicators=indicators)
         # A leader's private chat has the leader's own id on both platforms.
         posts.append(Post(leader.person_id, rich, fallback_chat_id=chat.id))
     return posts
@@ -245,7 +261,7 @@ async def leaderboards(
     posts: list[Post] = []
     charts: dict[tuple[int, str], bytes] = {}
     boards: dict[int, Board] = {}  # a commune's villages share one board: computed once
-    week = week_key(today)
+    covered = today - timedelta(days=1)  # on Monday, the week that just ended
     for chat, unit in chats:
         language = chat.language or deps.default_locale
         with i18n.use(language):
@@ -258,7 +274,7 @@ async def leaderboards(
             bd = replace(cached, own_unit_id=unit.id)
             if not bd.rows:
                 continue
-            subtitle = title or views.week_label(week, week_start(today))
+            subtitle = title or views.week_label(week_key(covered), week_start(covered))
             key = (bd.scope.id or 0, language)
             if key not in charts:
                 charts[key] = board_png(bd, subtitle=subtitle)

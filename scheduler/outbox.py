@@ -11,13 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, func, or_, select
 
-from handlers.incoming import Attachment, Deps, Messenger, Reply, SendOutcome, SendResult
+from handlers.incoming import (
+    Attachment,
+    Deps,
+    Messenger,
+    Reply,
+    SendOutcome,
+    SendResult,
+    system_clock,
+)
 from handlers.richtext import Rich
 from storage.db import transaction
 from storage.models import Chat, Media, Outbox
@@ -39,8 +47,18 @@ class Stats:
 
 
 class OutboxSender:
-    def __init__(self, deps: Deps, messengers: Sequence[Messenger], *, workers: int = 8) -> None:
+    def __init__(
+        self,
+        deps: Deps,
+        messengers: Sequence[Messenger],
+        *,
+        workers: int = 8,
+        now: Callable[[], datetime] = system_clock,
+    ) -> None:
         self.deps = deps
+        # Delivery runs on the wall clock (a 429's wait is real seconds), whatever business
+        # clock the jobs were given.
+        self.now = now
         self.messengers = list(messengers)
         self.workers = workers
         self._media: dict[str, Attachment] = {}
@@ -49,7 +67,7 @@ class OutboxSender:
         return next((m for m in self.messengers if m.handles(chat_id)), None)
 
     async def _claim(self, limit: int, job: str | None) -> list[Outbox]:
-        now = self.deps.clock()
+        now = self.now()
         async with self.deps.sessions() as session:
             stmt = select(Outbox).where(
                 Outbox.state == "pending",
@@ -102,7 +120,7 @@ class OutboxSender:
                 retry_at = await self._next_retry(job) if wait_retries else None
                 if retry_at is None:
                     break
-                await asyncio.sleep(max(0.05, (retry_at - self.deps.clock()).total_seconds()))
+                await asyncio.sleep(max(0.05, (retry_at - self.now()).total_seconds()))
                 continue
             queue: asyncio.Queue[Outbox] = asyncio.Queue()
             for row in rows:
@@ -173,7 +191,7 @@ class OutboxSender:
             stored.attempts += 1
             stored.last_error = (error or None) and error[:500]
             if state == "sent":
-                stored.sent_at = self.deps.clock()
+                stored.sent_at = self.now()
         row.state = state
 
     async def _retry(self, row: Outbox, after: float, error: str | None) -> None:
@@ -182,7 +200,7 @@ class OutboxSender:
             if stored is None:
                 return
             stored.attempts += 1
-            stored.not_before = self.deps.clock() + timedelta(seconds=max(after, 1.0))
+            stored.not_before = self.now() + timedelta(seconds=max(after, 1.0))
             stored.last_error = (error or "retry")[:500]
             row.not_before = stored.not_before
 

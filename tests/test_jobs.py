@@ -1,0 +1,222 @@
+"""Scheduled jobs through the outbox, with a recording messenger at the platform seam."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import func, select
+
+from handlers.incoming import Deps, Reply, SendOutcome, SendResult
+from scheduler import jobs
+from scheduler.outbox import OutboxSender
+from storage.models import Chat, Outbox
+from tests.conftest import SUPERADMIN
+from tests.harness import ChatRoom, Person
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+SUPER = Person(SUPERADMIN, "Quản trị")
+LAN = Person("tg:101", "Nguyễn Thị Lan")
+HUNG = Person("tg:102", "Lê Văn Hùng")
+ANH = Person("tg:103", '<b>Ánh & "Bé"')
+MAI = Person("tg:201", "Phạm Thị Mai")
+XA = Person("tg:301", "Võ Thị Xã")
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=VN)
+
+
+@dataclass
+class Recorder:
+    """A messenger that keeps what it was given; some chats can be made to refuse."""
+
+    posts: list[tuple[str, Reply]] = field(default_factory=list)
+    refuse: dict[str, SendResult] = field(default_factory=dict)
+
+    def handles(self, chat_id: str) -> bool:
+        return chat_id.startswith("tg:")
+
+    async def deliver(self, chat_id: str, reply: Reply) -> SendResult:
+        if chat_id in self.refuse:
+            return self.refuse.pop(chat_id)
+        self.posts.append((chat_id, reply))
+        return SendResult(SendOutcome.SENT)
+
+    def to(self, chat_id: str) -> list[str]:
+        return [r.rich.plain() for c, r in self.posts if c == chat_id]
+
+
+@pytest.fixture
+async def teams(deps: Deps) -> dict[str, ChatRoom]:
+    rooms = {
+        "commune": ChatRoom(deps, "tg:-3003"),
+        "ha_lam": ChatRoom(deps, "tg:-3001"),
+        "binh_an": ChatRoom(deps, "tg:-3002"),
+    }
+    await rooms["commune"].say(SUPER, "/lien_ket tinh=Đà Nẵng xa=Thăng Bình")
+    await rooms["ha_lam"].say(SUPER, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=100")
+    await rooms["binh_an"].say(SUPER, "/lien_ket xa=20791 thon=Thôn Bình An ho=100")
+    await rooms["commune"].say(SUPER, "/cap_quyen", reply_to=XA)
+    await rooms["ha_lam"].say(SUPER, "/to_truong", reply_to=LAN)
+    for person in (HUNG, ANH):
+        await rooms["ha_lam"].say(person, "/bao_cao ho=2")
+        await rooms["ha_lam"].say(person, "/huy")  # members, with nothing this week
+    await rooms["ha_lam"].say(LAN, "/bao_cao ho=10 app=4")
+    await rooms["binh_an"].say(MAI, "/bao_cao ho=30 app=20 tt=10 cks=5")
+    return rooms
+
+
+async def _outbox(deps: Deps) -> int:
+    async with deps.sessions() as s:
+        return (await s.exec(select(func.count()).select_from(Outbox))).one()
+
+
+async def test_reminders_name_exactly_the_missing(deps: Deps, teams: dict[str, ChatRoom]) -> None:
+    assert await jobs.run(deps, "reminders", at("2026-11-20T15:59")) == 0  # not yet Friday 16:00
+    assert await jobs.run(deps, "reminders", at("2026-11-20T16:00")) == 1
+    recorder = Recorder()
+    await OutboxSender(deps, [recorder]).drain()
+    [text] = recorder.to("tg:-3001")
+    assert "2 thành viên chưa báo cáo tuần này" in text
+    assert "Lê Văn Hùng" in text
+    assert '<b>Ánh & "Bé"' in text
+    assert "Nguyễn Thị Lan" not in text
+    assert recorder.to("tg:-3002") == []  # everyone in Bình An reported
+    assert recorder.to("tg:-3003") == []  # the commune chat has no team of its own
+
+    # Again, and again the next day (as after a restart): nothing new is queued or sent.
+    assert await jobs.run(deps, "reminders", at("2026-11-20T16:30")) == 0
+    assert await jobs.run(deps, "reminders", at("2026-11-21T09:00")) == 0
+    await OutboxSender(deps, [recorder]).drain()
+    assert len(recorder.posts) == 1
+
+
+async def test_missed_reminder_runs_once_when_back(deps: Deps, teams: dict[str, ChatRoom]) -> None:
+    # Down all Friday; back on Saturday morning: the reminder goes, once, for this week.
+    assert await jobs.run(deps, "reminders", at("2026-11-21T09:00")) == 1
+    assert await jobs.run(deps, "reminders", at("2026-11-21T09:01")) == 0
+    # The next week is a new period, in which nobody has reported yet: both teams hear.
+    assert await jobs.run(deps, "reminders", at("2026-11-27T16:00")) == 2
+
+
+async def test_schedule_set_by_commune_moves_the_reminder(
+    deps: Deps, teams: dict[str, ChatRoom]
+) -> None:
+    await teams["commune"].say(SUPER, "/lich nhac=thu5 09:00")
+    assert await jobs.run(deps, "reminders", at("2026-11-19T08:59")) == 0
+    assert await jobs.run(deps, "reminders", at("2026-11-19T09:00")) == 1
+
+
+async def test_summary_to_leader_or_back_to_the_team(
+    deps: Deps, teams: dict[str, ChatRoom]
+) -> None:
+    assert await jobs.run(deps, "summaries", at("2026-11-23T07:30")) == 1
+    recorder = Recorder(refuse={"tg:101": SendResult(SendOutcome.GONE, error="Forbidden")})
+    await OutboxSender(deps, [recorder]).drain()
+    [text] = recorder.to("tg:-3001")  # Lan never opened the bot: into the team chat
+    assert "Tổng hợp tuần — Thôn Hà Lam, tuần 47" in text
+    assert "Đã báo cáo: 1/3 thành viên" in text
+    assert "Hộ được hướng dẫn: 10/100 hộ" in text
+    assert "Hạng 2/2 trong Xã Thăng Bình" in text
+    # Nothing yet for e-payment (0 of 50 needed): the weakest, with a suggestion.
+    assert "Yếu nhất: Hộ có tài khoản thanh toán điện tử (còn thiếu 50 hộ)" in text
+    assert "Gợi ý: mời ngân hàng" in text
+    assert await jobs.run(deps, "summaries", at("2026-11-23T09:00")) == 0
+    await OutboxSender(deps, [recorder]).drain()
+    assert len(recorder.posts) == 1
+
+
+async def test_summary_reaches_the_leader_privately(
+    deps: Deps, teams: dict[str, ChatRoom]
+) -> None:
+    await jobs.run(deps, "summaries", at("2026-11-23T07:30"))
+    recorder = Recorder()
+    await OutboxSender(deps, [recorder]).drain()
+    assert len(recorder.to("tg:101")) == 1
+    assert recorder.to("tg:-3001") == []
+
+
+async def test_leaderboards_each_chat_its_scope_with_a_chart(
+    deps: Deps, teams: dict[str, ChatRoom]
+) -> None:
+    assert await jobs.run(deps, "leaderboards", at("2026-11-23T07:59")) == 0
+    assert await jobs.run(deps, "leaderboards", at("2026-11-23T08:00")) == 3
+    recorder = Recorder()
+    await OutboxSender(deps, [recorder]).drain()
+    by_chat = {c: r for c, r in recorder.posts}
+    ha_lam = by_chat["tg:-3001"].rich.plain()
+    assert "Bảng xếp hạng — Xã Thăng Bình" in ha_lam
+    assert "👉 2. Thôn Hà Lam" in ha_lam
+    assert "👉" not in by_chat["tg:-3003"].rich.plain()
+    for reply in by_chat.values():
+        assert reply.attachment is not None
+        assert reply.attachment.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert await jobs.run(deps, "leaderboards", at("2026-11-23T10:00")) == 0
+
+
+async def test_quarterly_evaluation_and_admin_workbook(
+    deps: Deps, teams: dict[str, ChatRoom]
+) -> None:
+    assert await jobs.run(deps, "quarterly", at("2026-12-31T23:00")) == 0
+    assert await jobs.run(deps, "quarterly", at("2027-01-01T08:00")) == 4
+    recorder = Recorder()
+    await OutboxSender(deps, [recorder]).drain()
+    [evaluation] = recorder.to("tg:-3001")
+    assert evaluation.startswith("Đánh giá quý 4/2026")
+    [note] = recorder.to(XA.id)
+    assert "tệp Excel của Xã Thăng Bình" in note
+    workbook = next(r.attachment for c, r in recorder.posts if c == XA.id)
+    assert workbook is not None
+    assert workbook.filename == "danh-gia-2026-Q4-20791.xlsx"
+    assert await jobs.run(deps, "quarterly", at("2027-01-02T08:00")) == 0
+
+
+async def test_migrated_group_gets_its_post_under_the_new_id(
+    deps: Deps, teams: dict[str, ChatRoom]
+) -> None:
+    await jobs.run(deps, "leaderboards", at("2026-11-23T08:00"))
+    moved = SendResult(SendOutcome.MIGRATED, new_chat_id="tg:-1009990001")
+    recorder = Recorder(refuse={"tg:-3002": moved})
+    await OutboxSender(deps, [recorder]).drain()
+    assert len(recorder.to("tg:-1009990001")) == 1
+    async with deps.sessions() as s:
+        new = await s.get(Chat, "tg:-1009990001")
+        old = await s.get(Chat, "tg:-3002")
+        assert new is not None
+        assert old is not None
+        assert new.unit_id is not None
+        assert not old.active
+    # The next round goes to the supergroup only.
+    await jobs.run(deps, "leaderboards", at("2026-11-30T08:00"))
+    await OutboxSender(deps, [recorder]).drain()
+    assert len(recorder.to("tg:-1009990001")) == 2
+    assert recorder.to("tg:-3002") == []
+
+
+async def test_a_group_that_removed_the_bot_is_retired(
+    deps: Deps, teams: dict[str, ChatRoom]
+) -> None:
+    await jobs.run(deps, "leaderboards", at("2026-11-23T08:00"))
+    gone = SendResult(SendOutcome.GONE, error="Forbidden: bot was kicked from the group chat")
+    recorder = Recorder(refuse={"tg:-3002": gone})
+    await OutboxSender(deps, [recorder]).drain()
+    await jobs.run(deps, "leaderboards", at("2026-11-30T08:00"))
+    await OutboxSender(deps, [recorder]).drain()
+    assert recorder.to("tg:-3002") == []
+    async with deps.sessions() as s:
+        row = (await s.exec(select(Outbox).where(Outbox.chat_id == "tg:-3002"))).one()
+        assert row.state == "failed"
+        assert "kicked" in (row.last_error or "")
+
+
+async def test_rate_limited_post_waits_and_goes(deps: Deps, teams: dict[str, ChatRoom]) -> None:
+    await jobs.run(deps, "leaderboards", at("2026-11-23T08:00"))
+    recorder = Recorder(refuse={"tg:-3002": SendResult(SendOutcome.RETRY, retry_after=0.2)})
+    stats = await OutboxSender(deps, [recorder]).drain(wait_retries=True)
+    assert stats.retried == 1
+    assert stats.sent == 3
+    assert len(recorder.to("tg:-3002")) == 1
+    assert await _outbox(deps) == 3
