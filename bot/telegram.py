@@ -191,14 +191,14 @@ class TelegramTransport:
         minute), more replies pile up and leave as one message: a burst of reports right after
         a reminder costs a few messages, not one each, and none is lost."""
         try:
+            group = _is_group(chat_id)
             while self._pending.get(chat_id):
-                await self.pacer.acquire(chat_id, group=_is_group(chat_id))
+                await asyncio.sleep(self.pacer.linger(chat_id, group=group))
+                await self.pacer.ready(chat_id, group=group)
                 batch = self._pending.pop(chat_id)
-                for n, (reply, reply_to) in enumerate(coalesce(batch)):
-                    for attempt in range(SEND_ATTEMPTS):
-                        result = await self.deliver(
-                            chat_id, reply, reply_to=reply_to, slot_taken=(n == 0 and attempt == 0)
-                        )
+                for reply, reply_to in coalesce(batch):
+                    for _attempt in range(SEND_ATTEMPTS):
+                        result = await self.deliver(chat_id, reply, reply_to=reply_to)
                         if result.outcome is not SendOutcome.RETRY:
                             break
                         await asyncio.sleep(result.retry_after)
@@ -223,7 +223,6 @@ class TelegramTransport:
         reply: Reply,
         *,
         reply_to: int | None = None,
-        slot_taken: bool = False,
     ) -> SendResult:
         target = int(chat_id.removeprefix("tg:"))
         group = _is_group(chat_id)
@@ -237,44 +236,42 @@ class TelegramTransport:
             attachment = reply.attachment
             if attachment is None:
                 for n, text in enumerate(telegram_html(reply.rich)):
-                    if n or not slot_taken:
-                        await self.pacer.acquire(chat_id, group=group)
-                    await bot.send_message(
-                        chat_id=target,
-                        text=text,
-                        parse_mode=ParseMode.HTML,
-                        link_preview_options=LinkPreviewOptions(is_disabled=True),
-                        reply_parameters=quote if n == 0 else None,
-                    )
+                    async with self.pacer.slot(chat_id, group=group):
+                        await bot.send_message(
+                            chat_id=target,
+                            text=text,
+                            parse_mode=ParseMode.HTML,
+                            link_preview_options=LinkPreviewOptions(is_disabled=True),
+                            reply_parameters=quote if n == 0 else None,
+                        )
                 return SendResult(SendOutcome.SENT)
             captions = chunks(reply.rich, limit=CAPTION_LIMIT, render=html_line)
-            if not slot_taken:
-                await self.pacer.acquire(chat_id, group=group)
             caption = captions[0] if captions else None
-            if attachment.kind == "photo":
-                key = hashlib.sha256(attachment.content).hexdigest()
-                sent = await bot.send_photo(
-                    chat_id=target,
-                    photo=self._file_ids.get(key, attachment.content),
-                    caption=caption,
-                    parse_mode=ParseMode.HTML,
-                    reply_parameters=quote,
-                )
-                if sent.photo:
-                    # Telegram keeps the upload: the next 499 groups get it by reference.
-                    self._file_ids[key] = sent.photo[-1].file_id
-            else:
-                await bot.send_document(
-                    chat_id=target,
-                    document=attachment.content,
-                    filename=attachment.filename,
-                    caption=caption,
-                    parse_mode=ParseMode.HTML,
-                    reply_parameters=quote,
-                )
+            async with self.pacer.slot(chat_id, group=group):
+                if attachment.kind == "photo":
+                    key = hashlib.sha256(attachment.content).hexdigest()
+                    sent = await bot.send_photo(
+                        chat_id=target,
+                        photo=self._file_ids.get(key, attachment.content),
+                        caption=caption,
+                        parse_mode=ParseMode.HTML,
+                        reply_parameters=quote,
+                    )
+                    if sent.photo:
+                        # Telegram keeps the upload: the next groups get it by reference.
+                        self._file_ids[key] = sent.photo[-1].file_id
+                else:
+                    await bot.send_document(
+                        chat_id=target,
+                        document=attachment.content,
+                        filename=attachment.filename,
+                        caption=caption,
+                        parse_mode=ParseMode.HTML,
+                        reply_parameters=quote,
+                    )
             for text in captions[1:]:
-                await self.pacer.acquire(chat_id, group=group)
-                await bot.send_message(chat_id=target, text=text, parse_mode=ParseMode.HTML)
+                async with self.pacer.slot(chat_id, group=group):
+                    await bot.send_message(chat_id=target, text=text, parse_mode=ParseMode.HTML)
             return SendResult(SendOutcome.SENT)
         except RetryAfter as exc:
             wait = exc.retry_after

@@ -140,6 +140,7 @@ class Sent:
     text: str | None = None  # the visible text (or caption), after HTML parsing
     message_id: int | None = None
     content: bytes | None = None  # an uploaded photo or document
+    at: float = field(default_factory=time.monotonic)  # when the server accepted it
 
 
 @dataclass
@@ -302,6 +303,13 @@ class FakeTelegram:
         async with asyncio.timeout(within), self._new_sent:
             await self._new_sent.wait_for(lambda: len(matching()) >= count)
         return matching()
+
+    async def wait_sent_kind(self, method: str, count: int, *, within: float = 10) -> None:
+        """Waits until `count` calls of `method` (e.g. "sendphoto") have succeeded."""
+        async with asyncio.timeout(within), self._new_sent:
+            await self._new_sent.wait_for(
+                lambda: sum(1 for s in self.sent if s.method == method) >= count
+            )
 
     # --- the server ------------------------------------------------------------------------
 

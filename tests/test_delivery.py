@@ -1,0 +1,205 @@
+"""Scheduled posts and replies against a Bot API that enforces Telegram's limits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlmodel import select
+
+from bot import app
+from bot.settings import Settings
+from storage import db, units
+from storage.models import Chat, Unit
+from tests.fake_telegram import FakeTelegram
+from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port
+
+log = logging.getLogger(__name__)
+ROUND = "2026-11-23T08:00+07:00"  # Monday 08:00: the default leaderboard time
+
+
+async def _many_groups(db_path: Path, fake: FakeTelegram, *, communes: int, per: int) -> list[int]:
+    """`communes` × `per` villages of Đà Nẵng, each with its own linked group."""
+    engine = db.create_engine(f"sqlite+aiosqlite:///{db_path}")
+    chat_ids: list[int] = []
+    async with db.transaction(db.session_factory(engine)) as session:
+        da_nang = (await session.exec(select(Unit).where(Unit.level == "province",
+                                                          Unit.code == "48"))).one()  # fmt: skip
+        found = await session.exec(
+            select(Unit).where(Unit.parent_id == da_nang.id).order_by(Unit.code).limit(communes)
+        )
+        for c, commune in enumerate(found.all()):
+            for v in range(per):
+                village = await units.create_village(
+                    session, commune=commune, name=f"Thôn {v + 1}"
+                )
+                village.households = 100 + v
+                chat_id = -1005000000000 - c * 1000 - v
+                session.add(Chat(id=f"tg:{chat_id}", platform="tg", kind="group",
+                                 title=f"Tổ CNS {village.name}", unit_id=village.id))  # fmt: skip
+                fake.add_group(chat_id, f"Tổ CNS {commune.name} {village.name}")
+                chat_ids.append(chat_id)
+    await engine.dispose()
+    return chat_ids
+
+
+def _env(fake: FakeTelegram, db_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TCNS_TELEGRAM_TOKEN": fake.token,
+        "TCNS_TELEGRAM_API_URL": fake.url,
+        "TCNS_DATABASE_URL": f"sqlite+aiosqlite:///{db_path}",
+    }
+
+
+async def _jobs_run(
+    fake: FakeTelegram, db_path: Path, tmp_path: Path
+) -> asyncio.subprocess.Process:
+    with (tmp_path / "jobs.log").open("ab") as log:  # the child keeps its own descriptor
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "jobs", "run", "leaderboards", "--at", ROUND,
+            env=_env(fake, db_path), cwd=tmp_path, stdout=log, stderr=log,
+        )  # fmt: skip
+
+
+async def test_round_to_500_groups_is_paced_without_429(
+    fake: FakeTelegram, db_path: Path, tmp_path: Path
+) -> None:
+    groups = await _many_groups(db_path, fake, communes=25, per=20)
+    proc = await _jobs_run(fake, db_path, tmp_path)
+    assert await asyncio.wait_for(proc.wait(), 120) == 0, (tmp_path / "jobs.log").read_text()
+    photos = [s for s in fake.sent if s.method == "sendphoto"]
+    assert Counter(s.chat_id for s in photos) == Counter(groups)
+    assert [e for e in fake.errors] == []
+    rate = (len(photos) - 1) / (photos[-1].at - photos[0].at)
+    log.info("round of %d boards: %.1f posts/s, %d answers of 429", len(photos), rate, 0)
+    assert rate >= 0.9 * 30, f"{rate:.1f} posts/s"
+    # Each commune's chart is uploaded once (or once per worker racing) and then reused.
+    uploads = [s for s in photos if isinstance(s.params.get("photo"), dict)]
+    assert len(uploads) <= 25 * 8
+    for post in photos[:3]:
+        assert post.text is not None
+        assert "Bảng xếp hạng" in post.text
+
+
+async def test_killed_round_resumes_without_doubling(
+    fake: FakeTelegram, db_path: Path, tmp_path: Path
+) -> None:
+    groups = await _many_groups(db_path, fake, communes=25, per=20)
+    proc = await _jobs_run(fake, db_path, tmp_path)
+    await fake.wait_sent_kind("sendphoto", 250, within=120)
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+    done_before = sum(1 for s in fake.sent if s.method == "sendphoto")
+    again = await _jobs_run(fake, db_path, tmp_path)
+    assert await asyncio.wait_for(again.wait(), 120) == 0
+    counts = Counter(s.chat_id for s in fake.sent if s.method == "sendphoto")
+    assert set(counts) == set(groups)  # every group has its board
+    doubled = [chat for chat, n in counts.items() if n > 1]
+    assert len(doubled) <= 8, doubled  # at most what was in flight (the sender's workers)
+    assert max(counts.values()) <= 2
+    assert done_before < 500
+    assert fake.errors == []
+
+
+@pytest.fixture
+async def running(fake: FakeTelegram, db_path: Path) -> AsyncIterator[app.Running]:
+    settings = Settings(
+        _env_file=None,
+        telegram_token=SecretStr(fake.token),
+        telegram_api_url=fake.url,
+        database_url=f"sqlite+aiosqlite:///{db_path}",
+        superadmins=f"tg:{ADMIN_ID}",
+        http_port=free_port(),
+    )
+    started = await app.start(settings, schedule=False)
+    yield started
+    await fake.wake_pollers()
+    await started.stop()
+
+
+async def test_burst_of_reports_is_coalesced_not_lost(
+    fake: FakeTelegram, running: app.Running
+) -> None:
+    talk = Talk(fake)
+    await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=500")
+    members = list(range(700, 730))
+    for uid in members:
+        fake.add_user(uid, f"Thành viên {uid}")
+    before = len(fake.messages_to(HA_LAM))
+    # Thirty members report within a second, right after a reminder.
+    await asyncio.gather(*(fake.user_sends(HA_LAM, uid, "/bao_cao ho=1") for uid in members))
+    async with asyncio.timeout(30):
+        while True:
+            texts = "\n".join(s.text or "" for s in fake.messages_to(HA_LAM)[before:])
+            if all(f"Thành viên {uid}" in texts for uid in members):
+                break
+            await asyncio.sleep(0.1)
+    confirmations = fake.messages_to(HA_LAM)[before:]
+    log.info("burst: %d reports confirmed in %d messages", len(members), len(confirmations))
+    assert len(confirmations) < len(members)  # coalesced
+    assert len(fake.messages_to(HA_LAM)) <= 20  # within the group's minute, with the link reply
+    assert fake.errors == []
+
+
+async def test_kicked_and_migrated_groups(fake: FakeTelegram, running: app.Running) -> None:
+    from scheduler import jobs
+    from scheduler.outbox import OutboxSender
+    from tests.test_jobs import at
+
+    talk = Talk(fake)
+    await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=100")
+    fake.add_group(-1001004, "Tổ CNS thôn Bình An")
+    fake.add_group(-1001005, "Tổ CNS thôn Phú Mỹ")
+    await talk.say(-1001004, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Bình An ho=100")
+    await talk.say(-1001005, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Phú Mỹ ho=100")
+    fake.kick(-1001004)
+    fake.migrate(-1001005, -1001999)
+    assert running.telegram is not None
+    await jobs.run(running.deps, "leaderboards", at("2026-11-23T08:00"))
+    await OutboxSender(running.deps, [running.telegram]).drain(wait_retries=True)
+    assert [s.method for s in fake.posts_to(HA_LAM)] == ["sendmessage", "sendphoto"]
+    assert [s.method for s in fake.posts_to(-1001999)] == ["sendphoto"]
+    async with running.deps.sessions() as s:
+        kicked = await s.get(Chat, "tg:-1001004")
+        moved = await s.get(Chat, "tg:-1001999")
+        assert kicked is not None
+        assert not kicked.active
+        assert moved is not None
+        assert moved.active
+    assert ("sendphoto", 403, "Forbidden: bot was kicked from the group chat") in fake.errors
+
+
+async def test_summary_falls_back_when_the_leader_never_opened_the_bot(
+    fake: FakeTelegram, running: app.Running
+) -> None:
+    from scheduler import jobs
+    from scheduler.outbox import OutboxSender
+    from tests.test_jobs import at
+
+    talk = Talk(fake)
+    await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=100")
+    message = await fake.user_sends(HA_LAM, 101, "Chào cả tổ")
+    await talk.say(HA_LAM, ADMIN_ID, "/to_truong", reply_to=message["message_id"])
+    assert running.telegram is not None
+    await jobs.run(running.deps, "summaries", at("2026-11-23T07:30"))
+    await OutboxSender(running.deps, [running.telegram]).drain()
+    assert fake.messages_to(101) == []
+    assert "Tổng hợp tuần — Thôn Hà Lam" in (fake.messages_to(HA_LAM)[-1].text or "")
+    assert ("sendmessage", 403, "Forbidden: bot can't initiate conversation with a user") in (
+        fake.errors
+    )
+    # A leader who has opened the bot gets it privately next week.
+    await fake.user_sends(101, 101, "/start")
+    await fake.wait_sent(1, chat_id=101)
+    await jobs.run(running.deps, "summaries", at("2026-11-30T07:30"))
+    await OutboxSender(running.deps, [running.telegram]).drain()
+    assert "Tổng hợp tuần — Thôn Hà Lam" in (fake.messages_to(101)[-1].text or "")
