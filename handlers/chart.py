@@ -9,15 +9,16 @@ from pathlib import Path
 
 from handlers.i18n import _
 from handlers.progress import Board
+from handlers.views import grade_name, number
 
 CHART_TOP = 15
 # Grade colours, best first: clear for a village head reading on a cheap phone.
 _COLOURS = {
-    "excellent": "#1b7837",
-    "good": "#5aae61",
-    "fair": "#f1b6da",
-    "average": "#f4a582",
-    "weak": "#d6604d",
+    "excellent": "#1a9850",
+    "good": "#91cf60",
+    "fair": "#fee08b",
+    "average": "#fc8d59",
+    "weak": "#d73027",
 }
 
 
@@ -28,7 +29,8 @@ def _font_path() -> Path:
 
 
 def board_png(board: Board, *, subtitle: str) -> bytes:
-    """Top units by score (and the reader's own, when a unit is marked), as PNG bytes."""
+    """The top units by score, each bar coloured and labelled with its grade, as PNG bytes.
+    One picture serves every chat of the scope, so no unit is singled out."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -46,18 +48,17 @@ def board_png(board: Board, *, subtitle: str) -> bytes:
     positions = list(range(len(rows)))[::-1]
     bars = ax.barh(positions, scores, color=colours)
     ax.set_yticks(positions, names, fontproperties=font, fontsize=10)
-    ax.set_xlim(0, 100)
     ax.set_xlabel(_("Score (0–100)"), fontproperties=font)
+    ax.set_xlim(0, 118)  # room for the labels after a full bar
+    ax.set_xticks([0, 20, 40, 60, 80, 100])
     for bar, value, row in zip(bars, scores, rows, strict=True):
-        weight = "bold" if row.unit.id == board.own_unit_id else "normal"
         ax.text(
-            min(value + 1, 92),
+            value + 1,
             bar.get_y() + bar.get_height() / 2,
-            f"{value:.1f}",
+            f"{number(value, '0.0')} · {grade_name(row.grade)}",
             va="center",
             fontproperties=font,
             fontsize=9,
-            fontweight=weight,
         )
     ax.set_title(
         f"{_('Leaderboard — {scope}').format(scope=board.scope.name)}\n{subtitle}",

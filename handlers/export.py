@@ -202,6 +202,8 @@ async def _weekly_sheet(
     for u in scope:
         for ind in indicators:
             values = table.get((u.id or 0, ind.id or 0), {})
+            if not any(values.values()):
+                continue  # a province has thousands of such rows: only what was done
             name = indicator_name(ind.name_vi, ind.name_en)
             ws.append([u.code, u.name, name, *[values.get(w, 0) for w in weeks]])
 

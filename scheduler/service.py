@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -40,7 +41,7 @@ class SchedulerService:
             self.tick,
             "interval",
             seconds=TICK_SECONDS,
-            next_run_time=self.deps.clock(),  # catch up at once after a restart
+            next_run_time=datetime.now(UTC),  # catch up at once after a restart
             max_instances=1,
             coalesce=True,
             misfire_grace_time=TICK_SECONDS,

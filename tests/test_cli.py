@@ -52,3 +52,26 @@ def test_plan_apply(capsys: pytest.CaptureFixture[str]) -> None:
     assert "ambiguous" in capsys.readouterr().err
     assert main(["plan", "apply", "no_such_plan", "--unit", "tinh:48"]) == 2
     assert "no such file, nor a shipped plan" in capsys.readouterr().err
+
+
+def test_jobs_run_without_a_token_queues_only(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TCNS_TELEGRAM_TOKEN", raising=False)
+    assert main(["jobs", "run", "leaderboards", "--at", "2026-11-23T08:00+07:00"]) == 0
+    out = capsys.readouterr().out
+    assert "leaderboards: 0 new posts queued" in out  # no linked chat in a fresh database
+    assert "they go out with `tcns run`" in out
+    assert main(["jobs", "run", "reminders", "--at", "yesterday"]) == 2
+
+
+def test_export(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    out = tmp_path / "xa.xlsx"
+    assert main(["export", "--unit", "xa:20791", "--period", "2026-Q4", "--out", str(out)]) == 0
+    assert "Xã Thăng Bình, 01/10/2026–31/12/2026" in capsys.readouterr().out
+    book = load_workbook(out)
+    assert book.sheetnames == ["Xã", "Theo tuần", "Báo cáo"]
+    assert book["Theo tuần"]["D1"].value == "2026-W40"
+    assert main(["export", "--unit", "xa:20791", "--period", "Q9"]) == 2

@@ -203,3 +203,44 @@ async def test_summary_falls_back_when_the_leader_never_opened_the_bot(
     await jobs.run(running.deps, "summaries", at("2026-11-30T07:30"))
     await OutboxSender(running.deps, [running.telegram]).drain()
     assert "Tổng hợp tuần — Thôn Hà Lam" in (fake.messages_to(101)[-1].text or "")
+
+
+async def test_running_bot_ticks_and_posts_the_reminder(
+    fake: FakeTelegram, running: app.Running
+) -> None:
+    from tests.harness import Clock
+    from tests.test_jobs import at
+
+    talk = Talk(fake)
+    await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=100")
+    await talk.say(HA_LAM, 102, "/bao_cao ho=1")
+    await talk.say(HA_LAM, 102, "/huy")  # Hùng is a member who has not reported
+    running.deps.clock = Clock(at("2026-11-20T16:01"))  # Friday, just after the reminder time
+    await running.scheduler.start()  # as `tcns run` does: the first tick comes at once
+    sent = await fake.wait_sent(4, chat_id=HA_LAM, within=15)
+    assert "Nhắc báo cáo — Thôn Hà Lam" in (sent[-1].text or "")
+    assert "Lê Văn Hùng" in (sent[-1].text or "")
+    await running.scheduler.tick()  # a later tick in the same week adds nothing
+    assert await talk.silent(HA_LAM, 2.5)
+
+
+async def test_export_command_sends_a_workbook(fake: FakeTelegram, running: app.Running) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    talk = Talk(fake)
+    await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=100")
+    await talk.say(HA_LAM, 102, "/bao_cao ho=12 app=5 ghi_chu=mưa")
+    assert "Chỉ quản trị viên" in await talk.say(HA_LAM, 102, "/xuat")
+    await fake.user_sends(HA_LAM, ADMIN_ID, "/xuat 2026-Q4")
+    await fake.wait_sent_kind("senddocument", 1)
+    [doc] = [s for s in fake.sent if s.method == "senddocument"]
+    assert "Thôn Hà Lam: báo cáo và tiến độ, 01/10/2026–31/12/2026" in (doc.text or "")
+    assert doc.content is not None
+    book = load_workbook(io.BytesIO(doc.content))
+    assert book.sheetnames == ["Thôn", "Theo tuần", "Báo cáo"]
+    assert book["Thôn"]["B2"].value == "Thôn Hà Lam"
+    assert book["Thôn"].freeze_panes == "A2"
+    assert "Lê Văn Hùng" in [c.value for c in book["Báo cáo"]["D"]]
+    assert "Ví dụ: /xuat 2026-Q4" in await talk.say(HA_LAM, ADMIN_ID, "/xuat quy 4")

@@ -1,0 +1,97 @@
+"""The workbook: its shape, its formats, and that LibreOffice opens it."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import shutil
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+
+from handlers import i18n
+from handlers.export import parse_period, quarter_bounds, workbook
+from handlers.incoming import Deps
+from handlers.plans import resolve_unit
+from tests.conftest import SUPERADMIN
+from tests.harness import ChatRoom, Person
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "last"),
+    [
+        ("2026-Q4", date(2026, 10, 1), date(2026, 12, 31)),
+        ("2026-q1", date(2026, 1, 1), date(2026, 3, 31)),
+        ("2026-W47", date(2026, 11, 16), date(2026, 11, 22)),
+        ("2026", date(2026, 1, 1), date(2026, 12, 31)),
+        (None, date(2026, 10, 1), date(2026, 12, 31)),
+    ],
+)
+def test_periods(text: str | None, first: date, last: date) -> None:
+    got_first, got_last, _label = parse_period(text, date(2026, 11, 20))
+    assert (got_first, got_last) == (first, last)
+
+
+def test_bad_period() -> None:
+    for text in ("2026-Q5", "quý 4", "2026-W60"):
+        with pytest.raises(ValueError, match="period"):
+            parse_period(text, date(2026, 11, 20))
+    assert quarter_bounds(date(2026, 12, 31)) == (date(2026, 10, 1), date(2026, 12, 31))
+
+
+async def _book(deps: Deps) -> bytes:
+    admin = Person(SUPERADMIN, "Quản trị")
+    for n, (name, households, report) in enumerate(
+        [("Thôn Hà Lam", 350, "ho=250 app=160 ghi_chu=mưa"), ("Thôn Bình Quý", 412, "ho=30")]
+    ):
+        room = ChatRoom(deps, f"tg:-70{n}")
+        await room.say(admin, f"/lien_ket xa=20791 thon={name} ho={households}")
+        await room.say(Person(f"tg:5{n}", '<b>Ánh & "Bé"'), f"/bao_cao {report}")
+    async with deps.sessions() as session:
+        unit = await resolve_unit(session, "xa:20791")
+        with i18n.use("vi"):
+            return await workbook(
+                session, unit=unit, first=date(2026, 10, 1), last=date(2026, 12, 31), tz=VN
+            )
+
+
+async def test_workbook_shape(deps: Deps) -> None:
+    book = load_workbook(io.BytesIO(await _book(deps)))
+    assert book.sheetnames == ["Xã", "Thôn", "Theo tuần", "Báo cáo"]
+    villages = book["Thôn"]
+    assert villages.freeze_panes == "A2"
+    header = [c.value for c in villages[1]]
+    assert header[:5] == ["Mã", "Đơn vị", "Số hộ", "Hộ được hướng dẫn: đã làm",
+                          "Hộ được hướng dẫn: %"]  # fmt: skip
+    assert header[-3:] == ["Điểm", "Xếp loại", "Hạng"]
+    assert villages["B2"].value == "Thôn Hà Lam"
+    assert villages["E2"].value == pytest.approx(250 / 350)
+    assert villages["E2"].number_format == "0.0%"
+    assert villages["G2"].value == 280 - 250  # 80 % of 350 households, 250 done
+    assert villages.cell(row=2, column=len(header)).value == 1  # rank
+    assert villages.cell(row=3, column=len(header)).value == 2
+    reports = book["Báo cáo"]
+    assert [reports.cell(row=2, column=n).value for n in (3, 4)] == ["Thôn Hà Lam",
+                                                                     '<b>Ánh & "Bé"']  # fmt: skip
+    assert reports["A2"].number_format == "DD/MM/YYYY"
+    weekly = book["Theo tuần"]
+    assert weekly.max_row == 1 + 3 + 2  # commune ×2 indicators, Hà Lam ×2, Bình Quý ×1
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+async def test_libreoffice_converts_it(deps: Deps, tmp_path: Path) -> None:
+    path = tmp_path / "tcns.xlsx"
+    path.write_bytes(await _book(deps))
+    proc = await asyncio.create_subprocess_exec(
+        "soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo",
+        "--convert-to", "pdf", "--outdir", str(tmp_path), str(path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, output
+    assert (tmp_path / "tcns.pdf").stat().st_size > 1000
