@@ -10,7 +10,7 @@ from handlers.incoming import Reply
 from handlers.report import not_linked
 from handlers.richtext import Rich, b, fmt, mention
 from storage import config, people, units
-from storage.models import Person
+from storage.models import Person, Unit
 
 
 def need_reply(example: str) -> Rich:
@@ -34,7 +34,9 @@ async def replied_person(ctx: Ctx) -> Person | None:
     )
 
 
-async def grant(ctx: Ctx) -> list[Reply]:
+async def admin_and_subject(ctx: Ctx, example: str) -> tuple[Unit, Person] | list[Reply]:
+    """For commands an admin of this chat's unit gives as a reply to someone: the unit and that
+    person, or the refusal to send back."""
     unit = await ctx.unit()
     if not await roles.is_admin_of(ctx, unit):
         return ctx.reply(denied())
@@ -42,7 +44,16 @@ async def grant(ctx: Ctx) -> list[Reply]:
         return ctx.reply(not_linked())
     person = await replied_person(ctx)
     if person is None:
-        return ctx.reply(need_reply("/cap_quyen"))
+        return ctx.reply(need_reply(example))
+    return unit, person
+
+
+async def grant(ctx: Ctx) -> list[Reply]:
+    found = await admin_and_subject(ctx, "/cap_quyen")
+    if isinstance(found, list):
+        return found
+    unit, person = found
+    assert unit.id is not None  # noqa: S101 (checked above)
     where = await unit_names(ctx, unit)
     if await config.grant(ctx.session, person_id=person.id, unit_id=unit.id, by=ctx.person.id):
         await people.audit(
@@ -66,14 +77,11 @@ async def grant(ctx: Ctx) -> list[Reply]:
 
 
 async def revoke(ctx: Ctx) -> list[Reply]:
-    unit = await ctx.unit()
-    if not await roles.is_admin_of(ctx, unit):
-        return ctx.reply(denied())
-    if unit is None or unit.id is None:
-        return ctx.reply(not_linked())
-    person = await replied_person(ctx)
-    if person is None:
-        return ctx.reply(need_reply("/thu_quyen"))
+    found = await admin_and_subject(ctx, "/thu_quyen")
+    if isinstance(found, list):
+        return found
+    unit, person = found
+    assert unit.id is not None  # noqa: S101 (checked above)
     name = mention(person.id, person.display_name)
     if person.id in ctx.deps.superadmins:
         return ctx.reply(

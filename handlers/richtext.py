@@ -40,6 +40,16 @@ def mention(user_id: str, name: str) -> Span:
     return Span(name, "plain", user_id)
 
 
+def joined(spans: list[Span], separator: str = ", ") -> Line:
+    """Spans with a separator between them: a list of names, each its own mention."""
+    out: list[Span] = []
+    for n, span in enumerate(spans):
+        if n:
+            out.append(Span(separator))
+        out.append(span)
+    return tuple(out)
+
+
 _FIELD = re.compile(r"\{(\w+)\}")
 
 

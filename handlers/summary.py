@@ -14,7 +14,7 @@ from handlers.context import indicator_name
 from handlers.i18n import _
 from handlers.periods import week_key, week_start
 from handlers.progress import board, unit_progress
-from handlers.richtext import Rich, Span, b, fmt, i, mention
+from handlers.richtext import Rich, b, fmt, i, joined, mention
 from storage import config, reports
 from storage.models import Indicator, Report, Unit
 
@@ -82,12 +82,8 @@ async def weekly_summary(
         ),
     )
     if missing:
-        line: list[Span | str] = [_("Not yet: ")]
-        for n, (_m, person) in enumerate(missing):
-            if n:
-                line.append(", ")
-            line.append(mention(person.id, person.display_name))
-        rich.add(*line)
+        names = joined([mention(p.id, p.display_name) for _m, p in missing])
+        rich.add(_("Not yet: "), names)
 
     progress = await unit_progress(session, unit=unit, week=week, indicators=indicators)
     rich.blank().extend(views.progress(progress))

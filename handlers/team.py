@@ -6,7 +6,7 @@ from handlers import roles
 from handlers.admin import denied, unit_names
 from handlers.config_grammar import parse_member
 from handlers.context import Ctx
-from handlers.delegation import need_reply, replied_person
+from handlers.delegation import admin_and_subject
 from handlers.grammar import Problem
 from handlers.i18n import _
 from handlers.incoming import Reply
@@ -34,14 +34,11 @@ def affiliation_name(key: str | None) -> str:
 
 
 async def leader(ctx: Ctx) -> list[Reply]:
-    unit = await ctx.unit()
-    if not await roles.is_admin_of(ctx, unit):
-        return ctx.reply(denied())
-    if unit is None or unit.id is None:
-        return ctx.reply(not_linked())
-    person = await replied_person(ctx)
-    if person is None:
-        return ctx.reply(need_reply("/to_truong"))
+    found = await admin_and_subject(ctx, "/to_truong")
+    if isinstance(found, list):
+        return found
+    unit, person = found
+    assert unit.id is not None  # noqa: S101 (checked above)
     previous = await config.set_leader(ctx.session, unit_id=unit.id, person_id=person.id)
     await people.audit(
         ctx.session,
@@ -153,14 +150,11 @@ async def roster(ctx: Ctx) -> list[Reply]:
 
 
 async def member(ctx: Ctx) -> list[Reply]:
-    unit = await ctx.unit()
-    if not await roles.is_admin_of(ctx, unit):
-        return ctx.reply(denied())
-    if unit is None or unit.id is None:
-        return ctx.reply(not_linked())
-    person = await replied_person(ctx)
-    if person is None:
-        return ctx.reply(need_reply(MEMBER_EXAMPLE))
+    found = await admin_and_subject(ctx, MEMBER_EXAMPLE)
+    if isinstance(found, list):
+        return found
+    unit, person = found
+    assert unit.id is not None  # noqa: S101 (checked above)
     change = parse_member(ctx.args)
     if isinstance(change, Problem):
         return ctx.reply(describe(change, example=MEMBER_EXAMPLE))

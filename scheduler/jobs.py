@@ -25,7 +25,7 @@ from handlers.incoming import Attachment, Deps
 from handlers.periods import local_date, week_key, week_start
 from handlers.problems import REPORT_EXAMPLE
 from handlers.progress import Board, board
-from handlers.richtext import Rich, Span, b, code, fmt, mention
+from handlers.richtext import Rich, Span, b, code, fmt, joined, mention
 from handlers.summary import weekly_summary
 from handlers.targets import resolve_schedule
 from storage import config, units
@@ -203,17 +203,13 @@ async def reminders(
                     week=views.week_label(week, week_start(today)),
                 ),
             )
-            names: list[Span | str] = []
-            for n, person in enumerate(missing):
-                if n:
-                    names.append(", ")
-                names.append(mention(person.id, person.display_name))
+            names = joined([mention(p.id, p.display_name) for p in missing])
             if chat.kind == "private":
                 rich.add(_("You have not reported this week yet."))
             else:
                 rich.add(
                     _("{count} members have not reported this week: ").format(count=len(missing)),
-                    *names,
+                    names,
                 )
             rich.add(fmt(_("Report with {example}"), example=code(REPORT_EXAMPLE)))
         posts.append(Post(chat.id, rich))
