@@ -11,12 +11,15 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 from pydantic import ValidationError
 
 from bot import app, logs
 from bot.settings import Settings
 from bot.telegram import TelegramTransport
+from bot.zalo import ZaloTransport
 from handlers import export, plans
+from handlers.incoming import Messenger
 from scheduler import jobs
 from scheduler.outbox import OutboxSender
 from storage import db
@@ -66,16 +69,23 @@ async def _jobs_run(settings: Settings, job: str, at: str | None) -> int:
     engine, sessions = await app.prepare_database(settings)
     deps = app.make_deps(settings, sessions)
     telegram = TelegramTransport(settings, deps) if settings.telegram_token else None
+    zalo = ZaloTransport(settings, deps) if settings.zalo_token else None
     opened = False
     try:
         queued = await jobs.run(deps, job, _moment(at, settings))
         print(f"tcns: {job}: {queued} new posts queued")  # noqa: T201 (CLI output)
-        if telegram is None:
-            print("tcns: no TCNS_TELEGRAM_TOKEN: they go out with `tcns run`")  # noqa: T201
+        if telegram is None and zalo is None:
+            print("tcns: no platform token: they go out with `tcns run`")  # noqa: T201
             return 0
-        await telegram.app.initialize()
-        opened = True
-        stats = await OutboxSender(deps, [telegram]).drain(job=job, wait_retries=True)
+        messengers: list[Messenger] = []
+        if telegram is not None:
+            await telegram.app.initialize()
+            opened = True
+            messengers.append(telegram)
+        if zalo is not None:
+            zalo.http = aiohttp.ClientSession()
+            messengers.append(zalo)
+        stats = await OutboxSender(deps, messengers).drain(job=job, wait_retries=True)
         print(  # noqa: T201 (CLI output)
             f"tcns: {job}: {stats.sent} sent, {stats.retried} retried, "
             f"{stats.gone} gone, {stats.migrated} migrated, {stats.failed} failed"
@@ -83,6 +93,8 @@ async def _jobs_run(settings: Settings, job: str, at: str | None) -> int:
     finally:
         if telegram is not None and opened:
             await telegram.app.shutdown()
+        if zalo is not None and zalo.http is not None:
+            await zalo.http.close()
         await engine.dispose()
     return 0
 

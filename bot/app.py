@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import web as webserver
 from bot.settings import Settings
 from bot.telegram import TelegramTransport
-from handlers.incoming import Deps
+from bot.zalo import ZaloTransport
+from handlers.incoming import Deps, Messenger
 from scheduler.service import SchedulerService
 from storage import db
 from storage.reference import ensure_reference_data
@@ -39,6 +40,7 @@ class Running:
     engine: AsyncEngine
     deps: Deps
     telegram: TelegramTransport | None
+    zalo: ZaloTransport | None
     runner: web.AppRunner
     scheduler: SchedulerService
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
@@ -51,6 +53,8 @@ class Running:
         await self.scheduler.stop()
         if self.telegram is not None:
             await self.telegram.stop()
+        if self.zalo is not None:
+            await self.zalo.stop()
         await self.runner.cleanup()
         await self.engine.dispose()
         self.stopped.set()
@@ -61,6 +65,9 @@ def check(settings: Settings) -> None:
         raise ConfigurationError("set TCNS_TELEGRAM_TOKEN (or TCNS_ZALO_TOKEN) to run the bot")
     if settings.webhook_base_url and not settings.webhook_secret:
         raise ConfigurationError("webhook mode needs TCNS_WEBHOOK_SECRET")
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    if settings.webhook_base_url and settings.zalo_token and not 8 <= len(secret) <= 256:
+        raise ConfigurationError("Zalo wants TCNS_WEBHOOK_SECRET of 8 to 256 characters")
 
 
 def make_deps(settings: Settings, sessions: db.SessionFactory) -> Deps:
@@ -77,17 +84,26 @@ async def start(settings: Settings, *, schedule: bool = True) -> Running:
     engine, sessions = await prepare_database(settings)
     deps = make_deps(settings, sessions)
     telegram = TelegramTransport(settings, deps) if settings.telegram_token else None
-    if settings.zalo_token is not None:
-        log.warning("TCNS_ZALO_TOKEN is set but the Zalo transport is not built yet; ignoring it")
+    zalo = ZaloTransport(settings, deps) if settings.zalo_token else None
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    app = webserver.build(sessions=sessions, telegram=telegram, secret=secret)
+    app = webserver.build(sessions=sessions, telegram=telegram, secret=secret, zalo=zalo)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()
     if telegram is not None:
         await telegram.start()
-    scheduler = SchedulerService(deps, [telegram] if telegram is not None else [])
+    if zalo is not None:
+        await zalo.start()
+    messengers: list[Messenger] = [m for m in (telegram, zalo) if m is not None]
+    scheduler = SchedulerService(deps, messengers)
     if schedule:
         await scheduler.start()
     log.info("tcns: serving on %s:%s", settings.http_host, settings.http_port)
-    return Running(engine=engine, deps=deps, telegram=telegram, runner=runner, scheduler=scheduler)
+    return Running(
+        engine=engine,
+        deps=deps,
+        telegram=telegram,
+        zalo=zalo,
+        runner=runner,
+        scheduler=scheduler,
+    )

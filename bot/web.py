@@ -11,6 +11,9 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.telegram import WEBHOOK_PATH, TelegramTransport
+from bot.zalo import SECRET_HEADER as ZALO_SECRET_HEADER
+from bot.zalo import WEBHOOK_PATH as ZALO_WEBHOOK_PATH
+from bot.zalo import ZaloTransport
 from storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
@@ -19,8 +22,24 @@ TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a head
 MAX_BODY = 1024 * 1024
 
 
+def _authorised(request: web.Request, header: str, secret: str | None) -> bool:
+    given = request.headers.get(header, "")
+    return bool(secret) and secrets.compare_digest(given.encode(), (secret or "").encode())
+
+
+async def _json(request: web.Request) -> Any:
+    try:
+        return await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
 def build(
-    *, sessions: SessionFactory, telegram: TelegramTransport | None, secret: str | None
+    *,
+    sessions: SessionFactory,
+    telegram: TelegramTransport | None,
+    secret: str | None,
+    zalo: ZaloTransport | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
 
@@ -34,20 +53,30 @@ def build(
         return web.json_response({"ok": True})
 
     async def telegram_webhook(request: web.Request) -> web.Response:
-        given = request.headers.get(TELEGRAM_SECRET_HEADER, "")
-        if not secret or not secrets.compare_digest(given.encode(), secret.encode()):
+        if not _authorised(request, TELEGRAM_SECRET_HEADER, secret):
             return web.Response(status=401, text="unauthorized")
-        try:
-            data: Any = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return web.Response(status=400, text="malformed JSON")
+        data = await _json(request)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return web.Response(status=400, text="not an update")
         assert telegram is not None  # noqa: S101 (route only added with a transport)
         await telegram.process_webhook(data)
         return web.Response(text="ok")
 
+    async def zalo_webhook(request: web.Request) -> web.Response:
+        if not _authorised(request, ZALO_SECRET_HEADER, secret):
+            return web.Response(status=401, text="unauthorized")
+        data = await _json(request)
+        if isinstance(data, dict) and isinstance(data.get("result"), dict):
+            data = data["result"]  # the getUpdates envelope, should a caller send it
+        if not isinstance(data, dict) or "event_name" not in data:
+            return web.Response(status=400, text="not an update")
+        assert zalo is not None  # noqa: S101 (route only added with a transport)
+        await zalo.process(data)
+        return web.json_response({"ok": True})
+
     app.router.add_get("/healthz", healthz)
     if telegram is not None:
         app.router.add_post(WEBHOOK_PATH, telegram_webhook)
+    if zalo is not None:
+        app.router.add_post(ZALO_WEBHOOK_PATH, zalo_webhook)
     return app

@@ -15,6 +15,7 @@ from handlers.incoming import Deps, Incoming, Reply
 from handlers.richtext import Rich
 from storage import people
 from storage.db import transaction
+from storage.folding import clean, fold
 
 log = logging.getLogger(__name__)
 
@@ -71,24 +72,47 @@ EDITABLE = frozenset({"bao_cao", "report"})
 _COMMAND = re.compile(r"^\s*/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,64}))?(?=\s|$)(.*)$", re.S)
 
 
-def parse_command(text: str, bot_usernames: set[str]) -> tuple[str, str] | None:
+def _bare_command(text: str) -> tuple[str, str] | None:
+    """In a 1:1 chat people type "báo cáo ho=5" or "tien do": up to three leading words that
+    name a command, without the slash, accents optional."""
+    original, folded = clean(text), fold(text)
+    words = list(re.finditer(r"\S+", folded))
+    for count in (3, 2, 1):
+        if len(words) < count:
+            continue
+        name = "_".join(w.group() for w in words[:count])
+        if name in COMMANDS:
+            return name, original[words[count - 1].end() :].strip()
+    return None
+
+
+def parse_command(
+    text: str, bot_usernames: set[str], *, bare: bool = False
+) -> tuple[str, str] | None:
     """("bao_cao", "ho=12 …") from "/bao_cao@tcns_bot ho=12 …"; None when it is not a command
-    or is addressed to another bot."""
+    or is addressed to another bot. With `bare`, also "bao cao ho=12 …"."""
     m = _COMMAND.match(text)
     if not m:
-        return None
+        return _bare_command(text) if bare else None
     addressee = m.group(2)
     if addressee and bot_usernames and addressee.lower() not in bot_usernames:
         return None
     return m.group(1).lower(), m.group(3).strip()
 
 
+async def not_understood(ctx: Ctx) -> list[Reply]:
+    return ctx.reply(
+        Rich().add("❓ ", _("I did not understand that. Send huong dan (or /huong_dan) for help."))
+    )
+
+
 async def handle(deps: Deps, msg: Incoming) -> list[Reply]:
-    parsed = parse_command(msg.text, deps.bot_usernames)
-    if parsed is None:
+    private = msg.chat_kind == "private"
+    parsed = parse_command(msg.text, deps.bot_usernames, bare=private)
+    if parsed is None and (not private or msg.edited or not msg.text.strip()):
         return []
-    name, args = parsed
-    command = COMMANDS.get(name)
+    name, args = parsed if parsed is not None else ("", msg.text)
+    command = COMMANDS.get(name) if parsed is not None else not_understood
     if msg.edited and name not in EDITABLE:
         return []
     if command is None and msg.chat_kind != "private":
@@ -104,6 +128,7 @@ async def handle(deps: Deps, msg: Incoming) -> list[Reply]:
                 platform=msg.platform,
                 kind=msg.chat_kind,
                 title=msg.chat_title,
+                person_id=msg.sender_id if msg.chat_kind == "private" else None,
             )
             person = await people.upsert_person(
                 session,

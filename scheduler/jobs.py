@@ -28,7 +28,7 @@ from handlers.progress import Board, board
 from handlers.richtext import Rich, Span, b, code, fmt, joined, mention
 from handlers.summary import weekly_summary
 from handlers.targets import resolve_schedule
-from storage import config, units
+from storage import config, people, units
 from storage.db import transaction
 from storage.models import (
     AdminGrant,
@@ -191,7 +191,7 @@ async def reminders(
         if chat.kind == "private":
             # A member who reports in a private chat (how Zalo members take part) is reminded
             # there, and only when they themselves have not reported.
-            missing = [p for p in missing if p.id == chat.id]
+            missing = [p for p in missing if p.id == chat.person_id]
         if not missing:
             continue
         with i18n.use(chat.language or deps.default_locale):
@@ -226,8 +226,9 @@ async def summaries(
 ) -> list[Post]:
     posts: list[Post] = []
     seen: set[int] = set()
-    for chat, unit in chats:
-        if unit.id is None or unit.id in seen or chat.kind == "private":
+    # A team's group chat first: it is where a summary goes when the leader cannot be reached.
+    for chat, unit in sorted(chats, key=lambda cu: cu[0].kind == "private"):
+        if unit.id is None or unit.id in seen:
             continue
         seen.add(unit.id)
         leaders = [
@@ -236,17 +237,20 @@ async def summaries(
         if not leaders:
             continue
         leader = leaders[0]
-        if leader.person_id in queued or chat.id in queued:
-            continue  # sent to the leader, or already fallen back to this chat
-        own_chat = await session.get(Chat, leader.person_id)
+        own_chat = await people.private_chat_of(session, person_id=leader.person_id)
+        # Telegram lets a bot write to a user who has opened it, whose chat id is the user's
+        # id; a refusal sends the summary to the team chat instead.
+        target = own_chat.id if own_chat is not None else leader.person_id
+        team_chat = chat.id if chat.kind != "private" else None
+        if target in queued or (team_chat is not None and team_chat in queued):
+            continue  # sent to the leader, or already fallen back to the team chat
         language = (own_chat.language if own_chat else None) or chat.language
         with i18n.use(language or deps.default_locale):
             indicators = await config.indicators_for(session, unit=unit)
             # Sent on Monday morning by default: it reports on the week that just ended.
             covered = today - timedelta(days=1)
             rich = await weekly_summary(session, unit=unit, today=covered, indicators=indicators)
-        # A leader's private chat has the leader's own id on both platforms.
-        posts.append(Post(leader.person_id, rich, fallback_chat_id=chat.id))
+        posts.append(Post(target, rich, fallback_chat_id=team_chat))
     return posts
 
 

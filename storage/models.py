@@ -50,6 +50,9 @@ class Chat(SQLModel, table=True):
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     language: str | None = Field(default=None, max_length=8)
     active: bool = True
+    # Whose private chat this is. On Telegram a private chat's id is its user's id; on Zalo
+    # nothing promises that, so reminders and summaries find a person's chat through this.
+    person_id: str | None = Field(default=None, max_length=64, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 

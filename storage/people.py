@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import AuditEntry, Chat, Membership, Person, ProcessedUpdate
 
 
 async def upsert_chat(
-    session: AsyncSession, *, chat_id: str, platform: str, kind: str, title: str | None
+    session: AsyncSession,
+    *,
+    chat_id: str,
+    platform: str,
+    kind: str,
+    title: str | None,
+    person_id: str | None = None,
 ) -> Chat:
+    """`person_id`: whose private chat this is (None for a group)."""
     chat = await session.get(Chat, chat_id)
     if chat is None:
-        chat = Chat(id=chat_id, platform=platform, kind=kind, title=title)
+        chat = Chat(id=chat_id, platform=platform, kind=kind, title=title, person_id=person_id)
         session.add(chat)
         await session.flush()
-    elif title and chat.title != title:
-        chat.title = title
+    else:
+        if title and chat.title != title:
+            chat.title = title
+        if person_id and chat.person_id != person_id:
+            chat.person_id = person_id
     return chat
+
+
+async def private_chat_of(session: AsyncSession, *, person_id: str) -> Chat | None:
+    rows = await session.exec(
+        select(Chat).where(
+            Chat.person_id == person_id, Chat.kind == "private", col(Chat.active).is_(True)
+        )
+    )
+    return rows.first()
 
 
 async def upsert_person(

@@ -58,6 +58,7 @@ def test_jobs_run_without_a_token_queues_only(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("TCNS_TELEGRAM_TOKEN", raising=False)
+    monkeypatch.delenv("TCNS_ZALO_TOKEN", raising=False)
     assert main(["jobs", "run", "leaderboards", "--at", "2026-11-23T08:00+07:00"]) == 0
     out = capsys.readouterr().out
     assert "leaderboards: 0 new posts queued" in out  # no linked chat in a fresh database

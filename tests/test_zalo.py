@@ -1,0 +1,222 @@
+"""Zalo beside Telegram: one team, two platforms, one set of totals."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from pydantic import SecretStr
+
+import bot.zalo
+from bot import app
+from bot.settings import Settings
+from bot.zalo import to_incoming
+from scheduler import jobs
+from scheduler.outbox import OutboxSender
+from tests.fake_telegram import FakeTelegram
+from tests.fake_zalo import FakeZalo, ZaloUser
+from tests.test_jobs import at
+from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port
+
+
+@pytest.fixture
+async def zfake() -> AsyncIterator[FakeZalo]:
+    server = FakeZalo()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def _settings(fake: FakeTelegram, zfake: FakeZalo, db_path: Path, admin: ZaloUser,
+              **extra: object) -> Settings:  # fmt: skip
+    values: dict[str, object] = {
+        "telegram_token": SecretStr(fake.token),
+        "telegram_api_url": fake.url,
+        "zalo_token": SecretStr(zfake.token),
+        "zalo_api_url": zfake.url,
+        "database_url": f"sqlite+aiosqlite:///{db_path}",
+        "superadmins": f"tg:{ADMIN_ID},zalo:{admin.id}",
+        "http_port": free_port(),
+        **extra,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]  # loosely typed values
+
+
+@pytest.fixture
+async def both(
+    fake: FakeTelegram, zfake: FakeZalo, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[app.Running, ZaloUser]]:
+    monkeypatch.setattr(bot.zalo, "POLL_TIMEOUT", 1)  # idle polls within the test's time
+    admin = zfake.add_user("Trần Thị Quản")
+    running = await app.start(_settings(fake, zfake, db_path, admin), schedule=False)
+    yield running, admin
+    await fake.wake_pollers()
+    await running.stop()
+
+
+async def zsay(zfake: FakeZalo, user: ZaloUser, text: str) -> str:
+    before = len(zfake.texts_to(user))
+    await zfake.user_sends(user, text)
+    return "\n".join((await zfake.wait_texts(user, before + 1))[before:])
+
+
+async def test_one_team_on_both_platforms(
+    fake: FakeTelegram, zfake: FakeZalo, both: tuple[app.Running, ZaloUser]
+) -> None:
+    _running, admin = both
+    talk = Talk(fake)
+    await talk.say(
+        HA_LAM, ADMIN_ID, "/lien_ket tinh=Đà Nẵng xa=Thăng Bình thon=Thôn Hà Lam ho=200"
+    )
+    await talk.say(HA_LAM, 101, "/bao_cao ho=12")
+
+    # A Zalo admin finds the same village from a private chat and gets its join line.
+    out = await zsay(zfake, admin, "/lien_ket xa=20791 thon=Thôn Hà Lam")
+    code = re.search(r"/tham_gia ([A-Z0-9]{8})", out)
+    assert code is not None
+
+    lan = zfake.add_user("Nguyễn Thị Lan (Zalo)")
+    assert "Bạn đã tham gia Tổ CNS Thôn Hà Lam" in await zsay(zfake, lan, f"tham gia {code[1]}")
+    out = await zsay(zfake, lan, "báo cáo ho=5 app=2")  # no slash, with accents
+    assert "Đã ghi báo cáo của Nguyễn Thị Lan (Zalo)" in out
+    assert "Hộ được hướng dẫn: 17/200 hộ" in out  # the Telegram group's 12 and this 5
+    out = await zsay(zfake, lan, "/bao_cao ho=abc")
+    assert "cần một con số" in out
+    assert "Ví dụ: /bao_cao" in out
+    assert "Hộ được hướng dẫn: 17/200 hộ" in await talk.say(HA_LAM, 102, "/tien_do")
+    assert "Không hiểu tin nhắn" in await zsay(zfake, lan, "chào bot")
+
+    # A sticker is no command; idle polls (408) pass and the bot still answers.
+    await zfake.user_sends(lan, "", event="message.sticker.received")
+    async with asyncio.timeout(10):
+        while zfake.idle_polls < 1:  # noqa: ASYNC110 (polling a counter the fake keeps)
+            await asyncio.sleep(0.2)
+    assert "Hộ được hướng dẫn: 17/200" in await zsay(zfake, lan, "tien do")
+    assert zfake.errors == []
+    assert fake.errors == []
+
+
+async def test_redelivered_zalo_message_counts_once(
+    fake: FakeTelegram, zfake: FakeZalo, both: tuple[app.Running, ZaloUser]
+) -> None:
+    _running, admin = both
+    out = await zsay(zfake, admin, "/lien_ket xa=20791 thon=Thôn Bình An ho=90")
+    code = re.search(r"/tham_gia ([A-Z0-9]{8})", out)
+    assert code is not None
+    mai = zfake.add_user("Phạm Thị Mai")
+    await zsay(zfake, mai, f"/tham_gia {code[1]}")
+    update = await zfake.user_sends(mai, "/bao_cao ho=4")
+    await zfake.wait_texts(mai, 2)
+    await zfake.redeliver(update)
+    assert "Hộ được hướng dẫn: 4/90 hộ" in await zsay(zfake, mai, "/tien_do")
+
+
+async def test_reminders_and_boards_reach_zalo_members_privately(
+    fake: FakeTelegram, zfake: FakeZalo, both: tuple[app.Running, ZaloUser]
+) -> None:
+    running, admin = both
+    talk = Talk(fake)
+    await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=200")
+    out = await zsay(zfake, admin, "/lien_ket xa=20791 thon=Thôn Hà Lam")
+    code = re.search(r"/tham_gia ([A-Z0-9]{8})", out)
+    assert code is not None
+    done, missing = zfake.add_user("Đã Báo Cáo"), zfake.add_user("Chưa Báo Cáo")
+    for user in (done, missing):
+        await zsay(zfake, user, f"/tham_gia {code[1]}")
+    await zsay(zfake, done, "/bao_cao ho=3")
+    await talk.say(HA_LAM, 101, "/bao_cao ho=1")
+    before = {u.id: len(zfake.texts_to(u)) for u in (done, missing, admin)}
+
+    clock = running.deps.clock
+    running.deps.clock = lambda: at("2026-11-20T16:00")  # Friday, reminder time
+    try:
+        await jobs.run(running.deps, "reminders", at("2026-11-20T16:00"))
+        messengers = [m for m in (running.telegram, running.zalo) if m is not None]
+        await OutboxSender(running.deps, messengers).drain()
+    finally:
+        running.deps.clock = clock
+    reminded = zfake.texts_to(missing)[before[missing.id] :]
+    assert len(reminded) == 1
+    assert "Tuần này bạn chưa báo cáo" in reminded[0]
+    assert zfake.texts_to(done)[before[done.id] :] == []
+    assert zfake.texts_to(admin)[before[admin.id] :] == []
+    group = fake.messages_to(HA_LAM)[-1].text or ""
+    assert "Chưa Báo Cáo" in group
+    assert "Đã Báo Cáo" not in group
+
+    await jobs.run(running.deps, "leaderboards", at("2026-11-23T08:00"))
+    await OutboxSender(running.deps, messengers).drain()
+    assert "Bảng xếp hạng — Xã Thăng Bình" in zfake.texts_to(missing)[-1]
+    assert zfake.errors == []
+
+
+async def test_long_answers_are_split_under_2000(
+    fake: FakeTelegram, zfake: FakeZalo, both: tuple[app.Running, ZaloUser]
+) -> None:
+    running, admin = both
+    assert running.zalo is not None
+    running.zalo.pacer.per_private_second = 100  # about splitting, not pacing: 22 quick commands
+    code = None
+    for n in range(22):
+        out = await zsay(zfake, admin, f"/lien_ket xa=20791 thon=Thôn {'Rất Dài Tên Gọi ' * 5}{n}")
+        code = code or re.search(r"/tham_gia ([A-Z0-9]{8})", out)
+    assert code is not None
+    await zsay(zfake, admin, f"/tham_gia {code[1]}")
+    before = len(zfake.texts_to(admin))
+    await zfake.user_sends(admin, "/xep_hang")
+    texts = await zfake.wait_texts(admin, before + 2)
+    assert all(len(t) <= 2000 for t in texts)
+    assert "… và 2 đơn vị khác" in "\n".join(texts[before:])
+    assert zfake.errors == []
+
+
+async def test_zalo_webhook(fake: FakeTelegram, zfake: FakeZalo, db_path: Path) -> None:
+    admin = zfake.add_user("Quản trị Zalo")
+    port = free_port()
+    secret = "zalo-webhook-secret"
+    running = await app.start(
+        _settings(fake, zfake, db_path, admin, http_port=port,
+                  webhook_base_url=f"http://127.0.0.1:{port}",
+                  webhook_secret=SecretStr(secret)),
+        schedule=False,
+    )  # fmt: skip
+    try:
+        assert zfake.webhook_url == f"http://127.0.0.1:{port}/zalo/webhook"
+        assert zfake.webhook_secret == secret
+        assert "Xã Thăng Bình" in await zsay(zfake, admin, "/lien_ket xa=20791")
+        url = f"http://127.0.0.1:{port}/zalo/webhook"
+        async with aiohttp.ClientSession() as http:
+            async with http.post(url, json={"event_name": "x"}) as r:
+                assert r.status == 401
+            headers = {"X-Bot-Api-Secret-Token": "wrong-secret"}
+            async with http.post(url, json={"event_name": "x"}, headers=headers) as r:
+                assert r.status == 401
+            headers = {"X-Bot-Api-Secret-Token": secret}
+            async with http.post(url, data=b"{", headers=headers) as r:
+                assert r.status == 400
+        assert zfake.errors == []
+    finally:
+        await running.stop()
+
+
+def test_update_parsing_accepts_first_name_and_skips_other_events() -> None:
+    update = {
+        "event_name": "message.text.received",
+        "message": {
+            "message_id": "ab12",
+            "date": 1763622000000,
+            "chat": {"id": "c0ffee", "chat_type": "PRIVATE"},
+            "from": {"id": "beef", "is_bot": False, "first_name": "Lan"},
+            "text": "báo cáo ho=1",
+        },
+    }
+    msg = to_incoming(update)
+    assert msg is not None
+    assert (msg.chat_id, msg.sender_id, msg.sender_name) == ("zalo:c0ffee", "zalo:beef", "Lan")
+    assert msg.update_key == "zalo:message:ab12"
+    assert to_incoming({"event_name": "message.image.received", "message": {}}) is None
+    assert to_incoming({"event_name": "message.text.received"}) is None
