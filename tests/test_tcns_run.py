@@ -10,17 +10,22 @@ import sys
 from pathlib import Path
 
 from tests.fake_telegram import FakeTelegram
+from tests.fake_zalo import FakeZalo
 from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port
 
 
 async def test_tcns_run_serves_and_stops_cleanly(fake: FakeTelegram, tmp_path: Path) -> None:
+    zalo = await FakeZalo().start()
+    zalo_admin = zalo.add_user("Quản trị Zalo")
     port = free_port()
     env = {
         **os.environ,
         "TCNS_TELEGRAM_TOKEN": fake.token,
         "TCNS_TELEGRAM_API_URL": fake.url,
+        "TCNS_ZALO_TOKEN": zalo.token,
+        "TCNS_ZALO_API_URL": zalo.url,
         "TCNS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}",
-        "TCNS_SUPERADMINS": f"tg:{ADMIN_ID}",
+        "TCNS_SUPERADMINS": f"tg:{ADMIN_ID},zalo:{zalo_admin.id}",
         "TCNS_HTTP_PORT": str(port),
     }
     log_path = tmp_path / "tcns.log"
@@ -40,6 +45,11 @@ async def test_tcns_run_serves_and_stops_cleanly(fake: FakeTelegram, tmp_path: P
             assert "Thôn Hà Lam, Xã Thăng Bình" in out
             assert "Đã ghi báo cáo" in await talk.say(HA_LAM, 101, "/bao_cao ho=12 app=5")
             assert "12/200 hộ (6%)" in await talk.say(HA_LAM, 102, "/tien_do")
+            # The same process serves Zalo: the admin finds the village from a private chat.
+            await zalo.user_sends(zalo_admin, "lien ket xa=20791 thon=Thôn Hà Lam")
+            [answer] = await zalo.wait_texts(zalo_admin, 1, within=15)
+            assert "Thôn Hà Lam, Xã Thăng Bình" in answer
+            assert "/tham_gia " in answer
         finally:
             proc.send_signal(signal.SIGTERM)
             # End each long poll as it starts, so the stop does not sit out a 20 s poll.
@@ -49,9 +59,12 @@ async def test_tcns_run_serves_and_stops_cleanly(fake: FakeTelegram, tmp_path: P
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(proc.wait(), 0.2)
             code = proc.returncode
+    await zalo.stop()
     assert code == 0
     text = log_path.read_text(encoding="utf-8")
     assert "tcns: serving on" in text
     assert fake.token not in text
     assert fake.token.split(":")[1] not in text
+    assert zalo.token not in text
     assert fake.errors == []
+    assert zalo.errors == []
