@@ -26,6 +26,8 @@ import aiohttp
 from aiohttp import web
 from aiohttp.web_request import FileField
 
+from tests.loopback import LoopbackServer
+
 SPEC = json.loads((Path(__file__).parent / "telegram_api.json").read_text(encoding="utf-8"))
 METHODS: dict[str, Any] = {name.lower(): m for name, m in SPEC["methods"].items()}
 
@@ -144,7 +146,7 @@ class Sent:
 
 
 @dataclass
-class FakeTelegram:
+class FakeTelegram(LoopbackServer):
     token: str = "123456:TEST-token-for-the-fake-bot-api"
     bot_id: int = 123456
     bot_username: str = "tcns_test_bot"
@@ -184,10 +186,6 @@ class FakeTelegram:
         self.port = 0
 
     # --- the world -------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def add_user(
         self,
@@ -313,24 +311,8 @@ class FakeTelegram:
 
     # --- the server ------------------------------------------------------------------------
 
-    async def start(self) -> FakeTelegram:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        # Stopping must not wait for a long poll nobody will read any more.
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-        return self
-
-    async def stop(self) -> None:
-        if self._pusher is not None:
-            self._pusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pusher
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"].lower()

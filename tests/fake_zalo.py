@@ -10,7 +10,6 @@ in `X-Bot-Api-Secret-Token`. Ids are hex strings; a private chat's id is not its
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import secrets
 import time
@@ -19,6 +18,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+from tests.loopback import LoopbackServer
 
 # method -> (required fields, optional fields)
 METHODS: dict[str, tuple[set[str], set[str]]] = {
@@ -47,7 +48,7 @@ class ZaloUser:
 
 
 @dataclass
-class FakeZalo:
+class FakeZalo(LoopbackServer):
     token: str = "3121907645830011:ZALOtestTOKENforTHEfake"
     users: dict[str, ZaloUser] = field(default_factory=dict)
     sent: list[tuple[str, str]] = field(default_factory=list)  # (chat id, text)
@@ -64,10 +65,6 @@ class FakeZalo:
         self._runner: web.AppRunner | None = None
         self._pusher: asyncio.Task[None] | None = None
         self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def add_user(self, display_name: str) -> ZaloUser:
         user = ZaloUser(secrets.token_hex(8), display_name, secrets.token_hex(8))
@@ -104,23 +101,8 @@ class FakeZalo:
 
     # --- the server ------------------------------------------------------------------------
 
-    async def start(self) -> FakeZalo:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/bot{token}/{method}", self._handle)
-        # Stopping must not wait for a long poll nobody will read any more.
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.port = int(self._runner.addresses[0][1])
-        return self
-
-    async def stop(self) -> None:
-        if self._pusher is not None:
-            self._pusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pusher
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"].lower()
