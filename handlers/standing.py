@@ -48,6 +48,17 @@ async def summary(ctx: Ctx) -> list[Reply]:
 
 
 async def export_workbook(ctx: Ctx) -> list[Reply]:
+    if ctx.msg.platform == "zalo":
+        # The Zalo Bot API sends files only by URL, and tcns serves none.
+        return ctx.reply(
+            Rich().add(
+                "ℹ️ ",
+                _(
+                    "Zalo cannot receive files from the bot. Use /xuat in the team's Telegram "
+                    "group, or ask the operator for `tcns export`."
+                ),
+            )
+        )
     unit = await ctx.unit()
     if not (await roles.is_admin_of(ctx, unit) or await roles.is_leader_of(ctx, unit)):
         return ctx.reply(denied())

@@ -89,6 +89,7 @@ async def test_one_team_on_both_platforms(
     assert "Ví dụ: /bao_cao" in out
     assert "Hộ được hướng dẫn: 17/200 hộ" in await talk.say(HA_LAM, 102, "/tien_do")
     assert "Không hiểu tin nhắn" in await zsay(zfake, lan, "chào bot")
+    assert "Zalo không nhận được tệp" in await zsay(zfake, admin, "xuat")
 
     # A sticker is no command; idle polls (408) pass and the bot still answers.
     await zfake.user_sends(lan, "", event="message.sticker.received")
