@@ -1,0 +1,116 @@
+"""Hostile input: no parser raises, no raw update crashes the transports, every refusal of a
+command is a localized message."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from telegram import Bot, Update
+
+from bot.telegram import to_incoming as telegram_incoming
+from bot.zalo import to_incoming as zalo_incoming
+from handlers.config_grammar import parse_member, parse_schedule, parse_targets, parse_when
+from handlers.grammar import Problem, parse_count, parse_link, parse_report
+from handlers.incoming import Deps, Incoming
+from handlers.problems import _messages
+from handlers.router import COMMANDS, handle, parse_command
+from tests.conftest import SUPERADMIN
+from tests.test_grammar import MATCHER, TODAY
+
+TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=400) | st.sampled_from(
+    ["", "=", "==", "ho=", "xa=", "nhac=thu", "ngay=99/99", "\u0000", "🙂" * 50]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT)
+def test_command_parsers_never_raise(text: str) -> None:
+    for parse in (parse_link, parse_count, parse_schedule, parse_member):
+        parse(text)
+    parse_targets(text, MATCHER)
+    parse_when(text)
+    parse_command(text, {"tcns_test_bot"}, bare=True)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
+                                                                max_size=5),
+    max_leaves=20,
+)  # fmt: skip
+
+
+def _telegram_update(draw: Any) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "message_id": draw(st.integers(-5, 2**31)),
+        "date": draw(st.integers(0, 2**31)),
+        "chat": {"id": draw(st.integers(-(10**13), 10**13)),
+                 "type": draw(st.sampled_from(["private", "group", "supergroup", "channel"]))},
+    }  # fmt: skip
+    if draw(st.booleans()):
+        message["from"] = {"id": draw(st.integers(1, 10**10)), "is_bot": draw(st.booleans()),
+                           "first_name": draw(st.text(max_size=30))}  # fmt: skip
+    if draw(st.booleans()):
+        message["text"] = draw(TEXT)
+    if draw(st.booleans()):
+        message["junk"] = draw(JSON)
+    key = draw(st.sampled_from(["message", "edited_message", "channel_post"]))
+    return {"update_id": draw(st.integers(0, 2**31)), key: message}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_raw_telegram_updates_never_crash(data: st.DataObject) -> None:
+    raw = _telegram_update(data.draw)
+    bot = Bot("123456:TEST-token-for-the-fake-bot-api")
+    try:
+        update = Update.de_json(json.loads(json.dumps(raw)), bot)
+    except (KeyError, TypeError, ValueError):
+        return  # python-telegram-bot refuses it before we see it
+    msg = telegram_incoming(update)
+    assert msg is None or isinstance(msg, Incoming)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON)
+def test_raw_zalo_payloads_never_crash(payload: Any) -> None:
+    if isinstance(payload, dict):
+        for update in (payload, {"event_name": "message.text.received", "message": payload}):
+            msg = zalo_incoming(update)
+            assert msg is None or isinstance(msg, Incoming)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(command=st.sampled_from(sorted(COMMANDS)), args=TEXT, private=st.booleans())
+async def test_every_command_answers_hostile_arguments(
+    deps: Deps, command: str, args: str, private: bool
+) -> None:
+    msg = Incoming(
+        platform="tg",
+        chat_id="tg:7" if private else "tg:-7",
+        chat_kind="private" if private else "group",
+        sender_id=SUPERADMIN,
+        sender_name="<b>&",
+        text=f"/{command} {args}",
+        sent_at=datetime(2026, 11, 20, 3, tzinfo=UTC),
+        message_key=f"tg:-7:{abs(hash(args))}",
+    )
+    replies = await handle(deps, msg)
+    for reply in replies:
+        text = reply.rich.plain()
+        assert "Something went wrong" not in text
+        assert "Có lỗi xảy ra" not in text
+
+
+def test_every_grammar_refusal_has_a_message() -> None:
+    known = set(_messages())
+    for text in ("ho=-1", "ho=abc", "x=1", "ho=1 ho=1", "", "12", "ho=2.5", "ho=999999", "ho"):
+        result = parse_report(text, MATCHER, today=TODAY)
+        assert isinstance(result, Problem)
+        assert result.code in known, result.code
