@@ -10,6 +10,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import web as webserver
+from bot.inbox import InboxWorker
 from bot.settings import Settings
 from bot.telegram import TelegramTransport
 from bot.zalo import ZaloTransport
@@ -43,6 +44,9 @@ class Running:
     zalo: ZaloTransport | None
     runner: web.AppRunner
     scheduler: SchedulerService
+    inbox: InboxWorker
+    inbox_stop: asyncio.Event
+    inbox_task: asyncio.Task[None]
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -50,6 +54,9 @@ class Running:
         return int(self.runner.addresses[0][1])
 
     async def stop(self) -> None:
+        self.inbox_stop.set()
+        self.inbox.wake.set()
+        await self.inbox_task
         await self.scheduler.stop()
         if self.telegram is not None:
             await self.telegram.stop()
@@ -83,8 +90,15 @@ async def start(settings: Settings, *, schedule: bool = True) -> Running:
     check(settings)
     engine, sessions = await prepare_database(settings)
     deps = make_deps(settings, sessions)
-    telegram = TelegramTransport(settings, deps) if settings.telegram_token else None
-    zalo = ZaloTransport(settings, deps) if settings.zalo_token else None
+    worker = InboxWorker(sessions)
+    telegram = TelegramTransport(settings, deps, worker) if settings.telegram_token else None
+    zalo = ZaloTransport(settings, deps, worker) if settings.zalo_token else None
+    if telegram is not None:
+        worker.processors["tg"] = telegram.process_payload
+    if zalo is not None:
+        worker.processors["zalo"] = zalo.process
+    inbox_stop = asyncio.Event()
+    inbox_task = asyncio.create_task(worker.run(inbox_stop))
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     app = webserver.build(sessions=sessions, telegram=telegram, secret=secret, zalo=zalo)
     runner = web.AppRunner(app, access_log=None)
@@ -106,4 +120,7 @@ async def start(settings: Settings, *, schedule: bool = True) -> Running:
         zalo=zalo,
         runner=runner,
         scheduler=scheduler,
+        inbox=worker,
+        inbox_stop=inbox_stop,
+        inbox_task=inbox_task,
     )

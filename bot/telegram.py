@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -28,6 +29,7 @@ from telegram.error import (
 )
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.inbox import InboxWorker
 from bot.pacing import Pacer
 from bot.render import chunks, html_line, telegram_html
 from bot.settings import Settings
@@ -45,6 +47,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 WEBHOOK_PATH = "/telegram/webhook"
 ALLOWED_UPDATES = ["message", "edited_message"]
 SEND_ATTEMPTS = 4
+POLL_TIMEOUT = 20
 CAPTION_LIMIT = 1024
 
 
@@ -103,7 +106,7 @@ def to_incoming(update: Update) -> Incoming | None:
 
 
 class TelegramTransport:
-    def __init__(self, settings: Settings, deps: Deps) -> None:
+    def __init__(self, settings: Settings, deps: Deps, inbox: InboxWorker | None = None) -> None:
         assert settings.telegram_token is not None  # noqa: S101 (checked by the caller)
         self.settings = settings
         self.deps = deps
@@ -114,9 +117,12 @@ class TelegramTransport:
             .base_url(f"{settings.telegram_api_url}/bot")
             .base_file_url(f"{settings.telegram_api_url}/file/bot")
         )
-        if self.webhook:
-            builder = builder.updater(None)
+        # Our own getUpdates loop stores updates before confirming them; PTB's Updater confirms
+        # a batch as soon as it fetches the next one, processed or not.
+        builder = builder.updater(None)
         self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.inbox = inbox
+        self._poller: asyncio.Task[None] | None = None
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.pacer = Pacer()
         self._pending: dict[str, list[tuple[Reply, int | None]]] = {}
@@ -139,16 +145,19 @@ class TelegramTransport:
                 allowed_updates=ALLOWED_UPDATES,
             )
         else:
-            assert self.app.updater is not None  # noqa: S101 (built with one)
-            await self.app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=20)
+            await self.app.bot.delete_webhook()  # getUpdates is refused while one is set
+            self._poller = asyncio.create_task(self._poll())
         await self.app.start()
         log.info(
             "telegram: started as @%s (%s)", username, "webhook" if self.webhook else "polling"
         )
 
     async def stop(self) -> None:
-        if self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
+        if self._poller is not None:
+            # What the cancelled poll would have brought was never confirmed: it comes again.
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
         await self.drain_replies()
         if self.app.running:
             await self.app.stop()
@@ -164,10 +173,40 @@ class TelegramTransport:
                 ]
             await self.app.bot.set_my_commands(commands, language_code=code)
 
-    async def process_webhook(self, data: dict[str, Any]) -> None:
-        """One webhook call; returning normally lets the server answer 2xx."""
+    async def accept(self, updates: list[dict[str, Any]]) -> None:
+        """Takes updates from a poll or a webhook call: into the inbox (raising when it cannot,
+        so they are not acknowledged), or straight to processing when there is no inbox."""
+        if self.inbox is not None:
+            await self.inbox.store(
+                [(f"tg:update:{u['update_id']}", "tg", u) for u in updates if "update_id" in u]
+            )
+            return
+        for data in updates:
+            await self.process_payload(data)
+
+    async def process_payload(self, data: dict[str, Any]) -> None:
         update = Update.de_json(data, self.app.bot)
         await self.app.process_update(update)
+
+    async def _poll(self) -> None:
+        offset: int | None = None
+        delay = 1.0
+        while True:
+            try:
+                updates = await self.app.bot.get_updates(
+                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
+                )
+                if updates:
+                    await self.accept([u.to_dict() for u in updates])
+                    # Confirmed by the next call, now that they are stored.
+                    offset = updates[-1].update_id + 1
+                delay = 1.0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("telegram: getUpdates round failed (%s); again in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         msg = to_incoming(update)

@@ -59,7 +59,11 @@ def build(
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return web.Response(status=400, text="not an update")
         assert telegram is not None  # noqa: S101 (route only added with a transport)
-        await telegram.process_webhook(data)
+        try:
+            await telegram.accept([data])
+        except Exception:
+            log.exception("telegram webhook: could not store the update")
+            return web.Response(status=503, text="try again")  # Telegram will redeliver
         return web.Response(text="ok")
 
     async def zalo_webhook(request: web.Request) -> web.Response:
@@ -71,7 +75,11 @@ def build(
         if not isinstance(data, dict) or "event_name" not in data:
             return web.Response(status=400, text="not an update")
         assert zalo is not None  # noqa: S101 (route only added with a transport)
-        await zalo.process(data)
+        try:
+            await zalo.accept(data)
+        except Exception:
+            log.exception("zalo webhook: could not store the update")
+            return web.Response(status=503, text="try again")
         return web.json_response({"ok": True})
 
     app.router.add_get("/healthz", healthz)

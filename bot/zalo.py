@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 
+from bot.inbox import InboxWorker
 from bot.pacing import Pacer
 from bot.render import plain
 from bot.settings import Settings
@@ -72,13 +75,14 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
 
 
 class ZaloTransport:
-    def __init__(self, settings: Settings, deps: Deps) -> None:
+    def __init__(self, settings: Settings, deps: Deps, inbox: InboxWorker | None = None) -> None:
         assert settings.zalo_token is not None  # noqa: S101 (checked by the caller)
         self.settings = settings
         self.deps = deps
         self.base = f"{settings.zalo_api_url}/bot{settings.zalo_token.get_secret_value()}"
         self.webhook = settings.webhook_base_url is not None
         self.pacer = Pacer()
+        self.inbox = inbox
         self.http: aiohttp.ClientSession | None = None
         self._poller: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -155,11 +159,28 @@ class ZaloTransport:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60)
                 continue
-            if isinstance(update, list):  # tolerate a list, though Zalo sends one update
-                for one in update:
-                    await self.process(one)
-            elif isinstance(update, dict):
-                await self.process(update)
+            for one in update if isinstance(update, list) else [update]:
+                if isinstance(one, dict):
+                    try:
+                        await self.accept(one)
+                    except Exception:
+                        # Zalo has no acknowledgement to withhold: this one is lost, said loudly.
+                        log.exception("zalo: could not store an update")
+
+    async def accept(self, update: dict[str, Any]) -> None:
+        """Into the inbox (raising when it cannot), or straight to processing without one."""
+        if self.inbox is None:
+            await self.process(update)
+            return
+        message = update.get("message") if isinstance(update.get("message"), dict) else {}
+        message_id = (message or {}).get("message_id")
+        key = (
+            f"zalo:message:{message_id}"
+            if message_id
+            else "zalo:update:"
+            + hashlib.sha256(json.dumps(update, sort_keys=True).encode()).hexdigest()
+        )
+        await self.inbox.store([(key, "zalo", update)])
 
     async def process(self, update: dict[str, Any]) -> None:
         msg = to_incoming(update)

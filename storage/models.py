@@ -251,3 +251,20 @@ class Outbox(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class InboxUpdate(SQLModel, table=True):
+    """An inbound update, stored before it is acknowledged and processed from here, so a crash
+    at any instant loses nothing; its unique key turns a redelivery into a no-op."""
+
+    __tablename__ = "inbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=128, unique=True)  # "tg:update:123", "zalo:message:ab12"
+    platform: str = Field(max_length=8)
+    payload: str  # the update as the platform sent it, JSON
+    state: str = Field(default="pending", max_length=16, index=True)  # pending | done | failed
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    done_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
