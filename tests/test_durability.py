@@ -1,0 +1,107 @@
+"""A report is a volunteer's afternoon: kill the bot mid-burst, start it again, and every report
+is stored exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from storage import db
+from tests.fake_telegram import FakeTelegram
+from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port
+
+log = logging.getLogger(__name__)
+
+REPORTS = 120
+MEMBERS = list(range(800, 830))
+
+
+async def _counts(db_path: Path) -> tuple[int, int]:
+    """(reports stored, the village's running total of households guided)."""
+    engine = db.create_engine(f"sqlite+aiosqlite:///{db_path}")
+    try:
+        async with engine.connect() as conn:
+            reports = (await conn.execute(text("SELECT count(*) FROM report"))).scalar_one()
+            total = (
+                await conn.execute(
+                    text(
+                        "SELECT coalesce(sum(t.value), 0) FROM unit_total t "
+                        "JOIN unit u ON u.id = t.unit_id JOIN indicator i ON i.id = t.indicator_id"
+                        " WHERE u.level = 'village' AND t.period = 'all' AND i.code = 'ho'"
+                    )
+                )
+            ).scalar_one()
+    finally:
+        await engine.dispose()
+    return int(reports), int(total)
+
+
+async def _start(fake: FakeTelegram, db_path: Path, tmp_path: Path, port: int, webhook: bool
+                 ) -> asyncio.subprocess.Process:  # fmt: skip
+    env = {
+        **os.environ,
+        "TCNS_TELEGRAM_TOKEN": fake.token,
+        "TCNS_TELEGRAM_API_URL": fake.url,
+        "TCNS_DATABASE_URL": f"sqlite+aiosqlite:///{db_path}",
+        "TCNS_SUPERADMINS": f"tg:{ADMIN_ID}",
+        "TCNS_HTTP_PORT": str(port),
+    }
+    if webhook:
+        env["TCNS_WEBHOOK_BASE_URL"] = f"http://127.0.0.1:{port}"
+        env["TCNS_WEBHOOK_SECRET"] = "durability-test-secret"
+    with (tmp_path / "bot.log").open("ab") as out:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path, stdout=out, stderr=out
+        )
+
+
+@pytest.mark.parametrize("webhook", [False, True], ids=["polling", "webhook"])
+async def test_sigkill_mid_burst_loses_and_doubles_nothing(
+    fake: FakeTelegram, db_path: Path, tmp_path: Path, webhook: bool
+) -> None:
+    fake.group_per_minute = 10_000  # about storage, not pacing
+    for uid in MEMBERS:
+        fake.add_user(uid, f"Thành viên {uid}")
+    port = free_port()
+    first = await _start(fake, db_path, tmp_path, port, webhook)
+    talk = Talk(fake)
+    await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=100000", within=60)
+
+    for n in range(REPORTS):
+        await fake.user_sends(HA_LAM, MEMBERS[n % len(MEMBERS)], "/bao_cao ho=1")
+    async with asyncio.timeout(60):
+        while (await _counts(db_path))[0] < REPORTS // 3:  # noqa: ASYNC110 (another process writes)
+            await asyncio.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    await first.wait()
+    at_kill = (await _counts(db_path))[0]
+    if not webhook:
+        await fake.redeliver_last()  # Telegram also sends again what it is unsure of
+
+    second = await _start(fake, db_path, tmp_path, port, webhook)
+    try:
+        async with asyncio.timeout(90):
+            while (await _counts(db_path))[0] < REPORTS:  # noqa: ASYNC110 (another process writes)
+                await asyncio.sleep(0.2)
+        await asyncio.sleep(1.5)  # anything doubled would show up now
+        stored, total = await _counts(db_path)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            while second.returncode is None:
+                await fake.wake_pollers()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(second.wait(), 0.2)
+    log.info("%s: %d reports, %d stored at the kill, after restart %d stored, total %d",
+             "webhook" if webhook else "polling", REPORTS, at_kill, stored, total)  # fmt: skip
+    assert at_kill < REPORTS
+    assert stored == REPORTS  # none lost, none doubled
+    assert total == REPORTS
