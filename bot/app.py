@@ -17,6 +17,7 @@ from bot.zalo import ZaloTransport
 from handlers.incoming import Deps, Messenger
 from scheduler.service import SchedulerService
 from storage import db
+from storage.leader import Leadership
 from storage.reference import ensure_reference_data
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ async def start(settings: Settings, *, schedule: bool = True) -> Running:
     if zalo is not None:
         await zalo.start()
     messengers: list[Messenger] = [m for m in (telegram, zalo) if m is not None]
-    scheduler = SchedulerService(deps, messengers)
+    scheduler = SchedulerService(deps, messengers, Leadership(engine))
     if schedule:
         await scheduler.start()
     log.info("tcns: serving on %s:%s", settings.http_host, settings.http_port)

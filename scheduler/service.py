@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from handlers.incoming import Deps, Messenger
 from scheduler import jobs
 from scheduler.outbox import OutboxSender
+from storage.leader import Leadership
 
 log = logging.getLogger(__name__)
 
@@ -23,14 +24,21 @@ TICK_SECONDS = 60
 
 
 class SchedulerService:
-    def __init__(self, deps: Deps, messengers: Sequence[Messenger]) -> None:
+    def __init__(
+        self, deps: Deps, messengers: Sequence[Messenger], leadership: Leadership | None = None
+    ) -> None:
         self.deps = deps
+        # With several workers on PostgreSQL exactly one ticks; the others keep asking.
+        self.leadership = leadership
+        self.tick_seconds = TICK_SECONDS
         self.sender = OutboxSender(deps, messengers)
         self.scheduler = AsyncIOScheduler(timezone=ZoneInfo(deps.timezone))
         self._stop = asyncio.Event()
         self._sender_task: asyncio.Task[None] | None = None
 
     async def tick(self) -> None:
+        if self.leadership is not None and not await self.leadership.try_acquire():
+            return
         try:
             await jobs.run_due(self.deps, self.deps.clock())
         except Exception:
@@ -40,11 +48,11 @@ class SchedulerService:
         self.scheduler.add_job(
             self.tick,
             "interval",
-            seconds=TICK_SECONDS,
+            seconds=self.tick_seconds,
             next_run_time=datetime.now(UTC),  # catch up at once after a restart
             max_instances=1,
             coalesce=True,
-            misfire_grace_time=TICK_SECONDS,
+            misfire_grace_time=self.tick_seconds,
         )
         self.scheduler.start()
         self._sender_task = asyncio.create_task(self.sender.run(self._stop))
@@ -56,3 +64,5 @@ class SchedulerService:
         if self._sender_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sender_task
+        if self.leadership is not None:
+            await self.leadership.release()

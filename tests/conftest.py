@@ -126,3 +126,17 @@ def lift_group_limit(fake: FakeTelegram, running: object) -> None:
     telegram = getattr(running, "telegram", None)
     if telegram is not None:
         telegram.pacer.per_group_minute = 10_000
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database of this test's own."""
+    base = os.environ.get("TCNS_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("TCNS_TEST_POSTGRES_URL is not set")
+    name = f"tcns_test_{uuid.uuid4().hex[:12]}"
+    await _pg(base, f'CREATE DATABASE "{name}"')
+    try:
+        yield _pg_url(base, name)
+    finally:
+        await _pg(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel, func, select
 
 import storage.models  # noqa: F401  (registers the tables)
@@ -32,25 +27,6 @@ async def test_sqlite_schema_matches_models(tmp_path: Path) -> None:
     async with engine.connect() as conn:
         assert await conn.run_sync(_diff) == []
     await engine.dispose()
-
-
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    base = os.environ.get("TCNS_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("TCNS_TEST_POSTGRES_URL is not set")
-    name = f"tcns_test_{uuid.uuid4().hex[:12]}"
-    admin = db.create_engine(base)
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 async def test_postgres_schema_matches_models(postgres_url: str) -> None:
