@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, func, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from handlers.incoming import (
     Attachment,
@@ -66,17 +68,22 @@ class OutboxSender:
     def _messenger(self, chat_id: str) -> Messenger | None:
         return next((m for m in self.messengers if m.handles(chat_id)), None)
 
+    def _due_query(self, job: str | None) -> SelectOfScalar[Outbox]:
+        stmt = select(Outbox).where(
+            Outbox.state == "pending",
+            or_(col(Outbox.not_before).is_(None), col(Outbox.not_before) <= self.now()),
+        )
+        if job is not None:
+            stmt = stmt.where(Outbox.job == job)
+        return stmt.order_by(col(Outbox.id))
+
     async def _claim(self, limit: int, job: str | None) -> list[Outbox]:
-        now = self.now()
         async with self.deps.sessions() as session:
-            stmt = select(Outbox).where(
-                Outbox.state == "pending",
-                or_(col(Outbox.not_before).is_(None), col(Outbox.not_before) <= now),
-            )
-            if job is not None:
-                stmt = stmt.where(Outbox.job == job)
-            rows = await session.exec(stmt.order_by(col(Outbox.id)).limit(limit))
-            return list(rows.all())
+            return list((await session.exec(self._due_query(job).limit(limit))).all())
+
+    async def _postgres(self) -> bool:
+        async with self.deps.sessions() as session:
+            return session.bind is not None and session.bind.dialect.name == "postgresql"
 
     async def _attachment(self, row: Outbox) -> Attachment | None:
         if row.media_key is None:
@@ -114,6 +121,10 @@ class OutboxSender:
         """Sends every post that is due now; with `wait_retries`, also those waiting out a
         429 or a passing fault. Returns when none is left (or on `stop`)."""
         stats = Stats()
+        if await self._postgres():
+            return await self._drain_locked(
+                job=job, stop=stop, wait_retries=wait_retries, stats=stats
+            )
         while stop is None or not stop.is_set():
             rows = await self._claim(BATCH, job)
             if not rows:
@@ -127,6 +138,21 @@ class OutboxSender:
                 queue.put_nowait(row)
             count = min(self.workers, len(rows))
             await asyncio.gather(*(self._work(queue, stats, stop) for _ in range(count)))
+        return stats
+
+    async def _drain_locked(
+        self, *, job: str | None, stop: asyncio.Event | None, wait_retries: bool, stats: Stats
+    ) -> Stats:
+        async def worker() -> None:
+            while (stop is None or not stop.is_set()) and await self._send_locked(job, stats):
+                pass
+
+        while stop is None or not stop.is_set():
+            await asyncio.gather(*(worker() for _ in range(self.workers)))
+            retry_at = await self._next_retry(job) if wait_retries else None
+            if retry_at is None:
+                break
+            await asyncio.sleep(max(0.05, (retry_at - self.now()).total_seconds()))
         return stats
 
     async def _work(
@@ -146,130 +172,106 @@ class OutboxSender:
                 await asyncio.wait_for(stop.wait(), timeout=idle)
 
     async def _send(self, row: Outbox, stats: Stats) -> None:
+        """One post (SQLite: short transactions; the send needs none)."""
+        result = await self._deliver(row, stats)
+        async with transaction(self.deps.sessions) as session:
+            stored = await session.get(Outbox, row.id)
+            if stored is not None:
+                await self._record(session, stored, result, stats)
+                row.state, row.not_before = stored.state, stored.not_before
+
+    async def _send_locked(self, job: str | None, stats: Stats) -> bool:
+        """PostgreSQL: take one due post with FOR UPDATE SKIP LOCKED, send it and record the
+        outcome in the same transaction. Another worker skips it meanwhile; if this process dies
+        the lock goes with its connection and the post is still pending. False when none is due."""
+        async with transaction(self.deps.sessions) as session:
+            stmt = self._due_query(job).limit(1).with_for_update(skip_locked=True)
+            row = (await session.exec(stmt)).first()
+            if row is None:
+                return False
+            await self._record(session, row, await self._deliver(row, stats), stats)
+        return True
+
+    async def _deliver(self, row: Outbox, stats: Stats) -> SendResult:
         messenger = self._messenger(row.chat_id)
         if messenger is None:
-            await self._finish(row, state="failed", error="no messenger for this platform")
-            stats.failed += 1
-            return
+            return SendResult(SendOutcome.FAILED, error="no messenger for this platform")
         reply = Reply(
             Rich.from_json(row.body), quote=False, attachment=await self._attachment(row)
         )
         result = await messenger.deliver(row.chat_id, reply)
         stats.outcomes.append(result)
+        return result
+
+    async def _record(
+        self, session: AsyncSession, row: Outbox, result: SendResult, stats: Stats
+    ) -> None:
+        row.attempts += 1
         if result.outcome is SendOutcome.SENT:
-            await self._finish(row, state="sent")
             stats.sent += 1
-        elif result.outcome is SendOutcome.RETRY:
+            row.state, row.sent_at, row.last_error = "sent", self.now(), None
+        elif result.outcome is SendOutcome.RETRY and row.attempts < MAX_ATTEMPTS:
             stats.retried += 1
-            if row.attempts + 1 >= MAX_ATTEMPTS:
-                await self._finish(row, state="failed", error=result.error or "too many retries")
-            else:
-                await self._retry(row, result.retry_after, result.error)
+            row.not_before = self.now() + timedelta(seconds=max(result.retry_after, 1.0))
+            row.last_error = (result.error or "retry")[:500]
         elif result.outcome is SendOutcome.MIGRATED and result.new_chat_id:
             stats.migrated += 1
-            await self._migrate(row, result.new_chat_id)
-            moved = await self._reload(row)
-            if moved is not None:
-                await self._send(moved, stats)
+            await self._migrate(session, row, result.new_chat_id)
         elif result.outcome is SendOutcome.GONE:
             stats.gone += 1
-            await self._gone(row, result.error)
+            await self._gone(session, row, result.error)
         else:
             stats.failed += 1
-            await self._finish(row, state="failed", error=result.error)
+            row.state, row.last_error = "failed", (result.error or "failed")[:500]
+        await session.flush()
 
-    async def _reload(self, row: Outbox) -> Outbox | None:
-        async with self.deps.sessions() as session:
-            return await session.get(Outbox, row.id)
-
-    async def _finish(self, row: Outbox, *, state: str, error: str | None = None) -> None:
-        async with transaction(self.deps.sessions) as session:
-            stored = await session.get(Outbox, row.id)
-            if stored is None:
-                return
-            stored.state = state
-            stored.attempts += 1
-            stored.last_error = (error or None) and error[:500]
-            if state == "sent":
-                stored.sent_at = self.now()
-        row.state = state
-
-    async def _retry(self, row: Outbox, after: float, error: str | None) -> None:
-        async with transaction(self.deps.sessions) as session:
-            stored = await session.get(Outbox, row.id)
-            if stored is None:
-                return
-            stored.attempts += 1
-            stored.not_before = self.now() + timedelta(seconds=max(after, 1.0))
-            stored.last_error = (error or "retry")[:500]
-            row.not_before = stored.not_before
-
-    async def _gone(self, row: Outbox, error: str | None) -> None:
+    async def _gone(self, session: AsyncSession, row: Outbox, error: str | None) -> None:
         """The chat refused the bot: retire it, and use the fallback chat if the post has one."""
-        async with transaction(self.deps.sessions) as session:
-            stored = await session.get(Outbox, row.id)
-            if stored is None:
-                return
-            stored.state, stored.attempts = "failed", stored.attempts + 1
-            stored.last_error = f"gone: {error or ''}"[:500]
-            chat = await session.get(Chat, row.chat_id)
-            if chat is not None and chat.kind != "private":
-                chat.active = False  # removed from the group: stop posting there
-                log.warning("outbox: %s removed the bot; retired", row.chat_id)
-            if stored.fallback_chat_id:
-                exists = (
-                    await session.exec(
-                        select(Outbox).where(
-                            Outbox.job == stored.job,
-                            Outbox.period == stored.period,
-                            Outbox.chat_id == stored.fallback_chat_id,
-                        )
-                    )
-                ).first()
-                if exists is None:
-                    session.add(
-                        Outbox(
-                            job=stored.job,
-                            period=stored.period,
-                            chat_id=stored.fallback_chat_id,
-                            body=stored.body,
-                            media_key=stored.media_key,
-                            media_kind=stored.media_kind,
-                        )
-                    )
-        row.state = "failed"
-
-    async def _migrate(self, row: Outbox, new_chat_id: str) -> None:
-        """A group that became a supergroup: the chat lives on under its new id."""
-        async with transaction(self.deps.sessions) as session:
-            old = await session.get(Chat, row.chat_id)
-            if old is not None and await session.get(Chat, new_chat_id) is None:
-                session.add(
-                    Chat(
-                        id=new_chat_id,
-                        platform=old.platform,
-                        kind=old.kind,
-                        title=old.title,
-                        unit_id=old.unit_id,
-                        language=old.language,
-                    )
+        row.state, row.last_error = "failed", f"gone: {error or ''}"[:500]
+        chat = await session.get(Chat, row.chat_id)
+        if chat is not None and chat.kind != "private":
+            chat.active = False  # removed from the group: stop posting there
+            log.warning("outbox: %s removed the bot; retired", row.chat_id)
+        if row.fallback_chat_id and not await self._taken(session, row, row.fallback_chat_id):
+            session.add(
+                Outbox(
+                    job=row.job,
+                    period=row.period,
+                    chat_id=row.fallback_chat_id,
+                    body=row.body,
+                    media_key=row.media_key,
+                    media_kind=row.media_kind,
                 )
-                old.active = False
-                old.unit_id = None
-            stored = await session.get(Outbox, row.id)
-            if stored is not None:
-                taken = (
-                    await session.exec(
-                        select(Outbox).where(
-                            Outbox.job == stored.job,
-                            Outbox.period == stored.period,
-                            Outbox.chat_id == new_chat_id,
-                        )
-                    )
-                ).first()
-                if taken is None:
-                    stored.chat_id = new_chat_id
-                else:
-                    stored.state = "failed"
-                    stored.last_error = f"migrated to {new_chat_id}, which has its own post"
+            )
+
+    async def _taken(self, session: AsyncSession, row: Outbox, chat_id: str) -> bool:
+        found = await session.exec(
+            select(Outbox).where(
+                Outbox.job == row.job, Outbox.period == row.period, Outbox.chat_id == chat_id
+            )
+        )
+        return found.first() is not None
+
+    async def _migrate(self, session: AsyncSession, row: Outbox, new_chat_id: str) -> None:
+        """A group that became a supergroup: the chat lives on under its new id, and the post,
+        still pending, goes there on the next round."""
+        old = await session.get(Chat, row.chat_id)
+        if old is not None and await session.get(Chat, new_chat_id) is None:
+            session.add(
+                Chat(
+                    id=new_chat_id,
+                    platform=old.platform,
+                    kind=old.kind,
+                    title=old.title,
+                    unit_id=old.unit_id,
+                    language=old.language,
+                )
+            )
+            old.active = False
+            old.unit_id = None
+        if await self._taken(session, row, new_chat_id):
+            row.state, row.last_error = "failed", f"migrated to {new_chat_id}, posted there"
+        else:
+            row.chat_id = new_chat_id
+            row.attempts -= 1  # the move is not a failed attempt
         log.info("outbox: %s migrated to %s", row.chat_id, new_chat_id)
