@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Literal, Protocol
 
+from handlers.flood import FloodGate
 from handlers.richtext import Rich
 from storage.db import SessionFactory
 
@@ -89,3 +90,4 @@ class Deps:
     default_locale: str = "vi"
     clock: Callable[[], datetime] = system_clock
     bot_usernames: set[str] = field(default_factory=set)
+    flood: FloodGate = field(default_factory=FloodGate)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from handlers import admin, audit, delegation, help, i18n, report, standing, targets, team
 from handlers.context import Ctx
+from handlers.flood import MAX_TEXT
 from handlers.i18n import _
 from handlers.incoming import Deps, Incoming, Reply
 from handlers.richtext import Rich
@@ -100,6 +101,12 @@ def parse_command(
     return m.group(1).lower(), m.group(3).strip()
 
 
+async def too_long(ctx: Ctx) -> list[Reply]:
+    return ctx.reply(
+        Rich().add("⚠️ ", _("That message is too long to be a command. Nothing was recorded."))
+    )
+
+
 async def not_understood(ctx: Ctx) -> list[Reply]:
     return ctx.reply(
         Rich().add("❓ ", _("I did not understand that. Send huong dan (or /huong_dan) for help."))
@@ -117,6 +124,23 @@ async def handle(deps: Deps, msg: Incoming) -> list[Reply]:
         return []
     if command is None and msg.chat_kind != "private":
         return []  # a command for another bot in the group, or a typo nobody asked us about
+    allowed, wait, tell = deps.flood.check(msg.sender_id)
+    if not allowed:
+        if not tell:
+            return []
+        with i18n.use(deps.default_locale):
+            return [
+                Reply(
+                    Rich().add(
+                        "⏳ ",
+                        _("You are sending faster than the bot takes; wait {seconds} s.").format(
+                            seconds=max(1, round(wait))
+                        ),
+                    )
+                )
+            ]
+    if len(msg.text) > MAX_TEXT:
+        command, args = too_long, ""
     language = deps.default_locale
     try:
         async with transaction(deps.sessions) as session:

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from handlers.flood import FloodGate
 from handlers.incoming import Deps
 from storage import db
 from storage.reference import ensure_reference_data
@@ -105,6 +106,8 @@ async def deps(database_url: str, clock: Clock) -> AsyncIterator[Deps]:
         superadmins=frozenset({SUPERADMIN}),
         clock=clock,
         bot_usernames={"tcns_test_bot"},
+        # Dialogues here run a week of commands in a second; flood control has its own test.
+        flood=FloodGate(limit=100_000),
     )
     await engine.dispose()
 
@@ -123,6 +126,9 @@ def lift_group_limit(fake: FakeTelegram, running: object) -> None:
     """For tests about what the bot says, not how fast: a long conversation in one group would
     pass Telegram's 20 messages a minute, so both the fake and the bot's pacer allow more."""
     fake.group_per_minute = 10_000
+    deps = getattr(running, "deps", None)
+    if deps is not None:
+        deps.flood.limit = 10_000  # one admin sets a whole commune up in a minute here
     telegram = getattr(running, "telegram", None)
     if telegram is not None:
         telegram.pacer.per_group_minute = 10_000

@@ -114,3 +114,27 @@ def test_every_grammar_refusal_has_a_message() -> None:
         result = parse_report(text, MATCHER, today=TODAY)
         assert isinstance(result, Problem)
         assert result.code in known, result.code
+
+
+async def test_flood_is_slowed_with_one_word(deps: Deps) -> None:
+    from handlers.flood import FloodGate
+    from tests.harness import ChatRoom, Person
+
+    now = [0.0]
+    deps.flood = FloodGate(limit=3, period=60, clock=lambda: now[0])
+    room = ChatRoom(deps, "tg:-8")
+    spammer = Person("tg:666", "Gửi Liên Tục")
+    answers = [await room.say(spammer, "/huong_dan") for _ in range(6)]
+    assert all("tcns" in a for a in answers[:3])
+    assert "quá nhanh" in answers[3]
+    assert answers[4:] == ["", ""]  # told once, then dropped
+    assert "tcns" in await room.say(Person("tg:667", "Người Khác"), "/huong_dan")
+    now[0] = 61.0
+    assert "tcns" in await room.say(spammer, "/huong_dan")
+
+
+async def test_oversized_message_is_refused(deps: Deps) -> None:
+    from tests.harness import ChatRoom, Person
+
+    out = await ChatRoom(deps, "tg:-8").say(Person("tg:5", "A"), "/bao_cao " + "ho=1 " * 2000)
+    assert "quá dài" in out
