@@ -15,11 +15,14 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from handlers.router import StorageUnavailable
 from storage import inbox
 from storage.db import SessionFactory, transaction
 from storage.models import InboxUpdate
 
 log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 1.0
 
 Processor = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -44,6 +47,8 @@ class InboxWorker:
             return f"no transport for {row.platform}"
         try:
             await processor(json.loads(row.payload))
+        except StorageUnavailable:
+            raise  # not the update's fault: it stays pending, no attempt counted
         except Exception as exc:
             log.exception("inbox: update %s failed", row.key)
             return repr(exc)
@@ -84,7 +89,9 @@ class InboxWorker:
             self.wake.clear()
             try:
                 await self.drain()
+            except StorageUnavailable:
+                log.warning("inbox: database unavailable; waiting to try again")
             except Exception:
                 log.exception("inbox: round failed; retrying")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=1.0)
+                await asyncio.wait_for(self.wake.wait(), timeout=RETRY_SECONDS)

@@ -128,6 +128,8 @@ class TelegramTransport:
         self._pending: dict[str, list[tuple[Reply, int | None]]] = {}
         self._flushers: dict[str, asyncio.Task[None]] = {}
         self._file_ids: dict[str, str] = {}
+        self._told_to_wait: set[str | None] = set()
+        self._unavailable: router.StorageUnavailable | None = None
         self.app.add_error_handler(self._on_error)
 
     async def start(self) -> None:
@@ -185,8 +187,12 @@ class TelegramTransport:
             await self.process_payload(data)
 
     async def process_payload(self, data: dict[str, Any]) -> None:
+        """Processes one stored update; raises StorageUnavailable to keep it for later."""
         update = Update.de_json(data, self.app.bot)
+        self._unavailable = None
         await self.app.process_update(update)
+        if self._unavailable is not None:
+            raise self._unavailable
 
     async def _poll(self) -> None:
         offset: int | None = None
@@ -212,7 +218,15 @@ class TelegramTransport:
         msg = to_incoming(update)
         if msg is None:
             return
-        replies = await router.handle(self.deps, msg)
+        try:
+            replies = await router.handle(self.deps, msg)
+        except router.StorageUnavailable as exc:
+            if msg.update_key not in self._told_to_wait:
+                self._told_to_wait.add(msg.update_key)
+                self._queue_reply(msg.chat_id, router.storage_notice(exc.language), None)
+            # PTB would hand an exception to its error handlers; process_payload raises it.
+            self._unavailable = exc
+            return
         source = update.edited_message or update.message
         for reply in replies:
             quote = source.message_id if source is not None and reply.quote else None

@@ -83,6 +83,7 @@ class ZaloTransport:
         self.webhook = settings.webhook_base_url is not None
         self.pacer = Pacer()
         self.inbox = inbox
+        self._told_to_wait: set[str | None] = set()
         self.http: aiohttp.ClientSession | None = None
         self._poller: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -186,7 +187,14 @@ class ZaloTransport:
         msg = to_incoming(update)
         if msg is None:
             return
-        for reply in await router.handle(self.deps, msg):
+        try:
+            replies = await router.handle(self.deps, msg)
+        except router.StorageUnavailable as exc:
+            if msg.update_key not in self._told_to_wait:
+                self._told_to_wait.add(msg.update_key)
+                await self.deliver(msg.chat_id, router.storage_notice(exc.language))
+            raise
+        for reply in replies:
             result = await self.deliver(msg.chat_id, reply)
             if result.outcome is not SendOutcome.SENT:
                 log.warning("zalo: reply to %s not sent: %s", msg.chat_id, result)

@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from handlers import admin, audit, delegation, help, i18n, report, standing, targets, team
 from handlers.context import Ctx
@@ -21,6 +21,28 @@ from storage.folding import clean, fold
 log = logging.getLogger(__name__)
 
 Command = Callable[[Ctx], Awaitable[list[Reply]]]
+
+
+class StorageUnavailable(Exception):
+    """The database could not be reached; the update is to be handled again later."""
+
+    def __init__(self, language: str) -> None:
+        super().__init__("storage unavailable")
+        self.language = language
+
+
+def storage_notice(language: str) -> Reply:
+    with i18n.use(language):
+        return Reply(
+            Rich().add(
+                "⏳ ",
+                _(
+                    "The system is busy for a moment. Your message will be recorded when it is "
+                    "back: do not send it again."
+                ),
+            )
+        )
+
 
 COMMANDS: dict[str, Command] = {
     "start": help.help_,
@@ -175,6 +197,11 @@ async def handle(deps: Deps, msg: Incoming) -> list[Reply]:
                     person=person,
                 )
                 return await command(ctx)
+    except (OperationalError, InterfaceError, OSError) as exc:
+        # The database is away. The update must stay where it waits (the inbox, or the
+        # platform's redelivery), and the member must not send it again: that would double it.
+        log.warning("database unavailable for %s: %s", msg.update_key or msg.message_key, exc)
+        raise StorageUnavailable(language) from exc
     except IntegrityError:
         if msg.update_key:
             # Another worker took the same update between our check and our insert.
