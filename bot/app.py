@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import web as webserver
 from bot.inbox import InboxWorker
+from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.telegram import TelegramTransport
 from bot.zalo import ZaloTransport
@@ -91,6 +92,8 @@ async def start(settings: Settings, *, schedule: bool = True) -> Running:
     check(settings)
     engine, sessions = await prepare_database(settings)
     deps = make_deps(settings, sessions)
+    metrics = Metrics()
+    deps.observer = metrics
     worker = InboxWorker(sessions)
     telegram = TelegramTransport(settings, deps, worker) if settings.telegram_token else None
     zalo = ZaloTransport(settings, deps, worker) if settings.zalo_token else None
@@ -101,7 +104,13 @@ async def start(settings: Settings, *, schedule: bool = True) -> Running:
     inbox_stop = asyncio.Event()
     inbox_task = asyncio.create_task(worker.run(inbox_stop))
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    app = webserver.build(sessions=sessions, telegram=telegram, secret=secret, zalo=zalo)
+    if telegram is not None:
+        telegram.metrics = metrics
+    if zalo is not None:
+        zalo.metrics = metrics
+    app = webserver.build(
+        sessions=sessions, telegram=telegram, secret=secret, zalo=zalo, metrics=metrics
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()

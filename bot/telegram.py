@@ -30,6 +30,7 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.inbox import InboxWorker
+from bot.metrics import Metrics
 from bot.pacing import Pacer
 from bot.render import chunks, html_line, telegram_html
 from bot.settings import Settings
@@ -125,6 +126,7 @@ class TelegramTransport:
         self._poller: asyncio.Task[None] | None = None
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.pacer = Pacer()
+        self.metrics: Metrics | None = None
         self._pending: dict[str, list[tuple[Reply, int | None]]] = {}
         self._flushers: dict[str, asyncio.Task[None]] = {}
         self._file_ids: dict[str, str] = {}
@@ -271,6 +273,18 @@ class TelegramTransport:
         return chat_id.startswith("tg:")
 
     async def deliver(
+        self,
+        chat_id: str,
+        reply: Reply,
+        *,
+        reply_to: int | None = None,
+    ) -> SendResult:
+        result = await self._deliver(chat_id, reply, reply_to=reply_to)
+        if self.metrics is not None:
+            self.metrics.sent("tg", result.outcome.value)
+        return result
+
+    async def _deliver(
         self,
         chat_id: str,
         reply: Reply,

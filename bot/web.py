@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import text
 
+from bot.metrics import Metrics
 from bot.telegram import WEBHOOK_PATH, TelegramTransport
 from bot.zalo import SECRET_HEADER as ZALO_SECRET_HEADER
 from bot.zalo import WEBHOOK_PATH as ZALO_WEBHOOK_PATH
@@ -40,6 +41,7 @@ def build(
     telegram: TelegramTransport | None,
     secret: str | None,
     zalo: ZaloTransport | None = None,
+    metrics: Metrics | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
 
@@ -82,7 +84,14 @@ def build(
             return web.Response(status=503, text="try again")
         return web.json_response({"ok": True})
 
+    async def metrics_page(_request: web.Request) -> web.Response:
+        assert metrics is not None  # noqa: S101 (route only added with metrics)
+        body = await metrics.render(sessions)
+        return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
     app.router.add_get("/healthz", healthz)
+    if metrics is not None:
+        app.router.add_get("/metrics", metrics_page)
     if telegram is not None:
         app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     if zalo is not None:

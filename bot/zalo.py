@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 
 from bot.inbox import InboxWorker
+from bot.metrics import Metrics
 from bot.pacing import Pacer
 from bot.render import plain
 from bot.settings import Settings
@@ -82,6 +83,7 @@ class ZaloTransport:
         self.base = f"{settings.zalo_api_url}/bot{settings.zalo_token.get_secret_value()}"
         self.webhook = settings.webhook_base_url is not None
         self.pacer = Pacer()
+        self.metrics: Metrics | None = None
         self.inbox = inbox
         self._told_to_wait: set[str | None] = set()
         self.http: aiohttp.ClientSession | None = None
@@ -205,6 +207,12 @@ class ZaloTransport:
         return chat_id.startswith("zalo:")
 
     async def deliver(self, chat_id: str, reply: Reply) -> SendResult:
+        result = await self._deliver(chat_id, reply)
+        if self.metrics is not None:
+            self.metrics.sent("zalo", result.outcome.value)
+        return result
+
+    async def _deliver(self, chat_id: str, reply: Reply) -> SendResult:
         """Plain text under 2000 characters a message, split at line boundaries. Zalo sends
         photos only by URL and tcns serves none, so a chart or workbook goes as its text."""
         target = chat_id.removeprefix("zalo:")

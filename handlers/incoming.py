@@ -80,6 +80,17 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+class Observer(Protocol):
+    """Where handlers report what happened, for metrics; the wiring decides what it becomes."""
+
+    def count(self, event: str, label: str = "") -> None: ...
+
+
+class NoObserver:
+    def count(self, event: str, label: str = "") -> None:
+        return None
+
+
 @dataclass
 class Deps:
     """Everything handlers need from the wiring, built in bot/ and passed in."""
@@ -91,3 +102,4 @@ class Deps:
     clock: Callable[[], datetime] = system_clock
     bot_usernames: set[str] = field(default_factory=set)
     flood: FloodGate = field(default_factory=FloodGate)
+    observer: Observer = field(default_factory=NoObserver)

@@ -128,6 +128,7 @@ async def report(ctx: Ctx) -> list[Reply]:
             source_text=ctx.msg.text[:4096],
         )
         headline = _("Report updated for {name} — {unit}, {week}")
+    ctx.deps.observer.count("report")
     rich = Rich().add(
         "✅ ",
         fmt(
@@ -147,6 +148,7 @@ async def report(ctx: Ctx) -> list[Reply]:
 
 
 def _refuse(ctx: Ctx, problem: Problem, indicators: Sequence[Indicator]) -> list[Reply]:
+    ctx.deps.observer.count("rejection", problem.code)
     return ctx.reply(
         describe(problem, example=REPORT_EXAMPLE, indicator_codes=[i.code for i in indicators])
     )

@@ -146,6 +146,7 @@ async def handle(deps: Deps, msg: Incoming) -> list[Reply]:
         return []
     if command is None and msg.chat_kind != "private":
         return []  # a command for another bot in the group, or a typo nobody asked us about
+    deps.observer.count("update", msg.platform)
     allowed, wait, tell = deps.flood.check(msg.sender_id)
     if not allowed:
         if not tell:

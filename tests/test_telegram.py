@@ -192,6 +192,14 @@ async def test_webhook_mode(fake: FakeTelegram, db_path: Path) -> None:
             async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
                 assert r.status == 200
                 assert (await r.json())["ok"] is True
+            async with http.get(f"http://127.0.0.1:{port}/metrics") as r:
+                assert r.status == 200
+                page = await r.text()
+            assert "tcns_reports_total 1.0" in page
+            assert 'tcns_updates_total{platform="tg"}' in page
+            assert 'tcns_sends_total{outcome="sent",platform="tg"}' in page
+            assert "tcns_outbox_pending 0.0" in page
+            assert "tcns_inbox_lag_seconds" in page
         assert fake.errors == []
     finally:
         await running.stop()

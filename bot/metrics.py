@@ -1,0 +1,68 @@
+"""Prometheus metrics, one registry per running bot (so several can live in one test process)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from sqlmodel import col, func, select
+
+from storage.db import SessionFactory
+from storage.models import InboxUpdate, Outbox
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.updates = Counter("tcns_updates", "Updates handled", ["platform"], registry=r)
+        self.reports = Counter("tcns_reports", "Reports recorded or replaced", registry=r)
+        self.rejections = Counter("tcns_rejections", "Reports refused", ["reason"], registry=r)
+        self.sends = Counter("tcns_sends", "Messages sent", ["platform", "outcome"], registry=r)
+        self.retries = Counter(
+            "tcns_send_retries",
+            "Sends put off: a 429 or a passing fault",
+            ["platform"],
+            registry=r,
+        )
+        self.outbox_pending = Gauge("tcns_outbox_pending", "Posts waiting", registry=r)
+        self.inbox_pending = Gauge("tcns_inbox_pending", "Updates waiting", registry=r)
+        self.inbox_lag = Gauge("tcns_inbox_lag_seconds", "Age of the oldest waiting update",
+                               registry=r)  # fmt: skip
+
+    def count(self, event: str, label: str = "") -> None:
+        """The handlers' Observer: "update"/platform, "report", "rejection"/reason."""
+        if event == "update":
+            self.updates.labels(label or "?").inc()
+        elif event == "report":
+            self.reports.inc()
+        elif event == "rejection":
+            self.rejections.labels(label or "?").inc()
+
+    def sent(self, platform: str, outcome: str) -> None:
+        self.sends.labels(platform, outcome).inc()
+        if outcome == "retry":
+            self.retries.labels(platform).inc()
+
+    async def render(self, sessions: SessionFactory) -> bytes:
+        async with sessions() as session:
+            outbox = (
+                await session.exec(
+                    select(func.count()).select_from(Outbox).where(Outbox.state == "pending")
+                )
+            ).one()
+            waiting, oldest = (
+                await session.exec(
+                    select(func.count(), func.min(InboxUpdate.received_at)).where(
+                        col(InboxUpdate.state) == "pending"
+                    )
+                )
+            ).one()
+        self.outbox_pending.set(outbox)
+        self.inbox_pending.set(waiting)
+        if oldest is not None:
+            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
+            self.inbox_lag.set((datetime.now(UTC) - oldest).total_seconds())
+        else:
+            self.inbox_lag.set(0)
+        return generate_latest(self.registry)
