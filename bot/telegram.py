@@ -356,7 +356,9 @@ class TelegramTransport:
             log.error("telegram: refused a message to %s: %s", chat_id, exc)
             return SendResult(SendOutcome.FAILED, error=str(exc))
         except (TimedOut, NetworkError) as exc:
-            return SendResult(SendOutcome.RETRY, retry_after=5.0, error=str(exc))
+            # A timeout or a 5xx: the sender backs off. Whether a timed-out message arrived is
+            # unknown; it is sent again (see scheduler/outbox.py, unknown outcome).
+            return SendResult(SendOutcome.RETRY, retry_after=0.0, error=str(exc))
         except TelegramError as exc:
             return SendResult(SendOutcome.FAILED, error=str(exc))
 

@@ -227,7 +227,7 @@ class ZaloTransport:
             if exc.status == 403 or exc.code == 403:
                 return SendResult(SendOutcome.GONE, error=str(exc))
             if exc.status >= 500:
-                return SendResult(SendOutcome.RETRY, retry_after=5.0, error=str(exc))
+                return SendResult(SendOutcome.RETRY, error=str(exc))  # the sender backs off
             return SendResult(SendOutcome.FAILED, error=str(exc))
         except (aiohttp.ClientError, TimeoutError) as exc:
-            return SendResult(SendOutcome.RETRY, retry_after=5.0, error=str(exc))
+            return SendResult(SendOutcome.RETRY, error=str(exc))

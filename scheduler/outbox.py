@@ -212,7 +212,9 @@ class OutboxSender:
             row.state, row.sent_at, row.last_error = "sent", self.now(), None
         elif result.outcome is SendOutcome.RETRY and row.attempts < MAX_ATTEMPTS:
             stats.retried += 1
-            row.not_before = self.now() + timedelta(seconds=max(result.retry_after, 1.0))
+            # What the server asked for (a 429's retry_after), and backing off: 1, 2, 4 … 60 s.
+            backoff = min(60.0, 2.0 ** (row.attempts - 1))
+            row.not_before = self.now() + timedelta(seconds=max(result.retry_after, backoff))
             row.last_error = (result.error or "retry")[:500]
         elif result.outcome is SendOutcome.MIGRATED and result.new_chat_id:
             stats.migrated += 1

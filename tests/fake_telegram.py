@@ -168,6 +168,7 @@ class FakeTelegram(LoopbackServer):
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_deliveries: int = 0
+    failures: int = 0  # the next this-many sends answer 502, as a Bot API having a bad minute
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -474,6 +475,9 @@ class FakeTelegram(LoopbackServer):
         return True
 
     def _target(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ApiError(502, "Bad Gateway")
         chat = self._chat(params["chat_id"])
         if chat["id"] in self.migrated:
             raise ApiError(

@@ -244,3 +244,24 @@ async def test_export_command_sends_a_workbook(fake: FakeTelegram, running: app.
     assert book["Thôn"].freeze_panes == "A2"
     assert "Lê Văn Hùng" in [c.value for c in book["Báo cáo"]["D"]]
     assert "Ví dụ: /xuat 2026-Q4" in await talk.say(HA_LAM, ADMIN_ID, "/xuat quy 4")
+
+
+async def test_bot_api_502_is_retried_with_backoff(
+    fake: FakeTelegram, running: app.Running
+) -> None:
+    from scheduler import jobs
+    from scheduler.outbox import OutboxSender
+    from tests.test_jobs import at
+
+    talk = Talk(fake)
+    await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=100")
+    assert running.telegram is not None
+    await jobs.run(running.deps, "leaderboards", at("2026-11-23T08:00"))
+    fake.failures = 2
+    started = asyncio.get_running_loop().time()
+    stats = await OutboxSender(running.deps, [running.telegram]).drain(wait_retries=True)
+    waited = asyncio.get_running_loop().time() - started
+    assert stats.sent == 1
+    assert stats.retried == 2
+    assert waited >= 1.0 + 2.0 - 0.2  # backed off 1 s, then 2 s
+    assert [s.method for s in fake.posts_to(HA_LAM)][-1] == "sendphoto"
