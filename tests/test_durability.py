@@ -24,9 +24,9 @@ REPORTS = 120
 MEMBERS = list(range(800, 830))
 
 
-async def _counts(db_path: Path) -> tuple[int, int]:
+async def _counts(url: str) -> tuple[int, int]:
     """(reports stored, the village's running total of households guided)."""
-    engine = db.create_engine(f"sqlite+aiosqlite:///{db_path}")
+    engine = db.create_engine(url)
     try:
         async with engine.connect() as conn:
             reports = (await conn.execute(text("SELECT count(*) FROM report"))).scalar_one()
@@ -44,13 +44,13 @@ async def _counts(db_path: Path) -> tuple[int, int]:
     return int(reports), int(total)
 
 
-async def _start(fake: FakeTelegram, db_path: Path, tmp_path: Path, port: int, webhook: bool
+async def _start(fake: FakeTelegram, url: str, tmp_path: Path, port: int, webhook: bool
                  ) -> asyncio.subprocess.Process:  # fmt: skip
     env = {
         **os.environ,
         "TCNS_TELEGRAM_TOKEN": fake.token,
         "TCNS_TELEGRAM_API_URL": fake.url,
-        "TCNS_DATABASE_URL": f"sqlite+aiosqlite:///{db_path}",
+        "TCNS_DATABASE_URL": url,
         "TCNS_SUPERADMINS": f"tg:{ADMIN_ID}",
         "TCNS_HTTP_PORT": str(port),
     }
@@ -65,34 +65,34 @@ async def _start(fake: FakeTelegram, db_path: Path, tmp_path: Path, port: int, w
 
 @pytest.mark.parametrize("webhook", [False, True], ids=["polling", "webhook"])
 async def test_sigkill_mid_burst_loses_and_doubles_nothing(
-    fake: FakeTelegram, db_path: Path, tmp_path: Path, webhook: bool
+    fake: FakeTelegram, database_url: str, tmp_path: Path, webhook: bool
 ) -> None:
     fake.group_per_minute = 10_000  # about storage, not pacing
     for uid in MEMBERS:
         fake.add_user(uid, f"Thành viên {uid}")
     port = free_port()
-    first = await _start(fake, db_path, tmp_path, port, webhook)
+    first = await _start(fake, database_url, tmp_path, port, webhook)
     talk = Talk(fake)
     await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=100000", within=60)
 
     for n in range(REPORTS):
         await fake.user_sends(HA_LAM, MEMBERS[n % len(MEMBERS)], "/bao_cao ho=1")
     async with asyncio.timeout(60):
-        while (await _counts(db_path))[0] < REPORTS // 3:  # noqa: ASYNC110 (another process writes)
+        while (await _counts(database_url))[0] < REPORTS // 3:  # noqa: ASYNC110 (another process writes)
             await asyncio.sleep(0.05)
     first.send_signal(signal.SIGKILL)
     await first.wait()
-    at_kill = (await _counts(db_path))[0]
+    at_kill = (await _counts(database_url))[0]
     if not webhook:
         await fake.redeliver_last()  # Telegram also sends again what it is unsure of
 
-    second = await _start(fake, db_path, tmp_path, port, webhook)
+    second = await _start(fake, database_url, tmp_path, port, webhook)
     try:
         async with asyncio.timeout(90):
-            while (await _counts(db_path))[0] < REPORTS:  # noqa: ASYNC110 (another process writes)
+            while (await _counts(database_url))[0] < REPORTS:  # noqa: ASYNC110 (another process writes)
                 await asyncio.sleep(0.2)
         await asyncio.sleep(1.5)  # anything doubled would show up now
-        stored, total = await _counts(db_path)
+        stored, total = await _counts(database_url)
     finally:
         second.send_signal(signal.SIGTERM)
         async with asyncio.timeout(30):

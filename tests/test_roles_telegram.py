@@ -4,7 +4,6 @@ Bot API server. The table is the specification: change a rule, change its row.""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -48,7 +47,9 @@ COMMANDS: list[tuple[str, int | None, set[str]]] = [
 
 
 @pytest.fixture
-async def world(fake: FakeTelegram, db_path: Path) -> AsyncIterator[tuple[Talk, dict[int, int]]]:
+async def world(
+    fake: FakeTelegram, database_url: str
+) -> AsyncIterator[tuple[Talk, dict[int, int]]]:
     fake.add_group(HA_LAM, "Tổ CNS thôn Hà Lam", owner=OWNER)
     fake.add_group(COMMUNE, "Ban chỉ đạo xã Thăng Bình")
     for uid, name in [
@@ -64,7 +65,7 @@ async def world(fake: FakeTelegram, db_path: Path) -> AsyncIterator[tuple[Talk, 
         _env_file=None,
         telegram_token=SecretStr(fake.token),
         telegram_api_url=fake.url,
-        database_url=f"sqlite+aiosqlite:///{db_path}",
+        database_url=database_url,
         superadmins=f"tg:{ADMIN_ID}",
         http_port=free_port(),
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -21,11 +20,11 @@ from tests.tg_world import ADMIN_ID, BINH_AN, HA_LAM, Talk, free_port
 WEBHOOK_SECRET = "s3cret-for-tests_only"
 
 
-def _settings(fake: FakeTelegram, db_path: Path, **extra: object) -> Settings:
+def _settings(fake: FakeTelegram, database_url: str, **extra: object) -> Settings:
     values: dict[str, object] = {
         "telegram_token": SecretStr(fake.token),
         "telegram_api_url": fake.url,
-        "database_url": f"sqlite+aiosqlite:///{db_path}",
+        "database_url": database_url,
         "superadmins": f"tg:{ADMIN_ID}",
         "http_port": free_port(),
         **extra,
@@ -34,8 +33,8 @@ def _settings(fake: FakeTelegram, db_path: Path, **extra: object) -> Settings:
 
 
 @pytest.fixture
-async def polling(fake: FakeTelegram, db_path: Path) -> AsyncIterator[app.Running]:
-    running = await app.start(_settings(fake, db_path))
+async def polling(fake: FakeTelegram, database_url: str) -> AsyncIterator[app.Running]:
+    running = await app.start(_settings(fake, database_url))
     yield running
     await fake.wake_pollers()
     await running.stop()
@@ -157,12 +156,12 @@ async def test_rate_limited_reply_is_retried(fake: FakeTelegram, polling: app.Ru
     assert any(code == 429 for _m, code, _d in fake.errors)
 
 
-async def test_webhook_mode(fake: FakeTelegram, db_path: Path) -> None:
+async def test_webhook_mode(fake: FakeTelegram, database_url: str) -> None:
     port = free_port()
     running = await app.start(
         _settings(
             fake,
-            db_path,
+            database_url,
             http_port=port,
             webhook_base_url=f"http://127.0.0.1:{port}",
             webhook_secret=SecretStr(WEBHOOK_SECRET),
@@ -205,6 +204,6 @@ async def test_webhook_mode(fake: FakeTelegram, db_path: Path) -> None:
         await running.stop()
 
 
-async def test_webhook_mode_needs_a_secret(fake: FakeTelegram, db_path: Path) -> None:
+async def test_webhook_mode_needs_a_secret(fake: FakeTelegram, database_url: str) -> None:
     with pytest.raises(app.ConfigurationError):
-        await app.start(_settings(fake, db_path, webhook_base_url="https://bot.example.vn"))
+        await app.start(_settings(fake, database_url, webhook_base_url="https://bot.example.vn"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -31,14 +30,14 @@ async def zfake() -> AsyncIterator[FakeZalo]:
     await server.stop()
 
 
-def _settings(fake: FakeTelegram, zfake: FakeZalo, db_path: Path, admin: ZaloUser,
+def _settings(fake: FakeTelegram, zfake: FakeZalo, database_url: str, admin: ZaloUser,
               **extra: object) -> Settings:  # fmt: skip
     values: dict[str, object] = {
         "telegram_token": SecretStr(fake.token),
         "telegram_api_url": fake.url,
         "zalo_token": SecretStr(zfake.token),
         "zalo_api_url": zfake.url,
-        "database_url": f"sqlite+aiosqlite:///{db_path}",
+        "database_url": database_url,
         "superadmins": f"tg:{ADMIN_ID},zalo:{admin.id}",
         "http_port": free_port(),
         **extra,
@@ -48,11 +47,11 @@ def _settings(fake: FakeTelegram, zfake: FakeZalo, db_path: Path, admin: ZaloUse
 
 @pytest.fixture
 async def both(
-    fake: FakeTelegram, zfake: FakeZalo, db_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake: FakeTelegram, zfake: FakeZalo, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[app.Running, ZaloUser]]:
     monkeypatch.setattr(bot.zalo, "POLL_TIMEOUT", 1)  # idle polls within the test's time
     admin = zfake.add_user("Trần Thị Quản")
-    running = await app.start(_settings(fake, zfake, db_path, admin), schedule=False)
+    running = await app.start(_settings(fake, zfake, database_url, admin), schedule=False)
     yield running, admin
     await fake.wake_pollers()
     await running.stop()
@@ -176,12 +175,12 @@ async def test_long_answers_are_split_under_2000(
     assert zfake.errors == []
 
 
-async def test_zalo_webhook(fake: FakeTelegram, zfake: FakeZalo, db_path: Path) -> None:
+async def test_zalo_webhook(fake: FakeTelegram, zfake: FakeZalo, database_url: str) -> None:
     admin = zfake.add_user("Quản trị Zalo")
     port = free_port()
     secret = "zalo-webhook-secret"
     running = await app.start(
-        _settings(fake, zfake, db_path, admin, http_port=port,
+        _settings(fake, zfake, database_url, admin, http_port=port,
                   webhook_base_url=f"http://127.0.0.1:{port}",
                   webhook_secret=SecretStr(secret)),
         schedule=False,
