@@ -120,6 +120,7 @@ async def start(settings: Settings, *, schedule: bool = True) -> Running:
         await zalo.start()
     messengers: list[Messenger] = [m for m in (telegram, zalo) if m is not None]
     scheduler = SchedulerService(deps, messengers, Leadership(engine))
+    scheduler.tick_seconds = settings.scheduler_tick
     if schedule:
         await scheduler.start()
     log.info("tcns: serving on %s:%s", settings.http_host, settings.http_port)

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # How often the scheduler looks for due posts, and how soon another worker takes over the
+    # ticking when its holder dies. Not in PRODUCT.md's table: an operator's knob, 60 by default.
+    scheduler_tick: int = 60
 
     @field_validator("timezone")
     @classmethod
