@@ -59,11 +59,10 @@ async def _balancer(ports: list[int]) -> tuple[web.AppRunner, int]:
     return runner, port
 
 
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_two_workers_one_stream(
     fake: FakeTelegram, database_url: str, tmp_path: Path
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("several workers need PostgreSQL")
     fake.group_per_minute = 10_000
     members = list(range(850, 880))
     for uid in members:

@@ -35,6 +35,10 @@ def _second_worker(deps: Deps, url: str) -> Deps:
     return replace(deps, sessions=db.session_factory(db.create_engine(url)))
 
 
+ON_POSTGRES = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+
+
+@ON_POSTGRES
 async def test_two_inbox_workers_never_double_a_report(deps: Deps) -> None:
     url = _postgres_only(deps)
     other = _second_worker(deps, url)
@@ -92,6 +96,7 @@ class Slow:
         return SendResult(SendOutcome.SENT)
 
 
+@ON_POSTGRES
 async def test_two_senders_post_each_board_once(deps: Deps) -> None:
     url = _postgres_only(deps)
     other = _second_worker(deps, url)
