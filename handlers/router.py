@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from handlers import admin, audit, delegation, help, i18n, report, standing, targets, team
 from handlers.context import Ctx
@@ -198,7 +198,7 @@ async def handle(deps: Deps, msg: Incoming) -> list[Reply]:
                     person=person,
                 )
                 return await command(ctx)
-    except (OperationalError, InterfaceError, OSError) as exc:
+    except (OperationalError, InterfaceError, OSError, TimeoutError) as exc:
         # The database is away. The update must stay where it waits (the inbox, or the
         # platform's redelivery), and the member must not send it again: that would double it.
         log.warning("database unavailable for %s: %s", msg.update_key or msg.message_key, exc)
@@ -209,14 +209,19 @@ async def handle(deps: Deps, msg: Incoming) -> list[Reply]:
             log.info("update %s already handled elsewhere", msg.update_key)
             return []
         raise
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            log.warning("database connection lost for %s", msg.update_key or msg.message_key)
+            raise StorageUnavailable(language) from exc
+        log.exception("command /%s failed in %s", name, msg.chat_id)
+        return _failure(language)
     except Exception:
         log.exception("command /%s failed in %s", name, msg.chat_id)
-        with i18n.use(language):
-            return [
-                Reply(
-                    Rich().add(
-                        "⚠️ ",
-                        _("Something went wrong; nothing was recorded. Please try again shortly."),
-                    )
-                )
-            ]
+        return _failure(language)
+
+
+def _failure(language: str) -> list[Reply]:
+    """A fault of ours: the transaction was rolled back, so nothing was recorded."""
+    with i18n.use(language):
+        text = _("Something went wrong; nothing was recorded. Please try again shortly.")
+    return [Reply(Rich().add("⚠️ ", text))]

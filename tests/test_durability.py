@@ -105,3 +105,58 @@ async def test_sigkill_mid_burst_loses_and_doubles_nothing(
     assert at_kill < REPORTS
     assert stored == REPORTS  # none lost, none doubled
     assert total == REPORTS
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_database_outage_mid_burst(
+    fake: FakeTelegram, database_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL out of reach (the connection cut, new ones refused) for a few seconds in the
+    middle of a burst: webhook calls answer 503 and Telegram retries, the inbox waits, members
+    hear once not to resend, and every report is stored once."""
+    from sqlalchemy.engine import make_url
+
+    from tests.tcp_proxy import CuttableProxy
+
+    url = make_url(database_url)
+    proxy = await CuttableProxy(url.host or "127.0.0.1", url.port or 5432).start()
+    through_proxy = url.set(host="127.0.0.1", port=proxy.port).render_as_string(
+        hide_password=False
+    )
+    fake.group_per_minute = 10_000
+    for uid in MEMBERS:
+        fake.add_user(uid, f"Thành viên {uid}")
+    port = free_port()
+    bot = await _start(fake, through_proxy, tmp_path, port, webhook=True)
+    try:
+        talk = Talk(fake)
+        await talk.say(
+            HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=100000", within=60
+        )
+        for n in range(REPORTS):
+            await fake.user_sends(HA_LAM, MEMBERS[n % len(MEMBERS)], "/bao_cao ho=1")
+        async with asyncio.timeout(60):
+            while (await _counts(database_url))[0] < REPORTS // 3:  # noqa: ASYNC110 (another process writes)
+                await asyncio.sleep(0.05)
+        proxy.cut()
+        at_cut = (await _counts(database_url))[0]
+        await asyncio.sleep(3)
+        during = (await _counts(database_url))[0]
+        proxy.restore()
+        async with asyncio.timeout(90):
+            while (await _counts(database_url))[0] < REPORTS:  # noqa: ASYNC110 (another process writes)
+                await asyncio.sleep(0.2)
+        await asyncio.sleep(1.5)
+        stored, total = await _counts(database_url)
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(bot.wait(), 30)
+        if bot.returncode is None:
+            bot.kill()
+        await proxy.stop()
+    log.info("outage: %d reports, %d stored at the cut, %d during 3 s cut, %d after (total %d)",
+             REPORTS, at_cut, during, stored, total)  # fmt: skip
+    assert during < REPORTS
+    assert stored == REPORTS
+    assert total == REPORTS
