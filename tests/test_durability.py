@@ -4,7 +4,6 @@ is stored exactly once."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -16,7 +15,7 @@ from sqlalchemy import text
 
 from storage import db
 from tests.fake_telegram import FakeTelegram
-from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port
+from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port, stop_process
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +93,7 @@ async def test_sigkill_mid_burst_loses_and_doubles_nothing(
         await asyncio.sleep(1.5)  # anything doubled would show up now
         stored, total = await _counts(database_url)
     finally:
-        second.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            while second.returncode is None:
-                await fake.wake_pollers()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(second.wait(), 0.2)
+        await stop_process(second)
     log.info("%s: %d reports, %d stored at the kill, after restart %d stored, total %d",
              "webhook" if webhook else "polling", REPORTS, at_kill, stored, total)  # fmt: skip
     assert at_kill < REPORTS
@@ -149,11 +143,7 @@ async def test_database_outage_mid_burst(
         await asyncio.sleep(1.5)
         stored, total = await _counts(database_url)
     finally:
-        bot.send_signal(signal.SIGTERM)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(bot.wait(), 30)
-        if bot.returncode is None:
-            bot.kill()
+        await stop_process(bot)
         await proxy.stop()
     log.info("outage: %d reports, %d stored at the cut, %d during 3 s cut, %d after (total %d)",
              REPORTS, at_cut, during, stored, total)  # fmt: skip

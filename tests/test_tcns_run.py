@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import signal
 import sys
 from pathlib import Path
 
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
-from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port
+from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port, stop_process
 
 
 async def test_tcns_run_serves_and_stops_cleanly(fake: FakeTelegram, tmp_path: Path) -> None:
@@ -51,14 +49,7 @@ async def test_tcns_run_serves_and_stops_cleanly(fake: FakeTelegram, tmp_path: P
             assert "Thôn Hà Lam, Xã Thăng Bình" in answer
             assert "/tham_gia " in answer
         finally:
-            proc.send_signal(signal.SIGTERM)
-            # End each long poll as it starts, so the stop does not sit out a 20 s poll.
-            async with asyncio.timeout(30):
-                while proc.returncode is None:
-                    await fake.wake_pollers()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(proc.wait(), 0.2)
-            code = proc.returncode
+            code = await stop_process(proc)
     await zalo.stop()
     assert code == 0
     text = log_path.read_text(encoding="utf-8")

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from tests.fake_telegram import FakeTelegram
 from tests.test_durability import _counts
-from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port
+from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port, stop_process
 
 log = logging.getLogger(__name__)
 LEADER_LINE = "this process runs the scheduler"
@@ -130,12 +130,5 @@ async def test_two_workers_one_stream(
                  "(tick 1 s)", took)  # fmt: skip
         assert took < 60
     finally:
-        for proc in procs:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                await asyncio.wait_for(proc.wait(), 30)
-            except TimeoutError:
-                proc.kill()
+        await asyncio.gather(*(stop_process(proc) for proc in procs))
         await balancer.cleanup()

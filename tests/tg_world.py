@@ -4,6 +4,7 @@ talk in it and wait for the bot's answer."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 from dataclasses import dataclass
 
@@ -59,3 +60,15 @@ class Talk:
         before = len(self.fake.messages_to(chat))
         await asyncio.sleep(seconds)
         return len(self.fake.messages_to(chat)) == before
+
+
+async def stop_process(proc: asyncio.subprocess.Process, *, within: float = 30) -> int | None:
+    """SIGTERM, as an operator's service manager sends it; SIGKILL if it has not ended in time."""
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), within)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+    return proc.returncode
