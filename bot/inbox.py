@@ -15,7 +15,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from handlers.router import StorageUnavailable
+from handlers.incoming import Reply
+from handlers.router import StorageUnavailable, storage_notice
 from storage import inbox
 from storage.db import SessionFactory, transaction
 from storage.models import InboxUpdate
@@ -25,6 +26,20 @@ log = logging.getLogger(__name__)
 RETRY_SECONDS = 1.0
 
 Processor = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class WaitNotices:
+    """While the database is away, each waiting update's sender hears once that it will be
+    recorded and must not be sent again."""
+
+    def __init__(self) -> None:
+        self._told: set[str | None] = set()
+
+    def first(self, update_key: str | None, exc: StorageUnavailable) -> Reply | None:
+        if update_key in self._told:
+            return None
+        self._told.add(update_key)
+        return storage_notice(exc.language)
 
 
 class InboxWorker:

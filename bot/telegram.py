@@ -29,7 +29,7 @@ from telegram.error import (
 )
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.inbox import InboxWorker
+from bot.inbox import InboxWorker, WaitNotices
 from bot.metrics import Metrics
 from bot.pacing import Pacer
 from bot.render import chunks, html_line, telegram_html
@@ -130,7 +130,7 @@ class TelegramTransport:
         self._pending: dict[str, list[tuple[Reply, int | None]]] = {}
         self._flushers: dict[str, asyncio.Task[None]] = {}
         self._file_ids: dict[str, str] = {}
-        self._told_to_wait: set[str | None] = set()
+        self._waiting = WaitNotices()
         self._unavailable: router.StorageUnavailable | None = None
         self.app.add_error_handler(self._on_error)
 
@@ -223,9 +223,9 @@ class TelegramTransport:
         try:
             replies = await router.handle(self.deps, msg)
         except router.StorageUnavailable as exc:
-            if msg.update_key not in self._told_to_wait:
-                self._told_to_wait.add(msg.update_key)
-                self._queue_reply(msg.chat_id, router.storage_notice(exc.language), None)
+            notice = self._waiting.first(msg.update_key, exc)
+            if notice is not None:
+                self._queue_reply(msg.chat_id, notice, None)
             # PTB would hand an exception to its error handlers; process_payload raises it.
             self._unavailable = exc
             return

@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.inbox import InboxWorker
+from bot.inbox import InboxWorker, WaitNotices
 from bot.metrics import Metrics
 from bot.pacing import Pacer
 from bot.render import plain
@@ -85,7 +85,7 @@ class ZaloTransport:
         self.pacer = Pacer()
         self.metrics: Metrics | None = None
         self.inbox = inbox
-        self._told_to_wait: set[str | None] = set()
+        self._waiting = WaitNotices()
         self.http: aiohttp.ClientSession | None = None
         self._poller: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -192,9 +192,9 @@ class ZaloTransport:
         try:
             replies = await router.handle(self.deps, msg)
         except router.StorageUnavailable as exc:
-            if msg.update_key not in self._told_to_wait:
-                self._told_to_wait.add(msg.update_key)
-                await self.deliver(msg.chat_id, router.storage_notice(exc.language))
+            notice = self._waiting.first(msg.update_key, exc)
+            if notice is not None:
+                await self.deliver(msg.chat_id, notice)
             raise
         for reply in replies:
             result = await self.deliver(msg.chat_id, reply)

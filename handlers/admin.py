@@ -11,7 +11,7 @@ from handlers.problems import HOUSEHOLDS_EXAMPLE, LINK_EXAMPLE, describe
 from handlers.report import not_linked
 from handlers.richtext import Rich, b, code, fmt
 from handlers.views import number
-from storage import config, people, reports, units
+from storage import config, reports, units
 from storage.models import Unit
 
 
@@ -85,12 +85,9 @@ async def link(ctx: Ctx) -> list[Reply]:
         return ctx.reply(rich)
     before = ctx.chat.unit_id
     if before != target.id:
-        await people.audit(
-            ctx.session,
-            actor_id=ctx.person.id,
-            action="link",
+        await ctx.audit(
+            "link",
             unit_id=target.id,
-            chat_id=ctx.chat.id,
             before=None if before is None else str(before),
             after=str(target.id),
         )
@@ -153,12 +150,9 @@ async def _set_households(ctx: Ctx, unit: Unit, value: int) -> Problem | None:
     problem = await _below_reports(ctx, unit, value)
     if problem is not None:
         return problem
-    await people.audit(
-        ctx.session,
-        actor_id=ctx.person.id,
-        action="households",
+    await ctx.audit(
+        "households",
         unit_id=unit.id,
-        chat_id=ctx.chat.id,
         before=None if unit.households is None else str(unit.households),
         after=str(value),
     )
@@ -203,12 +197,9 @@ async def language(ctx: Ctx) -> list[Reply]:
             .add("⚠️ ", _("Choose vi or en."))
             .add(fmt(_("Example: {example}"), example=code("/ngon_ngu en")))
         )
-    await people.audit(
-        ctx.session,
-        actor_id=ctx.person.id,
-        action="language",
+    await ctx.audit(
+        "language",
         unit_id=ctx.chat.unit_id,
-        chat_id=ctx.chat.id,
         before=ctx.chat.language,
         after=choice,
     )

@@ -12,7 +12,7 @@ from handlers import i18n
 from handlers.incoming import Deps, Incoming, Reply
 from handlers.periods import local_date
 from handlers.richtext import Rich
-from storage import units
+from storage import people, units
 from storage.models import Chat, Person, Unit
 
 
@@ -50,6 +50,25 @@ class Ctx:
         if self.chat.unit_id is None:
             return None
         return await units.get(self.session, unit_id=self.chat.unit_id)
+
+    async def audit(
+        self,
+        action: str,
+        *,
+        unit_id: int | None,
+        before: str | None = None,
+        after: str | None = None,
+    ) -> None:
+        """Records a configuration change by the sender, in this chat."""
+        await people.audit(
+            self.session,
+            actor_id=self.person.id,
+            action=action,
+            unit_id=unit_id,
+            chat_id=self.chat.id,
+            before=before,
+            after=after,
+        )
 
     def reply(self, rich: Rich) -> list[Reply]:
         return [Reply(rich=rich, quote=not self.is_private)]

@@ -56,12 +56,9 @@ async def grant(ctx: Ctx) -> list[Reply]:
     assert unit.id is not None  # noqa: S101 (checked above)
     where = await unit_names(ctx, unit)
     if await config.grant(ctx.session, person_id=person.id, unit_id=unit.id, by=ctx.person.id):
-        await people.audit(
-            ctx.session,
-            actor_id=ctx.person.id,
-            action="grant",
+        await ctx.audit(
+            "grant",
             unit_id=unit.id,
-            chat_id=ctx.chat.id,
             after=f"{person.display_name} ({person.id})",
         )
     return ctx.reply(
@@ -90,12 +87,9 @@ async def revoke(ctx: Ctx) -> list[Reply]:
     where = await unit_names(ctx, unit)
     removed = await config.revoke(ctx.session, person_id=person.id, unit_id=unit.id)
     if removed:
-        await people.audit(
-            ctx.session,
-            actor_id=ctx.person.id,
-            action="revoke",
+        await ctx.audit(
+            "revoke",
             unit_id=unit.id,
-            chat_id=ctx.chat.id,
             before=f"{person.display_name} ({person.id})",
         )
     rich = Rich()

@@ -16,7 +16,7 @@ from handlers.problems import describe
 from handlers.progress import own_targets, target_for
 from handlers.report import matcher_for, not_linked
 from handlers.richtext import Rich, b, fmt, i
-from storage import config, people, units
+from storage import config, units
 from storage.models import Schedule, Unit
 from storage.reference import load_plan_file
 
@@ -115,12 +115,9 @@ async def targets(ctx: Ctx) -> list[Reply]:
             await config.set_target(
                 ctx.session, unit_id=unit.id, indicator_id=ind.id, percent=value
             )
-            await people.audit(
-                ctx.session,
-                actor_id=ctx.person.id,
-                action="target",
+            await ctx.audit(
+                "target",
                 unit_id=unit.id,
-                chat_id=ctx.chat.id,
                 before=f"{code}={before.percent}" if before is not None else f"{code}=-",
                 after=f"{code}={value}" if value is not None else f"{code}=-",
             )
@@ -173,12 +170,9 @@ async def schedule(ctx: Ctx) -> list[Reply]:
                 minute=when.minute if when else None,
             )
             old, _src = current[job]
-            await people.audit(
-                ctx.session,
-                actor_id=ctx.person.id,
-                action="schedule",
+            await ctx.audit(
+                "schedule",
                 unit_id=unit.id,
-                chat_id=ctx.chat.id,
                 before=f"{job}={old.weekday}@{old.label()}",
                 after=f"{job}={when.weekday}@{when.label()}" if when else f"{job}=-",
             )

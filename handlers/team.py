@@ -40,12 +40,9 @@ async def leader(ctx: Ctx) -> list[Reply]:
     unit, person = found
     assert unit.id is not None  # noqa: S101 (checked above)
     previous = await config.set_leader(ctx.session, unit_id=unit.id, person_id=person.id)
-    await people.audit(
-        ctx.session,
-        actor_id=ctx.person.id,
-        action="leader",
+    await ctx.audit(
+        "leader",
         unit_id=unit.id,
-        chat_id=ctx.chat.id,
         before=previous,
         after=person.id,
     )
@@ -71,12 +68,9 @@ async def join_code(ctx: Ctx) -> list[Reply]:
     before = unit.join_code
     joined = await config.join_code(ctx.session, unit=unit, renew=renew)
     if joined != before:
-        await people.audit(
-            ctx.session,
-            actor_id=ctx.person.id,
-            action="join_code",
+        await ctx.audit(
+            "join_code",
             unit_id=unit.id,
-            chat_id=ctx.chat.id,
             before=before,
             after=joined,
         )
@@ -164,12 +158,9 @@ async def member(ctx: Ctx) -> list[Reply]:
         m.affiliation = change.affiliation
     if change.trained is not None:
         m.trained = change.trained
-    await people.audit(
-        ctx.session,
-        actor_id=ctx.person.id,
-        action="member",
+    await ctx.audit(
+        "member",
         unit_id=unit.id,
-        chat_id=ctx.chat.id,
         before=before,
         after=f"{m.affiliation or '-'} trained={m.trained} ({person.id})",
     )
