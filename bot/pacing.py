@@ -15,6 +15,10 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 class Window:
@@ -59,6 +63,14 @@ class Pacer:
         self.chats: dict[str, Window] = {}
         self.clock = clock
         self._lock = asyncio.Lock()
+
+    @classmethod
+    def configured(cls, settings: Settings) -> Pacer:
+        return cls(
+            per_second=settings.send_per_second,
+            per_group_minute=settings.send_per_group_minute,
+            per_private_second=settings.send_per_private_second,
+        )
 
     def _window(self, chat: str, group: bool) -> Window:
         found = self.chats.get(chat)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     # How often the scheduler looks for due posts, and how soon another worker takes over the
     # ticking when its holder dies. Not in PRODUCT.md's table: an operator's knob, 60 by default.
     scheduler_tick: int = 60
+    # Telegram's published sending limits. Operators leave them; the fan-out benchmark raises
+    # them with its local Bot API server to see whether the sender keeps up with faster limits.
+    send_per_second: int = Field(default=30, ge=1)
+    send_per_group_minute: int = Field(default=20, ge=1)
+    send_per_private_second: int = Field(default=1, ge=1)
 
     @field_validator("timezone")
     @classmethod

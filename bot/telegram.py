@@ -125,7 +125,7 @@ class TelegramTransport:
         self.inbox = inbox
         self._poller: asyncio.Task[None] | None = None
         self.app.add_handler(TypeHandler(Update, self._on_update))
-        self.pacer = Pacer()
+        self.pacer = Pacer.configured(settings)
         self.metrics: Metrics | None = None
         self._pending: dict[str, list[tuple[Reply, int | None]]] = {}
         self._flushers: dict[str, asyncio.Task[None]] = {}

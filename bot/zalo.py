@@ -82,7 +82,7 @@ class ZaloTransport:
         self.deps = deps
         self.base = f"{settings.zalo_api_url}/bot{settings.zalo_token.get_secret_value()}"
         self.webhook = settings.webhook_base_url is not None
-        self.pacer = Pacer()
+        self.pacer = Pacer.configured(settings)
         self.metrics: Metrics | None = None
         self.inbox = inbox
         self._waiting = WaitNotices()

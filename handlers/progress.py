@@ -6,7 +6,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import scoring
@@ -79,7 +78,9 @@ async def own_targets(session: AsyncSession, *, unit_ids: Sequence[int]) -> Own:
     return out
 
 
-def target_for(unit: Unit, ind: Indicator, own: Own) -> tuple[int | None, float, int | None]:
+def target_for(
+    unit: units.Placed, ind: Indicator, own: Own
+) -> tuple[int | None, float, int | None]:
     """(target, weight, the id of the unit that set it): the nearest unit up the tree that set
     one, else the indicator's default (source None)."""
     for uid in reversed(units.path_ids(unit)):
@@ -90,7 +91,9 @@ def target_for(unit: Unit, ind: Indicator, own: Own) -> tuple[int | None, float,
     return ind.default_target, ind.weight, None
 
 
-def _goals_for(unit: Unit, indicators: Sequence[Indicator], own: Own) -> dict[str, scoring.Goal]:
+def _goals_for(
+    unit: units.Placed, indicators: Sequence[Indicator], own: Own
+) -> dict[str, scoring.Goal]:
     goals: dict[str, scoring.Goal] = {}
     for ind in indicators:
         if ind.kind != "households" or ind.id is None:
@@ -154,12 +157,12 @@ async def _team(
     session: AsyncSession, *, unit: Unit, plan: PlanApplication | None
 ) -> TeamFigures | None:
     size = (plan.team_min, plan.team_max) if plan is not None else DEFAULT_TEAM
-    villages = [unit] if unit.level == "village" else await _villages_under(session, unit=unit)
+    villages = 1 if unit.level == "village" else await units.count_villages(session, unit=unit)
     if not villages:
         return None
-    with_team, members, trained = await config.team_counts(session, villages=villages)
+    with_team, members, trained = await config.team_counts(session, scope=unit)
     return TeamFigures(
-        villages=len(villages),
+        villages=villages,
         villages_with_team=with_team,
         members=members,
         trained=trained,
@@ -170,50 +173,54 @@ async def _team(
 
 
 async def _score(session: AsyncSession, *, unit: Unit, indicators: Sequence[Indicator]) -> float:
-    if unit.level == "village":
-        scores = await _village_scores(session, villages=[unit], indicators=indicators)
-        assert unit.id is not None  # noqa: S101 (stored)
-        return scores[unit.id][0]
-    villages = await _villages_under(session, unit=unit)
-    if not villages:
-        return (await _village_scores(session, villages=[unit], indicators=indicators))[
-            unit.id or 0
-        ][0]
-    scores = await _village_scores(session, villages=villages, indicators=indicators)
+    villages = [] if unit.level == "village" else await units.villages_under(session, unit=unit)
+    if not villages:  # a village, or a unit with no villages yet: scored on its own totals
+        alone = units.as_village(unit)
+        return (await _village_scores(session, villages=[alone], indicators=indicators))[alone.id][
+            0
+        ]
+    scores = await _village_scores(session, villages=villages, indicators=indicators, scope=unit)
     return scoring.rollup(list(scores.values()))
-
-
-async def _villages_under(session: AsyncSession, *, unit: Unit) -> list[Unit]:
-    rows = await session.exec(
-        select(Unit).where(col(Unit.path).startswith(unit.path), Unit.level == "village")
-    )
-    return list(rows.all())
 
 
 async def _village_scores(
     session: AsyncSession,
     *,
-    villages: Sequence[Unit],
+    villages: Sequence[units.Village],
     indicators: Sequence[Indicator],
     before_week: str | None = None,
+    scope: Unit | None = None,
 ) -> dict[int, tuple[float, int]]:
     """unit id -> (score, households) from each unit's own cumulative totals; with
-    `before_week`, as they stood before that week (its totals taken off)."""
-    ids = [v.id for v in villages if v.id is not None]
-    totals = await reports.totals(session, unit_ids=ids, period=ALL_TIME)
+    `before_week`, as they stood before that week (its totals taken off). With `scope`, the
+    villages are all those under it, and their totals are read by one join."""
+
+    ids = [v.id for v in villages]
+
+    async def read(period: str) -> dict[int, dict[int, int]]:
+        if scope is None:
+            return await reports.totals(session, unit_ids=ids, period=period)
+        return await reports.totals_under(session, scope=scope, level="village", period=period)
+
+    totals = await read(ALL_TIME)
     if before_week is not None:
-        week = await reports.totals(session, unit_ids=ids, period=before_week)
-        for uid, per in week.items():
+        for uid, per in (await read(before_week)).items():
+            row = totals.setdefault(uid, {})
             for ind, value in per.items():
-                totals[uid][ind] = totals[uid].get(ind, 0) - value
-    ancestor_ids = {a for v in villages for a in units.path_ids(v)}
-    own = await own_targets(session, unit_ids=sorted(ancestor_ids))
+                row[ind] = row.get(ind, 0) - value
+    paths = [units.path_ids(v) for v in villages]
+    own = await own_targets(session, unit_ids=sorted({a for p in paths for a in p}))
     code_of = {ind.id: ind.code for ind in indicators}
+    # Goals depend only on which units up the path set targets, and almost every village
+    # shares its commune's: worked out once per distinct chain, not 73,000 times.
+    goals_by_chain: dict[tuple[int, ...], dict[str, scoring.Goal]] = {}
     out: dict[int, tuple[float, int]] = {}
-    for v in villages:
-        assert v.id is not None  # noqa: S101 (stored)
-        done = {code_of[i]: n for i, n in totals[v.id].items() if i in code_of}
-        goals = _goals_for(v, indicators, own)
+    for v, path in zip(villages, paths, strict=True):
+        chain = tuple(a for a in path if a in own)
+        goals = goals_by_chain.get(chain)
+        if goals is None:
+            goals = goals_by_chain[chain] = _goals_for(v, indicators, own)
+        done = {code_of[i]: n for i, n in totals.get(v.id, {}).items() if i in code_of}
         out[v.id] = (scoring.score(done, v.households, goals), v.households or 0)
     return out
 
@@ -239,18 +246,20 @@ async def board(
         return Board(scope=scope, rows=[], own_unit_id=unit.id)
     if all(m.level == "village" for m in members):
         scored = await _village_scores(
-            session, villages=members, indicators=indicators, before_week=before_week
+            session,
+            villages=[units.as_village(m) for m in members],
+            indicators=indicators,
+            before_week=before_week,
         )
         households = {uid: h for uid, (_, h) in scored.items()}
         scores = {uid: s for uid, (s, _) in scored.items()}
     else:
-        below = await _villages_under(session, unit=scope)
+        below = await units.villages_under(session, unit=scope)
         village_scores = await _village_scores(
-            session, villages=below, indicators=indicators, before_week=before_week
+            session, villages=below, indicators=indicators, before_week=before_week, scope=scope
         )
         by_parent: dict[int, list[tuple[float, int]]] = {}
         for v in below:
-            assert v.id is not None  # noqa: S101 (stored)
             for ancestor in units.path_ids(v):
                 by_parent.setdefault(ancestor, []).append(village_scores[v.id])
         scores, households = {}, {}

@@ -6,7 +6,8 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlmodel import col, select
+import sqlalchemy as sa
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
@@ -20,7 +21,7 @@ from storage.models import (
     Target,
     Unit,
 )
-from storage.units import path_ids
+from storage.units import in_subtree, path_ids
 
 # Letters and digits that cannot be misread for one another on a phone screen.
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -246,13 +247,20 @@ async def set_leader(session: AsyncSession, *, unit_id: int, person_id: str) -> 
     return previous
 
 
-async def team_counts(session: AsyncSession, *, villages: Sequence[Unit]) -> tuple[int, int, int]:
-    """(villages with at least one member, members, trained members) over `villages`."""
-    ids = [v.id for v in villages if v.id is not None]
-    if not ids:
-        return 0, 0, 0
-    rows = (await session.exec(select(Membership).where(col(Membership.unit_id).in_(ids)))).all()
-    return len({m.unit_id for m in rows}), len(rows), sum(1 for m in rows if m.trained)
+async def team_counts(session: AsyncSession, *, scope: Unit) -> tuple[int, int, int]:
+    """(villages with at least one member, members, trained members) in `scope`'s subtree,
+    counted by the database: a province has a hundred thousand members."""
+    villages = select(Unit.id).where(in_subtree(scope.path), Unit.level == "village")
+    with_team, members, trained = (
+        await session.exec(
+            select(
+                func.count(func.distinct(Membership.unit_id)),
+                func.count(),
+                func.coalesce(func.sum(sa.case((col(Membership.trained), 1), else_=0)), 0),
+            ).where(col(Membership.unit_id).in_(villages))
+        )
+    ).one()
+    return int(with_team), int(members), int(trained)
 
 
 # --- audit ---------------------------------------------------------------------------------
@@ -262,7 +270,7 @@ async def audit_entries(
     session: AsyncSession, *, unit: Unit, limit: int
 ) -> list[tuple[AuditEntry, Person | None]]:
     """The latest changes to the unit and everything under it."""
-    subtree = select(Unit.id).where(col(Unit.path).startswith(unit.path))
+    subtree = select(Unit.id).where(in_subtree(unit.path))
     rows = await session.exec(
         select(AuditEntry, Person)
         .join(Person, col(Person.id) == col(AuditEntry.actor_id), isouter=True)

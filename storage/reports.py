@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Report, ReportValue, Unit, UnitTotal, utcnow
-from storage.units import path_ids
+from storage.units import in_subtree, path_ids
 
 ALL_TIME = "all"
 
@@ -156,11 +156,34 @@ async def totals(
     result: dict[int, dict[int, int]] = {uid: {} for uid in unit_ids}
     if not unit_ids:
         return result
+    # Plain columns, not ORM instances: a national rollup reads hundreds of thousands.
     rows = await session.exec(
-        select(UnitTotal).where(col(UnitTotal.unit_id).in_(unit_ids), UnitTotal.period == period)
+        select(UnitTotal.unit_id, UnitTotal.indicator_id, UnitTotal.value).where(
+            col(UnitTotal.unit_id).in_(unit_ids), UnitTotal.period == period
+        )
     )
-    for row in rows.all():
-        result[row.unit_id][row.indicator_id] = row.value
+    for unit_id, indicator_id, value in rows.all():
+        result[unit_id][indicator_id] = value
+    return result
+
+
+async def totals_under(
+    session: AsyncSession, *, scope: Unit, level: str, period: str = ALL_TIME
+) -> dict[int, dict[int, int]]:
+    """The same as `totals` for every unit of `level` in `scope`'s subtree, by one join rather
+    than a list of ids (a province holds thousands of villages)."""
+    rows = await session.exec(
+        select(UnitTotal.unit_id, UnitTotal.indicator_id, UnitTotal.value)
+        .join(Unit, col(Unit.id) == UnitTotal.unit_id)
+        .where(
+            in_subtree(scope.path),
+            Unit.level == level,
+            UnitTotal.period == period,
+        )
+    )
+    result: dict[int, dict[int, int]] = {}
+    for unit_id, indicator_id, value in rows.all():
+        result.setdefault(unit_id, {})[indicator_id] = value
     return result
 
 

@@ -16,9 +16,9 @@ from sqlalchemy.engine import make_url
 
 from handlers.flood import FloodGate
 from handlers.incoming import Deps
+from sandbox.telegram import FakeTelegram
 from storage import db
 from storage.reference import ensure_reference_data
-from tests.fake_telegram import FakeTelegram
 from tests.harness import Clock
 from tests.tg_world import populate
 

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.loopback import LoopbackServer
+from sandbox.loopback import LoopbackServer
 
 # method -> (required fields, optional fields)
 METHODS: dict[str, tuple[set[str], set[str]]] = {

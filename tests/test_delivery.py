@@ -13,42 +13,16 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from sqlmodel import select
 
+from bench.groups import link_groups
 from bot import app
 from bot.settings import Settings
-from storage import db, units
-from storage.models import Chat, Unit
-from tests.fake_telegram import FakeTelegram
+from sandbox.telegram import FakeTelegram
+from storage.models import Chat
 from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port
 
 log = logging.getLogger(__name__)
 ROUND = "2026-11-23T08:00+07:00"  # Monday 08:00: the default leaderboard time
-
-
-async def _many_groups(db_path: Path, fake: FakeTelegram, *, communes: int, per: int) -> list[int]:
-    """`communes` × `per` villages of Đà Nẵng, each with its own linked group."""
-    engine = db.create_engine(f"sqlite+aiosqlite:///{db_path}")
-    chat_ids: list[int] = []
-    async with db.transaction(db.session_factory(engine)) as session:
-        da_nang = (await session.exec(select(Unit).where(Unit.level == "province",
-                                                          Unit.code == "48"))).one()  # fmt: skip
-        found = await session.exec(
-            select(Unit).where(Unit.parent_id == da_nang.id).order_by(Unit.code).limit(communes)
-        )
-        for c, commune in enumerate(found.all()):
-            for v in range(per):
-                village = await units.create_village(
-                    session, commune=commune, name=f"Thôn {v + 1}"
-                )
-                village.households = 100 + v
-                chat_id = -1005000000000 - c * 1000 - v
-                session.add(Chat(id=f"tg:{chat_id}", platform="tg", kind="group",
-                                 title=f"Tổ CNS {village.name}", unit_id=village.id))  # fmt: skip
-                fake.add_group(chat_id, f"Tổ CNS {commune.name} {village.name}")
-                chat_ids.append(chat_id)
-    await engine.dispose()
-    return chat_ids
 
 
 def _env(fake: FakeTelegram, db_path: Path) -> dict[str, str]:
@@ -73,7 +47,7 @@ async def _jobs_run(
 async def test_round_to_500_groups_is_paced_without_429(
     fake: FakeTelegram, db_path: Path, tmp_path: Path
 ) -> None:
-    groups = await _many_groups(db_path, fake, communes=25, per=20)
+    groups = await link_groups(f"sqlite+aiosqlite:///{db_path}", fake, communes=25, per=20)
     proc = await _jobs_run(fake, db_path, tmp_path)
     assert await asyncio.wait_for(proc.wait(), 120) == 0, (tmp_path / "jobs.log").read_text()
     photos = [s for s in fake.sent if s.method == "sendphoto"]
@@ -93,7 +67,7 @@ async def test_round_to_500_groups_is_paced_without_429(
 async def test_killed_round_resumes_without_doubling(
     fake: FakeTelegram, db_path: Path, tmp_path: Path
 ) -> None:
-    groups = await _many_groups(db_path, fake, communes=25, per=20)
+    groups = await link_groups(f"sqlite+aiosqlite:///{db_path}", fake, communes=25, per=20)
     proc = await _jobs_run(fake, db_path, tmp_path)
     await fake.wait_sent_kind("sendphoto", 250, within=120)
     proc.send_signal(signal.SIGKILL)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from sandbox.telegram import FakeTelegram
 from storage import db
-from tests.fake_telegram import FakeTelegram
 from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port, stop_process
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.render import TELEGRAM_LIMIT, telegram_html
 from handlers.richtext import Rich, b, fmt, mention
-from tests.fake_telegram import _TelegramHTML, utf16_len
+from sandbox.telegram import _TelegramHTML, utf16_len
 
 
 def test_escapes_every_string() -> None:

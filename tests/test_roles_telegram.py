@@ -10,8 +10,8 @@ from pydantic import SecretStr
 
 from bot import app
 from bot.settings import Settings
+from sandbox.telegram import FakeTelegram
 from tests.conftest import lift_group_limit
-from tests.fake_telegram import FakeTelegram
 from tests.tg_world import ADMIN_ID, BINH_AN, HA_LAM, Talk, free_port
 
 COMMUNE = -1001003

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from tests.fake_telegram import FakeTelegram
+from sandbox.telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
 from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port, stop_process
 

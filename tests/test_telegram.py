@@ -12,9 +12,9 @@ from sqlmodel import func, select
 from bot import app
 from bot.settings import Settings
 from bot.telegram import WEBHOOK_PATH
+from sandbox.telegram import FakeTelegram
 from storage.models import Report
 from tests.conftest import lift_group_limit
-from tests.fake_telegram import FakeTelegram
 from tests.tg_world import ADMIN_ID, BINH_AN, HA_LAM, Talk, free_port
 
 WEBHOOK_SECRET = "s3cret-for-tests_only"

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.fake_telegram import FakeTelegram
+from sandbox.telegram import FakeTelegram
 from tests.test_durability import _counts
 from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port, stop_process
 

@@ -14,9 +14,9 @@ import bot.zalo
 from bot import app
 from bot.settings import Settings
 from bot.zalo import to_incoming
+from sandbox.telegram import FakeTelegram
 from scheduler import jobs
 from scheduler.outbox import OutboxSender
-from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo, ZaloUser
 from tests.test_jobs import at
 from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port

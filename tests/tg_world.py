@@ -8,7 +8,7 @@ import signal
 import socket
 from dataclasses import dataclass
 
-from tests.fake_telegram import FakeTelegram
+from sandbox.telegram import FakeTelegram
 
 ADMIN_ID = 1
 HA_LAM = -1001001

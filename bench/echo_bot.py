@@ -1,0 +1,30 @@
+"""A bare python-telegram-bot echo bot, the yardstick of the ingest benchmark: the same library
+and the same server, no database and no handlers.
+
+    python -m bench.echo_bot URL TOKEN
+"""
+
+from __future__ import annotations
+
+import sys
+
+from telegram import Update
+from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+
+async def _echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is not None and message.text:
+        await message.reply_text(message.text)
+
+
+def main() -> int:
+    url, token = sys.argv[1], sys.argv[2]
+    app = Application.builder().token(token).base_url(f"{url}/bot").build()
+    app.add_handler(MessageHandler(filters.TEXT, _echo))
+    app.run_polling(poll_interval=0.0, timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

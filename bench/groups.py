@@ -1,0 +1,53 @@
+"""Village groups, linked and known to a local Bot API server: what the delivery benchmarks and
+tests post into."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from sandbox.telegram import FakeTelegram
+from storage import db, units
+from storage.models import Chat, Unit
+
+
+async def link_groups(
+    database_url: str, fake: FakeTelegram, *, communes: int, per: int, province: str = "48"
+) -> list[int]:
+    """`communes` × `per` villages of one province (Đà Nẵng by default), each with its own
+    linked group; returns the groups' chat ids."""
+    engine = db.create_engine(database_url)
+    chat_ids: list[int] = []
+    try:
+        async with db.transaction(db.session_factory(engine)) as session:
+            top = (
+                await session.exec(
+                    select(Unit).where(Unit.level == "province", Unit.code == province)
+                )
+            ).one()
+            found = await session.exec(
+                select(Unit)
+                .where(Unit.parent_id == top.id)
+                .order_by(col(Unit.code))
+                .limit(communes)
+            )
+            for c, commune in enumerate(found.all()):
+                for v in range(per):
+                    village = await units.create_village(
+                        session, commune=commune, name=f"Thôn {v + 1}"
+                    )
+                    village.households = 100 + v
+                    chat_id = -1005000000000 - c * 10_000 - v
+                    session.add(
+                        Chat(
+                            id=f"tg:{chat_id}",
+                            platform="tg",
+                            kind="group",
+                            title=f"Tổ CNS {village.name}",
+                            unit_id=village.id,
+                        )
+                    )
+                    fake.add_group(chat_id, f"Tổ CNS {commune.name} {village.name}")
+                    chat_ids.append(chat_id)
+    finally:
+        await engine.dispose()
+    return chat_ids

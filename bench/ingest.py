@@ -1,0 +1,143 @@
+"""Ingest: reports a second end to end — the sandbox Bot API, `tcns run` (python-telegram-bot,
+inbox, handlers, SQLite on a file, the reply sent) — against a bare python-telegram-bot echo bot
+on the same server under the same load.
+
+The load is closed: each of `groups` village groups has one report in flight at a time, sent by
+a different member each time (a person is allowed 20 commands a minute), and the next leaves when
+the bot's answer reaches the server. Latency is from the update being offered to the bot to the
+answer being accepted. Both bots run as their own processes; the server and the load run here.
+Sending limits are lifted on both sides: this measures the bot, not Telegram's quotas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.groups import link_groups
+from bench.process import spawn, stop
+from sandbox.telegram import FakeTelegram, Sent
+from storage import db
+from storage.reference import ensure_reference_data
+
+UNLIMITED = 1_000_000
+REPORT = "/bao_cao ho=2 app=1 tt=1"
+
+
+@dataclass(frozen=True)
+class Load:
+    groups: int
+    per_group: int  # measured round trips per group, after one warm-up each
+
+
+@dataclass
+class Figures:
+    reports: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.reports / self.seconds
+
+    def percentile(self, p: int) -> float:
+        return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1] * 1000
+
+
+async def _drive(fake: FakeTelegram, groups: list[int], load: Load) -> Figures:
+    loop = asyncio.get_running_loop()
+    waiting: dict[int, asyncio.Future[float]] = {}
+
+    def answered(sent: Sent) -> None:
+        future = waiting.pop(sent.chat_id or 0, None)
+        if future is not None and not future.done():
+            future.set_result(sent.at)
+
+    fake.on_sent = answered
+    latencies: list[float] = []
+    users = iter(range(10_000_000, 20_000_000))
+
+    async def one_group(chat: int, rounds: int, record: bool) -> None:
+        for _ in range(rounds):
+            user = next(users)
+            fake.add_user(user, "Thành viên", str(user))
+            future: asyncio.Future[float] = loop.create_future()
+            waiting[chat] = future
+            offered = time.monotonic()
+            await fake.user_sends(chat, user, REPORT)
+            accepted = await asyncio.wait_for(future, 60)
+            if record:
+                latencies.append(accepted - offered)
+
+    await asyncio.gather(*(one_group(chat, 1, False) for chat in groups))  # warm-up
+    started = time.monotonic()
+    await asyncio.gather(*(one_group(chat, load.per_group, True) for chat in groups))
+    return Figures(len(latencies), time.monotonic() - started, latencies)
+
+
+def _server() -> FakeTelegram:
+    return FakeTelegram(global_per_second=UNLIMITED, group_per_minute=UNLIMITED)
+
+
+async def _echo(load: Load, workdir: Path) -> Figures:
+    fake = await _server().start()
+    groups = [-1005000000000 - n for n in range(load.groups)]
+    for chat in groups:
+        fake.add_group(chat, "Echo")
+    proc = await spawn(["-m", "bench.echo_bot", fake.url, fake.token], env={},
+                       log=workdir / "echo.log")  # fmt: skip
+    try:
+        return await _drive(fake, groups, load)
+    finally:
+        await stop(proc)
+        await fake.stop()
+
+
+async def _tcns(load: Load, workdir: Path) -> Figures:
+    path = workdir / "ingest.db"
+    path.unlink(missing_ok=True)
+    url = f"sqlite+aiosqlite:///{path}"
+    engine = db.create_engine(url)
+    await db.upgrade(engine)
+    async with db.transaction(db.session_factory(engine)) as session:
+        await ensure_reference_data(session)
+    await engine.dispose()
+    fake = await _server().start()
+    groups = await link_groups(url, fake, communes=1 + load.groups // 20, per=20)
+    groups = groups[: load.groups]
+    env = {
+        "TCNS_TELEGRAM_TOKEN": fake.token,
+        "TCNS_TELEGRAM_API_URL": fake.url,
+        "TCNS_DATABASE_URL": url,
+        "TCNS_SEND_PER_SECOND": str(UNLIMITED),
+        "TCNS_SEND_PER_GROUP_MINUTE": str(UNLIMITED),
+        "TCNS_HTTP_PORT": "0",
+    }
+    proc = await spawn(["-m", "bot", "run"], env=env, log=workdir / "tcns-run.log")
+    try:
+        figures = await _drive(fake, groups, load)
+    finally:
+        await stop(proc)
+        await fake.stop()
+    refused = [e for e in fake.errors]
+    if refused:
+        raise RuntimeError(f"the server refused {len(refused)} sends: {refused[:3]}")
+    return figures
+
+
+async def measure(load: Load, workdir: Path) -> dict[str, float]:
+    echo = await _echo(load, workdir)
+    tcns = await _tcns(load, workdir)
+    return {
+        "reports": float(tcns.reports),
+        "echo bot (msg/s)": echo.rate,
+        "echo p50 (ms)": echo.percentile(50),
+        "echo p99 (ms)": echo.percentile(99),
+        "tcns (reports/s)": tcns.rate,
+        "tcns p50 (ms)": tcns.percentile(50),
+        "tcns p99 (ms)": tcns.percentile(99),
+        "tcns ÷ echo": tcns.rate / echo.rate,
+    }
