@@ -1,7 +1,8 @@
-"""`python -m bench [--quick]`: builds the national shape at two report volumes, times the reads
-that must not grow with the reports, prints a table and writes BENCHMARKS.md.
-
-Only the boards benchmark exists so far (see BENCHMARKS.md for what is still to come).
+"""`python -m bench [--quick] [--parts ingest,boards,memory,fanout]`: ingest against a bare echo
+bot, boards at national scale at two report volumes, peak memory of `tcns run` over the national
+dataset, a leaderboard round to thousands of groups at ten times Telegram's limits. Prints each
+table and writes BENCHMARKS.md. `--quick` is a smoke run of every part (CI runs it); its figures
+mean nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from bench import fanout, ingest, memory
 from bench.national import Shape, build
 from handlers import i18n
 from handlers.progress import board, unit_progress
@@ -49,7 +51,13 @@ async def _timed(fn: Callable[[], Awaitable[object]], runs: int) -> float:
     return statistics.median(samples)
 
 
-async def measure(shape: Shape, workdir: Path) -> dict[str, float]:
+PARTS = ("ingest", "boards", "memory", "fanout")
+Table = list[tuple[str, dict[str, float]]]  # (column heading, figure -> value)
+
+
+async def measure(
+    shape: Shape, workdir: Path, *, memory_seconds: float | None
+) -> tuple[dict[str, float], dict[str, float] | None]:
     path = workdir / f"national-{shape.reports}.db"
     engine = db.create_engine(f"sqlite+aiosqlite:///{path}")
     await db.upgrade(engine)
@@ -91,53 +99,113 @@ async def measure(shape: Shape, workdir: Path) -> dict[str, float]:
                 lambda: unit_progress(session, unit=village, week=week, indicators=indicators), 7
             )
     await engine.dispose()
+    held = None
+    if memory_seconds is not None:
+        held = await memory.measure(path, workdir, seconds=memory_seconds)
     path.unlink(missing_ok=True)
-    return figures
+    return figures, held
+
+
+def _print(title: str, table: Table) -> None:
+    print(f"\n{title}")  # noqa: T201 (a benchmark prints)
+    for heading, figures in table:
+        print(f"  {heading}:")  # noqa: T201
+        for name, value in figures.items():
+            print(f"    {name:<30} {value:12,.2f}")  # noqa: T201
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--quick", action="store_true", help="small shape, for a smoke run")
+    parser.add_argument("--quick", action="store_true", help="small shapes, for a smoke run")
+    parser.add_argument(
+        "--parts", default=",".join(PARTS), help="comma-separated: " + ", ".join(PARTS)
+    )
     parser.add_argument("--out", default="BENCHMARKS.md")
     args = parser.parse_args()
-    shapes = QUICK if args.quick else FULL
+    parts = [p for p in args.parts.split(",") if p]
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
     workdir = Path(tempfile.mkdtemp(prefix="tcns-bench-"))
-    results = []
-    for shape in shapes:
-        figures = asyncio.run(measure(shape, workdir))
-        results.append((shape, figures))
-        print(f"{shape.reports:>12,} reports:", flush=True)  # noqa: T201 (a benchmark prints)
-        for name, value in figures.items():
-            print(f"    {name:<24} {value:10.1f}")  # noqa: T201
-    write_report(Path(args.out), results, quick=args.quick)
+    sections: list[tuple[str, Table]] = []
+    if "ingest" in parts:
+        load = ingest.Load(4, 5) if args.quick else ingest.Load(16, 20)
+        heading = f"{load.groups} groups × {load.per_group} reports"
+        table = [(heading, asyncio.run(ingest.measure(load, workdir)))]
+        _print("Ingest", table)
+        sections.append(("Ingest", table))
+    if "boards" in parts or "memory" in parts:
+        boards: Table = []
+        held: Table = []
+        for n, shape in enumerate(QUICK if args.quick else FULL):
+            seconds = (10.0 if args.quick else 60.0) if n == 0 and "memory" in parts else None
+            figures, memory_figures = asyncio.run(measure(shape, workdir, memory_seconds=seconds))
+            boards.append((f"{shape.reports:,} reports", figures))
+            if memory_figures is not None:
+                held.append((f"{shape.reports:,} reports", memory_figures))
+        if "boards" in parts:
+            _print("Boards at scale", boards)
+            sections.append(("Boards at scale", boards))
+        if held:
+            _print("Memory of tcns run", held)
+            sections.append(("Memory of tcns run", held))
+    if "fanout" in parts:
+        round_ = fanout.Round(5, 10, 10) if args.quick else fanout.Round(250, 20, 10)
+        heading = f"{round_.communes * round_.per:,} groups, limits × {round_.scale}"
+        table = [(heading, asyncio.run(fanout.measure(round_, workdir)))]
+        _print("Fan-out", table)
+        sections.append(("Fan-out", table))
+    write_report(Path(args.out), sections, quick=args.quick, parts=parts)
     return 0
 
 
 def write_report(
-    path: Path, results: list[tuple[Shape, dict[str, float]]], *, quick: bool
+    path: Path, sections: list[tuple[str, Table]], *, quick: bool, parts: list[str]
 ) -> None:
-    names = list(results[0][1])
-    header = "| figure | " + " | ".join(f"{s.reports:,} reports" for s, _f in results) + " |"
+    command = "python -m bench" + (" --quick" if quick else "")
+    if parts != list(PARTS):
+        command += f" --parts {','.join(parts)}"
     lines = [
         "# Benchmarks",
         "",
         f"Run on {datetime.now(UTC):%Y-%m-%d} on {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {sys.version.split()[0]}, SQLite {__import__('sqlite3').sqlite_version}.",
-        f"Command: `python -m bench{' --quick' if quick else ''}`.",
-        "",
-        "## Boards at scale",
-        "",
-        "Shape: " + ", ".join(
-            f"{(s.communes or 3321):,} communes × {s.villages_per_commune} villages, "
-            f"{s.members:,} members" for s, _f in results[:1]
-        ) + ". Reads are the median of several runs after a warm-up.",
-        "",
-        header,
-        "|---|" + "---|" * len(results),
-    ]  # fmt: skip
-    for name in names:
-        lines.append(f"| {name} | " + " | ".join(f"{f[name]:,.1f}" for _s, f in results) + " |")
+        f"Command: `{command}`.",
+    ]
+    for title, table in sections:
+        lines += ["", f"## {title}", "", DESCRIPTIONS[title], ""]
+        lines.append("| figure | " + " | ".join(h for h, _f in table) + " |")
+        lines.append("|---|" + "---|" * len(table))
+        for name in table[0][1]:
+            cells = " | ".join(f"{f[name]:,.2f}" for _h, f in table)
+            lines.append(f"| {name} | {cells} |")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+DESCRIPTIONS = {
+    "Ingest": (
+        "Reports end to end through `tcns run` (python-telegram-bot, inbox, handlers, SQLite on a "
+        "file, the reply accepted by the server) against a bare python-telegram-bot echo bot, "
+        "both as processes polling the sandbox Bot API with sending limits lifted; closed load, "
+        "one report in flight per group, each from another member. Latency: update offered → "
+        "answer accepted. Goal: tcns ÷ echo ≥ 0.5."
+    ),
+    "Boards at scale": (
+        "All 3,321 communes × 22 villages (73,062), 340,000 members, reports in bulk with their "
+        "running totals. Reads are the median of several runs after a warm-up. Goals: commune "
+        "board ≤ 50 ms, national rollup (34 province boards) ≤ 5 s, the same at both volumes."
+    ),
+    "Memory of tcns run": (
+        "`tcns run` over the national dataset (the first volume above) with the scheduler "
+        "ticking every 5 s against the sandbox Bot API; VmHWM sampled every 0.5 s. What it "
+        "queued depends on the weekday of the run (a missed round is caught up). Goal ≤ 250 MB."
+    ),
+    "Fan-out": (
+        "`tcns jobs run leaderboards` to village groups across the country, the sandbox enforcing "
+        "Telegram's limits × 10 (300 messages/s, 200 a minute per group) and tcns told the same. "
+        "Rate from the server's acceptance times. Goals: achieved ÷ ceiling ≥ 0.9, no 429."
+    ),
+}
 
 
 if __name__ == "__main__":

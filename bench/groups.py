@@ -11,31 +11,36 @@ from storage.models import Chat, Unit
 
 
 async def link_groups(
-    database_url: str, fake: FakeTelegram, *, communes: int, per: int, province: str = "48"
+    database_url: str,
+    fake: FakeTelegram,
+    *,
+    communes: int,
+    per: int,
+    province: str | None = "48",
+    households: int = 100,
 ) -> list[int]:
-    """`communes` × `per` villages of one province (Đà Nẵng by default), each with its own
-    linked group; returns the groups' chat ids."""
+    """`communes` × `per` villages of one province (Đà Nẵng by default; None: the first
+    communes of the country), each with its own
+    linked group and `households` (+ its number) households; returns the groups' chat ids."""
     engine = db.create_engine(database_url)
     chat_ids: list[int] = []
     try:
         async with db.transaction(db.session_factory(engine)) as session:
-            top = (
-                await session.exec(
-                    select(Unit).where(Unit.level == "province", Unit.code == province)
-                )
-            ).one()
-            found = await session.exec(
-                select(Unit)
-                .where(Unit.parent_id == top.id)
-                .order_by(col(Unit.code))
-                .limit(communes)
-            )
+            query = select(Unit).where(Unit.level == "commune")
+            if province is not None:
+                top = (
+                    await session.exec(
+                        select(Unit).where(Unit.level == "province", Unit.code == province)
+                    )
+                ).one()
+                query = query.where(Unit.parent_id == top.id)
+            found = await session.exec(query.order_by(col(Unit.code)).limit(communes))
             for c, commune in enumerate(found.all()):
                 for v in range(per):
                     village = await units.create_village(
                         session, commune=commune, name=f"Thôn {v + 1}"
                     )
-                    village.households = 100 + v
+                    village.households = households + v
                     chat_id = -1005000000000 - c * 10_000 - v
                     session.add(
                         Chat(

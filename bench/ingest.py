@@ -106,7 +106,10 @@ async def _tcns(load: Load, workdir: Path) -> Figures:
         await ensure_reference_data(session)
     await engine.dispose()
     fake = await _server().start()
-    groups = await link_groups(url, fake, communes=1 + load.groups // 20, per=20)
+    # Households enough that no report of the run is refused as more than the village has.
+    groups = await link_groups(
+        url, fake, communes=1 + load.groups // 20, per=20, households=1_000_000
+    )
     groups = groups[: load.groups]
     env = {
         "TCNS_TELEGRAM_TOKEN": fake.token,
