@@ -126,6 +126,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tcns", description="Bot for community digital teams")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the bot (long polling, or webhooks with a base URL)")
+    demo_p = sub.add_parser("demo", help="six weeks of a commune in a minute, offline")
+    demo_p.add_argument("--out", default="demo-output", help="folder for the chart, workbook, "
+                        "transcript (default: demo-output)")  # fmt: skip
+    chat_p = sub.add_parser("chat", help="talk to the bot in a console, as someone, somewhere")
+    chat_p.add_argument("--as", dest="person", default="1", help="who you are (a user id)")
+    chat_p.add_argument("--name", default="Quản trị", help="your display name")
+    chat_p.add_argument("--chat", default="private",
+                        help="'private' (default), or a group's id such as -1001")  # fmt: skip
+    chat_p.add_argument("--title", default="Tổ CNS", help="the group's title")
     dbp = sub.add_parser("db", help="database maintenance")
     dbsub = dbp.add_subparsers(dest="db_command", required=True)
     dbsub.add_parser("upgrade", help="apply migrations and load reference data")
@@ -150,6 +159,12 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "plan" and args.plan_command in ("check", "list"):
         return _plan_offline(args)
+    if args.command == "demo":
+        from bot.demo import prepare_output, run_demo  # the sandbox only loads for the demo
+
+        logging.basicConfig(level=logging.ERROR)
+        prepare_output(Path(args.out))
+        return asyncio.run(run_demo(Path(args.out)))
 
     try:
         settings = Settings()
@@ -160,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             asyncio.run(_run(settings))
+        elif args.command == "chat":
+            from bot.console import run_console
+
+            return asyncio.run(run_console(settings, args))
         elif args.command == "jobs":
             return asyncio.run(_jobs_run(settings, args.job, args.at))
         elif args.command == "export":

@@ -172,6 +172,8 @@ class FakeTelegram(LoopbackServer):
     failures: int = 0  # the next this-many sends answer 502, as a Bot API having a bad minute
     # Told of every message accepted, as it is accepted (the benchmarks time replies with it).
     on_sent: Callable[[Sent], None] | None = None
+    # What "now" is for message dates: the demo runs weeks of simulated time in a minute.
+    clock: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -231,7 +233,7 @@ class FakeTelegram(LoopbackServer):
             user.started = True
         message: dict[str, Any] = {
             "message_id": self._next_message_id(chat_id),
-            "date": int(time.time()),
+            "date": int(self.clock()),
             "chat": self.chats[chat_id],
             "from": user.as_dict(),
             "text": text,
@@ -258,7 +260,7 @@ class FakeTelegram(LoopbackServer):
     async def user_edits(self, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
         message = dict(self._messages[(chat_id, message_id)])
         message["text"] = text
-        message["edit_date"] = int(time.time())
+        message["edit_date"] = int(self.clock())
         command = re.match(r"^/[A-Za-z0-9_]+(@\w+)?", text)
         if command:
             message["entities"] = [
@@ -312,6 +314,11 @@ class FakeTelegram(LoopbackServer):
         async with asyncio.timeout(within), self._new_sent:
             await self._new_sent.wait_for(lambda: len(matching()) >= count)
         return matching()
+
+    async def wait_sent_to(self, chat_id: int, count: int, *, within: float = 10) -> None:
+        """Waits until the bot has sent `count` things of any kind to `chat_id`."""
+        async with asyncio.timeout(within), self._new_sent:
+            await self._new_sent.wait_for(lambda: len(self.posts_to(chat_id)) >= count)
 
     async def wait_sent_kind(self, method: str, count: int, *, within: float = 10) -> None:
         """Waits until `count` calls of `method` (e.g. "sendphoto") have succeeded."""
@@ -543,7 +550,7 @@ class FakeTelegram(LoopbackServer):
         self._rate_limit(chat)
         message: dict[str, Any] = {
             "message_id": self._next_message_id(chat["id"]),
-            "date": int(time.time()),
+            "date": int(self.clock()),
             "chat": chat,
             "from": self._bot_user(),
         }
@@ -582,7 +589,7 @@ class FakeTelegram(LoopbackServer):
         self._rate_limit(chat)
         message: dict[str, Any] = {
             "message_id": self._next_message_id(chat["id"]),
-            "date": int(time.time()),
+            "date": int(self.clock()),
             "chat": chat,
             "from": self._bot_user(),
             "text": visible,
