@@ -196,11 +196,16 @@ async def _village_scores(
     villages are all those under it, and their totals are read by one join."""
 
     ids = [v.id for v in villages]
+    indicator_ids = [ind.id for ind in indicators if ind.id is not None]
 
     async def read(period: str) -> dict[int, dict[int, int]]:
         if scope is None:
-            return await reports.totals(session, unit_ids=ids, period=period)
-        return await reports.totals_under(session, scope=scope, level="village", period=period)
+            return await reports.totals(
+                session, unit_ids=ids, period=period, indicator_ids=indicator_ids
+            )
+        return await reports.totals_under(
+            session, scope=scope, level="village", period=period, indicator_ids=indicator_ids
+        )
 
     totals = await read(ALL_TIME)
     if before_week is not None:

@@ -37,7 +37,9 @@ def default_schedule() -> dict[str, When]:
     return out
 
 
-def resolve_schedule(unit: Unit, rows: Sequence[Schedule]) -> dict[str, tuple[When, int | None]]:
+def resolve_schedule(
+    unit: units.Placed, rows: Sequence[Schedule]
+) -> dict[str, tuple[When, int | None]]:
     """Job -> (time, id of the unit that set it, or None for the default): the nearest unit
     up the tree that set a time wins. `rows` may hold other units' rows too."""
     ids = units.path_ids(unit)

@@ -6,15 +6,17 @@ never written again, so running a job twice, or again after a crash, adds nothin
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col, select
+from sqlmodel import case, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import i18n, views
@@ -47,6 +49,7 @@ log = logging.getLogger(__name__)
 JOBS = ("reminders", "summaries", "leaderboards", "quarterly")
 SCHEDULE_KEY = {"reminders": "reminder", "summaries": "summary", "leaderboards": "leaderboard"}
 CAPTION_TOP = 10
+CHUNK = 500  # chats a transaction: bounded memory, and SQLite's writer is free between chunks
 QUARTERLY_AT = time(8, 0)  # on the first day of a quarter, the last one is evaluated
 QUARTERLY_CATCH_UP = timedelta(days=7)
 
@@ -65,49 +68,87 @@ def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
 
 
 async def enqueue(session: AsyncSession, *, job: str, period: str, posts: Sequence[Post]) -> int:
-    """Writes the posts that are not in the outbox yet; returns how many were new."""
+    """Writes the posts that are not in the outbox yet; returns how many were new.
+
+    One statement for all the posts (and one per distinct picture): a chunk of a national round
+    is hundreds of posts sharing one chart."""
+    if not posts:
+        return 0
     insert = _insert(session)
-    added = 0
+    media: dict[str, Attachment] = {}
+    rows: list[dict[str, object]] = []
     for post in posts:
         media_key = None
         if post.attachment is not None:
             media_key = hashlib.sha256(post.attachment.content).hexdigest()
-            await session.exec(
-                insert(Media)
-                .values(
-                    key=media_key,
-                    filename=post.attachment.filename,
-                    mime=post.attachment.mime,
-                    content=post.attachment.content,
-                )
-                .on_conflict_do_nothing(index_elements=["key"])
-            )
-        result = await session.exec(
-            insert(Outbox)
-            .values(
-                job=job,
-                period=period,
-                chat_id=post.chat_id,
-                body=post.rich.to_json(),
-                media_key=media_key,
-                media_kind=post.attachment.kind if post.attachment else None,
-                fallback_chat_id=post.fallback_chat_id,
-                created_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["job", "period", "chat_id"])
+            media.setdefault(media_key, post.attachment)
+        rows.append(
+            {
+                "job": job,
+                "period": period,
+                "chat_id": post.chat_id,
+                "body": post.rich.to_json(),
+                "media_key": media_key,
+                "media_kind": post.attachment.kind if post.attachment else None,
+                "fallback_chat_id": post.fallback_chat_id,
+                "created_at": utcnow(),
+            }
         )
-        added += result.rowcount or 0
-    return added
+    for key, attachment in media.items():
+        await session.exec(
+            insert(Media)
+            .values(
+                key=key,
+                filename=attachment.filename,
+                mime=attachment.mime,
+                content=attachment.content,
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+    before = await _queued_count(session, job=job, period=period)
+    await session.exec(
+        insert(Outbox).on_conflict_do_nothing(index_elements=["job", "period", "chat_id"]),
+        params=rows,
+    )
+    return await _queued_count(session, job=job, period=period) - before
+
+
+async def _queued_count(session: AsyncSession, *, job: str, period: str) -> int:
+    found = await session.exec(
+        select(func.count()).select_from(Outbox).where(Outbox.job == job, Outbox.period == period)
+    )
+    return int(found.one())
 
 
 # --- who is due ----------------------------------------------------------------------------
 
 
-async def _linked_chats(session: AsyncSession) -> list[tuple[Chat, Unit]]:
+@dataclass(frozen=True, slots=True)
+class Linked:
+    """A linked chat as the due-time check needs it: a national round looks at 73,000 of them,
+    and whole Chat and Unit instances for each would cost hundreds of megabytes."""
+
+    chat_id: str
+    path: str
+    scope: int  # whose board the chat gets: a village's commune, else its own unit
+
+
+async def _linked_chats(session: AsyncSession) -> list[Linked]:
+    scope = case((col(Unit.level) == "village", col(Unit.parent_id)), else_=col(Unit.id))
+    rows = await session.exec(
+        select(Chat.id, Unit.path, scope)
+        .join(Unit, col(Unit.id) == col(Chat.unit_id))
+        .where(col(Chat.active).is_(True))
+        .order_by(col(Chat.id))
+    )
+    return [Linked(chat_id, path, int(of or 0)) for chat_id, path, of in rows.all()]
+
+
+async def _load(session: AsyncSession, chats: Sequence[Linked]) -> list[tuple[Chat, Unit]]:
     rows = await session.exec(
         select(Chat, Unit)
         .join(Unit, col(Unit.id) == col(Chat.unit_id))
-        .where(col(Chat.active).is_(True))
+        .where(col(Chat.id).in_([c.chat_id for c in chats]))
         .order_by(col(Chat.id))
     )
     return list(rows.all())
@@ -115,7 +156,7 @@ async def _linked_chats(session: AsyncSession) -> list[tuple[Chat, Unit]]:
 
 async def _due(
     session: AsyncSession, *, job: str, at: datetime, tz: ZoneInfo
-) -> tuple[str, list[tuple[Chat, Unit]]]:
+) -> tuple[str, list[Linked]]:
     """(period, the linked chats whose time for `job` has come in that period)."""
     local = at.astimezone(tz)
     chats = await _linked_chats(session)
@@ -128,16 +169,16 @@ async def _due(
         return quarter_key(start - timedelta(days=1)), chats
     period = week_key(local.date())
     monday = week_start(local.date())
-    ids = {i for _c, u in chats for i in units.path_ids(u)}
+    ids = {i for c in chats for i in units.path_ids(c)}
     rows = await config.schedule_rows(session, unit_ids=sorted(ids))
-    due: list[tuple[Chat, Unit]] = []
-    for chat, unit in chats:
-        when, _source = resolve_schedule(unit, rows)[SCHEDULE_KEY[job]]
+    due: list[Linked] = []
+    for chat in chats:
+        when, _source = resolve_schedule(chat, rows)[SCHEDULE_KEY[job]]
         moment = datetime.combine(
             monday + timedelta(days=when.weekday), time(when.minute // 60, when.minute % 60), tz
         )
         if local >= moment:
-            due.append((chat, unit))
+            due.append(chat)
     return period, due
 
 
@@ -151,21 +192,29 @@ async def _already(session: AsyncSession, *, job: str, period: str) -> set[str]:
 # --- what each job says --------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Member:
+    id: str
+    display_name: str
+
+
 async def _members_and_reports(
     session: AsyncSession, *, unit_ids: Sequence[int], week: str
-) -> tuple[dict[int, list[Person]], dict[int, set[str]]]:
-    members: dict[int, list[Person]] = {uid: [] for uid in unit_ids}
+) -> tuple[dict[int, list[Member]], dict[int, set[str]]]:
+    """Each unit's members and who of them reported in `week`; read as plain rows, because a
+    national reminder round reads every one of 340,000 members."""
+    members: dict[int, list[Member]] = {uid: [] for uid in unit_ids}
     reported: dict[int, set[str]] = {uid: set() for uid in unit_ids}
     if not unit_ids:
         return members, reported
     rows = await session.exec(
-        select(Membership, Person)
+        select(Membership.unit_id, Person.id, Person.display_name)
         .join(Person, col(Person.id) == col(Membership.person_id))
         .where(col(Membership.unit_id).in_(unit_ids))
         .order_by(col(Person.display_name))
     )
-    for m, p in rows.all():
-        members[m.unit_id].append(p)
+    for unit_id, person_id, name in rows.all():
+        members[unit_id].append(Member(person_id, name))
     done = await session.exec(
         select(Report.unit_id, Report.person_id).where(
             col(Report.unit_id).in_(unit_ids),
@@ -277,7 +326,9 @@ async def leaderboards(
             subtitle = title or views.week_label(week_key(covered), week_start(covered))
             key = (bd.scope.id or 0, language)
             if key not in charts:
-                charts[key] = board_png(bd, subtitle=subtitle)
+                # Drawn off the event loop: a national round draws thousands of charts, and
+                # members' replies must not wait behind them.
+                charts[key] = await asyncio.to_thread(board_png, bd, subtitle=subtitle)
             rich = views.board(bd, top=CAPTION_TOP)
             if title:
                 rich.lines.insert(0, (Span(title, "bold"),))
@@ -291,21 +342,13 @@ async def leaderboards(
     return posts
 
 
-async def quarterly(
-    session: AsyncSession,
-    *,
-    chats: Sequence[tuple[Chat, Unit]],
-    today: date,
-    deps: Deps,
-    period: str,
+async def quarterly_workbooks(
+    session: AsyncSession, *, today: date, deps: Deps, period: str
 ) -> list[Post]:
+    """Admins get the workbook of the unit they administer, in their private chat."""
     start, end = quarter_bounds(today - timedelta(days=1))
-    with i18n.use(deps.default_locale):
-        title = _("Evaluation of quarter {quarter}/{year}").format(
-            quarter=period[-1], year=period[:4]
-        )
-    posts = await leaderboards(session, chats=chats, today=today, deps=deps, title=title)
-    # Admins get the workbook of the unit they administer, in their private chat.
+    title = _quarter_title(deps, period)
+    posts: list[Post] = []
     grants = (await session.exec(select(AdminGrant))).all()
     done: set[tuple[str, int]] = set()
     for grant in grants:
@@ -331,28 +374,64 @@ async def quarterly(
     return posts
 
 
+def _quarter_title(deps: Deps, period: str) -> str:
+    with i18n.use(deps.default_locale):
+        return _("Evaluation of quarter {quarter}/{year}").format(
+            quarter=period[-1], year=period[:4]
+        )
+
+
+def _chunks(chats: Sequence[Linked]) -> Iterator[list[Linked]]:
+    """About CHUNK chats at a time, a scope's chats always in the same chunk: its board and
+    chart are worked out once, and a unit's group and private chats are seen together."""
+    ordered = sorted(chats, key=lambda c: (c.scope, c.chat_id))
+    chunk: list[Linked] = []
+    for _scope, group in itertools.groupby(ordered, key=lambda c: c.scope):
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+        chunk.extend(group)
+    if chunk:
+        yield chunk
+
+
 async def run(deps: Deps, job: str, at: datetime) -> int:
-    """Enqueues what `job` owes as of `at`; returns how many new posts went into the outbox."""
+    """Enqueues what `job` owes as of `at`; returns how many new posts went into the outbox.
+
+    A chunk of chats at a time, each in its own transaction: at national scale (73,000 village
+    groups) one transaction would hold every post in memory and keep SQLite's writer from the
+    members' reports for minutes. A chunk enqueued before a crash stays enqueued; the rest is
+    done at the next tick.
+    """
     if job not in JOBS:
         raise ValueError(f"unknown job {job!r}; one of {', '.join(JOBS)}")
     tz = ZoneInfo(deps.timezone)
     today = local_date(at, tz)
-    async with transaction(deps.sessions) as session:
+    async with deps.sessions() as session:
         period, due = await _due(session, job=job, at=at, tz=tz)
         sent = await _already(session, job=job, period=period)
-        todo = [(c, u) for c, u in due if c.id not in sent]
-        if not todo:
-            return 0
-        if job == "reminders":
-            posts = await reminders(session, chats=todo, today=today, deps=deps)
-        elif job == "summaries":
-            posts = await summaries(session, chats=todo, today=today, deps=deps, queued=sent)
-        elif job == "leaderboards":
-            posts = await leaderboards(session, chats=todo, today=today, deps=deps)
-        else:
-            posts = await quarterly(session, chats=todo, today=today, deps=deps, period=period)
+    todo = [c for c in due if c.chat_id not in sent]
+    if not todo:
+        return 0
+    added = 0
+    for linked in _chunks(todo):
+        async with transaction(deps.sessions) as session:
+            chunk = await _load(session, linked)
+            if job == "reminders":
+                posts = await reminders(session, chats=chunk, today=today, deps=deps)
+            elif job == "summaries":
+                posts = await summaries(session, chats=chunk, today=today, deps=deps, queued=sent)
+            else:
+                title = _quarter_title(deps, period) if job == "quarterly" else None
+                posts = await leaderboards(
+                    session, chats=chunk, today=today, deps=deps, title=title
+                )
+            added += await enqueue(session, job=job, period=period, posts=posts)
+    if job == "quarterly":
+        async with transaction(deps.sessions) as session:
+            posts = await quarterly_workbooks(session, today=today, deps=deps, period=period)
             posts = [p for p in posts if p.chat_id not in sent]
-        added = await enqueue(session, job=job, period=period, posts=posts)
+            added += await enqueue(session, job=job, period=period, posts=posts)
     if added:
         log.info("%s %s: %d posts queued", job, period, added)
     return added

@@ -150,25 +150,35 @@ async def withdraw(session: AsyncSession, *, report: Report, unit: Unit) -> dict
 
 
 async def totals(
-    session: AsyncSession, *, unit_ids: Sequence[int], period: str = ALL_TIME
+    session: AsyncSession,
+    *,
+    unit_ids: Sequence[int],
+    period: str = ALL_TIME,
+    indicator_ids: Sequence[int] | None = None,
 ) -> dict[int, dict[int, int]]:
-    """unit id -> indicator id -> running total, for the given period."""
+    """unit id -> indicator id -> running total, for the given period. Naming the indicators
+    lets the database seek each row by its whole key instead of reading every week of a unit."""
     result: dict[int, dict[int, int]] = {uid: {} for uid in unit_ids}
     if not unit_ids:
         return result
     # Plain columns, not ORM instances: a national rollup reads hundreds of thousands.
-    rows = await session.exec(
-        select(UnitTotal.unit_id, UnitTotal.indicator_id, UnitTotal.value).where(
-            col(UnitTotal.unit_id).in_(unit_ids), UnitTotal.period == period
-        )
+    stmt = select(UnitTotal.unit_id, UnitTotal.indicator_id, UnitTotal.value).where(
+        col(UnitTotal.unit_id).in_(unit_ids), UnitTotal.period == period
     )
-    for unit_id, indicator_id, value in rows.all():
+    if indicator_ids is not None:
+        stmt = stmt.where(col(UnitTotal.indicator_id).in_(indicator_ids))
+    for unit_id, indicator_id, value in (await session.exec(stmt)).all():
         result[unit_id][indicator_id] = value
     return result
 
 
 async def totals_under(
-    session: AsyncSession, *, scope: Unit, level: str, period: str = ALL_TIME
+    session: AsyncSession,
+    *,
+    scope: Unit,
+    level: str,
+    indicator_ids: Sequence[int],
+    period: str = ALL_TIME,
 ) -> dict[int, dict[int, int]]:
     """The same as `totals` for every unit of `level` in `scope`'s subtree, by one join rather
     than a list of ids (a province holds thousands of villages)."""
@@ -178,6 +188,7 @@ async def totals_under(
         .where(
             in_subtree(scope.path),
             Unit.level == level,
+            col(UnitTotal.indicator_id).in_(indicator_ids),
             UnitTotal.period == period,
         )
     )

@@ -20,14 +20,17 @@ async def test_demo_runs_offline_and_leaves_chart_workbook_transcript(tmp_path: 
     stream = io.StringIO()
     assert await run_demo(out, stream=stream) == 0
     text = stream.getvalue()
-    assert "Thôn Hà Lam" in text and "Thôn Bình Trúc" in text
+    assert "Thôn Hà Lam" in text
+    assert "Thôn Bình Trúc" in text
     assert "/bao_cao ho=" in text
     assert "Chưa ghi nhận gì" in text  # a mistake refused, nothing stored
     assert "✏️" in text  # ... and corrected by editing the message
-    assert "Bảng xếp hạng" in text and "Nhắc báo cáo" in text  # scheduled posts went out
+    assert "Bảng xếp hạng" in text
+    assert "Nhắc báo cáo" in text
     assert "\033[" not in text  # no colour codes where the output is not a terminal
     png = (out / "leaderboard.png").read_bytes()
-    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    assert png.startswith(b"\x89PNG")
+    assert len(png) > 10_000
     workbooks = list(out.glob("*.xlsx"))
     assert len(workbooks) == 1
     book = openpyxl.load_workbook(workbooks[0])
