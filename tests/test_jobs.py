@@ -220,3 +220,24 @@ async def test_rate_limited_post_waits_and_goes(deps: Deps, teams: dict[str, Cha
     assert stats.sent == 3
     assert len(recorder.to("tg:-3002")) == 1
     assert await _outbox(deps) == 3
+
+
+async def test_rounds_in_small_chunks_post_each_chat_once(
+    deps: Deps, teams: dict[str, ChatRoom], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round is queued a chunk at a time; a commune's chats stay in one chunk (its board is
+    worked out once), and what a chunk queued is not queued again."""
+    other = ChatRoom(deps, "tg:-3010")
+    await other.say(SUPER, "/lien_ket xa=20308 thon=Thôn Một ho=100")
+    monkeypatch.setattr(jobs, "CHUNK", 1)
+    await other.say(LAN, "/bao_cao ho=1")
+    await other.say(LAN, "/huy")  # a member with nothing this week
+    # Hà Lam's and Bình An's members who have not reported, and Lan in Thôn Một.
+    assert await jobs.run(deps, "reminders", at("2026-11-27T16:00")) == 3
+    assert await jobs.run(deps, "leaderboards", at("2026-11-23T08:00")) == 4
+    assert await jobs.run(deps, "leaderboards", at("2026-11-23T09:00")) == 0
+    recorder = Recorder()
+    await OutboxSender(deps, [recorder]).drain()
+    posts = [c for c, r in recorder.posts if r.attachment is not None]
+    assert sorted(posts) == sorted(["tg:-3001", "tg:-3002", "tg:-3003", "tg:-3010"])
+    assert "Thôn Hà Lam" not in recorder.to("tg:-3010")[-1]  # its own commune's board
