@@ -179,7 +179,33 @@ def write_report(
         for name in table[0][1]:
             cells = " | ".join(f"{f[name]:,.2f}" for _h, f in table)
             lines.append(f"| {name} | {cells} |")
+    lines += ["", "## Goals in this run", ""]
+    lines += [f"- {verdict}" for verdict in verdicts(dict(sections))]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def verdicts(sections: dict[str, Table]) -> list[str]:
+    """Each goal of issue 7 against this run's figures (read them with the note on the run)."""
+    out: list[str] = []
+
+    def say(what: str, value: float, goal: float, unit: str, *, most: bool) -> None:
+        met = value <= goal if most else value >= goal
+        bound = "≤" if most else "≥"
+        out.append(f"{what}: {value:,.2f}{unit} (goal {bound} {goal:g}{unit}) — "
+                   f"{'met' if met else 'not met'}")  # fmt: skip
+
+    for heading, figures in sections.get("Ingest", []):
+        say(f"ingest ratio, {heading}", figures["tcns ÷ echo"], 0.5, "", most=False)
+    for heading, figures in sections.get("Boards at scale", []):
+        say(f"commune board, {heading}", figures["commune board (ms)"], 50, " ms", most=True)
+        say(f"national rollup, {heading}", figures["national rollup (ms)"], 5000, " ms",
+            most=True)  # fmt: skip
+    for heading, figures in sections.get("Memory of tcns run", []):
+        say(f"peak RSS of tcns run, {heading}", figures["peak RSS (MB)"], 250, " MB", most=True)
+    for heading, figures in sections.get("Fan-out", []):
+        say(f"fan-out, {heading}", figures["achieved ÷ ceiling"], 0.9, "", most=False)
+        say(f"answers of 429, {heading}", figures["answers of 429"], 0, "", most=True)
+    return out
 
 
 DESCRIPTIONS = {
