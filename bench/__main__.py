@@ -22,13 +22,13 @@ from pathlib import Path
 from sqlmodel import select
 
 from bench import fanout, ingest, memory
+from bench.groups import fresh_database
 from bench.national import Shape, build
 from handlers import i18n
 from handlers.progress import board, unit_progress
 from handlers.summary import weekly_summary
 from storage import config, db
 from storage.models import Unit
-from storage.reference import ensure_reference_data
 
 FULL = [
     Shape(villages_per_commune=22, members=340_000, reports=1_000_000),
@@ -59,12 +59,7 @@ async def measure(
     shape: Shape, workdir: Path, *, memory_seconds: float | None
 ) -> tuple[dict[str, float], dict[str, float] | None]:
     path = workdir / f"national-{shape.reports}.db"
-    engine = db.create_engine(f"sqlite+aiosqlite:///{path}")
-    await db.upgrade(engine)
-    sessions = db.session_factory(engine)
-    async with db.transaction(sessions) as session:
-        await ensure_reference_data(session)
-    await engine.dispose()
+    await fresh_database(path)
     built = build(path, shape)
     engine = db.create_engine(f"sqlite+aiosqlite:///{path}")
     sessions = db.session_factory(engine)

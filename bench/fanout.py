@@ -11,11 +11,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.groups import link_groups
+from bench.groups import fresh_database, link_groups
 from bench.process import spawn
 from sandbox.telegram import FakeTelegram
-from storage import db
-from storage.reference import ensure_reference_data
 
 ROUND = "2026-11-23T08:00+07:00"  # Monday 08:00: the default leaderboard time
 
@@ -28,14 +26,7 @@ class Round:
 
 
 async def measure(round_: Round, workdir: Path) -> dict[str, float]:
-    path = workdir / "fanout.db"
-    path.unlink(missing_ok=True)
-    url = f"sqlite+aiosqlite:///{path}"
-    engine = db.create_engine(url)
-    await db.upgrade(engine)
-    async with db.transaction(db.session_factory(engine)) as session:
-        await ensure_reference_data(session)
-    await engine.dispose()
+    url = await fresh_database(workdir / "fanout.db")
     per_second, per_group = 30 * round_.scale, 20 * round_.scale
     fake = await FakeTelegram(global_per_second=per_second, group_per_minute=per_group).start()
     try:

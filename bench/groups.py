@@ -3,11 +3,25 @@ tests post into."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 from sqlmodel import col, select
 
+from bot import app
+from bot.settings import Settings
 from sandbox.telegram import FakeTelegram
 from storage import db, units
 from storage.models import Chat, Unit
+
+
+async def fresh_database(path: Path) -> str:
+    """An empty SQLite file at `path`, migrated and seeded as `tcns run` leaves it; its URL."""
+    await asyncio.to_thread(path.unlink, missing_ok=True)
+    url = f"sqlite+aiosqlite:///{path}"
+    engine, _sessions = await app.prepare_database(Settings(_env_file=None, database_url=url))
+    await engine.dispose()
+    return url
 
 
 async def link_groups(

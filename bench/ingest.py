@@ -17,11 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.groups import link_groups
+from bench.groups import fresh_database, link_groups
 from bench.process import spawn, stop
 from sandbox.telegram import FakeTelegram, Sent
-from storage import db
-from storage.reference import ensure_reference_data
 
 UNLIMITED = 1_000_000
 REPORT = "/bao_cao ho=2 app=1 tt=1"
@@ -97,14 +95,7 @@ async def _echo(load: Load, workdir: Path) -> Figures:
 
 
 async def _tcns(load: Load, workdir: Path) -> Figures:
-    path = workdir / "ingest.db"
-    path.unlink(missing_ok=True)
-    url = f"sqlite+aiosqlite:///{path}"
-    engine = db.create_engine(url)
-    await db.upgrade(engine)
-    async with db.transaction(db.session_factory(engine)) as session:
-        await ensure_reference_data(session)
-    await engine.dispose()
+    url = await fresh_database(workdir / "ingest.db")
     fake = await _server().start()
     # Households enough that no report of the run is refused as more than the village has.
     groups = await link_groups(

@@ -31,6 +31,7 @@ def peak_rss_mb(pid: int) -> float | None:
 
 
 async def stop(proc: asyncio.subprocess.Process, *, within: float = 30) -> int | None:
+    """SIGTERM, as an operator's service manager sends it; SIGKILL if it has not ended in time."""
     if proc.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signal.SIGTERM)

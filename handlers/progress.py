@@ -213,15 +213,14 @@ async def _village_scores(
             row = totals.setdefault(uid, {})
             for ind, value in per.items():
                 row[ind] = row.get(ind, 0) - value
-    paths = [units.path_ids(v) for v in villages]
-    own = await own_targets(session, unit_ids=sorted({a for p in paths for a in p}))
+    own = await own_targets(session, unit_ids=sorted({a for v in villages for a in v.ids}))
     code_of = {ind.id: ind.code for ind in indicators}
     # Goals depend only on which units up the path set targets, and almost every village
     # shares its commune's: worked out once per distinct chain, not 73,000 times.
     goals_by_chain: dict[tuple[int, ...], dict[str, scoring.Goal]] = {}
     out: dict[int, tuple[float, int]] = {}
-    for v, path in zip(villages, paths, strict=True):
-        chain = tuple(a for a in path if a in own)
+    for v in villages:
+        chain = tuple(a for a in v.ids if a in own)
         goals = goals_by_chain.get(chain)
         if goals is None:
             goals = goals_by_chain[chain] = _goals_for(v, indicators, own)
@@ -265,7 +264,7 @@ async def board(
         )
         by_parent: dict[int, list[tuple[float, int]]] = {}
         for v in below:
-            for ancestor in units.path_ids(v):
+            for ancestor in v.ids:
                 by_parent.setdefault(ancestor, []).append(village_scores[v.id])
         scores, households = {}, {}
         for m in members:

@@ -61,6 +61,7 @@ class Village:
     id: int
     path: str
     households: int | None
+    ids: tuple[int, ...]  # the path's unit ids, root first: split once, used twice a rollup
 
 
 async def villages_under(session: AsyncSession, *, unit: Unit) -> list[Village]:
@@ -69,12 +70,15 @@ async def villages_under(session: AsyncSession, *, unit: Unit) -> list[Village]:
             in_subtree(unit.path), Unit.level == "village"
         )
     )
-    return [Village(int(uid or 0), path, households) for uid, path, households in rows.all()]
+    return [
+        Village(int(uid or 0), path, households, tuple(_ids(path)))
+        for uid, path, households in rows.all()
+    ]
 
 
 def as_village(unit: Unit) -> Village:
     assert unit.id is not None  # noqa: S101 (a stored unit)
-    return Village(unit.id, unit.path, unit.households)
+    return Village(unit.id, unit.path, unit.households, tuple(path_ids(unit)))
 
 
 async def count_villages(session: AsyncSession, *, unit: Unit) -> int:
@@ -89,7 +93,11 @@ async def count_villages(session: AsyncSession, *, unit: Unit) -> int:
 
 def path_ids(unit: Placed) -> list[int]:
     """The ids from the root down to `unit`, itself included."""
-    return [int(part) for part in unit.path.strip("/").split("/") if part]
+    return _ids(unit.path)
+
+
+def _ids(path: str) -> list[int]:
+    return [int(part) for part in path.strip("/").split("/") if part]
 
 
 async def get(session: AsyncSession, *, unit_id: int) -> Unit | None:

@@ -4,10 +4,10 @@ talk in it and wait for the bot's answer."""
 from __future__ import annotations
 
 import asyncio
-import signal
 import socket
 from dataclasses import dataclass
 
+from bench.process import stop
 from sandbox.telegram import FakeTelegram
 
 ADMIN_ID = 1
@@ -62,13 +62,5 @@ class Talk:
         return len(self.fake.messages_to(chat)) == before
 
 
-async def stop_process(proc: asyncio.subprocess.Process, *, within: float = 30) -> int | None:
-    """SIGTERM, as an operator's service manager sends it; SIGKILL if it has not ended in time."""
-    if proc.returncode is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(proc.wait(), within)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-    return proc.returncode
+# SIGTERM, as an operator's service manager sends it; SIGKILL if it has not ended in time.
+stop_process = stop
