@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -79,19 +81,34 @@ def check(settings: Settings) -> None:
         raise ConfigurationError("Zalo wants TCNS_WEBHOOK_SECRET of 8 to 256 characters")
 
 
-def make_deps(settings: Settings, sessions: db.SessionFactory) -> Deps:
-    return Deps(
+def make_deps(
+    settings: Settings,
+    sessions: db.SessionFactory,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> Deps:
+    """The handlers' dependencies; `clock` is the business "now" (the system's by default;
+    tests and the demo run at dates of their own)."""
+    deps = Deps(
         sessions=sessions,
         superadmins=settings.superadmin_ids,
         timezone=settings.timezone,
         default_locale=settings.locale,
     )
+    if clock is not None:
+        deps.clock = clock
+    return deps
 
 
-async def start(settings: Settings, *, schedule: bool = True) -> Running:
+async def start(
+    settings: Settings,
+    *,
+    schedule: bool = True,
+    clock: Callable[[], datetime] | None = None,
+) -> Running:
     check(settings)
     engine, sessions = await prepare_database(settings)
-    deps = make_deps(settings, sessions)
+    deps = make_deps(settings, sessions, clock=clock)
     metrics = Metrics()
     deps.observer = metrics
     worker = InboxWorker(sessions)

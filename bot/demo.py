@@ -305,8 +305,7 @@ async def run_demo(out: Path, *, seed: int = 2026, stream: TextIO = sys.stdout) 
         log = Transcript(stream, file, colour)
         log.write("tcns demo — Xã Thăng Bình, Đà Nẵng: six villages, six weeks, offline", "1")
         log.write(f"(a local Bot API sandbox on {fake.url}; nothing leaves this computer)")
-        running = await app.start(settings, schedule=False)
-        running.deps.clock = clock
+        running = await app.start(settings, schedule=False, clock=clock)
         world = World(fake, clock, log, running)
         try:
             rng = random.Random(seed)  # noqa: S311 (made-up villages, not secrets)

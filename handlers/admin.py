@@ -165,7 +165,7 @@ async def households(ctx: Ctx) -> list[Reply]:
     if not await roles.is_admin_of(ctx, unit):
         return ctx.reply(denied())
     if unit is None:
-        return ctx.reply(not_linked())
+        return ctx.reply(not_linked(ctx))
     assert unit.id is not None  # noqa: S101 (stored)
     value = parse_count(ctx.args)
     if isinstance(value, Problem):

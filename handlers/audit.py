@@ -37,7 +37,7 @@ async def audit(ctx: Ctx) -> list[Reply]:
     if not await roles.is_admin_of(ctx, unit):
         return ctx.reply(denied())
     if unit is None:
-        return ctx.reply(not_linked())
+        return ctx.reply(not_linked(ctx))
     entries = await config.audit_entries(ctx.session, unit=unit, limit=AUDIT_LINES)
     rich = Rich().add("📜 ", fmt(_("Latest changes in {unit}"), unit=b(unit.name)))
     if not entries:

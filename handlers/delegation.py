@@ -41,7 +41,7 @@ async def admin_and_subject(ctx: Ctx, example: str) -> tuple[Unit, Person] | lis
     if not await roles.is_admin_of(ctx, unit):
         return ctx.reply(denied())
     if unit is None or unit.id is None:
-        return ctx.reply(not_linked())
+        return ctx.reply(not_linked(ctx))
     person = await replied_person(ctx)
     if person is None:
         return ctx.reply(need_reply(example))

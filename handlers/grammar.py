@@ -1,47 +1,31 @@
-"""The grammars people type: `/bao_cao` reports and `/lien_ket` bindings. Pure, no I/O.
-
-Parsing runs on the folded text (no case, no accents), whose characters line up one to one with
-the cleaned original, so a note is cut from the original with its accents intact.
+"""The small grammars people type: `/lien_ket` bindings, counts and dates, and the indicator
+matcher that the report reader (`handlers.reading`) and `/chi_tieu` share. Pure, no I/O.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+
+from rapidfuzz import fuzz, process
 
 from storage.folding import clean, fold, key
 
 MAX_VALUE = 100_000
 MAX_NOTE = 500
+# Words that count households rather than name an indicator.
+_COUNTING_WORDS = frozenset({"ho", "gia", "dinh", "dan", "households", "household"})
+_NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)*$")
+_DATE_VALUE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}|\d{4}))?$")
+
 
 # Words people put after a number ("12 hộ"); never an indicator on their own.
-_UNIT_WORDS = frozenset({"ho", "nguoi", "hs", "tk", "lan", "cai", "don", "luot"})
-_UNIT_PAIRS = frozenset({"ho so", "tai khoan", "ho dan", "ho gia dinh"})
-
-_NOTE = re.compile(r"(?:^|(?<=[\s,;]))ghi[\s_]*chu\b\s*[:=]?\s*(?P<note>[^\n]*)", re.MULTILINE)
-_DATE_KEY = re.compile(r"(?:^|(?<=[\s,;]))ngay\b\s*[:=]?\s*(?P<value>[^\s,;]*)")
-_DATE_VALUE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}|\d{4}))?$")
-_SEGMENT = re.compile(r"[\n;,]")
-# A word may hold inner hyphens ("e-payment") but neither starts nor ends with one.
-_TOKEN = re.compile(r"[=:]|[-+]?\d+(?:\.\d+)*|[^\s=:\d+\-](?:[^\s=:\d+]*[^\s=:\d+\-])?|[-+]")
-_NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)*$")
-# Quotes, brackets and a full stop that is not inside a number are mere decoration.
-_NOISE = re.compile(r"[\"'()\[\]{}!?*#/\\|<>~`]|(?<!\d)\.|\.(?!\d)")
-
-
 @dataclass(frozen=True)
 class IndicatorSpec:
     code: str
     aliases: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ParsedReport:
-    values: dict[str, int]  # indicator code -> number, in the order typed
-    day: date | None = None  # from ngay=, else None (the message's own date)
-    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,11 +34,13 @@ class Problem:
 
     code: str
     args: dict[str, str] = field(default_factory=dict)
+    # When part of the text was understood: the arguments of a `/bao_cao` that records it.
+    suggestion: str | None = None
 
 
 class IndicatorMatcher:
-    """Finds the indicator a typed key means: its code or an alias, or the longest alias
-    standing as whole words inside a longer key ("Cài app Smart" -> app)."""
+    """Finds the indicator a typed key means: its code, a name or an alias (`exact`), or the
+    longest alias standing as whole words inside a longer key ("Cài app Smart" -> app)."""
 
     def __init__(self, specs: Iterable[IndicatorSpec]) -> None:
         self.codes: list[str] = []
@@ -68,6 +54,28 @@ class IndicatorMatcher:
                     self._exact.setdefault(k, spec.code)
                     pairs.append((k, spec.code))
         self._by_length = sorted(pairs, key=lambda p: -len(p[0]))
+        self.longest = max((len(k.split()) for k in self._exact), default=1)
+        self.vocabulary = frozenset(w for k in self._exact for w in k.split())
+
+    def exact(self, phrase: str) -> str | None:
+        return self._exact.get(key(phrase))
+
+    def is_weak(self, alias: str) -> bool:
+        """An alias made of words that also just count households ("hộ", "hộ gia đình")
+        names its indicator only when nothing else in the key does."""
+        return all(w in _COUNTING_WORDS for w in key(alias).split())
+
+    def near(self, phrase: str) -> tuple[str, float] | None:
+        """The indicator whose code or alias is closest to a mistyped key, with the score
+        (0–100), when one is close enough to ask about."""
+        k = key(phrase)
+        if len(k) < 4:
+            return None
+        found = process.extractOne(k, list(self._exact), scorer=fuzz.ratio, score_cutoff=75)
+        if found is None:
+            return None
+        alias, score, _index = found
+        return self._exact[alias], float(score)
 
     def match(self, phrase: str) -> str | None:
         k = key(phrase)
@@ -87,12 +95,10 @@ class IndicatorMatcher:
         return best.pop() if len(best) == 1 else None
 
 
-def _blank(text: str, start: int, end: int) -> str:
-    return text[:start] + " " * (end - start) + text[end:]
-
-
 def parse_date(value: str, *, today: date) -> date | None:
-    """DD/MM[/YYYY]; without a year, the latest such day not after today."""
+    """DD/MM[/YYYY]. Without a year, this year's day — or last year's when this year's lies
+    more than half a year ahead (30/12 read on 2 January). A day a little ahead stays in the
+    future, for the caller to refuse with the right year."""
     m = _DATE_VALUE.match(value)
     if not m:
         return None
@@ -102,118 +108,11 @@ def parse_date(value: str, *, today: date) -> date | None:
             y = int(year)
             return date(y + 2000 if y < 100 else y, month, day)
         candidate = date(today.year, month, day)
-        if candidate > today:
+        if (candidate - today).days > 183:
             candidate = date(today.year - 1, month, day)
         return candidate
     except ValueError:
         return None
-
-
-def parse_report(text: str, matcher: IndicatorMatcher, *, today: date) -> ParsedReport | Problem:
-    original = clean(text)
-    folded = fold(text)
-    note: str | None = None
-    day: date | None = None
-
-    m = _NOTE.search(folded)
-    if m:
-        note = original[m.start("note") : m.end("note")].strip().strip("\"'").strip() or None
-        if note and len(note) > MAX_NOTE:
-            note = note[:MAX_NOTE]
-        folded = _blank(folded, m.start(), m.end())
-
-    m = _DATE_KEY.search(folded)
-    if m:
-        raw = original[m.start("value") : m.end("value")]
-        day = parse_date(fold(raw), today=today)
-        if day is None:
-            return Problem("bad_date", {"value": raw or "?"})
-        folded = _blank(folded, m.start(), m.end())
-
-    values: dict[str, int] = {}
-    for segment in _SEGMENT.split(folded):
-        problem = _parse_segment(segment, matcher, values)
-        if problem is not None:
-            return problem
-    if not values:
-        return Problem("empty")
-    return ParsedReport(values=values, day=day, note=note)
-
-
-def _strip_unit_words(words: Sequence[str]) -> list[str]:
-    rest = list(words)
-    while rest:
-        if len(rest) >= 2 and f"{rest[0]} {rest[1]}" in _UNIT_PAIRS:
-            rest = rest[2:]
-        elif rest[0] in _UNIT_WORDS:
-            rest = rest[1:]
-        else:
-            break
-    return rest
-
-
-def _parse_segment(
-    segment: str, matcher: IndicatorMatcher, values: dict[str, int]
-) -> Problem | None:
-    tokens = _TOKEN.findall(_NOISE.sub(" ", segment))
-    words: list[str] = []
-    separated = False  # a "=" or ":" stood between the key and what follows
-    had_value = False
-    for tok in tokens:
-        if tok in ("=", ":", "-", "+"):
-            if words:
-                separated = True
-            continue
-        if _NUMBER.match(tok):
-            if not words:
-                return Problem("number_without_key", {"value": tok})
-            problem = _add_pair(words, tok, matcher, values, after_value=had_value)
-            if problem is not None:
-                return problem
-            words, separated, had_value = [], False, True
-            continue
-        if separated:
-            return Problem("not_number", {"key": " ".join(words), "value": tok})
-        words.append(tok)
-    if words:
-        if had_value and not _strip_unit_words(words):
-            return None  # "… 12 hộ": the unit after the last number
-        phrase = " ".join(words)
-        if matcher.match(phrase) is None:
-            return Problem("unknown_key", {"key": phrase})
-        return Problem("missing_value", {"key": phrase})
-    return None
-
-
-def _add_pair(
-    words: list[str],
-    number: str,
-    matcher: IndicatorMatcher,
-    values: dict[str, int],
-    *,
-    after_value: bool,
-) -> Problem | None:
-    phrase = " ".join(words)
-    code = matcher.match(phrase)
-    if code is None and after_value:
-        # "app 5 hộ tt 3": the "hộ" belonged to the 5.
-        rest = _strip_unit_words(words)
-        if rest and rest != words:
-            phrase = " ".join(rest)
-            code = matcher.match(phrase)
-    if code is None:
-        return Problem("unknown_key", {"key": phrase})
-    if number.startswith("-") and number.strip("-0.") != "":
-        return Problem("negative", {"key": phrase, "value": number})
-    if "." in number:
-        return Problem("not_integer", {"key": phrase, "value": number})
-    value = int(number.lstrip("+"))
-    if value > MAX_VALUE:
-        return Problem("too_large", {"key": phrase, "value": number})
-    if code in values:
-        return Problem("duplicate", {"key": code})
-    values[code] = value
-    return None
 
 
 # --- /lien_ket -----------------------------------------------------------------------------

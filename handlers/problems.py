@@ -50,18 +50,53 @@ def _messages() -> dict[str, str]:
         ),
         "yes_no": _("“{key}” takes co or khong, not “{value}”."),
         "member_unknown": _("I do not know “{key}”; use to= and tap_huan=."),
+        "odd_digit": _(
+            "“{value}” only looks like a digit; write numbers with the keyboard's 0–9."
+        ),
+        "village_size": _(
+            "{value} looks like the village's number of households, not work done. It is not "
+            "a report: an admin sets the households with /so_ho {value}."
+        ),
+        "negated": _("“{part}” is what was not done, so it is not counted."),
+        "date_future": _("{value} has not come yet: a report is dated today or earlier."),
+        "ask_negation": _(
+            "“{part}” says what was not done, in the same sentence as a figure: I am not sure "
+            "what to count."
+        ),
+        "ask_partial": _("“{part}”: I am not sure which indicator this is."),
+        "ask_other": _("“{part}” names something else, not one of the indicators."),
+        "ask_ambiguous": _("“{part}” could be any of {codes}: which one is it?"),
+        "ask_typo": _("I am not sure I read “{part}” right."),
+        "ask_ordinal": _(
+            "In “{part}”, {value} looks like a level, an ordinal or a place, not a count."
+        ),
+        "ask_percent": _("“{part}” is a share, not a number of households."),
+        "ask_time": _("In “{part}”, {value} looks like a time, not a count."),
+        "ask_trailing": _("I am not sure what “{part}” counts."),
         "below_reports": _(
             "{value} households is fewer than the {current} already recorded for {key}."
         ),
     }
 
 
-def describe(problem: Problem, *, example: str, indicator_codes: Sequence[str] = ()) -> Rich:
-    """The refusal, what was not understood, and an example that would have worked."""
+def describe(
+    problem: Problem,
+    *,
+    example: str,
+    indicator_codes: Sequence[str] = (),
+    command: str = "/bao_cao",
+) -> Rich:
+    """The refusal or the question, what was not understood, and a line that would work: the
+    one that records what was understood, when something was, else an example."""
     template = _messages().get(problem.code, _("I did not understand that."))
-    rich = Rich().add("⚠️ ", fmt(template, **{k: b(v) for k, v in problem.args.items()}))
+    icon = "❓ " if problem.code.startswith("ask_") else "⚠️ "
+    rich = Rich().add(icon, fmt(template, **{k: b(v) for k, v in problem.args.items()}))
     if problem.code == "unknown_key" and indicator_codes:
         rich.add(fmt(_("Known indicators: {codes}"), codes=code(", ".join(indicator_codes))))
+    if problem.suggestion:
+        rich.add(_("Nothing was recorded yet. To record what I understood, send:"))
+        rich.add(code(f"{command} {problem.suggestion}"))
+        return rich
     rich.add(fmt(_("Example: {example}"), example=code(example)))
     rich.add(_("Nothing was recorded."))
     return rich

@@ -6,13 +6,14 @@ from collections.abc import Sequence
 
 from handlers import views
 from handlers.context import Ctx, indicator_name
-from handlers.grammar import IndicatorMatcher, IndicatorSpec, ParsedReport, Problem, parse_report
+from handlers.grammar import IndicatorMatcher, IndicatorSpec, Problem
 from handlers.i18n import _
 from handlers.incoming import Reply
-from handlers.periods import in_window, local_date, report_window, week_key, week_start
+from handlers.periods import in_window, local_date, report_window, week_key
 from handlers.problems import LINK_EXAMPLE, REPORT_EXAMPLE, describe
-from handlers.progress import unit_progress
-from handlers.richtext import Rich, b, code, fmt, i, mention
+from handlers.progress import UnitProgress, unit_progress
+from handlers.reading import ParsedReport, parse_report
+from handlers.richtext import Rich, Span, b, code, fmt, i, mention
 from storage import config, people, reports, units
 from storage.models import Indicator, Unit
 
@@ -20,17 +21,37 @@ MY_REPORTS = 10
 
 
 def matcher_for(indicators: Sequence[Indicator]) -> IndicatorMatcher:
+    """Codes, aliases and both names: the template lists the names, so people type them."""
     return IndicatorMatcher(
-        IndicatorSpec(code=ind.code, aliases=tuple(a for a in ind.aliases.splitlines() if a))
+        IndicatorSpec(
+            code=ind.code,
+            aliases=(*(a for a in ind.aliases.splitlines() if a), ind.name_vi, ind.name_en),
+        )
         for ind in indicators
     )
 
 
-def not_linked() -> Rich:
+def not_linked(ctx: Ctx) -> Rich:
+    if ctx.is_private:
+        # A volunteer who writes to the bot before joining needs the join code, not /lien_ket.
+        return join_hint()
     return (
         Rich()
         .add("ℹ️ ", _("This chat is not linked to a village or commune yet."))
         .add(fmt(_("An admin links it with: {example}"), example=code(LINK_EXAMPLE)))
+    )
+
+
+def join_hint() -> Rich:
+    return (
+        Rich()
+        .add("ℹ️ ", _("You are not in a team yet."))
+        .add(
+            fmt(
+                _("Ask your team leader for the join code, then send: {example}"),
+                example=code("/tham_gia MÃ"),
+            )
+        )
     )
 
 
@@ -54,7 +75,7 @@ def template(indicators: Sequence[Indicator]) -> Rich:
 async def report(ctx: Ctx) -> list[Reply]:
     unit = await ctx.unit()
     if unit is None:
-        return ctx.reply(not_linked())
+        return ctx.reply(not_linked(ctx))
     indicators = await config.indicators_for(ctx.session, unit=unit)
     if not ctx.args.strip():
         return [] if ctx.msg.edited else ctx.reply(template(indicators))
@@ -115,7 +136,7 @@ async def report(ctx: Ctx) -> list[Reply]:
             note=parsed.note,
             source_text=ctx.msg.text[:4096],
         )
-        headline = _("Report recorded for {name} — {unit}, {week}")
+        headline = _("Recorded for {name} ({unit}, week {week})")
     else:
         await reports.replace(
             ctx.session,
@@ -127,30 +148,66 @@ async def report(ctx: Ctx) -> list[Reply]:
             note=parsed.note,
             source_text=ctx.msg.text[:4096],
         )
-        headline = _("Report updated for {name} — {unit}, {week}")
+        headline = _("Updated for {name} ({unit}, week {week})")
     ctx.deps.observer.count("report")
-    rich = Rich().add(
-        "✅ ",
-        fmt(
-            headline,
-            name=mention(ctx.person.id, ctx.person.display_name),
-            unit=b(unit.name),
-            week=views.week_label(week, week_start(day)),
-        ),
-    )
-    rich.add(views.values_line(clean_values, indicators, sign="+"))
-    if parsed.note:
-        rich.add("📝 ", i(parsed.note))
     progress = await unit_progress(
         ctx.session, unit=unit, week=week_key(ctx.today), indicators=indicators
     )
-    return ctx.reply(rich.blank().extend(views.progress(progress)))
+    return ctx.reply(
+        confirmation(
+            headline,
+            name=mention(ctx.person.id, ctx.person.display_name),
+            unit=unit,
+            week=week,
+            values=views.values_line(clean_values, indicators, sign="+"),
+            parsed=parsed,
+            progress=progress,
+        )
+    )
+
+
+def confirmation(
+    headline: str,
+    *,
+    name: Span,
+    unit: Unit,
+    week: str,
+    values: str,
+    parsed: ParsedReport,
+    progress: UnitProgress,
+) -> Rich:
+    """At most three lines, so that a team's group is not buried under confirmations: what
+    was recorded, the one figure that matters now, and what was left out (or the note).
+    The whole progress is one `/tien_do` away."""
+    rich = Rich().add(
+        "✅ ",
+        fmt(headline, name=name, unit=b(unit.name), week=str(int(week.split("W")[1]))),
+        ": ",
+        values,
+    )
+    rich.add(*views.focus(progress))
+    if parsed.left_out:
+        rich.add(
+            "↪️ ",
+            fmt(
+                _("Not counted (not done): {parts}"),
+                parts=b("; ".join(f"“{part}”" for part in parsed.left_out)),
+            ),
+        )
+    elif parsed.note:
+        rich.add("📝 ", i(parsed.note))
+    return rich
 
 
 def _refuse(ctx: Ctx, problem: Problem, indicators: Sequence[Indicator]) -> list[Reply]:
     ctx.deps.observer.count("rejection", problem.code)
     return ctx.reply(
-        describe(problem, example=REPORT_EXAMPLE, indicator_codes=[i.code for i in indicators])
+        describe(
+            problem,
+            example=REPORT_EXAMPLE,
+            indicator_codes=[i.code for i in indicators],
+            command="/" + (ctx.command if ctx.command in ("bao_cao", "report") else "bao_cao"),
+        )
     )
 
 
@@ -189,14 +246,23 @@ async def _over_households(
 async def undo(ctx: Ctx) -> list[Reply]:
     unit = await ctx.unit()
     if unit is None:
-        return ctx.reply(not_linked())
+        return ctx.reply(not_linked(ctx))
     assert unit.id is not None  # noqa: S101 (stored)
-    week = week_key(ctx.today)
+    # The last report sent, whichever day it is dated (`ngay=` dates one last week), as long
+    # as a report could still be dated in its week: the window `/bao_cao` itself allows.
+    sent_day = local_date(ctx.msg.sent_at, ctx.tz)
+    first, _last_day = report_window(sent_day)
     last = await reports.last_of_person(
-        ctx.session, person_id=ctx.person.id, unit_id=unit.id, week=week
+        ctx.session,
+        person_id=ctx.person.id,
+        unit_id=unit.id,
+        weeks=sorted({week_key(first), week_key(sent_day)}),
     )
     if last is None:
-        return ctx.reply(Rich().add("ℹ️ ", _("You have no report this week to withdraw.")))
+        return ctx.reply(
+            Rich().add("ℹ️ ", _("You have no report of this week or last week to withdraw."))
+        )
+    week = week_key(ctx.today)
     indicators = await config.indicators_for(ctx.session, unit=unit)
     old = await reports.withdraw(ctx.session, report=last, unit=unit)
     rich = Rich().add(
@@ -215,7 +281,7 @@ async def undo(ctx: Ctx) -> list[Reply]:
 async def me(ctx: Ctx) -> list[Reply]:
     unit = await ctx.unit()
     if unit is None:
-        return ctx.reply(not_linked())
+        return ctx.reply(not_linked(ctx))
     assert unit.id is not None  # noqa: S101 (stored)
     indicators = await config.indicators_for(ctx.session, unit=unit)
     latest, sums = await reports.of_person(

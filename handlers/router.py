@@ -5,15 +5,18 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
+from rapidfuzz import fuzz, process
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from handlers import admin, audit, delegation, help, i18n, report, standing, targets, team
 from handlers.context import Ctx
-from handlers.flood import MAX_TEXT
+from handlers.flood import ANSWER, MAX_TEXT, Verdict
 from handlers.i18n import _
 from handlers.incoming import Deps, Incoming, Reply
-from handlers.richtext import Rich
+from handlers.reading import strip_invisible
+from handlers.richtext import Rich, code
 from storage import people
 from storage.db import transaction
 from storage.folding import clean, fold
@@ -50,6 +53,7 @@ COMMANDS: dict[str, Command] = {
     "help": help.help_,
     "bao_cao": report.report,
     "report": report.report,
+    "bc": report.report,  # how people abbreviate "báo cáo"
     "huy": report.undo,
     "undo": report.undo,
     "tien_do": standing.progress,
@@ -90,23 +94,44 @@ COMMANDS: dict[str, Command] = {
     "export": standing.export_workbook,
 }
 # Only a report is worth re-reading when its message is edited.
-EDITABLE = frozenset({"bao_cao", "report"})
+EDITABLE = frozenset({"bao_cao", "report", "bc"})
 
 _COMMAND = re.compile(r"^\s*/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,64}))?(?=\s|$)(.*)$", re.S)
 
 
 def _bare_command(text: str) -> tuple[str, str] | None:
-    """In a 1:1 chat people type "báo cáo ho=5" or "tien do": up to three leading words that
-    name a command, without the slash, accents optional."""
+    """In a 1:1 chat people type "báo cáo ho=5", "Báo cáo: hộ 2" or "tien do": up to three
+    leading words that name a command, without the slash, accents optional."""
     original, folded = clean(text), fold(text)
-    words = list(re.finditer(r"\S+", folded))
+    words = list(re.finditer(r"[^\s:]+", folded))
     for count in (3, 2, 1):
         if len(words) < count:
             continue
         name = "_".join(w.group() for w in words[:count])
         if name in COMMANDS:
-            return name, original[words[count - 1].end() :].strip()
+            rest = original[words[count - 1].end() :].strip()
+            return name, rest[1:].strip() if rest.startswith(":") else rest
     return None
+
+
+_SQUASHED = {name.replace("_", ""): name for name in COMMANDS}
+
+
+def correct_command(name: str, args: str) -> tuple[str, str] | None:
+    """The command a mistyped one most likely means, with its arguments: "/baocao",
+    "/bao cao ho=5", "/bao_ca ho=5", "/tiendo". None when nothing is close."""
+    words = args.split(maxsplit=1)
+    if words:
+        joined = f"{name}_{fold(words[0])}"
+        if joined in COMMANDS:
+            return joined, words[1] if len(words) > 1 else ""
+    squashed = name.replace("_", "")
+    if squashed in _SQUASHED:
+        return _SQUASHED[squashed], args
+    if len(name) < 4:
+        return None
+    found = process.extractOne(name, list(COMMANDS), scorer=fuzz.ratio, score_cutoff=80)
+    return (found[0], args) if found is not None else None
 
 
 def parse_command(
@@ -123,6 +148,11 @@ def parse_command(
     return m.group(1).lower(), m.group(3).strip()
 
 
+def addressed_to_us(text: str, bot_usernames: set[str]) -> bool:
+    m = _COMMAND.match(text)
+    return bool(m and m.group(2) and m.group(2).lower() in bot_usernames)
+
+
 async def too_long(ctx: Ctx) -> list[Reply]:
     return ctx.reply(
         Rich().add("⚠️ ", _("That message is too long to be a command. Nothing was recorded."))
@@ -130,40 +160,65 @@ async def too_long(ctx: Ctx) -> list[Reply]:
 
 
 async def not_understood(ctx: Ctx) -> list[Reply]:
-    return ctx.reply(
-        Rich().add("❓ ", _("I did not understand that. Send huong dan (or /huong_dan) for help."))
+    rich = Rich().add(
+        "❓ ", _("I did not understand that. Send huong dan (or /huong_dan) for help.")
     )
+    if ctx.is_private and await ctx.unit() is None:
+        rich.extend(report.join_hint())
+    return ctx.reply(rich)
+
+
+def did_you_mean(name: str, args: str) -> Command:
+    async def answer(ctx: Ctx) -> list[Reply]:
+        line = f"/{name} {args}".strip()
+        return ctx.reply(
+            Rich()
+            .add("❓ ", _("Did you mean this? Nothing was recorded yet; send it like this:"))
+            .add(code(line))
+        )
+
+    return answer
 
 
 async def handle(deps: Deps, msg: Incoming) -> list[Reply]:
+    text = strip_invisible(msg.text)
+    if text != msg.text:
+        # A zero-width space after "/bao_cao" would hide the command from everything below.
+        msg = replace(msg, text=text)
     private = msg.chat_kind == "private"
     parsed = parse_command(msg.text, deps.bot_usernames, bare=private)
     if parsed is None and (not private or msg.edited or not msg.text.strip()):
         return []
     name, args = parsed if parsed is not None else ("", msg.text)
     command = COMMANDS.get(name) if parsed is not None else not_understood
+    if command is None:
+        typo = correct_command(name, args)
+        if typo is not None:
+            command = did_you_mean(*typo)
+        elif not private and not addressed_to_us(msg.text, deps.bot_usernames):
+            return []  # a command for another bot in the group
     if msg.edited and name not in EDITABLE:
         return []
-    if command is None and msg.chat_kind != "private":
-        return []  # a command for another bot in the group, or a typo nobody asked us about
     deps.observer.count("update", msg.platform)
-    allowed, wait, tell = deps.flood.check(msg.sender_id)
-    if not allowed:
-        if not tell:
-            return []
-        with i18n.use(deps.default_locale):
-            return [
-                Reply(
-                    Rich().add(
-                        "⏳ ",
-                        _("You are sending faster than the bot takes; wait {seconds} s.").format(
-                            seconds=max(1, round(wait))
-                        ),
-                    )
-                )
-            ]
     if len(msg.text) > MAX_TEXT:
         command, args = too_long, ""
+    # Flood control holds back answers, never the message: over the limit it is processed as
+    # usual and only its answer is replaced (see handlers/flood.py). An edit corrects a message
+    # already counted, and is answered.
+    verdict = (
+        ANSWER
+        if msg.edited
+        else deps.flood.check(
+            person=msg.sender_id,
+            chat=msg.chat_id,
+            sent_at=msg.sent_at,
+            message_key=msg.message_key,
+        )
+    )
+    if not verdict.answer:
+        command = _unanswered(command, verdict)
+    elif verdict.unanswered and command is not None:
+        command = _noting_unanswered(command, verdict.unanswered)
     language = deps.default_locale
     try:
         async with transaction(deps.sessions) as session:
@@ -225,3 +280,35 @@ def _failure(language: str) -> list[Reply]:
     with i18n.use(language):
         text = _("Something went wrong; nothing was recorded. Please try again shortly.")
     return [Reply(Rich().add("⚠️ ", text))]
+
+
+def _unanswered(command: Command | None, verdict: Verdict) -> Command:
+    """The command runs (a report over the limit is still recorded); its answer is the one
+    notice of a slow-down, or nothing."""
+
+    async def run(ctx: Ctx) -> list[Reply]:
+        if command is not None:
+            await command(ctx)
+        if not verdict.notice:
+            return []
+        text = _(
+            "You are sending faster than the bot answers. Your messages are still processed, "
+            "but without an answer for about {seconds} s; /toi then shows your reports."
+        ).format(seconds=max(1, round(verdict.wait)))
+        return ctx.reply(Rich().add("⏳ ", text))
+
+    return run
+
+
+def _noting_unanswered(command: Command, count: int) -> Command:
+    """The first answer after a slow-down says how many messages went without one."""
+
+    async def run(ctx: Ctx) -> list[Reply]:
+        replies = await command(ctx)
+        text = _(
+            "Messages processed without an answer while you were sending too fast: {count}. "
+            "/toi shows your reports."
+        )
+        return [*replies, *ctx.reply(Rich().add("ℹ️ ", text.format(count=count)))]
+
+    return run

@@ -19,7 +19,7 @@ from storage import config
 async def progress(ctx: Ctx) -> list[Reply]:
     unit = await ctx.unit()
     if unit is None:
-        return ctx.reply(not_linked())
+        return ctx.reply(not_linked(ctx))
     indicators = await config.indicators_for(ctx.session, unit=unit)
     p = await unit_progress(
         ctx.session, unit=unit, week=week_key(ctx.today), indicators=indicators
@@ -30,7 +30,7 @@ async def progress(ctx: Ctx) -> list[Reply]:
 async def leaderboard(ctx: Ctx) -> list[Reply]:
     unit = await ctx.unit()
     if unit is None:
-        return ctx.reply(not_linked())
+        return ctx.reply(not_linked(ctx))
     indicators = await config.indicators_for(ctx.session, unit=unit)
     return ctx.reply(views.board(await board(ctx.session, unit=unit, indicators=indicators)))
 
@@ -40,7 +40,7 @@ async def summary(ctx: Ctx) -> list[Reply]:
     if not (await roles.is_admin_of(ctx, unit) or await roles.is_leader_of(ctx, unit)):
         return ctx.reply(denied())
     if unit is None:
-        return ctx.reply(not_linked())
+        return ctx.reply(not_linked(ctx))
     indicators = await config.indicators_for(ctx.session, unit=unit)
     return ctx.reply(
         await weekly_summary(ctx.session, unit=unit, today=ctx.today, indicators=indicators)
@@ -63,7 +63,7 @@ async def export_workbook(ctx: Ctx) -> list[Reply]:
     if not (await roles.is_admin_of(ctx, unit) or await roles.is_leader_of(ctx, unit)):
         return ctx.reply(denied())
     if unit is None:
-        return ctx.reply(not_linked())
+        return ctx.reply(not_linked(ctx))
     try:
         first, last, label = parse_period(ctx.args or None, ctx.today)
     except ValueError:

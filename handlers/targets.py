@@ -88,7 +88,7 @@ def _source(here: Unit, source: Unit | None) -> str:
 async def targets(ctx: Ctx) -> list[Reply]:
     unit = await ctx.unit()
     if unit is None or unit.id is None:
-        return ctx.reply(not_linked())
+        return ctx.reply(not_linked(ctx))
     indicators = await config.indicators_for(ctx.session, unit=unit)
     if ctx.args.strip():
         if not await roles.is_admin_of(ctx, unit):
@@ -155,7 +155,7 @@ async def _targets_view(ctx: Ctx, unit: Unit) -> Rich:
 async def schedule(ctx: Ctx) -> list[Reply]:
     unit = await ctx.unit()
     if unit is None or unit.id is None:
-        return ctx.reply(not_linked())
+        return ctx.reply(not_linked(ctx))
     if ctx.args.strip():
         if not await roles.is_admin_of(ctx, unit):
             return ctx.reply(denied())

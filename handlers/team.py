@@ -63,7 +63,7 @@ async def join_code(ctx: Ctx) -> list[Reply]:
     if not (await roles.is_admin_of(ctx, unit) or await roles.is_leader_of(ctx, unit)):
         return ctx.reply(denied())
     if unit is None or unit.id is None:
-        return ctx.reply(not_linked())
+        return ctx.reply(not_linked(ctx))
     renew = ctx.args.strip().lower() in ("moi", "mới", "new")
     before = unit.join_code
     joined = await config.join_code(ctx.session, unit=unit, renew=renew)
@@ -92,7 +92,7 @@ async def join(ctx: Ctx) -> list[Reply]:
         return ctx.reply(
             Rich().add("ℹ️ ", _("Send /tham_gia with the code in a private chat with the bot."))
         )
-    wanted = ctx.args.strip()
+    wanted = ctx.args.strip().strip(":=").strip().upper()
     unit = await config.unit_by_join_code(ctx.session, code=wanted) if wanted else None
     if unit is None or unit.id is None:
         return ctx.reply(
@@ -113,7 +113,7 @@ async def join(ctx: Ctx) -> list[Reply]:
 async def roster(ctx: Ctx) -> list[Reply]:
     unit = await ctx.unit()
     if unit is None or unit.id is None:
-        return ctx.reply(not_linked())
+        return ctx.reply(not_linked(ctx))
     members = await config.roster(ctx.session, unit_id=unit.id)
     plan = await config.plan_for(ctx.session, unit=unit)
     low, high = (plan.team_min, plan.team_max) if plan is not None else DEFAULT_TEAM

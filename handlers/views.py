@@ -11,7 +11,7 @@ from handlers import i18n
 from handlers.context import indicator_name
 from handlers.i18n import _
 from handlers.progress import Board, UnitProgress
-from handlers.richtext import Line, Rich, b, fmt, i
+from handlers.richtext import Line, Rich, Span, b, fmt, i
 from storage.models import Indicator
 
 BOARD_TOP = 20
@@ -125,6 +125,38 @@ def progress(p: UnitProgress) -> Rich:
     if p.team is not None:
         rich.extend(team(p))
     return rich
+
+
+def focus(p: UnitProgress) -> Line:
+    """The one figure that matters now: the household indicator furthest from its target,
+    with how many households are still missing."""
+    if not p.households:
+        return (
+            Span("ℹ️ "),
+            *fmt(_("No household count yet: an admin sets it with {example}."), example=b(
+                "/so_ho 350")),
+        )  # fmt: skip
+    behind = [
+        item
+        for item in p.items
+        if item.indicator.kind == "households" and item.needed and item.missing
+    ]
+    if not behind:
+        if any(item.target for item in p.items):
+            return (Span("🎉 "), Span(_("Every target is reached.")))
+        return (Span("📊 "), *fmt(_("Score: {score}"), score=b(number(p.score, "0.0"))))
+    worst = min(behind, key=lambda item: item.done / (item.needed or 1))
+    return (
+        Span("📊 "),
+        *fmt(
+            _("{name}: {done}/{households} households, {missing} more to reach {target}"),
+            name=b(indicator_name(worst.indicator.name_vi, worst.indicator.name_en)),
+            done=number(worst.done),
+            households=number(p.households),
+            missing=b(number(worst.missing or 0)),
+            target=percent(worst.target or 0),
+        ),
+    )
 
 
 def _share(part: int, whole: int, goal: int | None) -> Line:

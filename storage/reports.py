@@ -121,14 +121,16 @@ async def replace(
 
 
 async def last_of_person(
-    session: AsyncSession, *, person_id: str, unit_id: int, week: str
+    session: AsyncSession, *, person_id: str, unit_id: int, weeks: Sequence[str]
 ) -> Report | None:
+    """The person's most recently sent report in the unit that is not withdrawn, among those
+    dated in `weeks` (whatever order they are dated in)."""
     rows = await session.exec(
         select(Report)
         .where(
             Report.person_id == person_id,
             Report.unit_id == unit_id,
-            Report.week == week,
+            col(Report.week).in_(weeks),
             col(Report.withdrawn_at).is_(None),
         )
         .order_by(col(Report.created_at).desc(), col(Report.id).desc())

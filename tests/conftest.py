@@ -113,9 +113,11 @@ async def deps(database_url: str, clock: Clock) -> AsyncIterator[Deps]:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    """The local Bot API server with the people and groups of `tests.tg_world`."""
-    server = FakeTelegram()
+async def fake(clock: Clock) -> AsyncIterator[FakeTelegram]:
+    """The local Bot API server with the people and groups of `tests.tg_world`. Its messages
+    are dated by the test's clock, which a test also hands to `app.start(clock=…)`: the dates
+    people send at and the bot's "today" agree, whatever the real date is."""
+    server = FakeTelegram(clock=lambda: clock().timestamp())
     populate(server)
     await server.start()
     yield server

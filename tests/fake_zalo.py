@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,8 @@ class FakeZalo(LoopbackServer):
     idle_polls: int = 0  # getUpdates calls answered 408
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    # What "now" is for message dates (seconds since the epoch): tests run weeks at fixed dates.
+    clock: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
         self._updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -78,7 +81,7 @@ class FakeZalo(LoopbackServer):
                          ) -> dict[str, Any]:  # fmt: skip
         message: dict[str, Any] = {
             "message_id": secrets.token_hex(16),
-            "date": int(time.time() * 1000),
+            "date": int(self.clock() * 1000),
             "chat": {"id": user.chat_id, "chat_type": "PRIVATE"},
             "from": {"id": user.id, "is_bot": False, "display_name": user.display_name},
         }
@@ -185,7 +188,7 @@ class FakeZalo(LoopbackServer):
         self.sent.append((chat_id, text))
         async with self._new_sent:
             self._new_sent.notify_all()
-        return {"message_id": secrets.token_hex(16), "date": int(time.time() * 1000)}
+        return {"message_id": secrets.token_hex(16), "date": int(self.clock() * 1000)}
 
     async def _m_sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
         self._chat(params)

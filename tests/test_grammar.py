@@ -12,13 +12,12 @@ from handlers.grammar import (
     IndicatorMatcher,
     IndicatorSpec,
     LinkRequest,
-    ParsedReport,
     Problem,
     parse_count,
     parse_date,
     parse_link,
-    parse_report,
 )
+from handlers.reading import ParsedReport, parse_report
 from storage.reference import load_plan_file
 
 TODAY = date(2026, 11, 20)  # a Friday
@@ -116,7 +115,7 @@ REJECTED: list[tuple[str, str]] = [
     ("12", "number_without_key"),
     ("ho=999999", "too_large"),
     ("ho=3 ngay=31/02", "bad_date"),
-    ("ho=3 ngay=hom qua", "bad_date"),
+    ("ho=3 ngay=hôm nao", "bad_date"),
 ]
 
 
@@ -147,6 +146,10 @@ def test_note_with_underscore_key() -> None:
         ("ho=1 ngay=18/11", date(2026, 11, 18)),
         ("ho=1 ngày: 9/11/2026", date(2026, 11, 9)),
         ("ho=1 ngay=9-11-26", date(2026, 11, 9)),
+        ("ho=3 ngay=hom qua", date(2026, 11, 19)),
+        ("hôm kia hướng dẫn 3 hộ", date(2026, 11, 18)),
+        ("Báo cáo 18/11: ho 2", date(2026, 11, 18)),
+        ("thứ 2 hd 4", date(2026, 11, 16)),
     ],
 )
 def test_dates(text: str, expected: date) -> None:

@@ -14,7 +14,8 @@ from telegram import Bot, Update
 from bot.telegram import to_incoming as telegram_incoming
 from bot.zalo import to_incoming as zalo_incoming
 from handlers.config_grammar import parse_member, parse_schedule, parse_targets, parse_when
-from handlers.grammar import Problem, parse_count, parse_link, parse_report
+from handlers.grammar import Problem, parse_count, parse_link
+from handlers.reading import parse_report
 from handlers.incoming import Deps, Incoming
 from handlers.problems import _messages
 from handlers.router import COMMANDS, handle, parse_command

@@ -108,7 +108,9 @@ async def test_three_shapes_progress_and_board(
 ) -> None:
     ha_lam, binh_an = villages
     out = await ha_lam.say(LAN, "/bao_cao ho=12 app=5 tt=3 cks=1")
-    assert "Đã ghi báo cáo của Nguyễn Thị Lan" in out
+    assert "Đã ghi cho Nguyễn Thị Lan (Thôn Hà Lam, tuần 47)" in out
+    assert len(out.splitlines()) <= 3  # brief in a group: the whole progress is in /tien_do
+    assert "Hộ có chữ ký số: 1/200 hộ, còn 59 hộ để đạt 30%" in out  # the furthest behind
     out = await ha_lam.say(HUNG, "/bao_cao ho 20, app 10, tt 7")
     out = await ha_lam.say(
         ANH, "/bao_cao\nHộ tuyên truyền: 8\nCài app Smart: 5\nThanh toán: 2\nghi chú: mưa to"
@@ -145,7 +147,8 @@ async def test_three_shapes_progress_and_board(
         ("/bao_cao ho=1 ho=2", "xuất hiện hai lần"),
         ("/bao_cao ghi chú: chỉ ghi chú", "chưa có chỉ tiêu nào"),
         ("/bao_cao ho=1 ngay=01/11/2026", "nằm ngoài tuần này và tuần trước"),
-        ("/bao_cao ho=1 ngay=25/11", "nằm ngoài tuần này và tuần trước"),
+        ("/bao_cao ho=1 ngay=25/11", "Ngày 25/11/2026 chưa đến"),
+        ("/bao_cao ho=1 ngày mai", "Ngày 21/11/2026 chưa đến"),
         ("/bao_cao ho=190", "vượt quá 200 hộ"),
     ],
 )
@@ -192,7 +195,7 @@ async def test_edit_replaces_and_redelivery_counts_once(
     assert await ha_lam.redeliver(LAN, message_id) == ""
     assert await _totals(deps, "Thôn Hà Lam") == {"ho": 12, "app": 5}
     out = await ha_lam.edit(LAN, message_id, "/bao_cao ho=15 tt=2")
-    assert "Đã cập nhật báo cáo" in out
+    assert "Đã sửa cho Nguyễn Thị Lan" in out
     assert await _totals(deps, "Thôn Hà Lam") == {"ho": 15, "tt": 2}
     # A broken edit is refused and the stored report stays as it was.
     out = await ha_lam.edit(LAN, message_id, "/bao_cao ho=abc")
@@ -263,6 +266,51 @@ async def test_commands_addressed_to_other_bots_are_ignored(
     assert await ha_lam.say(LAN, "/bao_cao@other_bot ho=3") == ""
     assert "Đã ghi" in await ha_lam.say(LAN, "/bao_cao@tcns_test_bot ho=3")
     assert await ha_lam.say(LAN, "/lenh_la") == ""
+    assert "Không có lệnh này" in await ha_lam.say(LAN, "/lenh_la@tcns_test_bot")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("/baocao ho=5", "/bao_cao ho=5"),
+        ("/bao cao ho=5", "/bao_cao ho=5"),
+        ("/bao_ca ho=5", "/bao_cao ho=5"),
+        ("/tiendo", "/tien_do"),
+        ("/BaoCao@tcns_test_bot ho=5", "/bao_cao ho=5"),
+    ],
+)
+async def test_command_typos_in_a_group_get_the_corrected_line(
+    deps: Deps, villages: tuple[ChatRoom, ChatRoom], text: str, line: str
+) -> None:
+    ha_lam, _ = villages
+    out = await ha_lam.say(LAN, text)
+    assert "Có phải bạn muốn gửi lệnh này?" in out
+    assert line in out.splitlines()
+    assert await _totals(deps, "Thôn Hà Lam") == {}
+    assert await ha_lam.say(LAN, "/bao_ca@other_bot ho=5") == ""
+
+
+async def test_invisible_characters_are_read_through(
+    deps: Deps, villages: tuple[ChatRoom, ChatRoom]
+) -> None:
+    ha_lam, _ = villages
+    assert "Đã ghi" in await ha_lam.say(LAN, "/bao_cao\u200b ho=3\ufeff")
+    assert "Đã ghi" in await ha_lam.say(HUNG, "\u2060/bao_cao app=\u200b2")
+    assert await _totals(deps, "Thôn Hà Lam") == {"ho": 3, "app": 2}
+
+
+async def test_village_size_and_negations_store_nothing_wrong(
+    deps: Deps, villages: tuple[ChatRoom, ChatRoom]
+) -> None:
+    ha_lam, _ = villages
+    out = await ha_lam.say(LAN, "/bao_cao Tổng số hộ: 350")
+    assert "/so_ho 350" in out
+    out = await ha_lam.say(LAN, "/bao_cao hướng dẫn 8 hộ nhưng 3 hộ chưa cài app")
+    assert "/bao_cao ho=8" in out.splitlines()
+    assert await _totals(deps, "Thôn Hà Lam") == {}
+    out = await ha_lam.say(LAN, "/bao_cao ho=15, chưa cài app 10")
+    assert "Không tính (chưa làm): “chưa cài app 10”" in out
+    assert await _totals(deps, "Thôn Hà Lam") == {"ho": 15}
 
 
 async def test_commune_chat_progress_sums_villages(

@@ -12,6 +12,7 @@ from bot import app
 from bot.settings import Settings
 from sandbox.telegram import FakeTelegram
 from tests.conftest import lift_group_limit
+from tests.harness import Clock
 from tests.tg_world import ADMIN_ID, BINH_AN, HA_LAM, Talk, free_port
 
 COMMUNE = -1001003
@@ -48,7 +49,7 @@ COMMANDS: list[tuple[str, int | None, set[str]]] = [
 
 @pytest.fixture
 async def world(
-    fake: FakeTelegram, database_url: str
+    fake: FakeTelegram, database_url: str, clock: Clock
 ) -> AsyncIterator[tuple[Talk, dict[int, int]]]:
     fake.add_group(HA_LAM, "Tổ CNS thôn Hà Lam", owner=OWNER)
     fake.add_group(COMMUNE, "Ban chỉ đạo xã Thăng Bình")
@@ -69,7 +70,7 @@ async def world(
         superadmins=f"tg:{ADMIN_ID}",
         http_port=free_port(),
     )
-    running = await app.start(settings)
+    running = await app.start(settings, clock=clock)
     lift_group_limit(fake, running)  # this test is about rights, not pacing
     talk = Talk(fake)
     await talk.say(COMMUNE, ADMIN_ID, "/lien_ket tinh=Đà Nẵng xa=Thăng Bình")

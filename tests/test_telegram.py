@@ -15,6 +15,7 @@ from bot.telegram import WEBHOOK_PATH
 from sandbox.telegram import FakeTelegram
 from storage.models import Report
 from tests.conftest import lift_group_limit
+from tests.harness import Clock
 from tests.tg_world import ADMIN_ID, BINH_AN, HA_LAM, Talk, free_port
 
 WEBHOOK_SECRET = "s3cret-for-tests_only"
@@ -33,8 +34,10 @@ def _settings(fake: FakeTelegram, database_url: str, **extra: object) -> Setting
 
 
 @pytest.fixture
-async def polling(fake: FakeTelegram, database_url: str) -> AsyncIterator[app.Running]:
-    running = await app.start(_settings(fake, database_url))
+async def polling(
+    fake: FakeTelegram, database_url: str, clock: Clock
+) -> AsyncIterator[app.Running]:
+    running = await app.start(_settings(fake, database_url), clock=clock)
     yield running
     await fake.wake_pollers()
     await running.stop()
@@ -156,7 +159,7 @@ async def test_rate_limited_reply_is_retried(fake: FakeTelegram, polling: app.Ru
     assert any(code == 429 for _m, code, _d in fake.errors)
 
 
-async def test_webhook_mode(fake: FakeTelegram, database_url: str) -> None:
+async def test_webhook_mode(fake: FakeTelegram, database_url: str, clock: Clock) -> None:
     port = free_port()
     running = await app.start(
         _settings(
@@ -165,7 +168,8 @@ async def test_webhook_mode(fake: FakeTelegram, database_url: str) -> None:
             http_port=port,
             webhook_base_url=f"http://127.0.0.1:{port}",
             webhook_secret=SecretStr(WEBHOOK_SECRET),
-        )
+        ),
+        clock=clock,
     )
     try:
         assert fake.webhook_url == f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
@@ -204,6 +208,10 @@ async def test_webhook_mode(fake: FakeTelegram, database_url: str) -> None:
         await running.stop()
 
 
-async def test_webhook_mode_needs_a_secret(fake: FakeTelegram, database_url: str) -> None:
+async def test_webhook_mode_needs_a_secret(
+    fake: FakeTelegram, database_url: str, clock: Clock
+) -> None:
     with pytest.raises(app.ConfigurationError):
-        await app.start(_settings(fake, database_url, webhook_base_url="https://bot.example.vn"))
+        await app.start(
+            _settings(fake, database_url, webhook_base_url="https://bot.example.vn"), clock=clock
+        )

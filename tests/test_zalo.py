@@ -18,13 +18,14 @@ from sandbox.telegram import FakeTelegram
 from scheduler import jobs
 from scheduler.outbox import OutboxSender
 from tests.fake_zalo import FakeZalo, ZaloUser
+from tests.harness import Clock
 from tests.test_jobs import at
 from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port
 
 
 @pytest.fixture
-async def zfake() -> AsyncIterator[FakeZalo]:
-    server = FakeZalo()
+async def zfake(clock: Clock) -> AsyncIterator[FakeZalo]:
+    server = FakeZalo(clock=lambda: clock().timestamp())
     await server.start()
     yield server
     await server.stop()
@@ -47,11 +48,17 @@ def _settings(fake: FakeTelegram, zfake: FakeZalo, database_url: str, admin: Zal
 
 @pytest.fixture
 async def both(
-    fake: FakeTelegram, zfake: FakeZalo, database_url: str, monkeypatch: pytest.MonkeyPatch
+    fake: FakeTelegram,
+    zfake: FakeZalo,
+    database_url: str,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[tuple[app.Running, ZaloUser]]:
     monkeypatch.setattr(bot.zalo, "POLL_TIMEOUT", 1)  # idle polls within the test's time
     admin = zfake.add_user("Trần Thị Quản")
-    running = await app.start(_settings(fake, zfake, database_url, admin), schedule=False)
+    running = await app.start(
+        _settings(fake, zfake, database_url, admin), schedule=False, clock=clock
+    )
     yield running, admin
     await fake.wake_pollers()
     await running.stop()
@@ -116,7 +123,7 @@ async def test_redelivered_zalo_message_counts_once(
 
 
 async def test_reminders_and_boards_reach_zalo_members_privately(
-    fake: FakeTelegram, zfake: FakeZalo, both: tuple[app.Running, ZaloUser]
+    fake: FakeTelegram, zfake: FakeZalo, both: tuple[app.Running, ZaloUser], clock: Clock
 ) -> None:
     running, admin = both
     talk = Talk(fake)
@@ -131,14 +138,10 @@ async def test_reminders_and_boards_reach_zalo_members_privately(
     await talk.say(HA_LAM, 101, "/bao_cao ho=1")
     before = {u.id: len(zfake.texts_to(u)) for u in (done, missing, admin)}
 
-    clock = running.deps.clock
-    running.deps.clock = lambda: at("2026-11-20T16:00")  # Friday, reminder time
-    try:
-        await jobs.run(running.deps, "reminders", at("2026-11-20T16:00"))
-        messengers = [m for m in (running.telegram, running.zalo) if m is not None]
-        await OutboxSender(running.deps, messengers).drain()
-    finally:
-        running.deps.clock = clock
+    clock.now = at("2026-11-20T16:00")  # the same Friday, reminder time
+    await jobs.run(running.deps, "reminders", clock())
+    messengers = [m for m in (running.telegram, running.zalo) if m is not None]
+    await OutboxSender(running.deps, messengers).drain()
     reminded = zfake.texts_to(missing)[before[missing.id] :]
     assert len(reminded) == 1
     assert "Tuần này bạn chưa báo cáo" in reminded[0]
@@ -175,7 +178,9 @@ async def test_long_answers_are_split_under_2000(
     assert zfake.errors == []
 
 
-async def test_zalo_webhook(fake: FakeTelegram, zfake: FakeZalo, database_url: str) -> None:
+async def test_zalo_webhook(
+    fake: FakeTelegram, zfake: FakeZalo, database_url: str, clock: Clock
+) -> None:
     admin = zfake.add_user("Quản trị Zalo")
     port = free_port()
     secret = "zalo-webhook-secret"
@@ -184,6 +189,7 @@ async def test_zalo_webhook(fake: FakeTelegram, zfake: FakeZalo, database_url: s
                   webhook_base_url=f"http://127.0.0.1:{port}",
                   webhook_secret=SecretStr(secret)),
         schedule=False,
+        clock=clock,
     )  # fmt: skip
     try:
         assert zfake.webhook_url == f"http://127.0.0.1:{port}/zalo/webhook"

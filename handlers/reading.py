@@ -1,0 +1,651 @@
+"""Reading a `/bao_cao` the way a careful clerk would. Pure, no I/O.
+
+A clerk understands what a person would understand (lists, a number before its word, "trong
+đó", remarks in brackets, courtesy lines, date words, Telex leftovers, "1.000"), asks when a
+person would ask (a key that only partly names an indicator, a number that may be a level, an
+ordinal or a time, a negation mixed into a figure), and never writes down a number the member
+did not mean (the village's size, a negated part, a superscript digit).
+
+The outcome is a `ParsedReport` to store, or a `Problem`: a refusal, or a question that carries
+the exact line to send (`Problem.suggestion`) when part of the text was understood.
+
+Parsing runs on the folded text (no case, no accents), whose characters line up one to one
+with the cleaned original, so whatever is quoted back is cut from the original as typed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Literal
+
+from handlers.grammar import MAX_NOTE, MAX_VALUE, IndicatorMatcher, Problem, parse_date
+from handlers.telex import decode_word
+from storage.folding import clean, fold
+
+
+def words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Words that carry no meaning of their own around a key ("đã hướng dẫn được 5 hộ rồi ạ"),
+# including the courtesy and header words people wrap a report in.
+FILLER = words(
+    """
+    da duoc moi them cho co mo cai dat su dung dang ky lap tao lam ho tro giup nguoi dan ba con
+    gia dinh thanh cong xong roi hom nay qua trong ngay tuan tren dien thoai em anh chi a vang
+    xin bao cao bc kinh gui to truong nhom ket so luong nha nhe ah oi e minh toi chung chau cua
+    cac hien tai hoan thanh thi the an with installed install opened open got helped help have
+    has had new more today this week report reported thon xom ap ban khu pho tdp luc vao sang
+    chieu toi trua
+    """
+)
+# Words a number may carry after it ("12 hộ", "3 lượt").
+UNIT_WORDS = words("ho nguoi hs lan cai don luot nha households household people person times")
+_UNIT_PAIRS = frozenset({"ho so", "tai khoan", "ho dan", "ho gia dinh", "gia dinh"})
+# A line of these alone is courtesy or a heading: neither a figure nor a remark.
+COURTESY = FILLER | words("cam on thank thanks you ak nhe chuc ca mong cong viec ket qua xin phep")
+# The word right before a number that makes it a level, an ordinal, a place or a time.
+ORDINAL_WORDS = words(
+    """
+    muc cap level lan dot thu tuan thang nam to khu xom doi ap ban phien buoi nhom gio phong
+    tang lop khoi version v so_nha
+    """
+)
+# Words that make the number something other than work done.
+NEGATIONS = words("chua khong ko k kg kh khg hong chang not no refused refuse without didnt")
+_NEGATION_PAIRS = frozenset({"tu choi", "did not", "do not", "khong muon", "khong dong"})
+# Names of other things that share words with an alias ("tài khoản định danh" is the e-ID).
+OTHER_THINGS = (
+    "dinh danh",
+    "can cuoc",
+    "cccd",
+    "cmnd",
+    "bao hiem",
+    "zalo",
+    "facebook",
+    "mat khau",
+    "so dien thoai",
+    "sim",
+    "ngan hang",
+)
+# "số hộ", "tổng số hộ", "thôn có": the village's size, not work done.
+_SIZE_WORDS = words("tong so luong toan thon ca hien co la cua trong xa dan gia dinh")
+_SIZE_MARKERS = ("tong so", "so ho", "so luong ho", "toan thon", "ca thon", "thon co", "tong ho")
+
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_NOTE = re.compile(r"(?:^|(?<=[\s,;.]))ghi[\s_]*chu\b\s*[:=]?\s*(?P<note>[^\n]*)", re.MULTILINE)
+_BRACKETS = re.compile(r"\((?P<inner>[^()\n]*)\)|\[(?P<inner2>[^\[\]\n]*)\]")
+_DATE_KEY = re.compile(r"(?:^|(?<=[\s,;:(]))ngay\b\s*[:=]?\s*(?P<value>\d[^\s,;)]*)")
+_BARE_DATE = re.compile(r"(?<![\d/.\-])(?P<value>\d{1,2}/\d{1,2}(?:/\d{2,4})?)(?![\d/])")
+_DATE_WORDS: tuple[tuple[re.Pattern[str], int | None], ...] = (
+    (re.compile(r"\b(?:ngay\s*[:=]?\s*)?(?:hom\s+nay|homnay|hnay|today)\b"), 0),
+    (re.compile(r"\b(?:ngay\s*[:=]?\s*)?(?:hom\s+qua|homqua|hqua|yesterday)\b"), 1),
+    (re.compile(r"\b(?:ngay\s*[:=]?\s*)?hom\s+kia\b"), 2),
+    (re.compile(r"\btuan\s+(?:nay|nay\s+toi)\b|\bthis\s+week\b"), 0),
+    (re.compile(r"\b(?:ngay\s+mai|tomorrow|ngay\s+kia)\b"), None),
+)
+_WEEKDAY = re.compile(
+    r"(?<!lan\s)\b(?:(?:ngay\s+)?thu\s*(?P<n>[2-7]|hai|ba|tu|nam|sau|bay)|(?P<cn>chu\s+nhat|cn))\b"
+    r"(?!\s*[:=]\s*\d)"
+)
+_WEEKDAY_WORDS = {"hai": 2, "ba": 3, "tu": 4, "nam": 5, "sau": 6, "bay": 7}
+# "1." "2)" "a." "-" "•" "*" "+" at the start of a line; "1️⃣" keycaps.
+_LIST_MARKER = re.compile(
+    r"^\s*(?:\d{1,2}\s*[.)](?!\d)|\d\ufe0f?\u20e3|[a-e][.)](?=\s)|[-•*+·▪►→>–]+)\s*"
+)
+_SENTENCE = re.compile(r"(?<!\d)\.(?=\s|$)|\.(?=\s)")
+_SEGMENT = re.compile(r"[\n;,!?]")
+_CONNECTOR = re.compile(
+    r"(?:^|\s)(?P<word>trong\s+do(?:\s+co)?|bao\s+gom|gom\s+co|gom|va|and|dong\s+thoi|"
+    r"nhung\s+ma|nhung|but|tuy\s+nhien|con\s+lai)(?=\s|$)"
+)
+_JOINING = ("nhung", "but", "tuy", "con")
+_COMMA_DECIMAL = re.compile(r"\d,\d")
+_TIME = re.compile(
+    r"(?<![\d.,])\d{1,2}\s?(?:h|g|gio)(?:\s?\d{2}(?:p|ph|phut)?)?\b|\b\d{1,2}:\d{2}\b"
+)
+_TOKEN = re.compile(r"[=:%]|[-+]?\d+(?:\.\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*|\S")
+_NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)*$")
+_THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+$")
+
+MatchKind = Literal["sure", "partial", "other", "ambiguous", "fuzzy", "size", "none"]
+
+
+def strip_invisible(text: str) -> str:
+    """Zero-width characters, BOMs, word joiners and direction marks, which phones and
+    copy-paste leave in a text and which mean nothing to a reader."""
+    return _INVISIBLE.sub("", text)
+
+
+def odd_digit(text: str) -> str | None:
+    """A character that looks like a digit but is none of ours: superscripts ("10³" is not 103),
+    circled or other scripts' digits. Full-width digits are a keyboard's and are fine."""
+    for ch in text:
+        if ch.isascii() or "\uff10" <= ch <= "\uff19":
+            continue
+        if unicodedata.category(ch) in ("Nd", "No", "Nl"):
+            return ch
+    return None
+
+
+@dataclass(frozen=True)
+class ParsedReport:
+    values: dict[str, int]  # indicator code -> number, in the order typed
+    day: date | None = None  # from a date in the text, else None (the message's own date)
+    note: str | None = None
+    left_out: tuple[str, ...] = ()  # parts not counted (a negation), as typed
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str  # folded
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Match:
+    kind: MatchKind
+    code: str | None = None
+    candidates: tuple[str, ...] = ()
+    negated: bool = False
+    typo: bool = False  # found by closeness to an alias, not by the alias itself
+
+
+@dataclass
+class Pair:
+    key: list[Word]
+    number: Word
+    segment: int
+    joined: bool  # in the same clause as another figure ("… nhưng 3 hộ chưa cài")
+    before: Word | None  # the word right before the number, when nothing separates them
+    after: list[Word] = field(default_factory=list)
+
+
+@dataclass
+class _Text:
+    original: str
+    folded: str
+
+    def cut(self, start: int, end: int) -> str:
+        return " ".join(self.original[start:end].split())
+
+    def blank(self, start: int, end: int) -> None:
+        self.folded = self.folded[:start] + " " * (end - start) + self.folded[end:]
+
+
+def parse_report(text: str, matcher: IndicatorMatcher, *, today: date) -> ParsedReport | Problem:
+    text = strip_invisible(text)
+    odd = odd_digit(text)
+    if odd is not None:
+        return Problem("odd_digit", {"value": odd})
+    t = _Text(clean(text), fold(text))
+    notes: list[str] = []
+
+    m = _NOTE.search(t.folded)
+    if m:
+        note = t.original[m.start("note") : m.end("note")].strip().strip("\"'").strip()
+        if note:
+            notes.append(note)
+        t.blank(m.start(), m.end())
+    for m in list(_BRACKETS.finditer(t.folded)):
+        group = "inner" if m.group("inner") is not None else "inner2"
+        inner = t.cut(m.start(group), m.end(group))
+        if inner:
+            notes.append(inner)
+        t.blank(m.start(), m.end())
+
+    day = _read_date(t, today)
+    if isinstance(day, Problem):
+        return day
+    m = _COMMA_DECIMAL.search(t.folded)
+    if m is not None:
+        # "1,5" is one and a half in Vietnamese, never a list of one and five.
+        line_start = t.folded.rfind("\n", 0, m.start()) + 1
+        number = re.match(r"[\d,]+", t.folded[m.start() :])
+        end = m.start() + (number.end() if number else 1)
+        start = len(t.folded[: m.start()].rstrip("0123456789"))
+        key_text = t.cut(line_start, start).rstrip(" =:") or "?"
+        return Problem("not_integer", {"key": key_text, "value": t.cut(start, end)})
+    for m in list(_TIME.finditer(t.folded)):
+        t.blank(m.start(), m.end())  # "lúc 16h", "8:30": when, not how many
+
+    pairs, remarks, problem = _pairs(t, matcher)
+    if problem is not None:
+        return problem
+    notes.extend(remarks)
+    return _decide(t, pairs, matcher, day=day, today=today, note="; ".join(notes)[:MAX_NOTE])
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+
+def _read_date(t: _Text, today: date) -> date | Problem | None:
+    found: date | None = None
+    for pattern, back in _DATE_WORDS:
+        for word in list(pattern.finditer(t.folded)):
+            if back is None:
+                tomorrow = (today + timedelta(days=1)).strftime("%d/%m/%Y")
+                return Problem("date_future", {"value": tomorrow})
+            found = found or today - timedelta(days=back)
+            t.blank(word.start(), word.end())
+    m = _DATE_KEY.search(t.folded) or _BARE_DATE.search(t.folded)
+    if m is not None:
+        raw = t.original[m.start("value") : m.end("value")]
+        explicit = parse_date(fold(raw).rstrip("."), today=today)
+        if explicit is None:
+            return Problem("bad_date", {"value": raw})
+        found = explicit
+        t.blank(m.start(), m.end())
+    elif re.search(r"(?:^|(?<=[\s,;]))ngay\s*[:=]", t.folded):
+        raw = t.folded.split("ngay", 1)[1].strip(" :=").split("\n")[0][:20]
+        return Problem("bad_date", {"value": raw.strip() or "?"})
+    wd = _WEEKDAY.search(t.folded)
+    if wd is not None and found is None:
+        weekday = 7 if wd.group("cn") else int(_WEEKDAY_WORDS.get(wd.group("n"), wd.group("n")))
+        # thứ 2 is Monday (0) … thứ 7 is Saturday (5), chủ nhật is Sunday (6).
+        index = 6 if weekday == 7 else weekday - 2
+        found = today - timedelta(days=(today.weekday() - index) % 7)
+        t.blank(wd.start(), wd.end())
+    if found is not None and found > today:
+        return Problem("date_future", {"value": found.strftime("%d/%m/%Y")})
+    return found
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def _words(t: _Text, start: int, end: int) -> list[Word]:
+    return [
+        Word(m.group(), start + m.start(), start + m.end())
+        for m in _TOKEN.finditer(t.folded[start:end])
+    ]
+
+
+def _clauses(t: _Text) -> list[tuple[int, int, bool]]:
+    """(start, end, joined) of each clause: lines, then , ; and full stops, then connectors
+    ("trong đó", "và"; "nhưng" marks what follows as joined to what came before)."""
+    out: list[tuple[int, int, bool]] = []
+    pos = 0
+    for line in t.folded.split("\n"):
+        m = _LIST_MARKER.match(line)
+        if m and not re.match(r"^\s*[-+]\d", line):
+            t.blank(pos, pos + m.end())
+        line_end = pos + len(line)
+        bounds = [pos]
+        for sep in list(_SEGMENT.finditer(t.folded, pos, line_end)) + list(
+            _SENTENCE.finditer(t.folded, pos, line_end)
+        ):
+            bounds.extend([sep.start(), sep.end()])
+        bounds.append(line_end)
+        bounds = sorted(bounds)
+        for a, b in zip(bounds[0::2], bounds[1::2], strict=False):
+            cuts = [(a, False)]
+            for c in _CONNECTOR.finditer(t.folded, a, b):
+                joined = c.group("word").startswith(_JOINING)
+                t.blank(c.start("word"), c.end("word"))
+                cuts.append((c.start("word"), joined))
+            for i, (start, joined) in enumerate(cuts):
+                end = cuts[i + 1][0] if i + 1 < len(cuts) else b
+                out.append((start, end, joined))
+        pos = line_end + 1
+    return out
+
+
+def _is_courtesy(words: Sequence[Word]) -> bool:
+    return all(w.text in COURTESY or not _is_word(w.text) for w in words)
+
+
+def _pairs(t: _Text, matcher: IndicatorMatcher) -> tuple[list[Pair], list[str], Problem | None]:
+    """The (key, number) pairs of each clause, the remarks (lines without figures), and the
+    first problem that makes the text unreadable as a report."""
+    pairs: list[Pair] = []
+    remarks: list[str] = []
+    for index, (start, end, joined) in enumerate(_clauses(t)):
+        words = [w for w in _words(t, start, end) if _meaningful(w.text)]
+        if not words:
+            continue
+        numbers = [w for w in words if _NUMBER.match(w.text)]
+        if not numbers:
+            problem = _no_figure(t, words, matcher)
+            if problem is not None:
+                return [], [], problem
+            if not _is_courtesy(words):
+                remarks.append(t.cut(words[0].start, words[-1].end))
+            continue
+        pairs.extend(_clause_pairs(words, index, joined=joined))
+    return pairs, remarks, None
+
+
+def _is_word(text: str) -> bool:
+    return text.replace("-", "").isalpha()
+
+
+def _meaningful(text: str) -> bool:
+    return _is_word(text) or text in "=:%-+" or bool(_NUMBER.match(text))
+
+
+def _no_figure(t: _Text, words: Sequence[Word], matcher: IndicatorMatcher) -> Problem | None:
+    """A clause without a number: "app" or "app: năm" is a figure missing its number; a longer
+    clause is a remark."""
+    seps = [i for i, w in enumerate(words) if w.text in "=:"]
+    key_words = [w for w in words[: seps[0]]] if seps else list(words)
+    rest = words[seps[0] + 1 :] if seps else []
+    key_text = " ".join(w.text for w in key_words if _is_word(w.text))
+    if not key_text:
+        return None
+    match = analyse(key_text.split(), matcher)
+    if match.kind != "sure":
+        return None
+    phrase = t.cut(key_words[0].start, key_words[-1].end)
+    if rest:
+        return Problem("not_number", {"key": phrase, "value": t.cut(rest[0].start, rest[-1].end)})
+    if len([w for w in key_words if w.text not in FILLER]) <= 4:
+        return Problem("missing_value", {"key": phrase})
+    return None
+
+
+def _clause_pairs(words: list[Word], index: int, *, joined: bool) -> list[Pair]:
+    """Pairs in one clause, key first ("hộ 12, app 5") or number first ("8 hộ được hướng
+    dẫn")."""
+    number_first = bool(_NUMBER.match(words[0].text)) or (
+        words[0].text in "-+" and len(words) > 1 and bool(_NUMBER.match(words[1].text))
+    )
+    pairs: list[Pair] = []
+    current: list[Word] = []
+    pending: Pair | None = None  # number first: the number waiting for its words
+    previous: Word | None = None
+    for n, w in enumerate(words):
+        if w.text in "=:" and not pairs and pending is None and current:
+            following = words[n + 1] if n + 1 < len(words) else None
+            if following is not None and not _NUMBER.match(following.text):
+                # "Thôn Hà Lam: hướng dẫn 5 hộ": what stands before the colon is a heading.
+                current = []
+                previous = w
+                continue
+        if _NUMBER.match(w.text):
+            before = previous if previous is not None and _is_word(previous.text) else None
+            if number_first:
+                if pending is not None:
+                    pending.key = current
+                    pairs.append(pending)
+                pending = Pair([], w, index, joined, before)
+                current = []
+            else:
+                pairs.append(Pair(current, w, index, joined, before))
+                current = []
+        elif w.text == "%" and (pending or pairs):
+            (pending or pairs[-1]).after.append(w)
+        elif w.text in "=:-+":
+            pass
+        else:
+            current.append(w)
+        previous = w
+    if number_first:
+        if pending is not None:
+            pending.key = current
+            pairs.append(pending)
+        return pairs
+    if current:
+        if not pairs:
+            return pairs
+        pairs[-1].after.extend(current)
+    # Key first, "app 5 hộ tt 3": the unit word after a number belongs to that number.
+    for earlier, later in itertools.pairwise(pairs):
+        moved = _leading_units(later.key)
+        if moved < len(later.key):  # "… 12 hộ, hộ 3": a lone "hộ" is the next key itself
+            earlier.after.extend(later.key[:moved])
+            later.key = later.key[moved:]
+    return pairs
+
+
+def _leading_units(words: Sequence[Word]) -> int:
+    i = 0
+    while i < len(words):
+        pair = f"{words[i].text} {words[i + 1].text}" if i + 1 < len(words) else ""
+        if pair in _UNIT_PAIRS:
+            i += 2
+        elif words[i].text in UNIT_WORDS:
+            i += 1
+        else:
+            break
+    return i
+
+
+# --- what a key means --------------------------------------------------------------------------
+
+
+def analyse(words: Sequence[str], matcher: IndicatorMatcher) -> Match:
+    """What a key's words name: one indicator for sure, one only partly, two at once, another
+    thing, the village's size, nothing, or something close to an alias (a typo)."""
+    words = [w for w in words if w]
+    if not words:
+        return Match("none")
+    phrase = " ".join(words)
+    exact = matcher.exact(phrase)
+    if exact is not None:
+        return Match("sure", exact)
+    known = matcher.vocabulary | FILLER | UNIT_WORDS | NEGATIONS
+    decoded = [w if w in known else decode_word(w) for w in words]
+    if decoded != list(words):
+        exact = matcher.exact(" ".join(decoded))
+        if exact is not None:
+            return Match("sure", exact)
+        words = decoded
+    match = _spans(words, matcher)
+    if match.kind == "none":
+        near = matcher.near(" ".join(w for w in words if w not in FILLER) or phrase)
+        if near is not None:
+            code, score = near
+            return Match("sure" if score >= 90 else "fuzzy", code, typo=True)
+    return match
+
+
+def _spans(words: Sequence[str], matcher: IndicatorMatcher) -> Match:
+    folded = " ".join(words)
+    if _is_size(words):
+        return Match("size")
+    covered = [False] * len(words)
+    strong: list[str] = []
+    weak: list[str] = []
+    i = 0
+    while i < len(words):
+        found = None
+        for length in range(min(matcher.longest, len(words) - i), 0, -1):
+            candidate = " ".join(words[i : i + length])
+            code = matcher.exact(candidate)
+            if code is not None:
+                found = (length, code, matcher.is_weak(candidate))
+                break
+        if found is None:
+            i += 1
+            continue
+        length, code, is_weak = found
+        (weak if is_weak else strong).append(code)
+        for j in range(i, i + length):
+            covered[j] = True
+        i += length
+    rest = [w for w, c in zip(words, covered, strict=True) if not c]
+    negated = _negated(rest)
+    rest = [w for w in rest if w not in NEGATIONS]
+    codes = list(dict.fromkeys(strong or weak))
+    if not codes:
+        return Match("none", negated=negated)
+    if len(codes) > 1:
+        return Match("ambiguous", candidates=tuple(codes), negated=negated)
+    if any(f" {thing} " in f" {folded} " for thing in OTHER_THINGS):
+        return Match("other", codes[0], negated=negated)
+    if all(w in FILLER or w in UNIT_WORDS or not _is_word(w) for w in rest):
+        return Match("sure", codes[0], negated=negated)
+    return Match("partial", codes[0], negated=negated)
+
+
+def _negated(words: Sequence[str]) -> bool:
+    if any(w in NEGATIONS for w in words):
+        return True
+    joined = " ".join(words)
+    return any(f" {p} " in f" {joined} " for p in _NEGATION_PAIRS)
+
+
+def _is_size(words: Sequence[str]) -> bool:
+    folded = " ".join(words)
+    if not any(f" {m} " in f" {folded} " for m in _SIZE_MARKERS):
+        return False
+    return all(w in _SIZE_WORDS or w in UNIT_WORDS for w in words)
+
+
+# --- deciding ----------------------------------------------------------------------------------
+
+
+def _number(pair: Pair, phrase: str) -> int | Problem:
+    raw = pair.number.text
+    if raw.startswith("-") and raw.strip("-0.") != "":
+        return Problem("negative", {"key": phrase, "value": raw})
+    raw = raw.lstrip("+-")
+    if _THOUSANDS.match(raw):
+        raw = raw.replace(".", "")
+    if "." in raw:
+        return Problem("not_integer", {"key": phrase, "value": raw})
+    value = int(raw)
+    if value > MAX_VALUE:
+        return Problem("too_large", {"key": phrase, "value": raw})
+    return value
+
+
+@dataclass
+class _Verdict:
+    keep: list[tuple[str, int]] = field(default_factory=list)
+    left_out: list[Pair] = field(default_factory=list)
+    unsure: list[tuple[Pair, str, Match]] = field(default_factory=list)
+
+
+def _decide(
+    t: _Text,
+    pairs: list[Pair],
+    matcher: IndicatorMatcher,
+    *,
+    day: date | None,
+    today: date,
+    note: str,
+) -> ParsedReport | Problem:
+    if not pairs:
+        return Problem("empty")
+    verdict = _Verdict()
+    for pair in pairs:
+        key_words = [w for w in pair.key if _is_word(w.text)]
+        phrase = t.cut(key_words[0].start, key_words[-1].end) if key_words else ""
+        if not key_words:
+            if any(w.text in NEGATIONS for w in pair.after):
+                verdict.left_out.append(pair)
+                continue
+            return Problem("number_without_key", {"value": pair.number.text})
+        texts = [w.text for w in key_words]
+        match = analyse(texts, matcher)
+        if match.kind == "none" and _leading_units(key_words):
+            # Number first, "8 hộ dân được hướng dẫn": unit words lead the key.
+            match = analyse(texts[_leading_units(key_words) :], matcher)
+        value = _number(pair, phrase)
+        if isinstance(value, Problem):
+            return value
+        if match.kind == "size":
+            return Problem("village_size", {"value": str(value)})
+        if match.negated or any(w.text in NEGATIONS for w in pair.after):
+            verdict.left_out.append(pair)
+            continue
+        if match.kind == "none" and pair.before is not None and pair.before.text in ORDINAL_WORDS:
+            verdict.unsure.append((pair, "ask_ordinal", match))  # "tổ 3 hướng dẫn 5 hộ"
+            continue
+        if match.kind == "none":
+            return Problem("unknown_key", {"key": phrase})
+        trailing = [w.text for w in pair.after if w.text not in FILLER | UNIT_WORDS]
+        if trailing and pair is pairs[-1] and matcher.exact(" ".join(trailing)) is not None:
+            tail = [w for w in pair.after if w.text in trailing]
+            return Problem("missing_value", {"key": t.cut(tail[0].start, tail[-1].end)})
+        reason = _doubt(pair, match)
+        if reason is not None:
+            verdict.unsure.append((pair, reason, match))
+            # A guess at the key goes into the line to send; a number that may be a level,
+            # an ordinal, a share or a time does not.
+            if match.code is not None and reason in ("ask_partial", "ask_typo", "ask_trailing"):
+                verdict.keep.append((match.code, value))
+            continue
+        assert match.code is not None  # noqa: S101 (a sure match names its indicator)
+        verdict.keep.append((match.code, value))
+
+    seen: set[str] = set()
+    for code, _value in verdict.keep:
+        if code in seen:
+            return Problem("duplicate", {"key": code})
+        seen.add(code)
+    line = _line(verdict.keep, day, today)
+    if verdict.unsure:
+        pair, reason, match = verdict.unsure[0]
+        key_words = [w for w in pair.key if _is_word(w.text)] or [pair.number]
+        args = {
+            "part": t.cut(key_words[0].start, max(pair.number.end, key_words[-1].end)),
+            "value": pair.number.text,
+        }
+        if match.candidates:
+            args["codes"] = ", ".join(match.candidates)
+        return Problem(reason, args, suggestion=line)
+    if verdict.left_out:
+        joined = any(
+            p.joined or any(q.segment == p.segment for q in pairs if q not in verdict.left_out)
+            for p in verdict.left_out
+        )
+        part = _part(t, verdict.left_out[0])
+        if not verdict.keep:
+            return Problem("negated", {"part": part})
+        if joined:
+            return Problem("ask_negation", {"part": part}, suggestion=line)
+    values = dict(verdict.keep)
+    return ParsedReport(
+        values=values,
+        day=day,
+        note=note or None,
+        left_out=tuple(_part(t, p) for p in verdict.left_out),
+    )
+
+
+def _part(t: _Text, pair: Pair) -> str:
+    words = [*pair.key, pair.number, *pair.after]
+    start = min(w.start for w in words)
+    end = max(w.end for w in words)
+    return t.cut(start, end)
+
+
+def _doubt(pair: Pair, match: Match) -> str | None:
+    """Why a figure cannot be recorded without asking, or None when it can."""
+    if pair.before is not None and pair.before.text in ORDINAL_WORDS and not match.typo:
+        return "ask_ordinal"
+    after = [w.text for w in pair.after]
+    if "%" in after or "phan" in after or "percent" in after:
+        return "ask_percent"
+    if after and after[0] in ("h", "g", "gio", "phut", "am", "pm"):
+        return "ask_time"
+    if match.kind == "ambiguous":
+        return "ask_ambiguous"
+    if match.kind == "other":
+        return "ask_other"
+    if match.kind == "partial":
+        return "ask_partial"
+    if match.kind == "fuzzy":
+        return "ask_typo"
+    if any(w not in FILLER and w not in UNIT_WORDS and _is_word(w) for w in after):
+        return "ask_trailing"
+    return None
+
+
+def _line(values: Sequence[tuple[str, int]], day: date | None, today: date) -> str | None:
+    """The exact arguments of a `/bao_cao` that records what was understood."""
+    if not values:
+        return None
+    parts = [f"{code}={value}" for code, value in dict(values).items()]
+    if day is not None and day != today:
+        parts.append(f"ngay={day.strftime('%d/%m')}")
+    return " ".join(parts)
