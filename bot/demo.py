@@ -50,9 +50,9 @@ GIVEN = ["An", "Bình", "Cường", "Dung", "Hà", "Hải", "Hạnh", "Hùng", "
          "Vy"]  # fmt: skip
 MISTAKES = [  # (what was typed, what it should have been: "{ho}" is filled in)
     ("/bao_cao ho=năm", "/bao_cao ho={ho}"),
-    ("/bao_cao hoo={ho}", "/bao_cao ho={ho}"),
+    ("/bao_cao ho={ho},5", "/bao_cao ho={ho}"),
     ("/bao_cao ho=-{ho}", "/bao_cao ho={ho}"),
-    ("/bao_cao {ho} ho", "/bao_cao ho={ho}"),
+    ("/bao_cao số hộ 350", "/bao_cao ho={ho}"),
 ]
 
 

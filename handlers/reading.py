@@ -430,7 +430,7 @@ def analyse(words: Sequence[str], matcher: IndicatorMatcher) -> Match:
     exact = matcher.exact(phrase)
     if exact is not None:
         return Match("sure", exact)
-    known = matcher.vocabulary | FILLER | UNIT_WORDS | NEGATIONS
+    known = matcher.vocabulary | COURTESY | UNIT_WORDS | NEGATIONS
     decoded = [w if w in known else decode_word(w) for w in words]
     if decoded != list(words):
         exact = matcher.exact(" ".join(decoded))
@@ -439,7 +439,7 @@ def analyse(words: Sequence[str], matcher: IndicatorMatcher) -> Match:
         words = decoded
     match = _spans(words, matcher)
     if match.kind == "none":
-        near = matcher.near(" ".join(w for w in words if w not in FILLER) or phrase)
+        near = matcher.near(" ".join(w for w in words if w not in COURTESY) or phrase)
         if near is not None:
             code, score = near
             return Match("sure" if score >= 90 else "fuzzy", code, typo=True)
@@ -480,7 +480,7 @@ def _spans(words: Sequence[str], matcher: IndicatorMatcher) -> Match:
         return Match("ambiguous", candidates=tuple(codes), negated=negated)
     if any(f" {thing} " in f" {folded} " for thing in OTHER_THINGS):
         return Match("other", codes[0], negated=negated)
-    if all(w in FILLER or w in UNIT_WORDS or not _is_word(w) for w in rest):
+    if all(w in COURTESY or w in UNIT_WORDS or not _is_word(w) for w in rest):
         return Match("sure", codes[0], negated=negated)
     return Match("partial", codes[0], negated=negated)
 
@@ -562,7 +562,7 @@ def _decide(
             continue
         if match.kind == "none":
             return Problem("unknown_key", {"key": phrase})
-        trailing = [w.text for w in pair.after if w.text not in FILLER | UNIT_WORDS]
+        trailing = [w.text for w in pair.after if w.text not in COURTESY | UNIT_WORDS]
         if trailing and pair is pairs[-1] and matcher.exact(" ".join(trailing)) is not None:
             tail = [w for w in pair.after if w.text in trailing]
             return Problem("missing_value", {"key": t.cut(tail[0].start, tail[-1].end)})
@@ -636,7 +636,7 @@ def _doubt(pair: Pair, match: Match) -> str | None:
         return "ask_partial"
     if match.kind == "fuzzy":
         return "ask_typo"
-    if any(w not in FILLER and w not in UNIT_WORDS and _is_word(w) for w in after):
+    if any(w not in COURTESY and w not in UNIT_WORDS and _is_word(w) for w in after):
         return "ask_trailing"
     return None
 

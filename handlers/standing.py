@@ -24,7 +24,8 @@ async def progress(ctx: Ctx) -> list[Reply]:
     p = await unit_progress(
         ctx.session, unit=unit, week=week_key(ctx.today), indicators=indicators
     )
-    return ctx.reply(views.progress(p))
+    lead = await roles.is_admin_of(ctx, unit) or await roles.is_leader_of(ctx, unit)
+    return ctx.reply(views.progress(p, warn_team=lead))
 
 
 async def leaderboard(ctx: Ctx) -> list[Reply]:

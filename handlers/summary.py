@@ -86,7 +86,7 @@ async def weekly_summary(
         rich.add(_("Not yet: "), names)
 
     progress = await unit_progress(session, unit=unit, week=week, indicators=indicators)
-    rich.blank().extend(views.progress(progress))
+    rich.blank().extend(views.progress(progress, warn_team=True))
 
     now_board = await board(session, unit=unit, indicators=indicators)
     then_board = await board(session, unit=unit, indicators=indicators, before_week=week)

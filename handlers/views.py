@@ -53,7 +53,8 @@ def values_line(values: Mapping[int, int], indicators: Sequence[Indicator], sign
     return ", ".join(parts)
 
 
-def progress(p: UnitProgress) -> Rich:
+def progress(p: UnitProgress, *, warn_team: bool = False) -> Rich:
+    """`warn_team`: flag a team outside the plan's size, for the leader and admins only."""
     rich = Rich()
     if p.households:
         rich.add(
@@ -123,7 +124,7 @@ def progress(p: UnitProgress) -> Rich:
             i(_("No household count yet: an admin sets it with /so_ho 350 (or ho= in /lien_ket)."))
         )
     if p.team is not None:
-        rich.extend(team(p))
+        rich.extend(team(p, warn=warn_team))
     return rich
 
 
@@ -171,7 +172,7 @@ def _share(part: int, whole: int, goal: int | None) -> Line:
     return line
 
 
-def team(p: UnitProgress) -> Rich:
+def team(p: UnitProgress, *, warn: bool = False) -> Rich:
     t = p.team
     rich = Rich()
     if t is None:
@@ -185,7 +186,8 @@ def team(p: UnitProgress) -> Rich:
             low=low,
             high=high,
         )
-        rich.add("👥 ", size, " ⚠️" if t.members and not low <= t.members <= high else "")
+        outside = bool(t.members) and not low <= t.members <= high
+        rich.add("👥 ", size, " ⚠️" if warn and outside else "")
         return rich
     rich.add("👥 ", b(_("Villages with a team")), ": ", _share(t.villages_with_team, t.villages,
              t.villages_goal))  # fmt: skip

@@ -20,7 +20,8 @@ def load_plan_file(name: str = "national.toml") -> dict[str, Any]:
 
 
 async def ensure_reference_data(session: AsyncSession) -> None:
-    """Idempotent: loads what is missing, touches nothing that exists."""
+    """Idempotent: loads what is missing; of what exists, only the national indicators'
+    aliases grow (never shrink) to the release's list."""
     await _ensure_units(session)
     await _ensure_indicators(session)
 
@@ -65,8 +66,16 @@ async def _ensure_units(session: AsyncSession) -> None:
 async def _ensure_indicators(session: AsyncSession) -> None:
     existing = set((await session.exec(select(Indicator.code))).all())
     plan = load_plan_file()
+    rows = {ind.code: ind for ind in (await session.exec(select(Indicator))).all()}
     for position, spec in enumerate(plan["indicators"]):
         if spec["code"] in existing:
+            # A newer release may know more ways people write an indicator: add those, keep
+            # every alias a deployment has (a province's plan may have added its own).
+            row = rows[spec["code"]]
+            known = [a for a in row.aliases.splitlines() if a]
+            added = [a for a in spec.get("aliases", []) if a not in known]
+            if added:
+                row.aliases = "\n".join(known + added)
             continue
         session.add(
             Indicator(

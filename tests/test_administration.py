@@ -155,8 +155,22 @@ async def test_team_join_code_roster_and_commune_figures(deps: Deps, commune: Ch
     assert "Bạn đã tham gia Tổ CNS Thôn Hà Lam" in await private.say(
         HUNG, f"/tham_gia {code.group(1).lower()}"
     )
-    assert "Đã ghi báo cáo" in await private.say(HUNG, "/bao_cao ho=5")
+    assert "Đã ghi cho" in await private.say(HUNG, "/bao_cao ho=5")
     assert "Hộ được hướng dẫn: 8/100 hộ" in await ha_lam.say(LAN, "/tien_do")
+    # How people write in a private chat: no slash, a colon, the short "bc".
+    assert "Đã ghi cho" in await private.say(HUNG, "Báo cáo: hộ 2")
+    assert "Đã ghi cho" in await private.say(HUNG, "bc ho=3")
+    assert "Đã ghi cho" in await private.say(HUNG, "bao cao cai app 1 cảm ơn ạ")
+    assert "Hộ được hướng dẫn: 13/100 hộ" in await ha_lam.say(LAN, "/tien_do")
+
+    # A stranger writing to the bot before joining is told how to join, not how to link.
+    stranger = ChatRoom(deps, "tg:909", kind="private")
+    for text in ("xin chào", "/bao_cao ho=2", "/tien_do"):
+        out = await stranger.say(Person("tg:909", "Người Lạ"), text)
+        assert "/tham_gia MÃ" in out, text
+        assert "/lien_ket" not in out, text
+    out = await stranger.say(Person("tg:909", "Người Lạ"), f"tham gia: {code.group(1)}")
+    assert "Bạn đã tham gia" in out
 
     out = await ha_lam.say(LAN, "/ma_tham_gia moi")
     assert "Mã cũ không còn dùng được." in out
@@ -170,12 +184,12 @@ async def test_team_join_code_roster_and_commune_figures(deps: Deps, commune: Ch
     out = await ha_lam.say(HUNG, "/danh_sach")
     assert "Nguyễn Thị Lan — tổ trưởng, đoàn thanh niên, đã tập huấn" in out
     assert "Lê Văn Hùng — chưa tập huấn" in out
-    assert "Kế hoạch yêu cầu mỗi tổ 4–8 thành viên; tổ này có 2." in out
+    assert "Kế hoạch yêu cầu mỗi tổ 4–8 thành viên; tổ này có 3." in out
     assert DENIED in await ha_lam.say(HUNG, "/thanh_vien tap_huan=co", reply_to=HUNG)
 
     out = await commune.say(SUPER, "/tien_do")
     assert "Thôn có Tổ CNS: 1/2 (50%) — mục tiêu 100%" in out
-    assert "Thành viên đã tập huấn: 1/2 (50%) — mục tiêu 100%" in out
+    assert "Thành viên đã tập huấn: 1/3 (33,3%) — mục tiêu 100%" in out
 
     out = await commune.say(SUPER, "/nhat_ky")
     for action in ("tổ trưởng", "mã tham gia", "thông tin thành viên", "liên kết nhóm"):

@@ -217,9 +217,42 @@ async def test_undo_withdraws_last_report_of_the_week(
     await ha_lam.say(LAN, "/huy")
     assert await _totals(deps, "Thôn Hà Lam") == {"ho": 7}
     assert "chưa có báo cáo nào để hủy" in await ha_lam.say(LAN, "/huy")
-    # Next week, last week's report of Hùng is no longer his to withdraw.
-    clock.advance(days=7)
+    # Two weeks on, Hùng's report is out of the window a report may be dated in: it stays.
+    clock.advance(days=10)  # Monday 30/11: week 47 is last week, still his to withdraw
+    await ha_lam.say(HUNG, "/bao_cao ho=1")
+    await ha_lam.say(HUNG, "/huy")  # the one of today
+    clock.advance(days=7)  # Monday 07/12: week 47 is two weeks back
     assert "chưa có báo cáo nào để hủy" in await ha_lam.say(HUNG, "/undo")
+    assert await _totals(deps, "Thôn Hà Lam") == {"ho": 7}
+    assert await _running(deps) == await _recomputed(deps)
+
+
+async def test_undo_right_after_a_back_dated_report(
+    deps: Deps, villages: tuple[ChatRoom, ChatRoom], clock: Clock
+) -> None:
+    """/huy takes back the last report sent, whichever week it is dated in (this one or the
+    previous one)."""
+    ha_lam, _ = villages
+    await ha_lam.say(LAN, "/bao_cao ho=5")  # Friday 20/11, week 47
+    clock.advance(days=3)  # Monday 23/11, week 48
+    await ha_lam.say(LAN, "/bao_cao ho=2")
+    await ha_lam.say(LAN, "/bao_cao ho=3 ngay=20/11")  # forgotten on Friday, sent now
+    out = await ha_lam.say(LAN, "/huy")
+    assert "Đã hủy báo cáo ngày 20/11 của Nguyễn Thị Lan" in out
+    assert await _totals(deps, "Thôn Hà Lam") == {"ho": 7}
+    async with deps.sessions() as s:
+        rows = (await s.exec(select(Report).order_by(col(Report.id)))).all()
+        assert [(r.week, r.withdrawn_at is None) for r in rows] == [
+            ("2026-W47", True),
+            ("2026-W48", True),
+            ("2026-W47", False),
+        ]
+    out = await ha_lam.say(LAN, "/huy")  # then the one of today
+    assert "Đã hủy báo cáo ngày 23/11" in out
+    out = await ha_lam.say(LAN, "/huy")  # then Friday's, still in last week
+    assert "Đã hủy báo cáo ngày 20/11" in out
+    assert "chưa có báo cáo nào để hủy" in await ha_lam.say(LAN, "/huy")
+    assert await _totals(deps, "Thôn Hà Lam") == {}
     assert await _running(deps) == await _recomputed(deps)
 
 

@@ -41,7 +41,7 @@ async def test_tcns_run_serves_and_stops_cleanly(fake: FakeTelegram, tmp_path: P
                 within=60,
             )
             assert "Thôn Hà Lam, Xã Thăng Bình" in out
-            assert "Đã ghi báo cáo" in await talk.say(HA_LAM, 101, "/bao_cao ho=12 app=5")
+            assert "Đã ghi cho" in await talk.say(HA_LAM, 101, "/bao_cao ho=12 app=5")
             assert "12/200 hộ (6%)" in await talk.say(HA_LAM, 102, "/tien_do")
             # The same process serves Zalo: the admin finds the village from a private chat.
             await zalo.user_sends(zalo_admin, "lien ket xa=20791 thon=Thôn Hà Lam")

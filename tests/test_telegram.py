@@ -59,12 +59,12 @@ async def test_reporting_loop_over_polling(fake: FakeTelegram, polling: app.Runn
     assert "Bình An" in out
 
     # Three shapes, one of them from a member whose name is HTML-looking.
-    assert "Đã ghi báo cáo" in await talk.say(HA_LAM, 101, "/bao_cao ho=12 app=5 tt=3 cks=1")
-    assert "Đã ghi báo cáo" in await talk.say(HA_LAM, 102, "/bao_cao ho 20, app 10, tt 7")
+    assert "Đã ghi cho" in await talk.say(HA_LAM, 101, "/bao_cao ho=12 app=5 tt=3 cks=1")
+    assert "Đã ghi cho" in await talk.say(HA_LAM, 102, "/bao_cao ho 20, app 10, tt 7")
     out = await talk.say(
         HA_LAM, 103, "/bao_cao\nHộ tuyên truyền: 8\nCài app Smart: 5\nThanh toán: 2"
     )
-    assert 'Đã ghi báo cáo của <b>Ánh & "Bé"' in out
+    assert 'Đã ghi cho <b>Ánh & "Bé"' in out
 
     # Bad input: its own answer each, nothing counted.
     for text, expected in [
@@ -86,7 +86,7 @@ async def test_reporting_loop_over_polling(fake: FakeTelegram, polling: app.Runn
     message = await fake.user_sends(HA_LAM, 101, "/bao_cao ho=10")
     await fake.wait_sent(before + 1, chat_id=HA_LAM)
     out = await talk.edit(HA_LAM, message["message_id"], "/bao_cao ho=4 cks=1")
-    assert "Đã cập nhật báo cáo" in out
+    assert "Đã sửa cho" in out
 
     out = await talk.say(HA_LAM, 101, "/huy")
     assert "Đã hủy báo cáo" in out
@@ -175,7 +175,7 @@ async def test_webhook_mode(fake: FakeTelegram, database_url: str, clock: Clock)
         assert fake.webhook_url == f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
         talk = Talk(fake)
         await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Hà Lam ho=100")
-        assert "Đã ghi báo cáo" in await talk.say(HA_LAM, 101, "/bao_cao ho=5 app=2")
+        assert "Đã ghi cho" in await talk.say(HA_LAM, 101, "/bao_cao ho=5 app=2")
         await fake.redeliver_last()
         assert await talk.silent(HA_LAM)
         assert await _report_count(running) == 1
