@@ -169,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"tcns: bad settings:\n{exc}", file=sys.stderr)  # noqa: T201 (CLI output)
+        for line in _setting_errors(exc):
+            print(f"tcns: {line}", file=sys.stderr)  # noqa: T201 (CLI output)
         return 2
     logs.configure(settings)
     try:
@@ -191,7 +192,20 @@ def main(argv: list[str] | None = None) -> int:
     except (app.ConfigurationError, plans.PlanError, LookupError, ValueError) as exc:
         print(f"tcns: {exc}", file=sys.stderr)  # noqa: T201 (CLI output)
         return 2
+    except app.StartupError as exc:
+        print(f"tcns: {exc}", file=sys.stderr)  # noqa: T201 (CLI output)
+        return 1
     return 0
+
+
+def _setting_errors(exc: ValidationError) -> list[str]:
+    """One line per bad setting, named as the operator sets it: "TCNS_SUPERADMINS: …"."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        name = "TCNS_" + "_".join(str(part) for part in error["loc"]).upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{name}: {message}")
+    return lines
 
 
 def _plan_offline(args: argparse.Namespace) -> int:

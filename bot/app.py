@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import aiohttp
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot import web as webserver
 from bot.inbox import InboxWorker
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.telegram import TelegramTransport
-from bot.zalo import ZaloTransport
+from bot.zalo import ZaloError, ZaloTransport
 from handlers.incoming import Deps, Messenger
 from scheduler.service import SchedulerService
 from storage import db
@@ -28,6 +33,28 @@ log = logging.getLogger(__name__)
 
 class ConfigurationError(Exception):
     pass
+
+
+class StartupError(Exception):
+    """The bot cannot start as set up; the message is one line for the operator."""
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of an error, for a one-line message."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _listen_problem(settings: Settings, exc: OSError) -> str:
+    where = f"port {settings.http_port} on {settings.http_host}"
+    if exc.errno == errno.EADDRINUSE:
+        return f"{where} is in use (set TCNS_HTTP_PORT)"
+    if exc.errno == errno.EACCES:
+        return f"{where} needs privileges this user lacks (set TCNS_HTTP_PORT above 1023)"
+    return (
+        f"cannot listen on {where}: {exc.strerror or _reason(exc)} "
+        "(check TCNS_HTTP_HOST and TCNS_HTTP_PORT)"
+    )
 
 
 async def prepare_database(settings: Settings) -> tuple[AsyncEngine, db.SessionFactory]:
@@ -106,40 +133,96 @@ async def start(
     schedule: bool = True,
     clock: Callable[[], datetime] | None = None,
 ) -> Running:
+    """Everything `tcns run` serves. What the operator can fix (a port in use, an API out of
+    reach, a refused token, a database away) raises StartupError with one line saying which
+    setting to look at, after undoing what had started."""
     check(settings)
-    engine, sessions = await prepare_database(settings)
-    deps = make_deps(settings, sessions, clock=clock)
-    metrics = Metrics()
-    deps.observer = metrics
-    worker = InboxWorker(sessions)
-    telegram = TelegramTransport(settings, deps, worker) if settings.telegram_token else None
-    zalo = ZaloTransport(settings, deps, worker) if settings.zalo_token else None
-    if telegram is not None:
-        worker.processors["tg"] = telegram.process_payload
-    if zalo is not None:
-        worker.processors["zalo"] = zalo.process
-    inbox_stop = asyncio.Event()
-    inbox_task = asyncio.create_task(worker.run(inbox_stop))
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    if telegram is not None:
-        telegram.metrics = metrics
-    if zalo is not None:
-        zalo.metrics = metrics
-    app = webserver.build(
-        sessions=sessions, telegram=telegram, secret=secret, zalo=zalo, metrics=metrics
-    )
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, settings.http_host, settings.http_port).start()
-    if telegram is not None:
-        await telegram.start()
-    if zalo is not None:
-        await zalo.start()
-    messengers: list[Messenger] = [m for m in (telegram, zalo) if m is not None]
-    scheduler = SchedulerService(deps, messengers, Leadership(engine))
-    scheduler.tick_seconds = settings.scheduler_tick
-    if schedule:
-        await scheduler.start()
+    try:
+        engine, sessions = await prepare_database(settings)
+    except (OSError, SQLAlchemyError) as exc:
+        raise StartupError(
+            f"cannot open the database at {db.redacted_url(settings.database_url)}: "
+            f"{_reason(exc)} (check TCNS_DATABASE_URL)"
+        ) from exc
+    async with contextlib.AsyncExitStack() as undo:
+        undo.push_async_callback(engine.dispose)
+        deps = make_deps(settings, sessions, clock=clock)
+        metrics = Metrics()
+        deps.observer = metrics
+        worker = InboxWorker(sessions)
+        telegram = TelegramTransport(settings, deps, worker) if settings.telegram_token else None
+        zalo = ZaloTransport(settings, deps, worker) if settings.zalo_token else None
+        if telegram is not None:
+            worker.processors["tg"] = telegram.process_payload
+        if zalo is not None:
+            worker.processors["zalo"] = zalo.process
+        inbox_stop = asyncio.Event()
+        inbox_task = asyncio.create_task(worker.run(inbox_stop))
+
+        async def stop_inbox() -> None:
+            inbox_stop.set()
+            worker.wake.set()
+            await inbox_task
+
+        undo.push_async_callback(stop_inbox)
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        if telegram is not None:
+            telegram.metrics = metrics
+        if zalo is not None:
+            zalo.metrics = metrics
+        app = webserver.build(
+            sessions=sessions, telegram=telegram, secret=secret, zalo=zalo, metrics=metrics
+        )
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        undo.push_async_callback(runner.cleanup)
+        try:
+            await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+        except OSError as exc:
+            raise StartupError(_listen_problem(settings, exc)) from exc
+        if telegram is not None:
+            undo.push_async_callback(telegram.stop)
+            try:
+                await telegram.start()
+            except InvalidToken as exc:
+                raise StartupError(
+                    "Telegram refused the token (check TCNS_TELEGRAM_TOKEN)"
+                ) from exc
+            except NetworkError as exc:  # TimedOut too
+                raise StartupError(
+                    f"cannot reach the Telegram Bot API at {settings.telegram_api_url} "
+                    "(check TCNS_TELEGRAM_API_URL and the network)"
+                ) from exc
+            except TelegramError as exc:
+                hint = "TCNS_WEBHOOK_BASE_URL" if telegram.webhook else "TCNS_TELEGRAM_API_URL"
+                raise StartupError(
+                    f"the Telegram Bot API refused to start the bot: {_reason(exc)} "
+                    f"(check {hint})"
+                ) from exc
+        if zalo is not None:
+            undo.push_async_callback(zalo.stop)
+            try:
+                await zalo.start()
+            except ZaloError as exc:
+                if exc.status in (401, 403) or exc.code in (401, 403):
+                    raise StartupError(
+                        "Zalo refused the token (check TCNS_ZALO_TOKEN)"
+                    ) from exc
+                hint = "TCNS_WEBHOOK_BASE_URL" if zalo.webhook else "TCNS_ZALO_API_URL"
+                raise StartupError(
+                    f"the Zalo Bot API refused to start the bot: {_reason(exc)} (check {hint})"
+                ) from exc
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise StartupError(
+                    f"cannot reach the Zalo Bot API at {settings.zalo_api_url} "
+                    "(check TCNS_ZALO_API_URL and the network)"
+                ) from exc
+        messengers: list[Messenger] = [m for m in (telegram, zalo) if m is not None]
+        scheduler = SchedulerService(deps, messengers, Leadership(engine))
+        scheduler.tick_seconds = settings.scheduler_tick
+        if schedule:
+            await scheduler.start()
+        undo.pop_all()  # started: from here on Running.stop undoes it
     log.info("tcns: serving on %s:%s", settings.http_host, settings.http_port)
     return Running(
         engine=engine,

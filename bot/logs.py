@@ -41,3 +41,12 @@ def configure(settings: Settings, level: int = logging.INFO) -> None:
     # httpx logs every request line, token included, at INFO; the redactor would catch it, but
     # one line per poll is noise anyway.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Alembic says which dialect it uses on every start; what it migrates is worth a line.
+    migration = logging.getLogger("alembic.runtime.migration")
+    if not any(isinstance(f, _OnlyUpgrades) for f in migration.filters):
+        migration.addFilter(_OnlyUpgrades())
+
+
+class _OnlyUpgrades(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Context impl", "Will assume"))

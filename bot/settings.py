@@ -56,6 +56,28 @@ class Settings(BaseSettings):
             raise ValueError("TCNS_LOCALE must be 'vi' or 'en'")
         return value
 
+    @field_validator("superadmins")
+    @classmethod
+    def _platform_ids(cls, value: str) -> str:
+        """"tg:12345", "zalo:8a3f…", or the bare number Telegram shows a user (12345), which
+        is Telegram's. Anything else would make nobody a superadmin without a word."""
+        ids = []
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            if part.isdigit():
+                part = f"tg:{part}"
+            platform, _sep, rest = part.partition(":")
+            if not (
+                (platform == "tg" and rest.isdigit()) or (platform == "zalo" and rest.strip())
+            ):
+                raise ValueError(
+                    f"{part!r} is not a user id: write tg:12345 (or just 12345) for Telegram, "
+                    "zalo:<id> for Zalo, separated by commas"
+                )
+            ids.append(f"{platform}:{rest.strip()}")
+        return ",".join(ids)
+
     @field_validator("telegram_api_url", "zalo_api_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:

@@ -71,11 +71,16 @@ class IndicatorMatcher:
         k = key(phrase)
         if len(k) < 4:
             return None
-        found = process.extractOne(k, list(self._exact), scorer=fuzz.ratio, score_cutoff=75)
-        if found is None:
+        found = process.extract(k, list(self._exact), scorer=fuzz.ratio, limit=8)
+        if not found or found[0][1] < 75:
             return None
-        alias, score, _index = found
-        return self._exact[alias], float(score)
+        alias, score, _index = found[0]
+        code = self._exact[alias]
+        rival = max((sc for a, sc, _i in found if self._exact[a] != code), default=0.0)
+        # Two indicators almost as close: a guess either way could store the wrong one.
+        if rival > score - 10:
+            return None
+        return code, float(score)
 
     def match(self, phrase: str) -> str | None:
         k = key(phrase)

@@ -41,7 +41,7 @@ FILLER = words(
     xin bao cao bc kinh gui to truong nhom ket so luong nha nhe ah oi e minh toi chung chau cua
     cac hien tai hoan thanh thi the an with installed install opened open got helped help have
     has had new more today this week report reported thon xom ap ban khu pho tdp luc vao sang
-    chieu toi trua
+    chieu toi trua ban hang online truc tuyen dt tk accounts account their for on nop gui
     """
 )
 # Words a number may carry after it ("12 hộ", "3 lượt").
@@ -52,13 +52,15 @@ COURTESY = FILLER | words("cam on thank thanks you ak nhe chuc ca mong cong viec
 # The word right before a number that makes it a level, an ordinal, a place or a time.
 ORDINAL_WORDS = words(
     """
-    muc cap level lan dot thu tuan thang nam to khu xom doi ap ban phien buoi nhom gio phong
+    muc cap level lan dot thu tuan thang nam to khu xom doi ap ban phien buoi nhom gio phong thon
     tang lop khoi version v so_nha
     """
 )
 # Words that make the number something other than work done.
 NEGATIONS = words("chua khong ko k kg kh khg hong chang not no refused refuse without didnt")
-_NEGATION_PAIRS = frozenset({"tu choi", "did not", "do not", "khong muon", "khong dong"})
+_NEGATION_PAIRS = frozenset(
+    {"tu choi", "did not", "do not", "khong muon", "khong dong", "di vang", "vang nha"}
+)
 # Names of other things that share words with an alias ("tài khoản định danh" is the e-ID).
 OTHER_THINGS = (
     "dinh danh",
@@ -80,11 +82,13 @@ _SIZE_MARKERS = ("tong so", "so ho", "so luong ho", "toan thon", "ca thon", "tho
 _INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _NOTE = re.compile(r"(?:^|(?<=[\s,;.]))ghi[\s_]*chu\b\s*[:=]?\s*(?P<note>[^\n]*)", re.MULTILINE)
 _BRACKETS = re.compile(r"\((?P<inner>[^()\n]*)\)|\[(?P<inner2>[^\[\]\n]*)\]")
-_DATE_KEY = re.compile(r"(?:^|(?<=[\s,;:(]))ngay\b\s*[:=]?\s*(?P<value>\d[^\s,;)]*)")
+_DATE_KEY = re.compile(r"(?:^|(?<=[\s,;:(]))ngay\b\s*[:=]?\s*(?P<value>\d[^\s,;:)]*)")
 _BARE_DATE = re.compile(r"(?<![\d/.\-])(?P<value>\d{1,2}/\d{1,2}(?:/\d{2,4})?)(?![\d/])")
 _DATE_WORDS: tuple[tuple[re.Pattern[str], int | None], ...] = (
     (re.compile(r"\b(?:ngay\s*[:=]?\s*)?(?:hom\s+nay|homnay|hnay|today)\b"), 0),
+    (re.compile(r"\b(?:sang|trua|chieu|toi|dem)\s+nay\b"), 0),
     (re.compile(r"\b(?:ngay\s*[:=]?\s*)?(?:hom\s+qua|homqua|hqua|yesterday)\b"), 1),
+    (re.compile(r"\b(?:sang|trua|chieu|toi|dem)\s+qua\b"), 1),
     (re.compile(r"\b(?:ngay\s*[:=]?\s*)?hom\s+kia\b"), 2),
     (re.compile(r"\btuan\s+(?:nay|nay\s+toi)\b|\bthis\s+week\b"), 0),
     (re.compile(r"\b(?:ngay\s+mai|tomorrow|ngay\s+kia)\b"), None),
@@ -96,16 +100,22 @@ _WEEKDAY = re.compile(
 _WEEKDAY_WORDS = {"hai": 2, "ba": 3, "tu": 4, "nam": 5, "sau": 6, "bay": 7}
 # "1." "2)" "a." "-" "•" "*" "+" at the start of a line; "1️⃣" keycaps.
 _LIST_MARKER = re.compile(
-    r"^\s*(?:\d{1,2}\s*[.)](?!\d)|\d\ufe0f?\u20e3|[a-e][.)](?=\s)|[-•*+·▪►→>–]+)\s*"
+    r"^\s*(?:(?P<n>\d{1,2})(?:\s*[.)](?!\d)|[/\-](?=\s))|\d\ufe0f?\u20e3|[a-e][.)](?=\s)|"
+    r"[-•*+·▪►→>–]+)\s*"
 )
 _SENTENCE = re.compile(r"(?<!\d)\.(?=\s|$)|\.(?=\s)")
 _SEGMENT = re.compile(r"[\n;,!?]")
 _CONNECTOR = re.compile(
-    r"(?:^|\s)(?P<word>trong\s+do(?:\s+co)?|bao\s+gom|gom\s+co|gom|va|and|dong\s+thoi|"
+    r"(?:^|(?<=[\s,;.]))(?P<word>trong\s+do(?:\s+co)?|bao\s+gom|gom\s+co|gom|va|and|dong\s+thoi|"
     r"nhung\s+ma|nhung|but|tuy\s+nhien|con\s+lai)(?=\s|$)"
 )
 _JOINING = ("nhung", "but", "tuy", "con")
 _COMMA_DECIMAL = re.compile(r"\d,\d")
+# "Thôn Hà Lam gồm 410 hộ", "xóm có tổng 120 hộ": the village's size.
+_VILLAGE_SIZE = re.compile(
+    r"\b(?:thon|xom|ap|ban|lang|khu\s+pho|to\s+dan\s+pho)\b[^\d\n,;]{0,40}?\b(?:co|gom|la)\s+"
+    r"(?:tong\s+)?(?:cong\s+)?(?:so\s+)?(?:la\s+)?(?P<n>\d[\d.]*)\s*(?:ho|households)\b"
+)
 _TIME = re.compile(
     r"(?<![\d.,])\d{1,2}\s?(?:h|g|gio)(?:\s?\d{2}(?:p|ph|phut)?)?\b|\b\d{1,2}:\d{2}\b"
 )
@@ -195,11 +205,19 @@ def parse_report(text: str, matcher: IndicatorMatcher, *, today: date) -> Parsed
         t.blank(m.start(), m.end())
     for m in list(_BRACKETS.finditer(t.folded)):
         group = "inner" if m.group("inner") is not None else "inner2"
+        if _CONNECTOR.match(t.folded[m.start(group) : m.end(group)].lstrip()):
+            # "9 hộ (trong đó 3 hộ cài app)": a figure inside the figure, not a remark.
+            inside = t.folded[m.start() + 1 : m.end() - 1]
+            t.folded = f"{t.folded[: m.start()]},{inside} {t.folded[m.end() :]}"
+            continue
         inner = t.cut(m.start(group), m.end(group))
         if inner:
             notes.append(inner)
         t.blank(m.start(), m.end())
 
+    size = _VILLAGE_SIZE.search(t.folded)
+    if size is not None:
+        return Problem("village_size", {"value": size.group("n")})
     day = _read_date(t, today)
     if isinstance(day, Problem):
         return day
@@ -276,6 +294,13 @@ def _clauses(t: _Text) -> list[tuple[int, int, bool]]:
         m = _LIST_MARKER.match(line)
         if m and not re.match(r"^\s*[-+]\d", line):
             t.blank(pos, pos + m.end())
+            if m.group("n"):
+                # "1. hd 4 hộ 2. app 2 hộ": the next item's number, inside the same line.
+                following = re.compile(rf"(?<=\s){int(m.group('n')) + 1}[.)/](?=\s)")
+                inner = following.search(t.folded, pos + m.end(), pos + len(line))
+                if inner is not None:
+                    t.folded = t.folded[: inner.start()] + "\n" + t.folded[inner.start() + 1 :]
+                    t.blank(inner.start() + 1, inner.end())
         line_end = pos + len(line)
         bounds = [pos]
         for sep in list(_SEGMENT.finditer(t.folded, pos, line_end)) + list(
@@ -307,7 +332,14 @@ def _pairs(t: _Text, matcher: IndicatorMatcher) -> tuple[list[Pair], list[str], 
     pairs: list[Pair] = []
     remarks: list[str] = []
     for index, (start, end, joined) in enumerate(_clauses(t)):
-        words = [w for w in _words(t, start, end) if _meaningful(w.text)]
+        known = matcher.vocabulary | COURTESY | UNIT_WORDS | NEGATIONS
+        words = [
+            w
+            if w.text in known or not w.text.isalpha()
+            else Word(decode_word(w.text), w.start, w.end)
+            for w in _words(t, start, end)
+            if _meaningful(w.text)
+        ]
         if not words:
             continue
         numbers = [w for w in words if _NUMBER.match(w.text)]
@@ -439,10 +471,12 @@ def analyse(words: Sequence[str], matcher: IndicatorMatcher) -> Match:
         words = decoded
     match = _spans(words, matcher)
     if match.kind == "none":
-        near = matcher.near(" ".join(w for w in words if w not in COURTESY) or phrase)
+        near = matcher.near(phrase) or matcher.near(
+            " ".join(w for w in words if w not in COURTESY) or phrase
+        )
         if near is not None:
             code, score = near
-            return Match("sure" if score >= 90 else "fuzzy", code, typo=True)
+            return Match("sure" if score >= 85 else "fuzzy", code, typo=True)
     return match
 
 
@@ -549,6 +583,11 @@ def _decide(
         if match.kind == "none" and _leading_units(key_words):
             # Number first, "8 hộ dân được hướng dẫn": unit words lead the key.
             match = analyse(texts[_leading_units(key_words) :], matcher)
+        if match.kind == "none" and pair.after and pair is pairs[-1]:
+            # "Nộp 2 hồ sơ trực tuyến": a verb before the number, the indicator after it.
+            flipped = analyse([w.text for w in pair.after if _is_word(w.text)], matcher)
+            if flipped.kind == "sure" and all(w.text in COURTESY for w in key_words):
+                match, pair.after = flipped, []
         value = _number(pair, phrase)
         if isinstance(value, Problem):
             return value

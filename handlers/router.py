@@ -103,7 +103,10 @@ def _bare_command(text: str) -> tuple[str, str] | None:
     """In a 1:1 chat people type "báo cáo ho=5", "Báo cáo: hộ 2" or "tien do": up to three
     leading words that name a command, without the slash, accents optional."""
     original, folded = clean(text), fold(text)
-    words = list(re.finditer(r"[^\s:]+", folded))
+    words = list(re.finditer(r"[^\s:,]+", folded))
+    # "Dạ em báo cáo: …", "Vâng, tham gia …": courtesy before the command word.
+    while words and words[0].group() in _COURTESY and len(words) > 1:
+        words = words[1:]
     for count in (3, 2, 1):
         if len(words) < count:
             continue
@@ -115,6 +118,7 @@ def _bare_command(text: str) -> tuple[str, str] | None:
 
 
 _SQUASHED = {name.replace("_", ""): name for name in COMMANDS}
+_COURTESY = frozenset({"da", "vang", "em", "xin", "chao", "a", "anh", "chi", "con", "chau"})
 
 
 def correct_command(name: str, args: str) -> tuple[str, str] | None:

@@ -68,3 +68,25 @@ def test_redactor_hides_tokens_in_any_log_line() -> None:
     )  # fmt: skip
     Redactor(["webhook-secret"]).filter(record)
     assert "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw" not in record.getMessage()
+
+
+def test_superadmins_take_telegram_bare_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The number Telegram shows a user is theirs: 12345 means tg:12345."""
+    monkeypatch.setenv("TCNS_SUPERADMINS", "12345, tg:678,zalo:8a3f9c ,")
+    assert Settings().superadmin_ids == {"tg:12345", "tg:678", "zalo:8a3f9c"}
+
+
+@pytest.mark.parametrize("entry", ["@quan_tri", "telegram:12345", "tg:abc", "zalo:", "12 345"])
+def test_superadmins_refuse_what_is_not_an_id(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], entry: str
+) -> None:
+    from bot.__main__ import main
+
+    monkeypatch.setenv("TCNS_SUPERADMINS", f"tg:1,{entry}")
+    with pytest.raises(ValidationError):
+        Settings()
+    assert main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"tcns: TCNS_SUPERADMINS: {entry.strip()!r} is not a user id")
+    assert "tg:12345" in err

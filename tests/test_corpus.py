@@ -1,0 +1,91 @@
+"""The `/bao_cao` corpus through the real router and a real (SQLite) database: what a careful
+clerk would record, ask about or refuse, against what the bot stored and said."""
+
+from __future__ import annotations
+
+import tomllib
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from handlers.incoming import Deps
+from tests.conftest import SUPERADMIN
+from tests.corpus import (
+    ADMIN,
+    CORPUS,
+    KINDS,
+    MESSAGE_DAY,
+    NOW,
+    failure_table,
+    figures,
+    known_codes,
+    load_cases,
+    problems,
+    render_figures,
+    run_dialogue,
+    suggestions,
+)
+
+MIN_CASES = 300
+
+
+@pytest.fixture
+def database_url(db_path: Path) -> str:
+    """SQLite only: the whole corpus is hundreds of reports (PostgreSQL has its own tests)."""
+    return f"sqlite+aiosqlite:///{db_path}"
+
+
+def test_corpus_is_well_formed() -> None:
+    with CORPUS.open("rb") as f:
+        raw = tomllib.load(f)
+    assert problems(raw) == []
+    cases = load_cases()
+    assert len(cases) >= MIN_CASES
+    kinds = Counter(c.expect for c in cases)
+    assert set(kinds) == set(KINDS)
+    # Roughly 70 % record, 15 % ask, 15 % refuse.
+    assert 0.6 <= kinds["record"] / len(cases) <= 0.8
+    assert kinds["ask"] / len(cases) >= 0.1
+    assert kinds["refuse"] / len(cases) >= 0.1
+    assert any(c.chat == "private" for c in cases)
+    assert ADMIN.id == SUPERADMIN
+    assert NOW.date() == MESSAGE_DAY
+
+
+def test_malformed_cases_are_named() -> None:
+    raw = {
+        "case": [
+            {"text": "/bao_cao ho=1", "expect": "record", "values": "ho=1", "why": "ok"},
+            {"text": "/bao_cao x", "expect": "maybe", "values": "ho=1", "why": "w"},
+            {"text": "/bao_cao y", "expect": "record", "values": "banh=2", "why": "w"},
+            {"text": "/bao_cao z", "expect": "refuse", "values": "ho=2", "why": "w"},
+            {"text": "/bao_cao t", "expect": "record", "values": "ho=1 ho=2", "why": "w"},
+            {"text": "/bao_cao u", "expect": "record", "values": "ho=1", "day": "2026-11-21",
+             "why": "w"},  # fmt: skip
+            {"text": "/bao_cao ho=1", "expect": "record", "values": "ho=1", "why": "again"},
+        ]
+    }
+    found = "\n".join(problems(raw, known_codes()))
+    assert "case 1" not in found
+    for n in range(2, 8):
+        assert f"case {n} " in found, (n, found)
+
+
+def test_suggested_lines_are_read_from_a_reply() -> None:
+    codes = known_codes()
+    reply = "Có phải ý bạn là:\n/bao_cao ho=8 ngay=19/11\nVí dụ: /bao_cao ho=12 app=5 tt=3 cks=1"
+    assert suggestions(reply, codes) == [{"ho": 8}, {"ho": 12, "app": 5, "tt": 3, "cks": 1}]
+    assert suggestions("/bao_cao ho=0 app=0 ghi_chu=", codes) == [{"ho": 0, "app": 0}]
+    assert suggestions("/bao_cao ho=abc", codes) == []
+    assert suggestions("/bao_cao banh=2", codes) == []
+    assert suggestions("gửi /bao_cao mà không có số", codes) == []
+
+
+async def test_corpus_through_the_router(deps: Deps) -> None:
+    outcomes = await run_dialogue(deps, load_cases())
+    fig = figures(outcomes)
+    failed = fig.verdicts()
+    assert not failed, (
+        "\n".join(failed) + "\n\n" + render_figures(fig, outcomes) + "\n" + failure_table(outcomes)
+    )
