@@ -196,8 +196,7 @@ async def start(
             except TelegramError as exc:
                 hint = "TCNS_WEBHOOK_BASE_URL" if telegram.webhook else "TCNS_TELEGRAM_API_URL"
                 raise StartupError(
-                    f"the Telegram Bot API refused to start the bot: {_reason(exc)} "
-                    f"(check {hint})"
+                    f"the Telegram Bot API refused to start the bot: {_reason(exc)} (check {hint})"
                 ) from exc
         if zalo is not None:
             undo.push_async_callback(zalo.stop)
@@ -205,9 +204,7 @@ async def start(
                 await zalo.start()
             except ZaloError as exc:
                 if exc.status in (401, 403) or exc.code in (401, 403):
-                    raise StartupError(
-                        "Zalo refused the token (check TCNS_ZALO_TOKEN)"
-                    ) from exc
+                    raise StartupError("Zalo refused the token (check TCNS_ZALO_TOKEN)") from exc
                 hint = "TCNS_WEBHOOK_BASE_URL" if zalo.webhook else "TCNS_ZALO_API_URL"
                 raise StartupError(
                     f"the Zalo Bot API refused to start the bot: {_reason(exc)} (check {hint})"

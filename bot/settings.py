@@ -59,8 +59,9 @@ class Settings(BaseSettings):
     @field_validator("superadmins")
     @classmethod
     def _platform_ids(cls, value: str) -> str:
-        """"tg:12345", "zalo:8a3f…", or the bare number Telegram shows a user (12345), which
-        is Telegram's. Anything else would make nobody a superadmin without a word."""
+        """Platform-tagged ids ("tg:12345", "zalo:8a3f…"), or the bare number Telegram shows
+        a user (12345), which is Telegram's. Anything else would make nobody a superadmin
+        without a word."""
         ids = []
         for part in (p.strip() for p in value.split(",")):
             if not part:

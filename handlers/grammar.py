@@ -26,6 +26,7 @@ _DATE_VALUE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}|\d{4}))?$")
 class IndicatorSpec:
     code: str
     aliases: tuple[str, ...] = ()
+    households: bool = True  # counts households (bounded by the village's), not things
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,13 @@ class IndicatorMatcher:
 
     def __init__(self, specs: Iterable[IndicatorSpec]) -> None:
         self.codes: list[str] = []
+        self.household_codes: set[str] = set()
         self._exact: dict[str, str] = {}
         pairs: list[tuple[str, str]] = []
         for spec in specs:
             self.codes.append(spec.code)
+            if spec.households:
+                self.household_codes.add(spec.code)
             for word in (spec.code, *spec.aliases):
                 k = key(word)
                 if k:

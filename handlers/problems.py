@@ -73,6 +73,9 @@ def _messages() -> dict[str, str]:
         "ask_percent": _("“{part}” is a share, not a number of households."),
         "ask_time": _("In “{part}”, {value} looks like a time, not a count."),
         "ask_trailing": _("I am not sure what “{part}” counts."),
+        "ask_approximate": _("“{part}” is not an exact count: how many households exactly?"),
+        "ask_people": _("“{part}” counts people; this indicator counts households."),
+        "ask_total": _("The total {value} is not the sum of the figures before it."),
         "below_reports": _(
             "{value} households is fewer than the {current} already recorded for {key}."
         ),

@@ -41,11 +41,14 @@ FILLER = words(
     xin bao cao bc kinh gui to truong nhom ket so luong nha nhe ah oi e minh toi chung chau cua
     cac hien tai hoan thanh thi the an with installed install opened open got helped help have
     has had new more today this week report reported thon xom ap ban khu pho tdp luc vao sang
-    chieu toi trua ban hang online truc tuyen dt tk accounts account their for on nop gui
+    chieu toi trua ban hang online truc tuyen dt tk accounts account their for on nop gui dc c
+    nua duoc dk
     """
 )
 # Words a number may carry after it ("12 hộ", "3 lượt").
 UNIT_WORDS = words("ho nguoi hs lan cai don luot nha households household people person times")
+# "lũy kế", "cộng dồn": a running total, not this report's work.
+_RUNNING_TOTAL = ("luy ke", "cong don", "tinh den nay", "tu dau")
 _UNIT_PAIRS = frozenset({"ho so", "tai khoan", "ho dan", "ho gia dinh", "gia dinh"})
 # A line of these alone is courtesy or a heading: neither a figure nor a remark.
 COURTESY = FILLER | words("cam on thank thanks you ak nhe chuc ca mong cong viec ket qua xin phep")
@@ -56,6 +59,10 @@ ORDINAL_WORDS = words(
     tang lop khoi version v so_nha
     """
 )
+# "trên 15", "khoảng 5": not an exact count.
+APPROXIMATE = words("tren hon khoang gan duoi tam chung it nhat toida about over around nearly")
+# A count of people is not a count of households.
+PEOPLE = words("nguoi people person persons thanh vien nhan khau")
 # Words that make the number something other than work done.
 NEGATIONS = words("chua khong ko k kg kh khg hong chang not no refused refuse without didnt")
 _NEGATION_PAIRS = frozenset(
@@ -74,6 +81,17 @@ OTHER_THINGS = (
     "so dien thoai",
     "sim",
     "ngan hang",
+    "dien luc",
+    "evn",
+    "tien dien",
+    "tien nuoc",
+    "vssid",
+    "agribank",
+    "vietcombank",
+    "bidv",
+    "vietinbank",
+    "luy ke",
+    "cong don",
 )
 # "số hộ", "tổng số hộ", "thôn có": the village's size, not work done.
 _SIZE_WORDS = words("tong so luong toan thon ca hien co la cua trong xa dan gia dinh")
@@ -83,7 +101,11 @@ _INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2
 _NOTE = re.compile(r"(?:^|(?<=[\s,;.]))ghi[\s_]*chu\b\s*[:=]?\s*(?P<note>[^\n]*)", re.MULTILINE)
 _BRACKETS = re.compile(r"\((?P<inner>[^()\n]*)\)|\[(?P<inner2>[^\[\]\n]*)\]")
 _DATE_KEY = re.compile(r"(?:^|(?<=[\s,;:(]))ngay\b\s*[:=]?\s*(?P<value>\d[^\s,;:)]*)")
-_BARE_DATE = re.compile(r"(?<![\d/.\-])(?P<value>\d{1,2}/\d{1,2}(?:/\d{2,4})?)(?![\d/])")
+_BARE_DATE = re.compile(
+    r"(?<!duong\s)(?<!pho\s)(?<!so\s)(?<!ngo\s)(?<!hem\s)(?<!kiet\s)(?<![\d/.\-])"
+    r"(?P<value>\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{4}-\d{2}-\d{2})(?![\d/])"
+)
+_PHONE = re.compile(r"(?<![\d.])(?:\+84|0)\d{9,10}(?![\d.])")
 _DATE_WORDS: tuple[tuple[re.Pattern[str], int | None], ...] = (
     (re.compile(r"\b(?:ngay\s*[:=]?\s*)?(?:hom\s+nay|homnay|hnay|today)\b"), 0),
     (re.compile(r"\b(?:sang|trua|chieu|toi|dem)\s+nay\b"), 0),
@@ -232,6 +254,9 @@ def parse_report(text: str, matcher: IndicatorMatcher, *, today: date) -> Parsed
         return Problem("not_integer", {"key": key_text, "value": t.cut(start, end)})
     for m in list(_TIME.finditer(t.folded)):
         t.blank(m.start(), m.end())  # "lúc 16h", "8:30": when, not how many
+    for m in list(_PHONE.finditer(t.folded)):
+        notes.append(t.cut(m.start(), m.end()))  # a phone number is a remark, not a figure
+        t.blank(m.start(), m.end())
 
     pairs, remarks, problem = _pairs(t, matcher)
     if problem is not None:
@@ -255,7 +280,7 @@ def _read_date(t: _Text, today: date) -> date | Problem | None:
     m = _DATE_KEY.search(t.folded) or _BARE_DATE.search(t.folded)
     if m is not None:
         raw = t.original[m.start("value") : m.end("value")]
-        explicit = parse_date(fold(raw).rstrip("."), today=today)
+        explicit = _date_value(fold(raw).rstrip("."), today)
         if explicit is None:
             return Problem("bad_date", {"value": raw})
         found = explicit
@@ -273,6 +298,29 @@ def _read_date(t: _Text, today: date) -> date | Problem | None:
     if found is not None and found > today:
         return Problem("date_future", {"value": found.strftime("%d/%m/%Y")})
     return found
+
+
+def _date_value(raw: str, today: date) -> date | None:
+    """DD/MM[/YYYY], YYYY-MM-DD, or DD alone ("ngày 20": this month's, or last month's
+    when this month's has not come yet)."""
+    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", raw)
+    if iso:
+        try:
+            return date(int(iso[1]), int(iso[2]), int(iso[3]))
+        except ValueError:
+            return None
+    if raw.isdigit() and 1 <= int(raw) <= 31:
+        month = today.replace(day=1)
+        for _ in range(2):
+            try:
+                candidate = month.replace(day=int(raw))
+            except ValueError:
+                candidate = None
+            if candidate is not None and candidate <= today:
+                return candidate
+            month = (month - timedelta(days=1)).replace(day=1)
+        return None
+    return parse_date(raw, today=today)
 
 
 # --- figures ---------------------------------------------------------------------------------
@@ -555,6 +603,7 @@ def _number(pair: Pair, phrase: str) -> int | Problem:
 class _Verdict:
     keep: list[tuple[str, int]] = field(default_factory=list)
     left_out: list[Pair] = field(default_factory=list)
+    left_out_text: list[str] = field(default_factory=list)
     unsure: list[tuple[Pair, str, Match]] = field(default_factory=list)
 
 
@@ -570,6 +619,8 @@ def _decide(
     if not pairs:
         return Problem("empty")
     verdict = _Verdict()
+    sizes: list[str] = []
+    totals: list[int] = []
     for pair in pairs:
         key_words = [w for w in pair.key if _is_word(w.text)]
         phrase = t.cut(key_words[0].start, key_words[-1].end) if key_words else ""
@@ -592,7 +643,11 @@ def _decide(
         if isinstance(value, Problem):
             return value
         if match.kind == "size":
-            return Problem("village_size", {"value": str(value)})
+            sizes.append(str(value))
+            continue
+        if texts[0] in ("tong", "total", "cong") and len(texts) <= 2 and match.kind == "none":
+            totals.append(value)  # "…, tổng 8": the sum of the figures before it
+            continue
         if match.negated or any(w.text in NEGATIONS for w in pair.after):
             verdict.left_out.append(pair)
             continue
@@ -602,10 +657,16 @@ def _decide(
         if match.kind == "none":
             return Problem("unknown_key", {"key": phrase})
         trailing = [w.text for w in pair.after if w.text not in COURTESY | UNIT_WORDS]
+        # "ho 6 app k": no app; the 6 stands, the rest is not counted.
+        if trailing and trailing[-1] in NEGATIONS and match.kind == "sure" and match.code:
+            verdict.keep.append((match.code, value))
+            tail = [w for w in pair.after if w.text in trailing]
+            verdict.left_out_text.append(t.cut(tail[0].start, tail[-1].end))
+            continue
         if trailing and pair is pairs[-1] and matcher.exact(" ".join(trailing)) is not None:
             tail = [w for w in pair.after if w.text in trailing]
             return Problem("missing_value", {"key": t.cut(tail[0].start, tail[-1].end)})
-        reason = _doubt(pair, match)
+        reason = _doubt(pair, match, matcher)
         if reason is not None:
             verdict.unsure.append((pair, reason, match))
             # A guess at the key goes into the line to send; a number that may be a level,
@@ -621,7 +682,12 @@ def _decide(
         if code in seen:
             return Problem("duplicate", {"key": code})
         seen.add(code)
-    line = _line(verdict.keep, day, today)
+    line = report_line(verdict.keep, day, today)
+    if sizes:
+        # The village's size beside real figures: say so, and give the line for the figures.
+        return Problem("village_size", {"value": sizes[0]}, suggestion=line)
+    if totals and totals != [sum(v for _c, v in verdict.keep)]:
+        return Problem("ask_total", {"value": str(totals[0])}, suggestion=line)
     if verdict.unsure:
         pair, reason, match = verdict.unsure[0]
         key_words = [w for w in pair.key if _is_word(w.text)] or [pair.number]
@@ -647,7 +713,7 @@ def _decide(
         values=values,
         day=day,
         note=note or None,
-        left_out=tuple(_part(t, p) for p in verdict.left_out),
+        left_out=(*(_part(t, p) for p in verdict.left_out), *verdict.left_out_text),
     )
 
 
@@ -658,11 +724,15 @@ def _part(t: _Text, pair: Pair) -> str:
     return t.cut(start, end)
 
 
-def _doubt(pair: Pair, match: Match) -> str | None:
+def _doubt(pair: Pair, match: Match, matcher: IndicatorMatcher) -> str | None:
     """Why a figure cannot be recorded without asking, or None when it can."""
     if pair.before is not None and pair.before.text in ORDINAL_WORDS and not match.typo:
         return "ask_ordinal"
+    if pair.before is not None and pair.before.text in APPROXIMATE:
+        return "ask_approximate"  # "trên 15 hộ" is more than 15: how many exactly?
     after = [w.text for w in pair.after]
+    if match.code in matcher.household_codes and any(w in PEOPLE for w in after[:2]):
+        return "ask_people"  # "cài app 5 người": people, and the indicator counts households
     if "%" in after or "phan" in after or "percent" in after:
         return "ask_percent"
     if after and after[0] in ("h", "g", "gio", "phut", "am", "pm"):
@@ -680,11 +750,14 @@ def _doubt(pair: Pair, match: Match) -> str | None:
     return None
 
 
-def _line(values: Sequence[tuple[str, int]], day: date | None, today: date) -> str | None:
+def report_line(
+    values: Sequence[tuple[str, int]] | dict[str, int], day: date | None, today: date
+) -> str | None:
     """The exact arguments of a `/bao_cao` that records what was understood."""
     if not values:
         return None
-    parts = [f"{code}={value}" for code, value in dict(values).items()]
+    pairs = values.items() if isinstance(values, dict) else values
+    parts = [f"{code}={value}" for code, value in dict(pairs).items()]
     if day is not None and day != today:
         parts.append(f"ngay={day.strftime('%d/%m')}")
     return " ".join(parts)

@@ -12,7 +12,7 @@ from handlers.incoming import Reply
 from handlers.periods import in_window, local_date, report_window, week_key
 from handlers.problems import LINK_EXAMPLE, REPORT_EXAMPLE, describe
 from handlers.progress import UnitProgress, unit_progress
-from handlers.reading import ParsedReport, parse_report
+from handlers.reading import ParsedReport, parse_report, report_line
 from handlers.richtext import Rich, Span, b, code, fmt, i, mention
 from storage import config, people, reports, units
 from storage.models import Indicator, Unit
@@ -26,6 +26,7 @@ def matcher_for(indicators: Sequence[Indicator]) -> IndicatorMatcher:
         IndicatorSpec(
             code=ind.code,
             aliases=(*(a for a in ind.aliases.splitlines() if a), ind.name_vi, ind.name_en),
+            households=ind.kind == "households",
         )
         for ind in indicators
     )
@@ -197,6 +198,18 @@ def confirmation(
     elif parsed.note:
         rich.add("📝 ", i(parsed.note))
     return rich
+
+
+async def canonical(ctx: Ctx, args: str) -> str | None:
+    """The arguments of a report as the reader understood them ("ho=6 app=2"), or None."""
+    unit = await ctx.unit()
+    if unit is None:
+        return None
+    indicators = await config.indicators_for(ctx.session, unit=unit)
+    parsed = parse_report(args, matcher_for(indicators), today=ctx.today)
+    if isinstance(parsed, Problem):
+        return parsed.suggestion
+    return report_line(parsed.values, parsed.day, ctx.today)
 
 
 def _refuse(ctx: Ctx, problem: Problem, indicators: Sequence[Indicator]) -> list[Reply]:

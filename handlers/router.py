@@ -96,6 +96,7 @@ COMMANDS: dict[str, Command] = {
 # Only a report is worth re-reading when its message is edited.
 EDITABLE = frozenset({"bao_cao", "report", "bc"})
 
+_LOOSE = re.compile(r"^\s*/(?P<name>[^\s@=:]+)(?:@(?P<to>[A-Za-z0-9_]{3,64}))?(?P<rest>.*)$", re.S)
 _COMMAND = re.compile(r"^\s*/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,64}))?(?=\s|$)(.*)$", re.S)
 
 
@@ -129,9 +130,13 @@ def correct_command(name: str, args: str) -> tuple[str, str] | None:
         joined = f"{name}_{fold(words[0])}"
         if joined in COMMANDS:
             return joined, words[1] if len(words) > 1 else ""
-    squashed = name.replace("_", "")
+    squashed = re.sub(r"[^a-z0-9]", "", fold(name))
     if squashed in _SQUASHED:
         return _SQUASHED[squashed], args
+    for short in sorted(_SQUASHED, key=len, reverse=True):
+        # "/bao_caoho=5": the command and the first key run together.
+        if len(short) >= 5 and squashed.startswith(short) and squashed != short:
+            return _SQUASHED[short], f"{squashed[len(short) :]}{args}".strip()
     if len(name) < 4:
         return None
     found = process.extractOne(name, list(COMMANDS), scorer=fuzz.ratio, score_cutoff=80)
@@ -175,6 +180,11 @@ async def not_understood(ctx: Ctx) -> list[Reply]:
 def did_you_mean(name: str, args: str) -> Command:
     async def answer(ctx: Ctx) -> list[Reply]:
         line = f"/{name} {args}".strip()
+        if COMMANDS[name] is report.report and args:
+            # The line as the reader understood it, so that sending it records what was meant.
+            clean_line = await report.canonical(ctx, args)
+            if clean_line is not None:
+                line = f"/{name} {clean_line}"
         return ctx.reply(
             Rich()
             .add("❓ ", _("Did you mean this? Nothing was recorded yet; send it like this:"))
@@ -191,11 +201,18 @@ async def handle(deps: Deps, msg: Incoming) -> list[Reply]:
         msg = replace(msg, text=text)
     private = msg.chat_kind == "private"
     parsed = parse_command(msg.text, deps.bot_usernames, bare=private)
+    if parsed is None and not private and not msg.edited:
+        loose = _LOOSE.match(msg.text)
+        # "/bao-cao ho=2", "/bao_cáo ho=3": not a Telegram command at all, but meant for us.
+        if loose and (not loose["to"] or loose["to"].lower() in deps.bot_usernames):
+            candidate = (loose["name"], loose["rest"].strip())
+            if correct_command(*candidate) is not None:
+                parsed = candidate
     if parsed is None and (not private or msg.edited or not msg.text.strip()):
         return []
     name, args = parsed if parsed is not None else ("", msg.text)
     command = COMMANDS.get(name) if parsed is not None else not_understood
-    if command is None:
+    if command is None or (parsed is not None and name not in COMMANDS):
         typo = correct_command(name, args)
         if typo is not None:
             command = did_you_mean(*typo)

@@ -61,15 +61,21 @@ def test_malformed_cases_are_named() -> None:
             {"text": "/bao_cao y", "expect": "record", "values": "banh=2", "why": "w"},
             {"text": "/bao_cao z", "expect": "refuse", "values": "ho=2", "why": "w"},
             {"text": "/bao_cao t", "expect": "record", "values": "ho=1 ho=2", "why": "w"},
-            {"text": "/bao_cao u", "expect": "record", "values": "ho=1", "day": "2026-11-21",
-             "why": "w"},  # fmt: skip
+            {
+                "text": "/bao_cao u",
+                "expect": "record",
+                "values": "ho=1",
+                "day": "2026-11-21",
+                "why": "w",
+            },
             {"text": "/bao_cao ho=1", "expect": "record", "values": "ho=1", "why": "again"},
         ]
     }
-    found = "\n".join(problems(raw, known_codes()))
-    assert "case 1" not in found
+    found = problems(raw, known_codes())
+    assert not [f for f in found if f.startswith("case 1 ")]
     for n in range(2, 8):
-        assert f"case {n} " in found, (n, found)
+        assert any(f.startswith(f"case {n} ") for f in found), (n, found)
+    assert any("same text as case 1" in f for f in found)
 
 
 def test_suggested_lines_are_read_from_a_reply() -> None:

@@ -26,7 +26,11 @@ TODAY = date(2026, 11, 20)  # a Friday
 def _matcher() -> IndicatorMatcher:
     plan = load_plan_file()
     return IndicatorMatcher(
-        IndicatorSpec(code=i["code"], aliases=tuple(i.get("aliases", ())))
+        IndicatorSpec(
+            code=i["code"],
+            aliases=tuple(i.get("aliases", ())),
+            households=i["kind"] == "households",
+        )
         for i in plan["indicators"]
     )
 
@@ -79,7 +83,7 @@ ACCEPTED: list[tuple[str, dict[str, int]]] = [
     ("ho=3 ngay=18/11", {"ho": 3}),
     ("Hộ gia đình: 6", {"ho": 6}),
     ("sàn thương mại 2", {"tmdt": 2}),
-    ("hộ được hướng dẫn 10 người", {"ho": 10}),
+    ("hộ được hướng dẫn 10 lượt", {"ho": 10}),
     # decomposed accents, as some Android keyboards send them
     ("Ho\u0302\u0323 tuye\u0302n truye\u0302\u0300n: 4", {"ho": 4}),
 ]

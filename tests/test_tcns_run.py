@@ -4,15 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import pytest
 
 from sandbox.telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
-from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port, stop_process
+from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port, populate, stop_process
 
 
-async def test_tcns_run_serves_and_stops_cleanly(fake: FakeTelegram, tmp_path: Path) -> None:
+@pytest.fixture
+async def wall_fake() -> AsyncIterator[FakeTelegram]:
+    """The Bot API on the real clock: a `tcns run` child cannot share the test's clock, so
+    the dates people send at and the child's "today" are both the real ones (and move
+    together under faketime)."""
+    server = FakeTelegram()
+    populate(server)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def test_tcns_run_serves_and_stops_cleanly(wall_fake: FakeTelegram, tmp_path: Path) -> None:
+    fake = wall_fake
     zalo = await FakeZalo().start()
     zalo_admin = zalo.add_user("Quản trị Zalo")
     port = free_port()
@@ -59,3 +76,80 @@ async def test_tcns_run_serves_and_stops_cleanly(fake: FakeTelegram, tmp_path: P
     assert zalo.token not in text
     assert fake.errors == []
     assert zalo.errors == []
+
+
+async def _failed_start(env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run",
+        env={**os.environ, **env}, cwd=cwd,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode()
+
+
+def _one_line(code: int, out: str) -> str:
+    assert code != 0
+    assert "Traceback" not in out
+    assert out.count("\n") == 1, out
+    return out.strip()
+
+
+def _env(db_path: Path, **values: str) -> dict[str, str]:
+    return {
+        "TCNS_DATABASE_URL": f"sqlite+aiosqlite:///{db_path}",
+        "TCNS_HTTP_PORT": str(free_port()),
+        **values,
+    }
+
+
+async def test_unreachable_bot_api_is_one_line(db_path: Path, tmp_path: Path) -> None:
+    closed = free_port()  # bound and let go: nothing listens there
+    env = _env(
+        db_path,
+        TCNS_TELEGRAM_TOKEN="123456:ABCdefGHIjklMNOpqrSTUvwxYZ",
+        TCNS_TELEGRAM_API_URL=f"http://127.0.0.1:{closed}",
+    )
+    line = _one_line(*await _failed_start(env, tmp_path))
+    assert line == (
+        f"tcns: cannot reach the Telegram Bot API at http://127.0.0.1:{closed} "
+        "(check TCNS_TELEGRAM_API_URL and the network)"
+    )
+
+
+async def test_refused_token_is_one_line(
+    wall_fake: FakeTelegram, db_path: Path, tmp_path: Path
+) -> None:
+    env = _env(
+        db_path,
+        TCNS_TELEGRAM_TOKEN="123456:NotTheTokenTheServerKnows",
+        TCNS_TELEGRAM_API_URL=wall_fake.url,
+    )
+    line = _one_line(*await _failed_start(env, tmp_path))
+    assert line == "tcns: Telegram refused the token (check TCNS_TELEGRAM_TOKEN)"
+    zalo = await FakeZalo().start()
+    try:
+        env = _env(db_path, TCNS_ZALO_TOKEN="1:not-this-one", TCNS_ZALO_API_URL=zalo.url)
+        line = _one_line(*await _failed_start(env, tmp_path))
+    finally:
+        await zalo.stop()
+    assert line == "tcns: Zalo refused the token (check TCNS_ZALO_TOKEN)"
+
+
+async def test_http_port_in_use_is_one_line(
+    wall_fake: FakeTelegram, db_path: Path, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = _env(
+            db_path,
+            TCNS_TELEGRAM_TOKEN=wall_fake.token,
+            TCNS_TELEGRAM_API_URL=wall_fake.url,
+            TCNS_HTTP_PORT=str(port),
+        )
+        line = _one_line(*await _failed_start(env, tmp_path))
+    assert line == f"tcns: port {port} on 127.0.0.1 is in use (set TCNS_HTTP_PORT)"
+    assert wall_fake.calls == []  # it stopped before it asked Telegram anything

@@ -1,7 +1,8 @@
 """The `/bao_cao` corpus: the cases, what the bot did with each, and the figures that judge it.
 
-One implementation for `tests/test_corpus.py` (the router on SQLite), `tests/test_corpus_telegram.py`
-(python-telegram-bot against the sandbox Bot API) and `python -m tests.corpus_figures`.
+One implementation for `tests/test_corpus.py` (the router on SQLite),
+`tests/test_corpus_telegram.py` (python-telegram-bot against the sandbox Bot API) and
+`python -m tests.corpus_figures`.
 
 What was stored is read from the database (`storage.reports`), never from the bot's reply; the
 reply is only read for the `/bao_cao k=v …` lines it offers (an ask's suggestion, a refusal's
@@ -73,7 +74,7 @@ def known_codes(plan: Path = PLAN) -> tuple[str, ...]:
 
 
 def parse_pairs(text: str, codes: Iterable[str]) -> dict[str, int]:
-    """"ho=12 app=5" -> {"ho": 12, "app": 5}; ValueError on anything else."""
+    """ "ho=12 app=5" -> {"ho": 12, "app": 5}; ValueError on anything else."""
     allowed = set(codes)
     pairs: dict[str, int] = {}
     for token in text.split():
@@ -160,7 +161,7 @@ def problems(raw: Mapping[str, Any], codes: Sequence[str] | None = None) -> list
         seen[key] = n
         values = entry.get("values")
         if not isinstance(values, str):
-            found.append(f"{where}: values missing (use \"\" for none)")
+            found.append(f'{where}: values missing (use "" for none)')
             continue
         try:
             pairs = parse_pairs(values, codes)
@@ -170,7 +171,7 @@ def problems(raw: Mapping[str, Any], codes: Sequence[str] | None = None) -> list
         if expect == "record" and not pairs:
             found.append(f"{where}: a record stores at least one indicator")
         if expect == "refuse" and pairs:
-            found.append(f"{where}: a refusal stores nothing, values must be \"\"")
+            found.append(f'{where}: a refusal stores nothing, values must be ""')
         if expect != "record" and ("day" in entry or "note" in entry):
             found.append(f"{where}: day and note belong to records only")
         if "day" in entry:
@@ -420,8 +421,8 @@ def render_figures(fig: Figures, outcomes: Sequence[Outcome] = ()) -> str:
     kinds = {o.case.why: o.case.expect for o in outcomes}
     out.append("misses by shape (missed/cases):")
     for tag, (missed, n) in sorted(fig.by_why.items(), key=lambda kv: (-kv[1][0], kv[0])):
-        kind = f" [{kinds[tag]}]" if tag in kinds else ""
-        out.append(f"  {missed:>3}/{n:<3} {tag}{kind}")
+        label = f" [{kinds[tag]}]" if tag in kinds else ""
+        out.append(f"  {missed:>3}/{n:<3} {tag}{label}")
     verdicts = fig.verdicts()
     out.append("verdict: " + ("all four properties hold" if not verdicts else "; ".join(verdicts)))
     return "\n".join(out) + "\n"
