@@ -66,13 +66,14 @@ def _moment(text: str | None, settings: Settings) -> datetime:
 
 async def _jobs_run(settings: Settings, job: str, at: str | None) -> int:
     """One job as if at `at`: queue what it owes, then send it (with a token) and wait."""
+    moment = _moment(at, settings)
     engine, sessions = await app.prepare_database(settings)
-    deps = app.make_deps(settings, sessions)
+    deps = app.make_deps(settings, sessions, clock=lambda: moment)  # "now" is `at` throughout
     telegram = TelegramTransport(settings, deps) if settings.telegram_token else None
     zalo = ZaloTransport(settings, deps) if settings.zalo_token else None
     opened = False
     try:
-        queued = await jobs.run(deps, job, _moment(at, settings))
+        queued = await jobs.run(deps, job, moment)
         print(f"tcns: {job}: {queued} new posts queued")  # noqa: T201 (CLI output)
         if telegram is None and zalo is None:
             print("tcns: no platform token: they go out with `tcns run`")  # noqa: T201

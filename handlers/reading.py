@@ -66,7 +66,19 @@ PEOPLE = words("nguoi people person persons thanh vien nhan khau")
 # Words that make the number something other than work done.
 NEGATIONS = words("chua khong ko k kg kh khg hong chang not no refused refuse without didnt")
 _NEGATION_PAIRS = frozenset(
-    {"tu choi", "did not", "do not", "khong muon", "khong dong", "di vang", "vang nha"}
+    {
+        "tu choi",
+        "did not",
+        "do not",
+        "khong muon",
+        "khong dong",
+        "di vang",
+        "vang nha",
+        "lam an xa",
+        "di lam xa",
+        "khong o nha",
+        "khong co nha",
+    }
 )
 # Names of other things that share words with an alias ("tài khoản định danh" is the e-ID).
 OTHER_THINGS = (
@@ -132,6 +144,7 @@ _CONNECTOR = re.compile(
     r"nhung\s+ma|nhung|but|tuy\s+nhien|con\s+lai)(?=\s|$)"
 )
 _JOINING = ("nhung", "but", "tuy", "con")
+_EACH = re.compile(r"\bmoi\s+(?:ho|nha|gia\s+dinh|nguoi)\b|\beach\b")
 _COMMA_DECIMAL = re.compile(r"\d,\d")
 # "Thôn Hà Lam gồm 410 hộ", "xóm có tổng 120 hộ": the village's size.
 _VILLAGE_SIZE = re.compile(
@@ -197,6 +210,7 @@ class Pair:
     joined: bool  # in the same clause as another figure ("… nhưng 3 hộ chưa cài")
     before: Word | None  # the word right before the number, when nothing separates them
     after: list[Word] = field(default_factory=list)
+    subset: bool = False  # after "trong đó": a part of a figure before it
 
 
 @dataclass
@@ -333,10 +347,11 @@ def _words(t: _Text, start: int, end: int) -> list[Word]:
     ]
 
 
-def _clauses(t: _Text) -> list[tuple[int, int, bool]]:
-    """(start, end, joined) of each clause: lines, then , ; and full stops, then connectors
-    ("trong đó", "và"; "nhưng" marks what follows as joined to what came before)."""
-    out: list[tuple[int, int, bool]] = []
+def _clauses(t: _Text) -> list[tuple[int, int, bool, bool]]:
+    """(start, end, joined, subset) of each clause: lines, then , ; and full stops, then
+    connectors ("và"; "nhưng" marks what follows as joined to what came before, "trong đó" as
+    a part of it)."""
+    out: list[tuple[int, int, bool, bool]] = []
     pos = 0
     for line in t.folded.split("\n"):
         m = _LIST_MARKER.match(line)
@@ -358,14 +373,15 @@ def _clauses(t: _Text) -> list[tuple[int, int, bool]]:
         bounds.append(line_end)
         bounds = sorted(bounds)
         for a, b in zip(bounds[0::2], bounds[1::2], strict=False):
-            cuts = [(a, False)]
+            cuts = [(a, False, False)]
             for c in _CONNECTOR.finditer(t.folded, a, b):
-                joined = c.group("word").startswith(_JOINING)
+                word = c.group("word")
+                subset = word.startswith(("trong", "bao", "gom"))
                 t.blank(c.start("word"), c.end("word"))
-                cuts.append((c.start("word"), joined))
-            for i, (start, joined) in enumerate(cuts):
+                cuts.append((c.start("word"), word.startswith(_JOINING), subset))
+            for i, (start, joined, subset) in enumerate(cuts):
                 end = cuts[i + 1][0] if i + 1 < len(cuts) else b
-                out.append((start, end, joined))
+                out.append((start, end, joined, subset))
         pos = line_end + 1
     return out
 
@@ -379,7 +395,7 @@ def _pairs(t: _Text, matcher: IndicatorMatcher) -> tuple[list[Pair], list[str], 
     first problem that makes the text unreadable as a report."""
     pairs: list[Pair] = []
     remarks: list[str] = []
-    for index, (start, end, joined) in enumerate(_clauses(t)):
+    for index, (start, end, joined, subset) in enumerate(_clauses(t)):
         known = matcher.vocabulary | COURTESY | UNIT_WORDS | NEGATIONS
         words = [
             w
@@ -398,7 +414,13 @@ def _pairs(t: _Text, matcher: IndicatorMatcher) -> tuple[list[Pair], list[str], 
             if not _is_courtesy(words):
                 remarks.append(t.cut(words[0].start, words[-1].end))
             continue
-        pairs.extend(_clause_pairs(words, index, joined=joined))
+        if _EACH.search(t.folded, start, end):
+            remarks.append(t.cut(words[0].start, words[-1].end))  # "mỗi hộ 3 người"
+            continue
+        found = _clause_pairs(words, index, matcher, joined=joined)
+        for pair in found:
+            pair.subset = subset
+        pairs.extend(found)
     return pairs, remarks, None
 
 
@@ -430,7 +452,9 @@ def _no_figure(t: _Text, words: Sequence[Word], matcher: IndicatorMatcher) -> Pr
     return None
 
 
-def _clause_pairs(words: list[Word], index: int, *, joined: bool) -> list[Pair]:
+def _clause_pairs(
+    words: list[Word], index: int, matcher: IndicatorMatcher, *, joined: bool
+) -> list[Pair]:
     """Pairs in one clause, key first ("hộ 12, app 5") or number first ("8 hộ được hướng
     dẫn")."""
     number_first = bool(_NUMBER.match(words[0].text)) or (
@@ -443,7 +467,8 @@ def _clause_pairs(words: list[Word], index: int, *, joined: bool) -> list[Pair]:
     for n, w in enumerate(words):
         if w.text in "=:" and not pairs and pending is None and current:
             following = words[n + 1] if n + 1 < len(words) else None
-            if following is not None and not _NUMBER.match(following.text):
+            heading = not matcher.vocabulary.intersection(c.text for c in current)
+            if following is not None and not _NUMBER.match(following.text) and heading:
                 # "Thôn Hà Lam: hướng dẫn 5 hộ": what stands before the colon is a heading.
                 current = []
                 previous = w
@@ -604,6 +629,12 @@ class _Verdict:
     keep: list[tuple[str, int]] = field(default_factory=list)
     left_out: list[Pair] = field(default_factory=list)
     left_out_text: list[str] = field(default_factory=list)
+    subsets: list[bool] = field(default_factory=list)
+
+    def add(self, code: str, value: int, pair: Pair) -> None:
+        self.keep.append((code, value))
+        self.subsets.append(pair.subset)
+
     unsure: list[tuple[Pair, str, Match]] = field(default_factory=list)
 
 
@@ -634,7 +665,11 @@ def _decide(
         if match.kind == "none" and _leading_units(key_words):
             # Number first, "8 hộ dân được hướng dẫn": unit words lead the key.
             match = analyse(texts[_leading_units(key_words) :], matcher)
-        if match.kind == "none" and pair.after and pair is pairs[-1]:
+        if (
+            match.kind == "none"
+            and pair is pairs[-1]
+            and any(w.text not in UNIT_WORDS for w in pair.after if _is_word(w.text))
+        ):
             # "Nộp 2 hồ sơ trực tuyến": a verb before the number, the indicator after it.
             flipped = analyse([w.text for w in pair.after if _is_word(w.text)], matcher)
             if flipped.kind == "sure" and all(w.text in COURTESY for w in key_words):
@@ -654,12 +689,19 @@ def _decide(
         if match.kind == "none" and pair.before is not None and pair.before.text in ORDINAL_WORDS:
             verdict.unsure.append((pair, "ask_ordinal", match))  # "tổ 3 hướng dẫn 5 hộ"
             continue
+        if match.kind == "none" and any(
+            f" {thing} " in f" {' '.join(texts)} " for thing in OTHER_THINGS
+        ):
+            verdict.unsure.append((pair, "ask_other", match))  # "cài Zalo 3 hộ"
+            continue
+        if match.kind == "none" and any(w.text == "%" for w in pair.after):
+            continue  # "đạt 80% kế hoạch": a share said in passing, not a figure
         if match.kind == "none":
             return Problem("unknown_key", {"key": phrase})
         trailing = [w.text for w in pair.after if w.text not in COURTESY | UNIT_WORDS]
         # "ho 6 app k": no app; the 6 stands, the rest is not counted.
         if trailing and trailing[-1] in NEGATIONS and match.kind == "sure" and match.code:
-            verdict.keep.append((match.code, value))
+            verdict.add(match.code, value, pair)
             tail = [w for w in pair.after if w.text in trailing]
             verdict.left_out_text.append(t.cut(tail[0].start, tail[-1].end))
             continue
@@ -672,16 +714,21 @@ def _decide(
             # A guess at the key goes into the line to send; a number that may be a level,
             # an ordinal, a share or a time does not.
             if match.code is not None and reason in ("ask_partial", "ask_typo", "ask_trailing"):
-                verdict.keep.append((match.code, value))
+                verdict.add(match.code, value, pair)
             continue
         assert match.code is not None  # noqa: S101 (a sure match names its indicator)
-        verdict.keep.append((match.code, value))
+        verdict.add(match.code, value, pair)
 
-    seen: set[str] = set()
-    for code, _value in verdict.keep:
+    seen: dict[str, int] = {}
+    kept: list[tuple[str, int]] = []
+    for (code, value), subset in zip(verdict.keep, verdict.subsets, strict=True):
+        if code in seen and subset and value <= seen[code]:
+            continue  # "5 hộ, trong đó 2 hộ người cao tuổi": the 2 are among the 5
         if code in seen:
             return Problem("duplicate", {"key": code})
-        seen.add(code)
+        seen[code] = value
+        kept.append((code, value))
+    verdict.keep = kept
     line = report_line(verdict.keep, day, today)
     if sizes:
         # The village's size beside real figures: say so, and give the line for the figures.

@@ -11,10 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from bot import app
-from bot.settings import Settings
 from sandbox.telegram import FakeTelegram, Sent
 from tests.conftest import lift_group_limit
 from tests.corpus import (
@@ -34,8 +32,9 @@ from tests.corpus import (
     render_figures,
     withdraw_all,
 )
+from tests.factories import settings_for
 from tests.harness import Clock
-from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port
+from tests.tg_world import ADMIN_ID, HA_LAM, Talk
 
 SUBSET = 60
 USER_BASE = 900_000  # the same member ids as the dialogue run: tg:900000+n for case n
@@ -72,16 +71,8 @@ def database_url(db_path: Path) -> str:
 @pytest.fixture
 async def running(fake: FakeTelegram, database_url: str) -> AsyncIterator[app.Running]:
     fake.clock = NOW.timestamp  # message dates: Friday 20/11/2026 10:00 in Vietnam
-    settings = Settings(
-        _env_file=None,
-        telegram_token=SecretStr(fake.token),
-        telegram_api_url=fake.url,
-        database_url=database_url,
-        superadmins=f"tg:{ADMIN_ID}",
-        http_port=free_port(),
-    )
-    started = await app.start(settings)
-    started.deps.clock = Clock(NOW)
+    settings = settings_for(fake, database_url)
+    started = await app.start(settings, clock=Clock(NOW))
     lift_group_limit(fake, started)
     yield started
     await fake.wake_pollers()

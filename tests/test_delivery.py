@@ -12,14 +12,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from bench.groups import link_groups
 from bot import app
-from bot.settings import Settings
 from sandbox.telegram import FakeTelegram
 from storage.models import Chat
-from tests.tg_world import ADMIN_ID, HA_LAM, Talk, free_port
+from tests.factories import settings_for
+from tests.tg_world import ADMIN_ID, HA_LAM, Talk
 
 log = logging.getLogger(__name__)
 ROUND = "2026-11-23T08:00+07:00"  # Monday 08:00: the default leaderboard time
@@ -86,14 +85,7 @@ async def test_killed_round_resumes_without_doubling(
 
 @pytest.fixture
 async def running(fake: FakeTelegram, db_path: Path) -> AsyncIterator[app.Running]:
-    settings = Settings(
-        _env_file=None,
-        telegram_token=SecretStr(fake.token),
-        telegram_api_url=fake.url,
-        database_url=f"sqlite+aiosqlite:///{db_path}",
-        superadmins=f"tg:{ADMIN_ID}",
-        http_port=free_port(),
-    )
+    settings = settings_for(fake, f"sqlite+aiosqlite:///{db_path}")
     started = await app.start(settings, schedule=False)
     yield started
     await fake.wake_pollers()

@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from pydantic import SecretStr
 
 from bot import app
-from bot.settings import Settings
 from sandbox.telegram import FakeTelegram
 from tests.conftest import lift_group_limit
+from tests.factories import settings_for
 from tests.harness import Clock
-from tests.tg_world import ADMIN_ID, BINH_AN, HA_LAM, Talk, free_port
+from tests.tg_world import ADMIN_ID, BINH_AN, HA_LAM, Talk
 
 COMMUNE = -1001003
 UNIT_ADMIN, PARENT_ADMIN, SIBLING_ADMIN = 401, 402, 403
@@ -62,14 +61,7 @@ async def world(
         (SUBJECT, "Người Được Cấp"),
     ]:
         fake.add_user(uid, name)
-    settings = Settings(
-        _env_file=None,
-        telegram_token=SecretStr(fake.token),
-        telegram_api_url=fake.url,
-        database_url=database_url,
-        superadmins=f"tg:{ADMIN_ID}",
-        http_port=free_port(),
-    )
+    settings = settings_for(fake, database_url)
     running = await app.start(settings, clock=clock)
     lift_group_limit(fake, running)  # this test is about rights, not pacing
     talk = Talk(fake)

@@ -10,34 +10,22 @@ from pydantic import SecretStr
 from sqlmodel import func, select
 
 from bot import app
-from bot.settings import Settings
 from bot.telegram import WEBHOOK_PATH
 from sandbox.telegram import FakeTelegram
 from storage.models import Report
 from tests.conftest import lift_group_limit
+from tests.factories import settings_for
 from tests.harness import Clock
 from tests.tg_world import ADMIN_ID, BINH_AN, HA_LAM, Talk, free_port
 
 WEBHOOK_SECRET = "s3cret-for-tests_only"
 
 
-def _settings(fake: FakeTelegram, database_url: str, **extra: object) -> Settings:
-    values: dict[str, object] = {
-        "telegram_token": SecretStr(fake.token),
-        "telegram_api_url": fake.url,
-        "database_url": database_url,
-        "superadmins": f"tg:{ADMIN_ID}",
-        "http_port": free_port(),
-        **extra,
-    }
-    return Settings(_env_file=None, **values)  # type: ignore[arg-type]  # values are typed loosely here
-
-
 @pytest.fixture
 async def polling(
     fake: FakeTelegram, database_url: str, clock: Clock
 ) -> AsyncIterator[app.Running]:
-    running = await app.start(_settings(fake, database_url), clock=clock)
+    running = await app.start(settings_for(fake, database_url), clock=clock)
     yield running
     await fake.wake_pollers()
     await running.stop()
@@ -162,7 +150,7 @@ async def test_rate_limited_reply_is_retried(fake: FakeTelegram, polling: app.Ru
 async def test_webhook_mode(fake: FakeTelegram, database_url: str, clock: Clock) -> None:
     port = free_port()
     running = await app.start(
-        _settings(
+        settings_for(
             fake,
             database_url,
             http_port=port,
@@ -213,5 +201,6 @@ async def test_webhook_mode_needs_a_secret(
 ) -> None:
     with pytest.raises(app.ConfigurationError):
         await app.start(
-            _settings(fake, database_url, webhook_base_url="https://bot.example.vn"), clock=clock
+            settings_for(fake, database_url, webhook_base_url="https://bot.example.vn"),
+            clock=clock,
         )
