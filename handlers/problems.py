@@ -76,6 +76,19 @@ def _messages() -> dict[str, str]:
         "ask_approximate": _("“{part}” is not an exact count: how many households exactly?"),
         "ask_people": _("“{part}” counts people; this indicator counts households."),
         "ask_total": _("The total {value} is not the sum of the figures before it."),
+        "ask_total_part": _("“{part}” looks like a total so far, not this report's work."),
+        "ask_question": _("This looks like a question, so nothing was recorded."),
+        "ask_correction": _(
+            "The message corrects itself; send the right figures again, once, like this:"
+        ),
+        "ask_running": _(
+            "This looks like a running total (so far, this month), not new work: report only "
+            "what was done since your last report."
+        ),
+        "ask_proxy": _(
+            "Each member reports their own work: ask them to send it, or send yours only."
+        ),
+        "ask_words": _("I read the numbers written in words as digits: is this right?"),
         "below_reports": _(
             "{value} households is fewer than the {current} already recorded for {key}."
         ),

@@ -120,7 +120,9 @@ _BARE_DATE = re.compile(
 _PHONE = re.compile(r"(?<![\d.])(?:\+84|0)\d{9,10}(?![\d.])")
 _DATE_WORDS: tuple[tuple[re.Pattern[str], int | None], ...] = (
     (re.compile(r"\b(?:ngay\s*[:=]?\s*)?(?:hom\s+nay|homnay|hnay|today)\b"), 0),
-    (re.compile(r"\b(?:sang|trua|chieu|toi|dem)\s+nay\b"), 0),
+    (re.compile(r"\b(?:sang|trua|chieu|toi|dem)\s+nay\b|\b(?:bua|hom)\s+(?:nay|ni)\b"), 0),
+    (re.compile(r"\bbua\s+qua\b"), 1),
+    (re.compile(r"\bbua\s+kia\b"), 2),
     (re.compile(r"\b(?:ngay\s*[:=]?\s*)?(?:hom\s+qua|homqua|hqua|yesterday)\b"), 1),
     (re.compile(r"\b(?:sang|trua|chieu|toi|dem)\s+qua\b"), 1),
     (re.compile(r"\b(?:ngay\s*[:=]?\s*)?hom\s+kia\b"), 2),
@@ -144,6 +146,24 @@ _CONNECTOR = re.compile(
     r"nhung\s+ma|nhung|but|tuy\s+nhien|con\s+lai)(?=\s|$)"
 )
 _JOINING = ("nhung", "but", "tuy", "con")
+# Reasons found in the whole text to ask rather than record, and whether the line of what was
+# understood is worth offering with the question.
+_QUESTION = re.compile(r"\?|\b(?:the nao|co tinh khong|duoc khong|phai khong|sao a)\b")
+_CORRECTION = re.compile(r"\b(?:nham|sua lai|xin sua|a khong|a quen|o khong)\b")
+_RUNNING = re.compile(
+    r"\b(?:cong don|luy ke|tinh den nay|den nay|den gio|tu dau|tong den|ca thang|thang nay|"
+    r"trong thang|tong so ho da|tong cong da|so far|in total)\b"
+)
+_PROXY = re.compile(
+    r"\b(?:thay|dum|gium|bao cao ho)\s+(?:cho\s+)?(?:anh|chi|em|co|chu|bac|ong|ba|ban)\b"
+)
+_LINE_OK = frozenset({"ask_question"})
+_DIGITS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "lam": 5,
+           "sau": 6, "bay": 7, "tam": 8, "chin": 9}  # fmt: skip
+_NUMBER_WORDS = re.compile(
+    r"\b(?P<words>(?:(?:mot|hai|ba|bon|tu|nam|lam|sau|bay|tam|chin|muoi|linh|le)\s+)*"
+    r"(?:mot|hai|ba|bon|tu|nam|lam|sau|bay|tam|chin|muoi))\s+(?=(?:ho|nguoi|ho so|luot)\b)"
+)
 _EACH = re.compile(r"\bmoi\s+(?:ho|nha|gia\s+dinh|nguoi)\b|\beach\b")
 _COMMA_DECIMAL = re.compile(r"\d,\d")
 # "Thôn Hà Lam gồm 410 hộ", "xóm có tổng 120 hộ": the village's size.
@@ -232,6 +252,7 @@ def parse_report(text: str, matcher: IndicatorMatcher, *, today: date) -> Parsed
         return Problem("odd_digit", {"value": odd})
     t = _Text(clean(text), fold(text))
     notes: list[str] = []
+    words_used = _number_words(t)
 
     m = _NOTE.search(t.folded)
     if m:
@@ -239,31 +260,55 @@ def parse_report(text: str, matcher: IndicatorMatcher, *, today: date) -> Parsed
         if note:
             notes.append(note)
         t.blank(m.start(), m.end())
-    for m in list(_BRACKETS.finditer(t.folded)):
-        group = "inner" if m.group("inner") is not None else "inner2"
-        if _CONNECTOR.match(t.folded[m.start(group) : m.end(group)].lstrip()):
-            # "9 hộ (trong đó 3 hộ cài app)": a figure inside the figure, not a remark.
-            inside = t.folded[m.start() + 1 : m.end() - 1]
-            t.folded = f"{t.folded[: m.start()]},{inside} {t.folded[m.end() :]}"
-            continue
-        inner = t.cut(m.start(group), m.end(group))
-        if inner:
-            notes.append(inner)
-        t.blank(m.start(), m.end())
+    doubt = _whole_text_doubt(t.folded)  # the note may say anything
+    if doubt is not None:
+        # Asked about whatever else the text holds: say why, and give the line if any.
+        got = _after_notes(t, matcher, today, notes)
+        line = (
+            report_line(got.values, got.day, today)
+            if isinstance(got, ParsedReport)
+            else got.suggestion
+        )
+        return Problem(doubt, {}, suggestion=line if doubt in _LINE_OK else None)
+    got = _after_notes(t, matcher, today, notes)
+    if words_used and isinstance(got, ParsedReport):
+        # "hd năm hộ": read as 5, but a word is not a digit: confirm before recording.
+        return Problem("ask_words", {}, suggestion=report_line(got.values, got.day, today))
+    return got
 
+
+def _after_notes(
+    t: _Text, matcher: IndicatorMatcher, today: date, notes: list[str]
+) -> ParsedReport | Problem:
+    t = _Text(t.original, t.folded)
+    notes = list(notes)
     size = _VILLAGE_SIZE.search(t.folded)
     if size is not None:
         return Problem("village_size", {"value": size.group("n")})
     day = _read_date(t, today)
     if isinstance(day, Problem):
         return day
-    m = _COMMA_DECIMAL.search(t.folded)
-    if m is not None:
+    for bracket in list(_BRACKETS.finditer(t.folded)):
+        group = "inner" if bracket.group("inner") is not None else "inner2"
+        if _CONNECTOR.match(t.folded[bracket.start(group) : bracket.end(group)].lstrip()):
+            # "9 hộ (trong đó 3 hộ cài app)": a figure inside the figure, not a remark.
+            inside = t.folded[bracket.start() + 1 : bracket.end() - 1]
+            t.folded = f"{t.folded[: bracket.start()]},{inside} {t.folded[bracket.end() :]}"
+            continue
+        inner = t.cut(bracket.start(group), bracket.end(group))
+        if (
+            inner and t.folded[bracket.start(group) : bracket.end(group)].strip()
+        ):  # not a date read above
+            notes.append(inner)
+        t.blank(bracket.start(), bracket.end())
+
+    comma = _COMMA_DECIMAL.search(t.folded)
+    if comma is not None:
         # "1,5" is one and a half in Vietnamese, never a list of one and five.
-        line_start = t.folded.rfind("\n", 0, m.start()) + 1
-        number = re.match(r"[\d,]+", t.folded[m.start() :])
-        end = m.start() + (number.end() if number else 1)
-        start = len(t.folded[: m.start()].rstrip("0123456789"))
+        line_start = t.folded.rfind("\n", 0, comma.start()) + 1
+        number = re.match(r"[\d,]+", t.folded[comma.start() :])
+        end = comma.start() + (number.end() if number else 1)
+        start = len(t.folded[: comma.start()].rstrip("0123456789"))
         key_text = t.cut(line_start, start).rstrip(" =:") or "?"
         return Problem("not_integer", {"key": key_text, "value": t.cut(start, end)})
     for m in list(_TIME.finditer(t.folded)):
@@ -277,6 +322,51 @@ def parse_report(text: str, matcher: IndicatorMatcher, *, today: date) -> Parsed
         return problem
     notes.extend(remarks)
     return _decide(t, pairs, matcher, day=day, today=today, note="; ".join(notes)[:MAX_NOTE])
+
+
+def _whole_text_doubt(folded: str) -> str | None:
+    """A reason found in the whole text to ask instead of recording anything."""
+    if _QUESTION.search(folded):
+        return "ask_question"  # "… thì có tính không ạ?": a question, not a report
+    if _CORRECTION.search(folded):
+        return "ask_correction"  # "hd 7 hộ (nhầm, 6 hộ)": which figure stands?
+    if _RUNNING.search(folded):
+        return "ask_running"  # "(cộng dồn)", "từ đầu tháng": a running total, not new work
+    if _PROXY.search(folded):
+        return "ask_proxy"  # "báo cáo thay chị Lan": each member reports their own work
+    return None
+
+
+def _number_words(t: _Text) -> bool:
+    """Vietnamese number words before a unit ("năm hộ", "hai mươi hộ") become digits, in
+    place and padded, so the text keeps its length; True when any did."""
+    found = False
+    for m in list(_NUMBER_WORDS.finditer(t.folded)):
+        value = _words_value(m.group("words").split())
+        if value is None:
+            continue
+        digits = str(value).ljust(m.end("words") - m.start("words"))
+        t.folded = t.folded[: m.start("words")] + digits + t.folded[m.end("words") :]
+        found = True
+    return found
+
+
+def _words_value(words: Sequence[str]) -> int | None:
+    """ "hai mươi lăm" = 25, "mười hai" = 12, "năm" = 5; None for what is no number."""
+    total = 0
+    current = 0
+    for w in words:
+        if w == "muoi":
+            current = (current or 1) * 10
+            total, current = total + current, 0
+        elif w in ("linh", "le"):
+            continue
+        elif w in _DIGITS:
+            current = current * 10 + _DIGITS[w] if current else _DIGITS[w]
+        else:
+            return None
+    value = total + current
+    return value if 0 < value <= 99 else None
 
 
 # --- dates -----------------------------------------------------------------------------------
@@ -442,8 +532,8 @@ def _no_figure(t: _Text, words: Sequence[Word], matcher: IndicatorMatcher) -> Pr
     if not key_text:
         return None
     match = analyse(key_text.split(), matcher)
-    if match.kind != "sure":
-        return None
+    if match.kind != "sure" or match.negated or any(w.text in NEGATIONS for w in rest):
+        return None  # a remark, or "app: không", "tt hông có": none of it
     phrase = t.cut(key_words[0].start, key_words[-1].end)
     if rest:
         return Problem("not_number", {"key": phrase, "value": t.cut(rest[0].start, rest[-1].end)})
@@ -665,9 +755,10 @@ def _decide(
         if match.kind == "none" and _leading_units(key_words):
             # Number first, "8 hộ dân được hướng dẫn": unit words lead the key.
             match = analyse(texts[_leading_units(key_words) :], matcher)
+        last_in_clause = pair is pairs[-1] or pairs[pairs.index(pair) + 1].segment != pair.segment
         if (
             match.kind == "none"
-            and pair is pairs[-1]
+            and last_in_clause
             and any(w.text not in UNIT_WORDS for w in pair.after if _is_word(w.text))
         ):
             # "Nộp 2 hồ sơ trực tuyến": a verb before the number, the indicator after it.
@@ -693,6 +784,15 @@ def _decide(
             f" {thing} " in f" {' '.join(texts)} " for thing in OTHER_THINGS
         ):
             verdict.unsure.append((pair, "ask_other", match))  # "cài Zalo 3 hộ"
+            continue
+        if (
+            match.kind == "none"
+            and any(w in PEOPLE for w in texts)
+            and all(w in PEOPLE or w in COURTESY for w in texts)
+        ):
+            continue  # "hd 5 hộ, 12 người": how many people, said in passing
+        if "tong" in texts and match.kind in ("sure", "partial") and len(texts) > 1:
+            verdict.unsure.append((pair, "ask_total_part", match))  # "tổng số hộ đã hd là 30"
             continue
         if match.kind == "none" and any(w.text == "%" for w in pair.after):
             continue  # "đạt 80% kế hoạch": a share said in passing, not a figure
@@ -756,6 +856,8 @@ def _decide(
         if joined:
             return Problem("ask_negation", {"part": part}, suggestion=line)
     values = dict(verdict.keep)
+    if not values:
+        return Problem("empty")
     return ParsedReport(
         values=values,
         day=day,

@@ -80,7 +80,11 @@ async def test_killed_round_resumes_without_doubling(
     assert len(doubled) <= 8, doubled  # at most what was in flight (the sender's workers)
     assert max(counts.values()) <= 2
     assert done_before < 500
-    assert fake.errors == []
+    # The new process cannot know what the killed one sent in its last second: Telegram may
+    # answer a few of its first posts with 429, which it honours (every board arrived, none
+    # thrice). Anything else, or more than its workers had in flight, would be a fault.
+    assert all(e[1] == 429 for e in fake.errors), fake.errors
+    assert len(fake.errors) <= 16, fake.errors
 
 
 @pytest.fixture
