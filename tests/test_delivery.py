@@ -18,6 +18,7 @@ from bot import app
 from sandbox.telegram import FakeTelegram
 from storage.models import Chat
 from tests.factories import settings_for
+from tests.harness import Clock
 from tests.tg_world import ADMIN_ID, HA_LAM, Talk
 
 log = logging.getLogger(__name__)
@@ -88,9 +89,9 @@ async def test_killed_round_resumes_without_doubling(
 
 
 @pytest.fixture
-async def running(fake: FakeTelegram, db_path: Path) -> AsyncIterator[app.Running]:
+async def running(fake: FakeTelegram, db_path: Path, clock: Clock) -> AsyncIterator[app.Running]:
     settings = settings_for(fake, f"sqlite+aiosqlite:///{db_path}")
-    started = await app.start(settings, schedule=False)
+    started = await app.start(settings, schedule=False, clock=clock)
     yield started
     await fake.wake_pollers()
     await started.stop()
@@ -176,16 +177,15 @@ async def test_summary_falls_back_when_the_leader_never_opened_the_bot(
 
 
 async def test_running_bot_ticks_and_posts_the_reminder(
-    fake: FakeTelegram, running: app.Running
+    fake: FakeTelegram, running: app.Running, clock: Clock
 ) -> None:
-    from tests.harness import Clock
     from tests.test_jobs import at
 
     talk = Talk(fake)
     await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=100")
     await talk.say(HA_LAM, 102, "/bao_cao ho=1")
     await talk.say(HA_LAM, 102, "/huy")  # Hùng is a member who has not reported
-    running.deps.clock = Clock(at("2026-11-20T16:01"))  # Friday, just after the reminder time
+    clock.now = at("2026-11-20T16:01")  # the same Friday, just after the reminder time
     await running.scheduler.start()  # as `tcns run` does: the first tick comes at once
     sent = await fake.wait_sent(4, chat_id=HA_LAM, within=15)
     assert "Nhắc báo cáo — Thôn Hà Lam" in (sent[-1].text or "")
