@@ -38,7 +38,9 @@ from tests.tg_world import ADMIN_ID, HA_LAM, Talk
 
 SUBSET = 150  # every shape, about a third of the corpus: ~30 s through PTB and the sandbox
 USER_BASE = 900_000  # the same member ids as the dialogue run: tg:900000+n for case n
-ANSWER_WITHIN = 3.0  # seconds to wait for an answer before counting a case unanswered
+# Seconds to wait for an answer before counting a case unanswered: generous, since a loaded
+# machine is slow and only a case that fails waits it out.
+ANSWER_WITHIN = 20.0
 
 
 def subset(cases: Sequence[Case], size: int = SUBSET) -> list[Case]:
