@@ -17,123 +17,34 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Literal
 
-from handlers.grammar import MAX_NOTE, MAX_VALUE, IndicatorMatcher, Problem, parse_date
-from handlers.telex import decode_word
+from handlers.grammar import MAX_NOTE, MAX_VALUE, IndicatorMatcher, Problem
+from handlers.reading.dates import read_date
+from handlers.reading.telex import decode_word
+from handlers.reading.text import Text, Word, odd_digit, strip_invisible
+from handlers.reading.vocabulary import (
+    APPROXIMATE,
+    COURTESY,
+    FILLER,
+    NEGATION_PAIRS,
+    NEGATIONS,
+    ORDINAL_WORDS,
+    OTHER_THINGS,
+    PEOPLE,
+    SIZE_MARKERS,
+    SIZE_WORDS,
+    UNIT_PAIRS,
+    UNIT_WORDS,
+)
 from storage.folding import clean, fold
 
-
-def words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Words that carry no meaning of their own around a key ("đã hướng dẫn được 5 hộ rồi ạ"),
-# including the courtesy and header words people wrap a report in.
-FILLER = words(
-    """
-    da duoc moi them cho co mo cai dat su dung dang ky lap tao lam ho tro giup nguoi dan ba con
-    gia dinh thanh cong xong roi hom nay qua trong ngay tuan tren dien thoai em anh chi a vang
-    xin bao cao bc kinh gui to truong nhom ket so luong nha nhe ah oi e minh toi chung chau cua
-    cac hien tai hoan thanh thi the an with installed install opened open got helped help have
-    has had new more today this week report reported thon xom ap ban khu pho tdp luc vao sang
-    chieu toi trua ban hang online truc tuyen dt tk accounts account their for on nop gui dc c
-    nua duoc dk
-    """
-)
-# Words a number may carry after it ("12 hộ", "3 lượt").
-UNIT_WORDS = words("ho nguoi hs lan cai don luot nha households household people person times")
-# "lũy kế", "cộng dồn": a running total, not this report's work.
-_RUNNING_TOTAL = ("luy ke", "cong don", "tinh den nay", "tu dau")
-_UNIT_PAIRS = frozenset({"ho so", "tai khoan", "ho dan", "ho gia dinh", "gia dinh"})
-# A line of these alone is courtesy or a heading: neither a figure nor a remark.
-COURTESY = FILLER | words("cam on thank thanks you ak nhe chuc ca mong cong viec ket qua xin phep")
-# The word right before a number that makes it a level, an ordinal, a place or a time.
-ORDINAL_WORDS = words(
-    """
-    muc cap level lan dot thu tuan thang nam to khu xom doi ap ban phien buoi nhom gio phong thon
-    tang lop khoi version v so_nha
-    """
-)
-# "trên 15", "khoảng 5": not an exact count.
-APPROXIMATE = words("tren hon khoang gan duoi tam chung it nhat toida about over around nearly")
-# A count of people is not a count of households.
-PEOPLE = words("nguoi people person persons thanh vien nhan khau")
-# Words that make the number something other than work done.
-NEGATIONS = words("chua khong ko k kg kh khg hong chang not no refused refuse without didnt")
-_NEGATION_PAIRS = frozenset(
-    {
-        "tu choi",
-        "did not",
-        "do not",
-        "khong muon",
-        "khong dong",
-        "di vang",
-        "vang nha",
-        "lam an xa",
-        "di lam xa",
-        "khong o nha",
-        "khong co nha",
-    }
-)
-# Names of other things that share words with an alias ("tài khoản định danh" is the e-ID).
-OTHER_THINGS = (
-    "dinh danh",
-    "can cuoc",
-    "cccd",
-    "cmnd",
-    "bao hiem",
-    "zalo",
-    "facebook",
-    "mat khau",
-    "so dien thoai",
-    "sim",
-    "ngan hang",
-    "dien luc",
-    "evn",
-    "tien dien",
-    "tien nuoc",
-    "vssid",
-    "agribank",
-    "vietcombank",
-    "bidv",
-    "vietinbank",
-    "luy ke",
-    "cong don",
-)
-# "số hộ", "tổng số hộ", "thôn có": the village's size, not work done.
-_SIZE_WORDS = words("tong so luong toan thon ca hien co la cua trong xa dan gia dinh")
-_SIZE_MARKERS = ("tong so", "so ho", "so luong ho", "toan thon", "ca thon", "thon co", "tong ho")
-
-_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _NOTE = re.compile(r"(?:^|(?<=[\s,;.]))ghi[\s_]*chu\b\s*[:=]?\s*(?P<note>[^\n]*)", re.MULTILINE)
 _BRACKETS = re.compile(r"\((?P<inner>[^()\n]*)\)|\[(?P<inner2>[^\[\]\n]*)\]")
-_DATE_KEY = re.compile(r"(?:^|(?<=[\s,;:(]))ngay\b\s*[:=]?\s*(?P<value>\d[^\s,;:)]*)")
-_BARE_DATE = re.compile(
-    r"(?<!duong\s)(?<!pho\s)(?<!so\s)(?<!ngo\s)(?<!hem\s)(?<!kiet\s)(?<![\d/.\-])"
-    r"(?P<value>\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{4}-\d{2}-\d{2})(?![\d/])"
-)
 _PHONE = re.compile(r"(?<![\d.])(?:\+84|0)\d{9,10}(?![\d.])")
-_DATE_WORDS: tuple[tuple[re.Pattern[str], int | None], ...] = (
-    (re.compile(r"\b(?:ngay\s*[:=]?\s*)?(?:hom\s+nay|homnay|hnay|today)\b"), 0),
-    (re.compile(r"\b(?:sang|trua|chieu|toi|dem)\s+nay\b|\b(?:bua|hom)\s+(?:nay|ni)\b"), 0),
-    (re.compile(r"\bbua\s+qua\b"), 1),
-    (re.compile(r"\bbua\s+kia\b"), 2),
-    (re.compile(r"\b(?:ngay\s*[:=]?\s*)?(?:hom\s+qua|homqua|hqua|yesterday)\b"), 1),
-    (re.compile(r"\b(?:sang|trua|chieu|toi|dem)\s+qua\b"), 1),
-    (re.compile(r"\b(?:ngay\s*[:=]?\s*)?hom\s+kia\b"), 2),
-    (re.compile(r"\btuan\s+(?:nay|nay\s+toi)\b|\bthis\s+week\b"), 0),
-    (re.compile(r"\b(?:ngay\s+mai|tomorrow|ngay\s+kia)\b"), None),
-)
-_WEEKDAY = re.compile(
-    r"(?<!lan\s)\b(?:(?:ngay\s+)?thu\s*(?P<n>[2-7]|hai|ba|tu|nam|sau|bay)|(?P<cn>chu\s+nhat|cn))\b"
-    r"(?!\s*[:=]\s*\d)"
-)
-_WEEKDAY_WORDS = {"hai": 2, "ba": 3, "tu": 4, "nam": 5, "sau": 6, "bay": 7}
 # "1." "2)" "a." "-" "•" "*" "+" at the start of a line; "1️⃣" keycaps.
 _LIST_MARKER = re.compile(
     r"^\s*(?:(?P<n>\d{1,2})(?:\s*[.)](?!\d)|[/\-](?=\s))|\d\ufe0f?\u20e3|[a-e][.)](?=\s)|"
@@ -181,36 +92,12 @@ _THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+$")
 MatchKind = Literal["sure", "partial", "other", "ambiguous", "fuzzy", "size", "none"]
 
 
-def strip_invisible(text: str) -> str:
-    """Zero-width characters, BOMs, word joiners and direction marks, which phones and
-    copy-paste leave in a text and which mean nothing to a reader."""
-    return _INVISIBLE.sub("", text)
-
-
-def odd_digit(text: str) -> str | None:
-    """A character that looks like a digit but is none of ours: superscripts ("10³" is not 103),
-    circled or other scripts' digits. Full-width digits are a keyboard's and are fine."""
-    for ch in text:
-        if ch.isascii() or "\uff10" <= ch <= "\uff19":
-            continue
-        if unicodedata.category(ch) in ("Nd", "No", "Nl"):
-            return ch
-    return None
-
-
 @dataclass(frozen=True)
 class ParsedReport:
     values: dict[str, int]  # indicator code -> number, in the order typed
     day: date | None = None  # from a date in the text, else None (the message's own date)
     note: str | None = None
     left_out: tuple[str, ...] = ()  # parts not counted (a negation), as typed
-
-
-@dataclass(frozen=True)
-class Word:
-    text: str  # folded
-    start: int
-    end: int
 
 
 @dataclass(frozen=True)
@@ -233,24 +120,12 @@ class Pair:
     subset: bool = False  # after "trong đó": a part of a figure before it
 
 
-@dataclass
-class _Text:
-    original: str
-    folded: str
-
-    def cut(self, start: int, end: int) -> str:
-        return " ".join(self.original[start:end].split())
-
-    def blank(self, start: int, end: int) -> None:
-        self.folded = self.folded[:start] + " " * (end - start) + self.folded[end:]
-
-
 def parse_report(text: str, matcher: IndicatorMatcher, *, today: date) -> ParsedReport | Problem:
     text = strip_invisible(text)
     odd = odd_digit(text)
     if odd is not None:
         return Problem("odd_digit", {"value": odd})
-    t = _Text(clean(text), fold(text))
+    t = Text(clean(text), fold(text))
     notes: list[str] = []
     words_used = _number_words(t)
 
@@ -278,14 +153,14 @@ def parse_report(text: str, matcher: IndicatorMatcher, *, today: date) -> Parsed
 
 
 def _after_notes(
-    t: _Text, matcher: IndicatorMatcher, today: date, notes: list[str]
+    t: Text, matcher: IndicatorMatcher, today: date, notes: list[str]
 ) -> ParsedReport | Problem:
-    t = _Text(t.original, t.folded)
+    t = Text(t.original, t.folded)
     notes = list(notes)
     size = _VILLAGE_SIZE.search(t.folded)
     if size is not None:
         return Problem("village_size", {"value": size.group("n")})
-    day = _read_date(t, today)
+    day = read_date(t, today)
     if isinstance(day, Problem):
         return day
     for bracket in list(_BRACKETS.finditer(t.folded)):
@@ -337,7 +212,7 @@ def _whole_text_doubt(folded: str) -> str | None:
     return None
 
 
-def _number_words(t: _Text) -> bool:
+def _number_words(t: Text) -> bool:
     """Vietnamese number words before a unit ("năm hộ", "hai mươi hộ") become digits, in
     place and padded, so the text keeps its length; True when any did."""
     found = False
@@ -369,75 +244,17 @@ def _words_value(words: Sequence[str]) -> int | None:
     return value if 0 < value <= 99 else None
 
 
-# --- dates -----------------------------------------------------------------------------------
-
-
-def _read_date(t: _Text, today: date) -> date | Problem | None:
-    found: date | None = None
-    for pattern, back in _DATE_WORDS:
-        for word in list(pattern.finditer(t.folded)):
-            if back is None:
-                tomorrow = (today + timedelta(days=1)).strftime("%d/%m/%Y")
-                return Problem("date_future", {"value": tomorrow})
-            found = found or today - timedelta(days=back)
-            t.blank(word.start(), word.end())
-    m = _DATE_KEY.search(t.folded) or _BARE_DATE.search(t.folded)
-    if m is not None:
-        raw = t.original[m.start("value") : m.end("value")]
-        explicit = _date_value(fold(raw).rstrip("."), today)
-        if explicit is None:
-            return Problem("bad_date", {"value": raw})
-        found = explicit
-        t.blank(m.start(), m.end())
-    elif re.search(r"(?:^|(?<=[\s,;]))ngay\s*[:=]", t.folded):
-        raw = t.folded.split("ngay", 1)[1].strip(" :=").split("\n")[0][:20]
-        return Problem("bad_date", {"value": raw.strip() or "?"})
-    wd = _WEEKDAY.search(t.folded)
-    if wd is not None and found is None:
-        weekday = 7 if wd.group("cn") else int(_WEEKDAY_WORDS.get(wd.group("n"), wd.group("n")))
-        # thứ 2 is Monday (0) … thứ 7 is Saturday (5), chủ nhật is Sunday (6).
-        index = 6 if weekday == 7 else weekday - 2
-        found = today - timedelta(days=(today.weekday() - index) % 7)
-        t.blank(wd.start(), wd.end())
-    if found is not None and found > today:
-        return Problem("date_future", {"value": found.strftime("%d/%m/%Y")})
-    return found
-
-
-def _date_value(raw: str, today: date) -> date | None:
-    """DD/MM[/YYYY], YYYY-MM-DD, or DD alone ("ngày 20": this month's, or last month's
-    when this month's has not come yet)."""
-    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", raw)
-    if iso:
-        try:
-            return date(int(iso[1]), int(iso[2]), int(iso[3]))
-        except ValueError:
-            return None
-    if raw.isdigit() and 1 <= int(raw) <= 31:
-        month = today.replace(day=1)
-        for _ in range(2):
-            try:
-                candidate = month.replace(day=int(raw))
-            except ValueError:
-                candidate = None
-            if candidate is not None and candidate <= today:
-                return candidate
-            month = (month - timedelta(days=1)).replace(day=1)
-        return None
-    return parse_date(raw, today=today)
-
-
 # --- figures ---------------------------------------------------------------------------------
 
 
-def _words(t: _Text, start: int, end: int) -> list[Word]:
+def _words(t: Text, start: int, end: int) -> list[Word]:
     return [
         Word(m.group(), start + m.start(), start + m.end())
         for m in _TOKEN.finditer(t.folded[start:end])
     ]
 
 
-def _clauses(t: _Text) -> list[tuple[int, int, bool, bool]]:
+def _clauses(t: Text) -> list[tuple[int, int, bool, bool]]:
     """(start, end, joined, subset) of each clause: lines, then , ; and full stops, then
     connectors ("và"; "nhưng" marks what follows as joined to what came before, "trong đó" as
     a part of it)."""
@@ -480,7 +297,7 @@ def _is_courtesy(words: Sequence[Word]) -> bool:
     return all(w.text in COURTESY or not _is_word(w.text) for w in words)
 
 
-def _pairs(t: _Text, matcher: IndicatorMatcher) -> tuple[list[Pair], list[str], Problem | None]:
+def _pairs(t: Text, matcher: IndicatorMatcher) -> tuple[list[Pair], list[str], Problem | None]:
     """The (key, number) pairs of each clause, the remarks (lines without figures), and the
     first problem that makes the text unreadable as a report."""
     pairs: list[Pair] = []
@@ -522,7 +339,7 @@ def _meaningful(text: str) -> bool:
     return _is_word(text) or text in "=:%-+" or bool(_NUMBER.match(text))
 
 
-def _no_figure(t: _Text, words: Sequence[Word], matcher: IndicatorMatcher) -> Problem | None:
+def _no_figure(t: Text, words: Sequence[Word], matcher: IndicatorMatcher) -> Problem | None:
     """A clause without a number: "app" or "app: năm" is a figure missing its number; a longer
     clause is a remark."""
     seps = [i for i, w in enumerate(words) if w.text in "=:"]
@@ -603,7 +420,7 @@ def _leading_units(words: Sequence[Word]) -> int:
     i = 0
     while i < len(words):
         pair = f"{words[i].text} {words[i + 1].text}" if i + 1 < len(words) else ""
-        if pair in _UNIT_PAIRS:
+        if pair in UNIT_PAIRS:
             i += 2
         elif words[i].text in UNIT_WORDS:
             i += 1
@@ -686,14 +503,14 @@ def _negated(words: Sequence[str]) -> bool:
     if any(w in NEGATIONS for w in words):
         return True
     joined = " ".join(words)
-    return any(f" {p} " in f" {joined} " for p in _NEGATION_PAIRS)
+    return any(f" {p} " in f" {joined} " for p in NEGATION_PAIRS)
 
 
 def _is_size(words: Sequence[str]) -> bool:
     folded = " ".join(words)
-    if not any(f" {m} " in f" {folded} " for m in _SIZE_MARKERS):
+    if not any(f" {m} " in f" {folded} " for m in SIZE_MARKERS):
         return False
-    return all(w in _SIZE_WORDS or w in UNIT_WORDS for w in words)
+    return all(w in SIZE_WORDS or w in UNIT_WORDS for w in words)
 
 
 # --- deciding ----------------------------------------------------------------------------------
@@ -729,7 +546,7 @@ class _Verdict:
 
 
 def _decide(
-    t: _Text,
+    t: Text,
     pairs: list[Pair],
     matcher: IndicatorMatcher,
     *,
@@ -866,7 +683,7 @@ def _decide(
     )
 
 
-def _part(t: _Text, pair: Pair) -> str:
+def _part(t: Text, pair: Pair) -> str:
     words = [*pair.key, pair.number, *pair.after]
     start = min(w.start for w in words)
     end = max(w.end for w in words)

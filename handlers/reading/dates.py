@@ -1,0 +1,88 @@
+"""Dates in a report: `ngay=DD/MM`, a date anywhere, date words ("hôm qua", "bữa qua",
+"thứ 2", "ngày 20") and the future refused with the right year. Pure."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from handlers.grammar import Problem, parse_date
+from handlers.reading.text import Text
+from storage.folding import fold
+
+_DATE_KEY = re.compile(r"(?:^|(?<=[\s,;:(]))ngay\b\s*[:=]?\s*(?P<value>\d[^\s,;:)]*)")
+_BARE_DATE = re.compile(
+    r"(?<!duong\s)(?<!pho\s)(?<!so\s)(?<!ngo\s)(?<!hem\s)(?<!kiet\s)(?<![\d/.\-])"
+    r"(?P<value>\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{4}-\d{2}-\d{2})(?![\d/])"
+)
+_DATE_WORDS: tuple[tuple[re.Pattern[str], int | None], ...] = (
+    (re.compile(r"\b(?:ngay\s*[:=]?\s*)?(?:hom\s+nay|homnay|hnay|today)\b"), 0),
+    (re.compile(r"\b(?:sang|trua|chieu|toi|dem)\s+nay\b|\b(?:bua|hom)\s+(?:nay|ni)\b"), 0),
+    (re.compile(r"\bbua\s+qua\b"), 1),
+    (re.compile(r"\bbua\s+kia\b"), 2),
+    (re.compile(r"\b(?:ngay\s*[:=]?\s*)?(?:hom\s+qua|homqua|hqua|yesterday)\b"), 1),
+    (re.compile(r"\b(?:sang|trua|chieu|toi|dem)\s+qua\b"), 1),
+    (re.compile(r"\b(?:ngay\s*[:=]?\s*)?hom\s+kia\b"), 2),
+    (re.compile(r"\btuan\s+(?:nay|nay\s+toi)\b|\bthis\s+week\b"), 0),
+    (re.compile(r"\b(?:ngay\s+mai|tomorrow|ngay\s+kia)\b"), None),
+)
+_WEEKDAY = re.compile(
+    r"(?<!lan\s)\b(?:(?:ngay\s+)?thu\s*(?P<n>[2-7]|hai|ba|tu|nam|sau|bay)|(?P<cn>chu\s+nhat|cn))\b"
+    r"(?!\s*[:=]\s*\d)"
+)
+_WEEKDAY_WORDS = {"hai": 2, "ba": 3, "tu": 4, "nam": 5, "sau": 6, "bay": 7}
+
+
+def read_date(t: Text, today: date) -> date | Problem | None:
+    found: date | None = None
+    for pattern, back in _DATE_WORDS:
+        for word in list(pattern.finditer(t.folded)):
+            if back is None:
+                tomorrow = (today + timedelta(days=1)).strftime("%d/%m/%Y")
+                return Problem("date_future", {"value": tomorrow})
+            found = found or today - timedelta(days=back)
+            t.blank(word.start(), word.end())
+    m = _DATE_KEY.search(t.folded) or _BARE_DATE.search(t.folded)
+    if m is not None:
+        raw = t.original[m.start("value") : m.end("value")]
+        explicit = date_value(fold(raw).rstrip("."), today)
+        if explicit is None:
+            return Problem("bad_date", {"value": raw})
+        found = explicit
+        t.blank(m.start(), m.end())
+    elif re.search(r"(?:^|(?<=[\s,;]))ngay\s*[:=]", t.folded):
+        raw = t.folded.split("ngay", 1)[1].strip(" :=").split("\n")[0][:20]
+        return Problem("bad_date", {"value": raw.strip() or "?"})
+    wd = _WEEKDAY.search(t.folded)
+    if wd is not None and found is None:
+        weekday = 7 if wd.group("cn") else int(_WEEKDAY_WORDS.get(wd.group("n"), wd.group("n")))
+        # thứ 2 is Monday (0) … thứ 7 is Saturday (5), chủ nhật is Sunday (6).
+        index = 6 if weekday == 7 else weekday - 2
+        found = today - timedelta(days=(today.weekday() - index) % 7)
+        t.blank(wd.start(), wd.end())
+    if found is not None and found > today:
+        return Problem("date_future", {"value": found.strftime("%d/%m/%Y")})
+    return found
+
+
+def date_value(raw: str, today: date) -> date | None:
+    """DD/MM[/YYYY], YYYY-MM-DD, or DD alone ("ngày 20": this month's, or last month's
+    when this month's has not come yet)."""
+    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", raw)
+    if iso:
+        try:
+            return date(int(iso[1]), int(iso[2]), int(iso[3]))
+        except ValueError:
+            return None
+    if raw.isdigit() and 1 <= int(raw) <= 31:
+        month = today.replace(day=1)
+        for _ in range(2):
+            try:
+                candidate = month.replace(day=int(raw))
+            except ValueError:
+                candidate = None
+            if candidate is not None and candidate <= today:
+                return candidate
+            month = (month - timedelta(days=1)).replace(day=1)
+        return None
+    return parse_date(raw, today=today)
