@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import os
 import signal
@@ -55,7 +56,11 @@ async def test_round_to_500_groups_is_paced_without_429(
     assert [e for e in fake.errors] == []
     rate = (len(photos) - 1) / (photos[-1].at - photos[0].at)
     log.info("round of %d boards: %.1f posts/s, %d answers of 429", len(photos), rate, 0)
-    assert rate >= 0.9 * 30, f"{rate:.1f} posts/s"
+    # Pacing is a behaviour: never more than Telegram's 30 a second in any second. How close
+    # to that ceiling the sender gets is a figure for `python -m bench` (fan-out), not a test.
+    times = [p.at for p in photos]
+    busiest = max(bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times))
+    assert busiest <= 30, busiest
     # Each commune's chart is uploaded once (or once per worker racing) and then reused.
     uploads = [s for s in photos if isinstance(s.params.get("photo"), dict)]
     assert len(uploads) <= 25 * 8
