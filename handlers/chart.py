@@ -47,7 +47,8 @@ def board_png(board: Board, *, subtitle: str) -> bytes:
     ax = fig.add_subplot()
     positions = list(range(len(rows)))[::-1]
     bars = ax.barh(positions, scores, color=colours)
-    ax.set_yticks(positions, names, fontproperties=font, fontsize=10)
+    # parse_math=False everywhere a name goes: "Thôn $\\frac$" is a village's name, not TeX.
+    ax.set_yticks(positions, names, fontproperties=font, fontsize=10, parse_math=False)
     ax.set_xlabel(_("Score (0–100)"), fontproperties=font)
     ax.set_xlim(0, 118)  # room for the labels after a full bar
     ax.set_xticks([0, 20, 40, 60, 80, 100])
@@ -59,11 +60,13 @@ def board_png(board: Board, *, subtitle: str) -> bytes:
             va="center",
             fontproperties=font,
             fontsize=9,
+            parse_math=False,
         )
     ax.set_title(
         f"{_('Leaderboard — {scope}').format(scope=board.scope.name)}\n{subtitle}",
         fontproperties=font,
         fontsize=12,
+        parse_math=False,
     )
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()

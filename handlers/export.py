@@ -9,6 +9,7 @@ from datetime import UTC, date, timedelta
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -74,8 +75,18 @@ def level_name(level: str) -> str:
     }.get(level, level)
 
 
+def append(ws: Worksheet, row: Sequence[object]) -> None:
+    """One row, with every text as text: control characters (a note pasted from elsewhere)
+    removed, since the file format cannot hold them, and a text that begins like a formula
+    ("=1+1", "+84…", "-", "@") kept as the text it is, never evaluated."""
+    ws.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
+    for cell in ws[ws.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+
+
 def _header(ws: Worksheet, titles: Sequence[str], widths: Sequence[int]) -> None:
-    ws.append(list(titles))
+    append(ws, list(titles))
     for n, (cell, width) in enumerate(zip(ws[1], widths, strict=True), start=1):
         cell.font, cell.fill = _HEADER, _FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
@@ -161,7 +172,7 @@ async def _level_sheet(
                 max(0, need - value) if need is not None else None,
             ]
         row += [round(p.score, 1), grade_name(p.grade), ranks.get(p.unit.id or 0)]
-        ws.append(row)
+        append(ws, row)
     for cells in ws.iter_rows(min_row=2):
         for cell in cells:
             if cell.column in percent_columns:
@@ -205,7 +216,7 @@ async def _weekly_sheet(
             if not any(values.values()):
                 continue  # a province has thousands of such rows: only what was done
             name = indicator_name(ind.name_vi, ind.name_en)
-            ws.append([u.code, u.name, name, *[values.get(w, 0) for w in weeks]])
+            append(ws, [u.code, u.name, name, *[values.get(w, 0) for w in weeks]])
 
 
 async def _reports_sheet(
@@ -246,7 +257,8 @@ async def _reports_sheet(
             else report.created_at.replace(tzinfo=UTC)
         )
         v = values.get(report.id or 0, {})
-        ws.append(
+        append(
+            ws,
             [
                 report.report_date,
                 report.week,
@@ -255,7 +267,7 @@ async def _reports_sheet(
                 *[v.get(i.id or 0) for i in indicators],
                 report.note,
                 at.astimezone(tz).replace(tzinfo=None),  # Excel has no time zones: local time
-            ]
+            ],
         )
     for cells in ws.iter_rows(min_row=2):
         cells[0].number_format = "DD/MM/YYYY"

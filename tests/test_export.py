@@ -95,3 +95,26 @@ async def test_libreoffice_converts_it(deps: Deps, tmp_path: Path) -> None:
     output, _ = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 0, output
     assert (tmp_path / "tcns.pdf").stat().st_size > 1000
+
+
+async def test_poisoned_names_and_notes_stay_text(deps: Deps) -> None:
+    """A village named like TeX, a note with control characters and a formula-looking note: the
+    workbook opens, and every one of them is a plain text cell, none a formula."""
+    admin = Person(SUPERADMIN, "Quản trị")
+    room = ChatRoom(deps, "tg:-790")
+    await room.say(admin, "/lien_ket xa=20791 thon=Thôn $\\frac{1}{0}$ ho=300")
+    await room.say(Person("tg:791", "=HYPERLINK(1)"), "/bao_cao ho=2 ghi_chu=mưa\x01 to\x07")
+    await room.say(Person("tg:792", "@người"), "/bao_cao ho=3 ghi_chu==1+1")
+    await room.say(Person("tg:793", "-Lan"), "/bao_cao ho=1 ghi_chu=+84 912 345 678")
+    async with deps.sessions() as session:
+        unit = await resolve_unit(session, "xa:20791")
+        with i18n.use("vi"):
+            data = await workbook(
+                session, unit=unit, first=date(2026, 10, 1), last=date(2026, 12, 31), tz=VN
+            )
+    book = load_workbook(io.BytesIO(data))
+    texts = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert not [c.coordinate for c in texts if c.data_type == "f"]
+    values = {c.value for c in texts if isinstance(c.value, str)}
+    assert {"mưa to", "=1+1", "+84 912 345 678", "=HYPERLINK(1)", "@người"} <= values
+    assert any("$\\frac{1}{0}$" in v for v in values)
