@@ -18,18 +18,18 @@ def test_names_are_text_not_tex(name: str) -> None:
     rows = [
         BoardRow(
             rank=1,
-            unit=Unit(id=2, level="village", name=name, name_key="a"),
+            unit=Unit(id=2, level="village", name=name, code="v1", name_key="a"),
             score=72.5,
             households=300,
             grade="fair",
-        ),  # fmt: skip
+        ),
         BoardRow(
             rank=2,
-            unit=Unit(id=3, level="village", name="Thôn Hà Lam", name_key="b"),
+            unit=Unit(id=3, level="village", name="Thôn Hà Lam", code="v2", name_key="b"),
             score=40.0,
             households=200,
             grade="weak",
-        ),  # fmt: skip
+        ),
     ]
     with i18n.use("vi"):
         png = board_png(Board(scope=scope, rows=rows, own_unit_id=None), subtitle="$tuần$ 47")
