@@ -25,19 +25,28 @@ class Metrics:
             ["platform"],
             registry=r,
         )
+        self.skipped = Counter(
+            "tcns_round_skipped",
+            "Parts of a scheduled round that failed and were left out (a chart, a workbook)",
+            ["job"],
+            registry=r,
+        )
         self.outbox_pending = Gauge("tcns_outbox_pending", "Posts waiting", registry=r)
         self.inbox_pending = Gauge("tcns_inbox_pending", "Updates waiting", registry=r)
         self.inbox_lag = Gauge("tcns_inbox_lag_seconds", "Age of the oldest waiting update",
                                registry=r)  # fmt: skip
 
     def count(self, event: str, label: str = "") -> None:
-        """The handlers' Observer: "update"/platform, "report", "rejection"/reason."""
+        """The handlers' Observer: "update"/platform, "report", "rejection"/reason,
+        "skipped"/job."""
         if event == "update":
             self.updates.labels(label or "?").inc()
         elif event == "report":
             self.reports.inc()
         elif event == "rejection":
             self.rejections.labels(label or "?").inc()
+        elif event == "skipped":
+            self.skipped.labels(label or "?").inc()
 
     def sent(self, platform: str, outcome: str) -> None:
         self.sends.labels(platform, outcome).inc()

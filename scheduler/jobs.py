@@ -308,7 +308,7 @@ async def leaderboards(
     title: str | None = None,
 ) -> list[Post]:  # fmt: skip
     posts: list[Post] = []
-    charts: dict[tuple[int, str], bytes] = {}
+    charts: dict[tuple[int, str], bytes | None] = {}
     boards: dict[int, Board] = {}  # a commune's villages share one board: computed once
     covered = today - timedelta(days=1)  # on Monday, the week that just ended
     for chat, unit in chats:
@@ -326,20 +326,30 @@ async def leaderboards(
             subtitle = title or views.week_label(week_key(covered), week_start(covered))
             key = (bd.scope.id or 0, language)
             if key not in charts:
-                # Drawn off the event loop: a national round draws thousands of charts, and
-                # members' replies must not wait behind them.
-                charts[key] = await asyncio.to_thread(board_png, bd, subtitle=subtitle)
+                charts[key] = await _chart(bd, subtitle, deps)
             rich = views.board(bd, top=CAPTION_TOP)
             if title:
                 rich.lines.insert(0, (Span(title, "bold"),))
-        posts.append(
-            Post(
-                chat.id,
-                rich,
-                Attachment(f"xep-hang-{bd.scope.code}.png", charts[key], "photo", "image/png"),
-            )
+        png = charts[key]
+        picture = (
+            Attachment(f"xep-hang-{bd.scope.code}.png", png, "photo", "image/png")
+            if png is not None
+            else None
         )
+        posts.append(Post(chat.id, rich, picture))
     return posts
+
+
+async def _chart(bd: Board, subtitle: str, deps: Deps) -> bytes | None:
+    """The board's chart, drawn off the event loop (a national round draws thousands, and
+    members' replies must not wait behind them); None when it cannot be drawn, so that the
+    text board still goes out and one unit's chart never stops the round."""
+    try:
+        return await asyncio.to_thread(board_png, bd, subtitle=subtitle)
+    except Exception:
+        log.exception("leaderboard chart of %s failed; the board goes out as text", bd.scope.id)
+        deps.observer.count("skipped", "leaderboard chart")
+        return None
 
 
 async def quarterly_workbooks(
@@ -359,9 +369,15 @@ async def quarterly_workbooks(
         if unit is None:
             continue
         with i18n.use(deps.default_locale):
-            content = await workbook(
-                session, unit=unit, first=start, last=end, tz=ZoneInfo(deps.timezone)
-            )
+            try:
+                content = await workbook(
+                    session, unit=unit, first=start, last=end, tz=ZoneInfo(deps.timezone)
+                )
+            except Exception:
+                # One unit's workbook that cannot be made must not keep the others from going.
+                log.exception("quarterly workbook of unit %s failed; left out", unit.id)
+                deps.observer.count("skipped", "quarterly workbook")
+                continue
             rich = Rich().add("📊 ", fmt(_("{title}: workbook of {unit}"), title=title,
                                           unit=b(unit.name)))  # fmt: skip
         posts.append(

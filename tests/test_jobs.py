@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers.chart import board_png
+from handlers.export import workbook
 from handlers.incoming import Deps, Reply, SendOutcome, SendResult
+from handlers.progress import Board
 from scheduler import jobs
 from scheduler.outbox import OutboxSender
 from storage.models import Chat, Outbox
@@ -241,3 +246,44 @@ async def test_rounds_in_small_chunks_post_each_chat_once(
     posts = [c for c, r in recorder.posts if r.attachment is not None]
     assert sorted(posts) == sorted(["tg:-3001", "tg:-3002", "tg:-3003", "tg:-3010"])
     assert "Thôn Hà Lam" not in recorder.to("tg:-3010")[-1]  # its own commune's board
+
+
+async def test_a_chart_or_workbook_that_fails_leaves_the_rest_of_the_round(
+    deps: Deps, teams: dict[str, ChatRoom], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection at the renderers' seam: whatever makes one unit's chart or workbook
+    fail, that unit's board still goes as text, and every other post and workbook goes."""
+    other = ChatRoom(deps, "tg:-3009")
+    await other.say(SUPER, "/lien_ket tinh=Đà Nẵng xa=Hải Châu")
+    await other.say(SUPER, "/cap_quyen", reply_to=MAI)
+    await ChatRoom(deps, "tg:-3010").say(
+        SUPER, "/lien_ket tinh=Đà Nẵng xa=Hải Châu thon=Tổ 1 ho=50"
+    )
+    draw, make = board_png, workbook
+
+    def poisoned_chart(bd: Board, *, subtitle: str) -> bytes:
+        if bd.scope.code == "20791":
+            raise ValueError("a chart that cannot be drawn")
+        return draw(bd, subtitle=subtitle)
+
+    async def poisoned_workbook(session: AsyncSession, **kwargs: Any) -> bytes:
+        if kwargs["unit"].code == "20791":
+            raise ValueError("a workbook that cannot be made")
+        return await make(session, **kwargs)
+
+    monkeypatch.setattr(jobs, "board_png", poisoned_chart)
+    monkeypatch.setattr(jobs, "workbook", poisoned_workbook)
+    assert await jobs.run(deps, "leaderboards", at("2026-11-23T08:00")) == 5
+    recorder = Recorder()
+    await OutboxSender(deps, [recorder]).drain()
+    by_chat = {c: r for c, r in recorder.posts}
+    assert "Bảng xếp hạng — Xã Thăng Bình" in by_chat["tg:-3001"].rich.plain()
+    assert by_chat["tg:-3001"].attachment is None  # the text board, without its chart
+    assert by_chat["tg:-3009"].attachment is not None  # the other commune's chart is drawn
+
+    assert await jobs.run(deps, "quarterly", at("2027-01-01T08:00")) >= 4
+    recorder = Recorder()
+    await OutboxSender(deps, [recorder]).drain()
+    assert recorder.to(XA.id) == []  # Thăng Bình's workbook failed: left out, logged
+    [note] = recorder.to(MAI.id)
+    assert "tệp Excel của Phường Hải Châu" in note
