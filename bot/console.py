@@ -27,7 +27,7 @@ from handlers import router
 from handlers.incoming import Attachment, ChatKind, Incoming
 
 PLATFORM = "console"
-HELP = "(:as ID NAME, :chat private|ID TITLE, :quit; then any command, e.g. /tro_giup)"
+HELP = "(:as ID NAME, :chat private|ID TITLE, :quit; then any command, e.g. /huong_dan)"
 
 
 @dataclass
