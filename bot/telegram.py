@@ -35,7 +35,7 @@ from bot.pacing import Pacer
 from bot.render import chunks, html_line, telegram_html
 from bot.settings import Settings
 from handlers import i18n, router
-from handlers.help import ADMIN_COMMANDS, LEADER_COMMANDS, MEMBER_COMMANDS
+from handlers.commands import listed
 from handlers.incoming import Deps, Incoming, Reply, SendOutcome, SendResult
 from handlers.richtext import Rich
 
@@ -172,8 +172,9 @@ class TelegramTransport:
         for language, code in (("vi", None), ("en", "en")):
             with i18n.use(language):
                 commands = [
-                    BotCommand(vi if language == "vi" else en, i18n.gettext(desc))
-                    for vi, en, desc in MEMBER_COMMANDS + LEADER_COMMANDS + ADMIN_COMMANDS
+                    BotCommand(c.name if language == "vi" else c.alias, i18n.gettext(c.describe))
+                    for c in listed()
+                    if c.describe is not None
                 ]
             await self.app.bot.set_my_commands(commands, language_code=code)
 

@@ -10,7 +10,8 @@ from dataclasses import replace
 from rapidfuzz import fuzz, process
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
-from handlers import admin, audit, delegation, help, i18n, report, standing, targets, team
+from handlers import i18n, report
+from handlers.commands import BY_NAME
 from handlers.context import Ctx
 from handlers.flood import ANSWER, MAX_TEXT, Verdict
 from handlers.i18n import _
@@ -47,54 +48,8 @@ def storage_notice(language: str) -> Reply:
         )
 
 
-COMMANDS: dict[str, Command] = {
-    "start": help.help_,
-    "huong_dan": help.help_,
-    "help": help.help_,
-    "bao_cao": report.report,
-    "report": report.report,
-    "bc": report.report,  # how people abbreviate "báo cáo"
-    "huy": report.undo,
-    "undo": report.undo,
-    "tien_do": standing.progress,
-    "progress": standing.progress,
-    "xep_hang": standing.leaderboard,
-    "leaderboard": standing.leaderboard,
-    "toi": report.me,
-    "me": report.me,
-    "lien_ket": admin.link,
-    "link": admin.link,
-    "so_ho": admin.households,
-    "households": admin.households,
-    "ngon_ngu": admin.language,
-    "language": admin.language,
-    "cap_quyen": delegation.grant,
-    "grant": delegation.grant,
-    "thu_quyen": delegation.revoke,
-    "revoke": delegation.revoke,
-    "to_truong": team.leader,
-    "leader": team.leader,
-    "ma_tham_gia": team.join_code,
-    "joincode": team.join_code,
-    "tham_gia": team.join,
-    "join": team.join,
-    "danh_sach": team.roster,
-    "roster": team.roster,
-    "thanh_vien": team.member,
-    "member": team.member,
-    "chi_tieu": targets.targets,
-    "targets": targets.targets,
-    "lich": targets.schedule,
-    "schedule": targets.schedule,
-    "nhat_ky": audit.audit,
-    "audit": audit.audit,
-    "tong_hop": standing.summary,
-    "summary": standing.summary,
-    "xuat": standing.export_workbook,
-    "export": standing.export_workbook,
-}
-# Only a report is worth re-reading when its message is edited.
-EDITABLE = frozenset({"bao_cao", "report", "bc"})
+COMMANDS: dict[str, Command] = {name: c.run for name, c in BY_NAME.items()}
+EDITABLE = frozenset(name for name, c in BY_NAME.items() if c.editable)
 
 _LOOSE = re.compile(r"^\s*/(?P<name>[^\s@=:]+)(?:@(?P<to>[A-Za-z0-9_]{3,64}))?(?P<rest>.*)$", re.S)
 _COMMAND = re.compile(r"^\s*/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,64}))?(?=\s|$)(.*)$", re.S)

@@ -1,0 +1,105 @@
+"""Every chat command, declared once: its names, who it is for, whether an edit re-runs it, its
+help line and what runs it. The router, `/huong_dan` and the Telegram command menus all read
+this table, so a command cannot be reachable and missing from the help, or the other way round.
+
+Who may actually do what is still checked by the handler itself (an admin of *which* unit
+depends on the chat); `audience` says in which list a command is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from handlers import admin, audit, delegation, help, report, standing, targets, team
+from handlers.context import Ctx
+from handlers.i18n import N_
+from handlers.incoming import Reply
+
+Handler = Callable[[Ctx], Awaitable[list[Reply]]]
+Audience = Literal["member", "leader", "admin"]
+
+
+@dataclass(frozen=True)
+class Command:
+    names: tuple[str, ...]  # the Vietnamese name, the English alias, then other spellings
+    run: Handler
+    describe: str | None  # the help line (marked for translation); None: not listed
+    audience: Audience = "member"
+    editable: bool = False  # editing the message that carried it runs it again
+
+    @property
+    def name(self) -> str:
+        return self.names[0]
+
+    @property
+    def alias(self) -> str:
+        return self.names[1]
+
+
+# In menu order, members' commands first.
+TABLE: tuple[Command, ...] = (
+    Command(("bao_cao", "report", "bc"), report.report, N_("record a report"), editable=True),
+    Command(("huy", "undo"), report.undo, N_("withdraw your last report this week")),
+    Command(("tien_do", "progress"), standing.progress, N_("the team's progress against targets")),
+    Command(("xep_hang", "leaderboard"), standing.leaderboard, N_("the leaderboard")),
+    Command(("toi", "me"), report.me, N_("your own reports")),
+    Command(("danh_sach", "roster"), team.roster, N_("the team's members")),
+    Command(("chi_tieu", "targets"), targets.targets, N_("the targets in force")),
+    Command(("lich", "schedule"), targets.schedule, N_("when reminders and boards go out")),
+    Command(("tham_gia", "join"), team.join, N_("join a team with its code (private chat)")),
+    Command(("huong_dan", "help", "start"), help.help_, N_("how to use the bot")),
+    Command(("tong_hop", "summary"), standing.summary, N_("the weekly summary now"), "leader"),
+    Command(
+        ("xuat", "export"),
+        standing.export_workbook,
+        N_("an Excel workbook of reports and progress"),
+        "leader",
+    ),
+    Command(("ma_tham_gia", "joincode"), team.join_code, N_("the team's join code"), "leader"),
+    Command(
+        ("lien_ket", "link"), admin.link, N_("link this chat to a village or commune"), "admin"
+    ),
+    Command(
+        ("so_ho", "households"),
+        admin.households,
+        N_("set the households of this chat's unit"),
+        "admin",
+    ),
+    Command(
+        ("ngon_ngu", "language"), admin.language, N_("the chat's language: vi or en"), "admin"
+    ),
+    Command(
+        ("cap_quyen", "grant"),
+        delegation.grant,
+        N_("as a reply: make someone admin of this unit"),
+        "admin",
+    ),
+    Command(
+        ("thu_quyen", "revoke"),
+        delegation.revoke,
+        N_("as a reply: take admin rights back"),
+        "admin",
+    ),
+    Command(
+        ("to_truong", "leader"),
+        team.leader,
+        N_("as a reply: make someone the team leader"),
+        "admin",
+    ),
+    Command(
+        ("thanh_vien", "member"),
+        team.member,
+        N_("as a reply: a member's affiliation and training"),
+        "admin",
+    ),
+    Command(("nhat_ky", "audit"), audit.audit, N_("the latest configuration changes"), "admin"),
+)
+
+BY_NAME: dict[str, Command] = {name: c for c in TABLE for name in c.names}
+
+
+def listed(audiences: Sequence[Audience] = ("member", "leader", "admin")) -> list[Command]:
+    """The commands shown to these audiences, in menu order."""
+    return [c for c in TABLE if c.describe is not None and c.audience in audiences]
