@@ -88,6 +88,14 @@ def _messages() -> dict[str, str]:
         "ask_proxy": _(
             "Each member reports their own work: ask them to send it, or send yours only."
         ),
+        "ask_example": _("This looks like the example; send your own figures."),
+        "ask_date": _(
+            "A date stands after some of the figures: which figures are of that day? Send each "
+            "day's figures on their own, with ngay=DD/MM."
+        ),
+        "ask_visits": _("“{part}” counts visits or accounts; this indicator counts households."),
+        "ask_bare": _("“{part}”: households of which indicator?"),
+        "ask_quantity": _("“{part}”: how many households is that exactly?"),
         "ask_words": _("I read the numbers written in words as digits: is this right?"),
         "below_reports": _(
             "{value} households is fewer than the {current} already recorded for {key}."

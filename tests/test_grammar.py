@@ -83,7 +83,7 @@ ACCEPTED: list[tuple[str, dict[str, int]]] = [
     ("ho=3 ngay=18/11", {"ho": 3}),
     ("Hộ gia đình: 6", {"ho": 6}),
     ("sàn thương mại 2", {"tmdt": 2}),
-    ("hộ được hướng dẫn 10 lượt", {"ho": 10}),
+    ("hộ được hướng dẫn 10 hộ gia đình", {"ho": 10}),
     # decomposed accents, as some Android keyboards send them
     ("Ho\u0302\u0323 tuye\u0302n truye\u0302\u0300n: 4", {"ho": 4}),
 ]

@@ -27,7 +27,7 @@ _DATE_WORDS: tuple[tuple[re.Pattern[str], int | None], ...] = (
     (re.compile(r"\b(?:ngay\s+mai|tomorrow|ngay\s+kia)\b"), None),
 )
 _WEEKDAY = re.compile(
-    r"(?<!lan\s)\b(?:(?:ngay\s+)?thu\s*(?P<n>[2-7]|hai|ba|tu|nam|sau|bay)|(?P<cn>chu\s+nhat|cn))\b"
+    r"(?<!lan\s)(?<!tuan\s)(?<!dot\s)(?<!buoi\s)\b(?:(?:ngay\s+)?thu\s*(?P<n>[2-7]|hai|ba|tu|nam|sau|bay)|(?P<cn>chu\s+nhat|cn))\b"
     r"(?!\s*[:=]\s*\d)"
 )
 _WEEKDAY_WORDS = {"hai": 2, "ba": 3, "tu": 4, "nam": 5, "sau": 6, "bay": 7}
@@ -86,3 +86,9 @@ def date_value(raw: str, today: date) -> date | None:
             month = (month - timedelta(days=1)).replace(day=1)
         return None
     return parse_date(raw, today=today)
+
+
+def date_word_starts(folded: str) -> list[int]:
+    """Where date words ("hôm qua", "thứ 2" …) start in a folded text."""
+    starts = [m.start() for pattern, _back in _DATE_WORDS for m in pattern.finditer(folded)]
+    return sorted(starts)

@@ -23,22 +23,26 @@ from datetime import date
 from typing import Literal
 
 from handlers.grammar import MAX_NOTE, MAX_VALUE, IndicatorMatcher, Problem
-from handlers.reading.dates import read_date
+from handlers.reading.dates import date_word_starts, read_date
 from handlers.reading.telex import decode_word
 from handlers.reading.text import Text, Word, odd_digit, strip_invisible
 from handlers.reading.vocabulary import (
+    AGE,
     APPROXIMATE,
     COURTESY,
     FILLER,
+    MONEY,
     NEGATION_PAIRS,
     NEGATIONS,
     ORDINAL_WORDS,
     OTHER_THINGS,
     PEOPLE,
+    QUANTITY,
     SIZE_MARKERS,
     SIZE_WORDS,
     UNIT_PAIRS,
     UNIT_WORDS,
+    VISITS,
 )
 from storage.folding import clean, fold
 
@@ -60,13 +64,19 @@ _JOINING = ("nhung", "but", "tuy", "con")
 # Reasons found in the whole text to ask rather than record, and whether the line of what was
 # understood is worth offering with the question.
 _QUESTION = re.compile(r"\?|\b(?:the nao|co tinh khong|duoc khong|phai khong|sao a)\b")
-_CORRECTION = re.compile(r"\b(?:nham|sua lai|xin sua|a khong|a quen|o khong)\b")
+_CORRECTION = re.compile(
+    r"\b(?:nham|sua lai|xin sua|sua thanh|a khong|a quen|o khong)\b|\bsua\s*[:=]?\s*\d"
+)
+# "ví dụ ho=12 app=5": the bot's example pasted back, not this member's work.
+_EXAMPLE = re.compile(r"\b(?:vi du|vd|for example|example)\b")
+_HOUSE = re.compile(r"\b(?:so\s+nha|nha\s+so|nha)\s+\d+[a-z]?\b")
 _RUNNING = re.compile(
     r"\b(?:cong don|luy ke|tinh den nay|den nay|den gio|tu dau|tong den|ca thang|thang nay|"
     r"trong thang|tong so ho da|tong cong da|so far|in total)\b"
 )
 _PROXY = re.compile(
-    r"\b(?:thay|dum|gium|bao cao ho)\s+(?:cho\s+)?(?:anh|chi|em|co|chu|bac|ong|ba|ban)\b"
+    r"\b(?:thay|dum|gium|bao cao ho)\s+(?:cho\s+)?(?:anh|chi|em|co|chu|bac|ong|ba|ban)\b|"
+    r"\b(?:anh|chi|em|co|chu|bac|ong|ba)\s+\w+\s+(?:noi|bao|ke)\s*[:\"']"
 )
 _LINE_OK = frozenset({"ask_question"})
 _DIGITS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "lam": 5,
@@ -128,6 +138,8 @@ def parse_report(text: str, matcher: IndicatorMatcher, *, today: date) -> Parsed
     t = Text(clean(text), fold(text))
     notes: list[str] = []
     words_used = _number_words(t)
+    for house in list(_HOUSE.finditer(t.folded)):
+        t.blank(house.start(), house.end())  # "nhà số 12": an address, not a figure
 
     m = _NOTE.search(t.folded)
     if m:
@@ -160,6 +172,8 @@ def _after_notes(
     size = _VILLAGE_SIZE.search(t.folded)
     if size is not None:
         return Problem("village_size", {"value": size.group("n")})
+    if _date_inside_figures(t.folded):
+        return Problem("ask_date", {})
     day = read_date(t, today)
     if isinstance(day, Problem):
         return day
@@ -205,6 +219,8 @@ def _whole_text_doubt(folded: str) -> str | None:
         return "ask_question"  # "… thì có tính không ạ?": a question, not a report
     if _CORRECTION.search(folded):
         return "ask_correction"  # "hd 7 hộ (nhầm, 6 hộ)": which figure stands?
+    if _EXAMPLE.search(folded):
+        return "ask_example"
     if _RUNNING.search(folded):
         return "ask_running"  # "(cộng dồn)", "từ đầu tháng": a running total, not new work
     if _PROXY.search(folded):
@@ -349,6 +365,10 @@ def _no_figure(t: Text, words: Sequence[Word], matcher: IndicatorMatcher) -> Pro
     if not key_text:
         return None
     match = analyse(key_text.split(), matcher)
+    said = {w.text for w in words}
+    if match.kind != "none" and (said & QUANTITY or "khong ai" in " ".join(w.text for w in words)):
+        # "cài app một nửa số hộ", "app gấp đôi": a quantity without its number.
+        return Problem("ask_quantity", {"part": t.cut(words[0].start, words[-1].end)})
     if match.kind != "sure" or match.negated or any(w.text in NEGATIONS for w in rest):
         return None  # a remark, or "app: không", "tt hông có": none of it
     phrase = t.cut(key_words[0].start, key_words[-1].end)
@@ -413,6 +433,10 @@ def _clause_pairs(
         if moved < len(later.key):  # "… 12 hộ, hộ 3": a lone "hộ" is the next key itself
             earlier.after.extend(later.key[:moved])
             later.key = later.key[moved:]
+        elif later.after and _leading_units(later.after) == len(later.after):
+            # "app 3 hộ / 5 hộ": both "hộ" are units; the 5 has no indicator of its own.
+            earlier.after.extend(later.key)
+            later.key, later.after = later.after, []
     return pairs
 
 
@@ -559,6 +583,7 @@ def _decide(
     verdict = _Verdict()
     sizes: list[str] = []
     totals: list[int] = []
+    bare: list[tuple[Pair, int, Match]] = []
     for pair in pairs:
         key_words = [w for w in pair.key if _is_word(w.text)]
         phrase = t.cut(key_words[0].start, key_words[-1].end) if key_words else ""
@@ -585,6 +610,22 @@ def _decide(
         value = _number(pair, phrase)
         if isinstance(value, Problem):
             return value
+        following = _following(pair)
+        if following in AGE or following in MONEY:
+            continue  # "bà 80 tuổi", "2 triệu": an age or money, said in passing
+        if match.code in matcher.household_codes and (
+            following in VISITS or _following(pair, 2) == "tai khoan"
+        ):
+            verdict.unsure.append((pair, "ask_visits", match))  # "hd 5 lượt": visits
+            continue
+        after_number = all(w.start >= pair.number.end for w in key_words)
+        if (
+            match.code == "ho"
+            and after_number
+            and all(w in UNIT_WORDS or w in COURTESY for w in texts)
+        ):
+            bare.append((pair, value, match))  # "app 3 hộ, 5 hộ": 5 of what?
+            continue
         if match.kind == "size":
             sizes.append(str(value))
             continue
@@ -636,6 +677,11 @@ def _decide(
         assert match.code is not None  # noqa: S101 (a sure match names its indicator)
         verdict.add(match.code, value, pair)
 
+    for pair, value, match in bare:
+        if any(code != "ho" for code, _v in verdict.keep) or len(bare) > 1:
+            verdict.unsure.append((pair, "ask_bare", match))
+        else:
+            verdict.add("ho", value, pair)  # "/bao_cao 5 hộ": households guided
     seen: dict[str, int] = {}
     kept: list[tuple[str, int]] = []
     for (code, value), subset in zip(verdict.keep, verdict.subsets, strict=True):
@@ -656,7 +702,9 @@ def _decide(
         pair, reason, match = verdict.unsure[0]
         key_words = [w for w in pair.key if _is_word(w.text)] or [pair.number]
         args = {
-            "part": t.cut(key_words[0].start, max(pair.number.end, key_words[-1].end)),
+            "part": t.cut(
+                min(key_words[0].start, pair.number.start), max(pair.number.end, key_words[-1].end)
+            ),
             "value": pair.number.text,
         }
         if match.candidates:
@@ -681,6 +729,27 @@ def _decide(
         note=note or None,
         left_out=(*(_part(t, p) for p in verdict.left_out), *verdict.left_out_text),
     )
+
+
+def _following(pair: Pair, count: int = 1) -> str | None:
+    """The word(s) right after the pair's number, whichever side of it the key stood."""
+    later = sorted((w for w in (*pair.key, *pair.after) if w.start >= pair.number.end),
+                   key=lambda w: w.start)[:count]  # fmt: skip
+    return " ".join(w.text for w in later) if len(later) == count else None
+
+
+def _date_inside_figures(folded: str) -> bool:
+    """ "app 3 hộ + 1 hộ hôm qua": a date word after a figure, on a line of several figures,
+    may date only some of them."""
+    for line in folded.split("\n"):
+        if len(re.findall(r"\d+", line)) < 2:
+            continue
+        for start in date_word_starts(line):
+            before, after = line[:start], line[start:]
+            # Figures on both sides of it, or added up ("3 hộ + 1 hộ hôm qua").
+            if re.search(r"\d", before) and (re.search(r"\d", after) or "+" in before):
+                return True
+    return False
 
 
 def _part(t: Text, pair: Pair) -> str:

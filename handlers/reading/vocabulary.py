@@ -22,7 +22,7 @@ FILLER = words(
     cac hien tai hoan thanh thi the an with installed install opened open got helped help have
     has had new more today this week report reported thon xom ap ban khu pho tdp luc vao sang
     chieu toi trua ban hang online truc tuyen dt tk accounts account their for on nop gui dc c
-    nua duoc dk
+    nua duoc dk kich hoat
     """
 )
 # Words a number may carry after it ("12 hộ", "3 lượt").
@@ -34,11 +34,17 @@ COURTESY = FILLER | words("cam on thank thanks you ak nhe chuc ca mong cong viec
 ORDINAL_WORDS = words(
     """
     muc cap level lan dot thu tuan thang nam to khu xom doi ap ban phien buoi nhom gio phong thon
-    tang lop khoi version v so_nha
+    tang lop khoi version v duong pho hem ngo kiet hop lv
     """
 )
 # "trên 15", "khoảng 5": not an exact count.
 APPROXIMATE = words("tren hon khoang gan duoi tam chung it nhat toida about over around nearly")
+# After a number: an age, money, visits or accounts — not a count of households.
+AGE = words("tuoi")
+MONEY = words("k nghin ngan trieu ty dong vnd d")
+VISITS = words("luot lan times visits tai_khoan")
+# Quantities a person says without a number ("một nửa", "gấp đôi", "tất cả").
+QUANTITY = words("nua doi tat het toan all half double every")
 # A count of people is not a count of households.
 PEOPLE = words("nguoi people person persons thanh vien nhan khau")
 # Words that make the number something other than work done.
