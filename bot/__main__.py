@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import sys
@@ -64,17 +65,31 @@ def _moment(text: str | None, settings: Settings) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=settings.tz)
 
 
+class SkipCount:
+    """The observer of a one-off `tcns jobs run`: how many parts of a round were left out."""
+
+    def __init__(self) -> None:
+        self.left_out = 0
+
+    def count(self, event: str, label: str = "") -> None:
+        if event == "skipped":
+            self.left_out += 1
+
+
 async def _jobs_run(settings: Settings, job: str, at: str | None) -> int:
     """One job as if at `at`: queue what it owes, then send it (with a token) and wait."""
     moment = _moment(at, settings)
     engine, sessions = await app.prepare_database(settings)
     deps = app.make_deps(settings, sessions, clock=lambda: moment)  # "now" is `at` throughout
+    skipped = SkipCount()
+    deps = dataclasses.replace(deps, observer=skipped)
     telegram = TelegramTransport(settings, deps) if settings.telegram_token else None
     zalo = ZaloTransport(settings, deps) if settings.zalo_token else None
     opened = False
     try:
         queued = await jobs.run(deps, job, moment)
-        print(f"tcns: {job}: {queued} new posts queued")  # noqa: T201 (CLI output)
+        left_out = f"; {skipped.left_out} left out, see the log" if skipped.left_out else ""
+        print(f"tcns: {job}: {queued} new posts queued{left_out}")  # noqa: T201 (CLI output)
         if telegram is None and zalo is None:
             print("tcns: no platform token: they go out with `tcns run`")  # noqa: T201
             return 0

@@ -298,7 +298,15 @@ async def summaries(
             indicators = await config.indicators_for(session, unit=unit)
             # Sent on Monday morning by default: it reports on the week that just ended.
             covered = today - timedelta(days=1)
-            rich = await weekly_summary(session, unit=unit, today=covered, indicators=indicators)
+            try:
+                rich = await weekly_summary(
+                    session, unit=unit, today=covered, indicators=indicators
+                )
+            except Exception:
+                # One team's summary that cannot be written must not keep the others'.
+                log.exception("weekly summary of unit %s failed; left out", unit.id)
+                deps.observer.count("skipped", "summary")
+                continue
         posts.append(Post(target, rich, fallback_chat_id=team_chat))
     return posts
 

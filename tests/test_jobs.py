@@ -15,6 +15,8 @@ from handlers.chart import board_png
 from handlers.export import workbook
 from handlers.incoming import Deps, Reply, SendOutcome, SendResult
 from handlers.progress import Board
+from handlers.richtext import Rich
+from handlers.summary import weekly_summary
 from scheduler import jobs
 from scheduler.outbox import OutboxSender
 from storage.models import Chat, Outbox
@@ -287,3 +289,23 @@ async def test_a_chart_or_workbook_that_fails_leaves_the_rest_of_the_round(
     assert recorder.to(XA.id) == []  # Thăng Bình's workbook failed: left out, logged
     [note] = recorder.to(MAI.id)
     assert "tệp Excel của Phường Hải Châu" in note
+
+
+async def test_a_summary_that_fails_leaves_the_other_teams(
+    deps: Deps, teams: dict[str, ChatRoom], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await teams["binh_an"].say(SUPER, "/to_truong", reply_to=MAI)
+    write = weekly_summary
+
+    async def poisoned(session: AsyncSession, **kwargs: Any) -> Rich:
+        if kwargs["unit"].name == "Thôn Hà Lam":
+            raise ValueError("a summary that cannot be written")
+        return await write(session, **kwargs)
+
+    monkeypatch.setattr(jobs, "weekly_summary", poisoned)
+    assert await jobs.run(deps, "summaries", at("2026-11-23T07:30")) == 1
+    recorder = Recorder()
+    await OutboxSender(deps, [recorder]).drain()
+    [(chat, reply)] = recorder.posts
+    assert chat == MAI.id
+    assert "Tổng hợp tuần — Thôn Bình An" in reply.rich.plain()
