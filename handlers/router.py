@@ -167,7 +167,7 @@ async def handle(deps: Deps, msg: Incoming) -> list[Reply]:
         return []
     name, args = parsed if parsed is not None else ("", msg.text)
     command = COMMANDS.get(name) if parsed is not None else not_understood
-    if command is None or (parsed is not None and name not in COMMANDS):
+    if command is None:
         typo = correct_command(name, args)
         if typo is not None:
             command = did_you_mean(*typo)

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from handlers.grammar import Problem, parse_date
 from handlers.reading.text import Text
+from handlers.reading.vocabulary import DIGIT_WORDS
 from storage.folding import fold
 
 _DATE_KEY = re.compile(r"(?:^|(?<=[\s,;:(]))ngay\b\s*[:=]?\s*(?P<value>\d[^\s,;:)]*)")
@@ -30,7 +31,6 @@ _WEEKDAY = re.compile(
     r"(?<!lan\s)(?<!tuan\s)(?<!dot\s)(?<!buoi\s)\b(?:(?:ngay\s+)?thu\s*(?P<n>[2-7]|hai|ba|tu|nam|sau|bay)|(?P<cn>chu\s+nhat|cn))\b"
     r"(?!\s*[:=]\s*\d)"
 )
-_WEEKDAY_WORDS = {"hai": 2, "ba": 3, "tu": 4, "nam": 5, "sau": 6, "bay": 7}
 
 
 def read_date(t: Text, today: date) -> date | Problem | None:
@@ -55,7 +55,7 @@ def read_date(t: Text, today: date) -> date | Problem | None:
         return Problem("bad_date", {"value": raw.strip() or "?"})
     wd = _WEEKDAY.search(t.folded)
     if wd is not None and found is None:
-        weekday = 7 if wd.group("cn") else int(_WEEKDAY_WORDS.get(wd.group("n"), wd.group("n")))
+        weekday = 7 if wd.group("cn") else int(DIGIT_WORDS.get(wd.group("n"), wd.group("n")))
         # thứ 2 is Monday (0) … thứ 7 is Saturday (5), chủ nhật is Sunday (6).
         index = 6 if weekday == 7 else weekday - 2
         found = today - timedelta(days=(today.weekday() - index) % 7)

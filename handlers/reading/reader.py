@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Literal
 
 from handlers.grammar import MAX_NOTE, MAX_VALUE, IndicatorMatcher, Problem
@@ -30,6 +31,7 @@ from handlers.reading.vocabulary import (
     AGE,
     APPROXIMATE,
     COURTESY,
+    DIGIT_WORDS,
     FILLER,
     MONEY,
     NEGATION_PAIRS,
@@ -61,26 +63,38 @@ _CONNECTOR = re.compile(
     r"nhung\s+ma|nhung|but|tuy\s+nhien|con\s+lai)(?=\s|$)"
 )
 _JOINING = ("nhung", "but", "tuy", "con")
-# Reasons found in the whole text to ask rather than record, and whether the line of what was
-# understood is worth offering with the question.
-_QUESTION = re.compile(r"\?|\b(?:the nao|co tinh khong|duoc khong|phai khong|sao a)\b")
-_CORRECTION = re.compile(
-    r"\b(?:nham|sua lai|xin sua|sua thanh|a khong|a quen|o khong)\b|\bsua\s*[:=]?\s*\d"
+# Reasons found in the whole text to ask rather than record anything, in the order they are
+# looked for; only with a question is the line of what was understood worth offering.
+_DOUBTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # "… thì có tính không ạ?": a question, not a report
+    ("ask_question", re.compile(r"\?|\b(?:the nao|co tinh khong|duoc khong|phai khong|sao a)\b")),
+    # "hd 7 hộ (nhầm, 6 hộ)": which figure stands?
+    (
+        "ask_correction",
+        re.compile(
+            r"\b(?:nham|sua lai|xin sua|sua thanh|a khong|a quen|o khong)\b|\bsua\s*[:=]?\s*\d"
+        ),
+    ),
+    # "ví dụ ho=12 app=5": the bot's example pasted back, not this member's work
+    ("ask_example", re.compile(r"\b(?:vi du|vd|for example|example)\b")),
+    # "(cộng dồn)", "từ đầu tháng": a running total, not new work
+    (
+        "ask_running",
+        re.compile(
+            r"\b(?:cong don|luy ke|tinh den nay|den nay|den gio|tu dau|tong den|ca thang|"
+            r"thang nay|trong thang|tong so ho da|tong cong da|so far|in total)\b"
+        ),
+    ),
+    # "báo cáo thay chị Lan", "chị Mai nói '…'": each member reports their own work
+    (
+        "ask_proxy",
+        re.compile(
+            r"\b(?:thay|dum|gium|bao cao ho)\s+(?:cho\s+)?(?:anh|chi|em|co|chu|bac|ong|ba|ban)\b|"
+            r"\b(?:anh|chi|em|co|chu|bac|ong|ba)\s+\w+\s+(?:noi|bao|ke)\s*[:\"']"
+        ),
+    ),
 )
-# "ví dụ ho=12 app=5": the bot's example pasted back, not this member's work.
-_EXAMPLE = re.compile(r"\b(?:vi du|vd|for example|example)\b")
 _HOUSE = re.compile(r"\b(?:so\s+nha|nha\s+so|nha)\s+\d+[a-z]?\b")
-_RUNNING = re.compile(
-    r"\b(?:cong don|luy ke|tinh den nay|den nay|den gio|tu dau|tong den|ca thang|thang nay|"
-    r"trong thang|tong so ho da|tong cong da|so far|in total)\b"
-)
-_PROXY = re.compile(
-    r"\b(?:thay|dum|gium|bao cao ho)\s+(?:cho\s+)?(?:anh|chi|em|co|chu|bac|ong|ba|ban)\b|"
-    r"\b(?:anh|chi|em|co|chu|bac|ong|ba)\s+\w+\s+(?:noi|bao|ke)\s*[:\"']"
-)
-_LINE_OK = frozenset({"ask_question"})
-_DIGITS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "lam": 5,
-           "sau": 6, "bay": 7, "tam": 8, "chin": 9}  # fmt: skip
 _NUMBER_WORDS = re.compile(
     r"\b(?P<words>(?:(?:mot|hai|ba|bon|tu|nam|lam|sau|bay|tam|chin|muoi|linh|le)\s+)*"
     r"(?:mot|hai|ba|bon|tu|nam|lam|sau|bay|tam|chin|muoi))\s+(?=(?:ho|nguoi|ho so|luot)\b)"
@@ -156,7 +170,7 @@ def parse_report(text: str, matcher: IndicatorMatcher, *, today: date) -> Parsed
             if isinstance(got, ParsedReport)
             else got.suggestion
         )
-        return Problem(doubt, {}, suggestion=line if doubt in _LINE_OK else None)
+        return Problem(doubt, {}, suggestion=line if doubt == "ask_question" else None)
     got = _after_notes(t, matcher, today, notes)
     if words_used and isinstance(got, ParsedReport):
         # "hd năm hộ": read as 5, but a word is not a digit: confirm before recording.
@@ -167,8 +181,6 @@ def parse_report(text: str, matcher: IndicatorMatcher, *, today: date) -> Parsed
 def _after_notes(
     t: Text, matcher: IndicatorMatcher, today: date, notes: list[str]
 ) -> ParsedReport | Problem:
-    t = Text(t.original, t.folded)
-    notes = list(notes)
     size = _VILLAGE_SIZE.search(t.folded)
     if size is not None:
         return Problem("village_size", {"value": size.group("n")})
@@ -185,9 +197,8 @@ def _after_notes(
             t.folded = f"{t.folded[: bracket.start()]},{inside} {t.folded[bracket.end() :]}"
             continue
         inner = t.cut(bracket.start(group), bracket.end(group))
-        if (
-            inner and t.folded[bracket.start(group) : bracket.end(group)].strip()
-        ):  # not a date read above
+        # A bracket that held only a date word was read above: nothing left for the note.
+        if inner and t.folded[bracket.start(group) : bracket.end(group)].strip():
             notes.append(inner)
         t.blank(bracket.start(), bracket.end())
 
@@ -215,17 +226,7 @@ def _after_notes(
 
 def _whole_text_doubt(folded: str) -> str | None:
     """A reason found in the whole text to ask instead of recording anything."""
-    if _QUESTION.search(folded):
-        return "ask_question"  # "… thì có tính không ạ?": a question, not a report
-    if _CORRECTION.search(folded):
-        return "ask_correction"  # "hd 7 hộ (nhầm, 6 hộ)": which figure stands?
-    if _EXAMPLE.search(folded):
-        return "ask_example"
-    if _RUNNING.search(folded):
-        return "ask_running"  # "(cộng dồn)", "từ đầu tháng": a running total, not new work
-    if _PROXY.search(folded):
-        return "ask_proxy"  # "báo cáo thay chị Lan": each member reports their own work
-    return None
+    return next((reason for reason, pattern in _DOUBTS if pattern.search(folded)), None)
 
 
 def _number_words(t: Text) -> bool:
@@ -252,8 +253,8 @@ def _words_value(words: Sequence[str]) -> int | None:
             total, current = total + current, 0
         elif w in ("linh", "le"):
             continue
-        elif w in _DIGITS:
-            current = current * 10 + _DIGITS[w] if current else _DIGITS[w]
+        elif w in DIGIT_WORDS:
+            current = current * 10 + DIGIT_WORDS[w] if current else DIGIT_WORDS[w]
         else:
             return None
     value = total + current
@@ -318,8 +319,8 @@ def _pairs(t: Text, matcher: IndicatorMatcher) -> tuple[list[Pair], list[str], P
     first problem that makes the text unreadable as a report."""
     pairs: list[Pair] = []
     remarks: list[str] = []
+    known = _known(matcher.vocabulary)
     for index, (start, end, joined, subset) in enumerate(_clauses(t)):
-        known = matcher.vocabulary | COURTESY | UNIT_WORDS | NEGATIONS
         words = [
             w
             if w.text in known or not w.text.isalpha()
@@ -345,6 +346,18 @@ def _pairs(t: Text, matcher: IndicatorMatcher) -> tuple[list[Pair], list[str], P
             pair.subset = subset
         pairs.extend(found)
     return pairs, remarks, None
+
+
+@lru_cache(maxsize=64)
+def _known(vocabulary: frozenset[str]) -> frozenset[str]:
+    """Words never taken for Telex leftovers: the indicators' own and the reader's."""
+    return vocabulary | COURTESY | UNIT_WORDS | NEGATIONS
+
+
+def _has_phrase(words: Sequence[str], phrases: Iterable[str]) -> bool:
+    """Whether any of `phrases` stands in `words` as whole words."""
+    padded = f" {' '.join(words)} "
+    return any(f" {p} " in padded for p in phrases)
 
 
 def _is_word(text: str) -> bool:
@@ -466,13 +479,6 @@ def analyse(words: Sequence[str], matcher: IndicatorMatcher) -> Match:
     exact = matcher.exact(phrase)
     if exact is not None:
         return Match("sure", exact)
-    known = matcher.vocabulary | COURTESY | UNIT_WORDS | NEGATIONS
-    decoded = [w if w in known else decode_word(w) for w in words]
-    if decoded != list(words):
-        exact = matcher.exact(" ".join(decoded))
-        if exact is not None:
-            return Match("sure", exact)
-        words = decoded
     match = _spans(words, matcher)
     if match.kind == "none":
         near = matcher.near(phrase) or matcher.near(
@@ -485,7 +491,6 @@ def analyse(words: Sequence[str], matcher: IndicatorMatcher) -> Match:
 
 
 def _spans(words: Sequence[str], matcher: IndicatorMatcher) -> Match:
-    folded = " ".join(words)
     if _is_size(words):
         return Match("size")
     covered = [False] * len(words)
@@ -516,7 +521,7 @@ def _spans(words: Sequence[str], matcher: IndicatorMatcher) -> Match:
         return Match("none", negated=negated)
     if len(codes) > 1:
         return Match("ambiguous", candidates=tuple(codes), negated=negated)
-    if any(f" {thing} " in f" {folded} " for thing in OTHER_THINGS):
+    if _has_phrase(words, OTHER_THINGS):
         return Match("other", codes[0], negated=negated)
     if all(w in COURTESY or w in UNIT_WORDS or not _is_word(w) for w in rest):
         return Match("sure", codes[0], negated=negated)
@@ -526,13 +531,11 @@ def _spans(words: Sequence[str], matcher: IndicatorMatcher) -> Match:
 def _negated(words: Sequence[str]) -> bool:
     if any(w in NEGATIONS for w in words):
         return True
-    joined = " ".join(words)
-    return any(f" {p} " in f" {joined} " for p in NEGATION_PAIRS)
+    return _has_phrase(words, NEGATION_PAIRS)
 
 
 def _is_size(words: Sequence[str]) -> bool:
-    folded = " ".join(words)
-    if not any(f" {m} " in f" {folded} " for m in SIZE_MARKERS):
+    if not _has_phrase(words, SIZE_MARKERS):
         return False
     return all(w in SIZE_WORDS or w in UNIT_WORDS for w in words)
 
@@ -638,9 +641,7 @@ def _decide(
         if match.kind == "none" and pair.before is not None and pair.before.text in ORDINAL_WORDS:
             verdict.unsure.append((pair, "ask_ordinal", match))  # "tổ 3 hướng dẫn 5 hộ"
             continue
-        if match.kind == "none" and any(
-            f" {thing} " in f" {' '.join(texts)} " for thing in OTHER_THINGS
-        ):
+        if match.kind == "none" and _has_phrase(texts, OTHER_THINGS):
             verdict.unsure.append((pair, "ask_other", match))  # "cài Zalo 3 hộ"
             continue
         if (

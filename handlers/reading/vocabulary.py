@@ -92,3 +92,7 @@ OTHER_THINGS = (
 # "số hộ", "tổng số hộ", "thôn có": the village's size, not work done.
 SIZE_WORDS = words("tong so luong toan thon ca hien co la cua trong xa dan gia dinh")
 SIZE_MARKERS = ("tong so", "so ho", "so luong ho", "toan thon", "ca thon", "thon co", "tong ho")
+
+# Digits written as words ("năm hộ", "thứ sáu"), folded.
+DIGIT_WORDS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "lam": 5,
+               "sau": 6, "bay": 7, "tam": 8, "chin": 9}  # fmt: skip
