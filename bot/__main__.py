@@ -12,13 +12,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiohttp
 from pydantic import ValidationError
 
 from bot import app, logs
 from bot.settings import Settings
-from bot.telegram import TelegramTransport
-from bot.zalo import ZaloTransport
+from bot.transport import Transport
 from handlers import export, plans
 from handlers.incoming import Messenger
 from scheduler import jobs
@@ -83,9 +81,8 @@ async def _jobs_run(settings: Settings, job: str, at: str | None) -> int:
     deps = app.make_deps(settings, sessions, clock=lambda: moment)  # "now" is `at` throughout
     skipped = SkipCount()
     deps = dataclasses.replace(deps, observer=skipped)
-    telegram = TelegramTransport(settings, deps) if settings.telegram_token else None
-    zalo = ZaloTransport(settings, deps) if settings.zalo_token else None
-    opened = False
+    telegram, zalo = app.transports(settings, deps)
+    opened: list[Transport] = []
     try:
         queued = await jobs.run(deps, job, moment)
         left_out = f"; {skipped.left_out} left out, see the log" if skipped.left_out else ""
@@ -94,23 +91,19 @@ async def _jobs_run(settings: Settings, job: str, at: str | None) -> int:
             print("tcns: no platform token: they go out with `tcns run`")  # noqa: T201
             return 0
         messengers: list[Messenger] = []
-        if telegram is not None:
-            await telegram.app.initialize()
-            opened = True
-            messengers.append(telegram)
-        if zalo is not None:
-            zalo.http = aiohttp.ClientSession()
-            messengers.append(zalo)
+        for transport in (telegram, zalo):
+            if transport is not None:
+                await transport.open()
+                opened.append(transport)
+                messengers.append(transport)
         stats = await OutboxSender(deps, messengers).drain(job=job, wait_retries=True)
         print(  # noqa: T201 (CLI output)
             f"tcns: {job}: {stats.sent} sent, {stats.retried} retried, "
             f"{stats.gone} gone, {stats.migrated} migrated, {stats.failed} failed"
         )
     finally:
-        if telegram is not None and opened:
-            await telegram.app.shutdown()
-        if zalo is not None and zalo.http is not None:
-            await zalo.http.close()
+        for transport in opened:
+            await transport.stop()
         await engine.dispose()
     return 0
 

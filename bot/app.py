@@ -20,11 +20,13 @@ from bot import web as webserver
 from bot.inbox import InboxWorker
 from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.telegram import TelegramTransport
-from bot.zalo import ZaloError, ZaloTransport
+from bot.telegram import TelegramPlatform
+from bot.transport import Transport
+from bot.zalo import ZaloError, ZaloPlatform
 from handlers.incoming import Deps, Messenger
 from scheduler.service import SchedulerService
 from storage import db
+from storage.dialect import is_postgres
 from storage.leader import Leadership
 from storage.reference import ensure_reference_data
 
@@ -71,8 +73,8 @@ async def prepare_database(settings: Settings) -> tuple[AsyncEngine, db.SessionF
 class Running:
     engine: AsyncEngine
     deps: Deps
-    telegram: TelegramTransport | None
-    zalo: ZaloTransport | None
+    telegram: Transport | None
+    zalo: Transport | None
     runner: web.AppRunner
     scheduler: SchedulerService
     inbox: InboxWorker
@@ -106,6 +108,32 @@ def check(settings: Settings) -> None:
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
     if settings.webhook_base_url and settings.zalo_token and not 8 <= len(secret) <= 256:
         raise ConfigurationError("Zalo wants TCNS_WEBHOOK_SECRET of 8 to 256 characters")
+
+
+def transports(
+    settings: Settings,
+    deps: Deps,
+    *,
+    inbox: InboxWorker | None = None,
+    metrics: Metrics | None = None,
+) -> tuple[Transport | None, Transport | None]:
+    """Telegram's and Zalo's drivers, for the platforms that have a token."""
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+
+    def driven(platform: TelegramPlatform | ZaloPlatform) -> Transport:
+        return Transport(
+            platform,
+            deps,
+            inbox=inbox,
+            webhook_url=settings.webhook_base_url,
+            secret=secret,
+            metrics=metrics,
+        )
+
+    return (
+        driven(TelegramPlatform(settings)) if settings.telegram_token else None,
+        driven(ZaloPlatform(settings)) if settings.zalo_token else None,
+    )
 
 
 def make_deps(
@@ -149,13 +177,8 @@ async def start(
         deps = make_deps(settings, sessions, clock=clock)
         metrics = Metrics()
         deps.observer = metrics
-        worker = InboxWorker(sessions)
-        telegram = TelegramTransport(settings, deps, worker) if settings.telegram_token else None
-        zalo = ZaloTransport(settings, deps, worker) if settings.zalo_token else None
-        if telegram is not None:
-            worker.processors["tg"] = telegram.process_payload
-        if zalo is not None:
-            worker.processors["zalo"] = zalo.process
+        worker = InboxWorker(sessions, workers=settings.workers if is_postgres(engine) else 1)
+        telegram, zalo = transports(settings, deps, inbox=worker, metrics=metrics)
         inbox_stop = asyncio.Event()
         inbox_task = asyncio.create_task(worker.run(inbox_stop))
 
@@ -165,13 +188,10 @@ async def start(
             await inbox_task
 
         undo.push_async_callback(stop_inbox)
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        if telegram is not None:
-            telegram.metrics = metrics
-        if zalo is not None:
-            zalo.metrics = metrics
         app = webserver.build(
-            sessions=sessions, telegram=telegram, secret=secret, zalo=zalo, metrics=metrics
+            sessions=sessions,
+            transports=[t for t in (telegram, zalo) if t is not None],
+            metrics=metrics,
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

@@ -1,9 +1,16 @@
-"""Processes stored updates, oldest first, each through its platform's transport.
+"""Processes stored updates: each chat's in order, different chats side by side and in turn.
 
 Every update is in the inbox before the platform hears it was received, so a crash at any
 instant loses nothing: what was stored is processed after a restart, and what was not was never
-acknowledged and comes again. Processing twice is harmless: the router records each update's key
-in the same transaction as its effects, so a second run changes nothing.
+acknowledged and comes again. An update is marked done in the same transaction as its effects
+(`storage.inbox.take`, called by the router first thing), so both commit or neither does: the
+update is processed exactly once.
+
+Order and fairness: a chat's updates form a lane, and only a lane's oldest pending update may be
+processed (a report before its edit, a link before the first report). Each round takes the head
+of every lane and serves the lanes least recently served first, so a person sending a thousand
+messages holds up only their own chat: everyone else waits for one update of theirs at most.
+Several workers (PostgreSQL) process different lanes at once; SQLite has one writer, so one.
 """
 
 from __future__ import annotations
@@ -15,17 +22,22 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from handlers.incoming import Reply
 from handlers.router import StorageUnavailable, storage_notice
 from storage import inbox
 from storage.db import SessionFactory, transaction
-from storage.models import InboxUpdate
 
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 1.0
+LANES_PER_ROUND = 500
 
-Processor = Callable[[dict[str, Any]], Awaitable[None]]
+Claim = Callable[[AsyncSession], Awaitable[bool]]
+# One stored update; it calls the claim first inside the transaction of its effects (the
+# router does), or not at all when it has none.
+Processor = Callable[[dict[str, Any], Claim | None], Awaitable[None]]
 
 
 class WaitNotices:
@@ -43,61 +55,97 @@ class WaitNotices:
 
 
 class InboxWorker:
-    def __init__(self, sessions: SessionFactory) -> None:
+    def __init__(self, sessions: SessionFactory, *, workers: int = 1) -> None:
         self.sessions = sessions
+        self.workers = max(1, workers)
         self.processors: dict[str, Processor] = {}
+        # The chat of a platform's update, stored beside it as its lane.
+        self.chat_of: dict[str, Callable[[dict[str, Any]], str | None]] = {}
         self.wake = asyncio.Event()
+        self._served: dict[str, int] = {}
+        self._turn = 0
 
     async def store(self, items: Sequence[tuple[str, str, dict[str, Any]]]) -> int:
         """Stores updates (key, platform, payload); raises when the database cannot, so that
         the caller does not acknowledge them."""
+        rows = []
+        for key, platform, payload in items:
+            find = self.chat_of.get(platform)
+            rows.append((key, platform, find(payload) if find else None, payload))
         async with transaction(self.sessions) as session:
-            added = await inbox.store(session, items=items)
+            added = await inbox.store(session, items=rows)
         self.wake.set()
         return added
 
-    async def _process(self, row: InboxUpdate) -> str | None:
-        processor = self.processors.get(row.platform)
+    async def _one(self, row_id: int, platform: str, payload: str) -> bool:
+        """Processes one update; True when this worker did (False: another one had it)."""
+        processor = self.processors.get(platform)
+        asked = taken = False
+
+        async def claim(session: AsyncSession) -> bool:
+            nonlocal asked, taken
+            asked = True
+            taken = await inbox.take(session, row_id=row_id)
+            return taken
+
+        error: str | None = None
         if processor is None:
-            return f"no transport for {row.platform}"
-        try:
-            await processor(json.loads(row.payload))
-        except StorageUnavailable:
-            raise  # not the update's fault: it stays pending, no attempt counted
-        except Exception as exc:
-            log.exception("inbox: update %s failed", row.key)
-            return repr(exc)
-        return None
+            error = f"no transport for {platform}"
+        else:
+            try:
+                await processor(json.loads(payload), claim)
+            except StorageUnavailable:
+                raise  # not the update's fault: it stays pending, no attempt counted
+            except Exception as exc:
+                log.exception("inbox: update %s failed", row_id)
+                error = repr(exc)
+        if asked and taken and error is None:
+            return True  # done, with its effects
+        if asked and not taken and error is None:
+            return False  # another worker has it, or had it
+        # No effects to commit with (not a command, or an error before the router).
+        async with transaction(self.sessions) as session:
+            await inbox.finish(session, row_id=row_id, error=error)
+        return True
 
     async def drain(self) -> int:
         """Processes what is pending now; returns how many updates it handled."""
-        handled = 0
+        handled = idle_rounds = 0
         while True:
             async with self.sessions() as session:
-                postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
-            if postgres:
-                # The row stays locked (SKIP LOCKED) while it is processed: another worker
-                # takes the next one instead.
-                async with transaction(self.sessions) as session:
-                    rows = await inbox.claim(session, limit=1)
-                    if not rows:
-                        return handled
-                    inbox.finish(rows[0], error=await self._process(rows[0]))
-                handled += 1
-                continue
-            # SQLite has one writer: claim, process and record in short transactions of their
-            # own, so the processing itself can write.
-            async with self.sessions() as session:
-                rows = await inbox.claim(session, limit=20)
+                rows = await inbox.heads(session, limit=LANES_PER_ROUND)
             if not rows:
                 return handled
-            for row in rows:
-                error = await self._process(row)
-                async with transaction(self.sessions) as session:
-                    stored = await session.get(InboxUpdate, row.id)
-                    if stored is not None:
-                        inbox.finish(stored, error=error)
-                handled += 1
+            before = handled
+            rows.sort(key=lambda r: (self._served.get(r.chat_id or "", -1), r.id))
+
+            async def lane(row: Any, gate: asyncio.Semaphore) -> int:
+                async with gate:
+                    done = await self._one(row.id, row.platform, row.payload)
+                self._turn += 1
+                self._served[row.chat_id or ""] = self._turn
+                return int(done)
+
+            gate = asyncio.Semaphore(self.workers)
+            if self.workers == 1:
+                for row in rows:
+                    handled += await lane(row, gate)
+            else:
+                results = await asyncio.gather(
+                    *(lane(r, gate) for r in rows), return_exceptions=True
+                )
+                for result in results:
+                    if isinstance(result, BaseException):
+                        raise result
+                    handled += result
+            if handled == before:
+                # Every head is another worker's right now: let it finish them.
+                idle_rounds += 1
+                if idle_rounds > 100:
+                    return handled
+                await asyncio.sleep(0.01)
+            if len(self._served) > 100_000:
+                self._served.clear()  # forget old lanes; fairness restarts from here
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

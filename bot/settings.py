@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     send_per_second: int = Field(default=30, ge=1)
     send_per_group_minute: int = Field(default=20, ge=1)
     send_per_private_second: int = Field(default=1, ge=1)
+    # Updates of different chats processed at once. SQLite has one writer: 1 there, whatever
+    # is set. On PostgreSQL, more workers (and more processes) share the load.
+    workers: int = Field(default=4, ge=1, le=64)
 
     @field_validator("timezone")
     @classmethod

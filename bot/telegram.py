@@ -1,16 +1,17 @@
-"""Telegram through python-telegram-bot: polling or webhook, updates to the neutral router."""
+"""Telegram through python-telegram-bot's `Bot`: its updates as `Incoming`, its long poll and
+webhook, and sending one reply. Everything else is the shared driver's (bot/transport.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import logging
 import os
 from datetime import UTC, timedelta
 from typing import Any
 
+from aiohttp import web
 from telegram import (
+    Bot,
     BotCommand,
     LinkPreviewOptions,
     Message,
@@ -27,17 +28,14 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import HTTPXRequest
 
-from bot.inbox import InboxWorker, WaitNotices
-from bot.metrics import Metrics
 from bot.pacing import Pacer
 from bot.render import chunks, html_line, telegram_html
 from bot.settings import Settings
-from handlers import i18n, router
+from handlers import i18n
 from handlers.commands import listed
 from handlers.incoming import Deps, Incoming, Reply, SendOutcome, SendResult
-from handlers.richtext import Rich
 
 log = logging.getLogger(__name__)
 
@@ -46,28 +44,14 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 ALLOWED_UPDATES = ["message", "edited_message"]
-SEND_ATTEMPTS = 4
 POLL_TIMEOUT = 20
 CAPTION_LIMIT = 1024
 
 
 def _is_group(chat_id: str) -> bool:
     return chat_id.removeprefix("tg:").startswith("-")
-
-
-def coalesce(batch: list[tuple[Reply, int | None]]) -> list[tuple[Reply, int | None]]:
-    """Text replies waiting for the same chat become one message; attachments stay apart."""
-    texts = [(r, q) for r, q in batch if r.attachment is None]
-    others = [(r, q) for r, q in batch if r.attachment is not None]
-    if len(texts) <= 1:
-        return texts + others
-    merged = Rich()
-    for n, (reply, _q) in enumerate(texts):
-        if n:
-            merged.blank()
-        merged.extend(reply.rich)
-    return [(Reply(merged, quote=False), None), *others]
 
 
 def chat_key(chat_id: int) -> str:
@@ -106,66 +90,69 @@ def to_incoming(update: Update) -> Incoming | None:
     )
 
 
-class TelegramTransport:
-    def __init__(self, settings: Settings, deps: Deps, inbox: InboxWorker | None = None) -> None:
+class TelegramPlatform:
+    name = "tg"
+    title = "telegram"
+    webhook_path = WEBHOOK_PATH
+    secret_header = SECRET_HEADER
+
+    def __init__(self, settings: Settings) -> None:
         assert settings.telegram_token is not None  # noqa: S101 (checked by the caller)
-        self.settings = settings
-        self.deps = deps
-        self.webhook = settings.webhook_base_url is not None
-        builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
-            Application.builder()
-            .token(settings.telegram_token.get_secret_value())
-            .base_url(f"{settings.telegram_api_url}/bot")
-            .base_file_url(f"{settings.telegram_api_url}/file/bot")
+        # PTB's own defaults: many connections for sending, one for the long poll.
+        self.bot = Bot(
+            settings.telegram_token.get_secret_value(),
+            base_url=f"{settings.telegram_api_url}/bot",
+            base_file_url=f"{settings.telegram_api_url}/file/bot",
+            request=HTTPXRequest(connection_pool_size=256),
+            get_updates_request=HTTPXRequest(connection_pool_size=1),
         )
-        # Our own getUpdates loop stores updates before confirming them; PTB's Updater confirms
-        # a batch as soon as it fetches the next one, processed or not.
-        builder = builder.updater(None)
-        self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
-        self.inbox = inbox
-        self._poller: asyncio.Task[None] | None = None
-        self.app.add_handler(TypeHandler(Update, self._on_update))
         self.pacer = Pacer.configured(settings)
-        self.metrics: Metrics | None = None
-        self._pending: dict[str, list[tuple[Reply, int | None]]] = {}
-        self._flushers: dict[str, asyncio.Task[None]] = {}
+        self._offset: int | None = None
         self._file_ids: dict[str, str] = {}
-        self._waiting = WaitNotices()
-        self._unavailable: router.StorageUnavailable | None = None
-        self.app.add_error_handler(self._on_error)
 
-    async def start(self) -> None:
-        await self.app.initialize()
-        username = self.app.bot.username
+    def key(self, payload: dict[str, Any]) -> str:
+        return f"tg:update:{payload['update_id']}"
+
+    def to_incoming(self, payload: dict[str, Any]) -> Incoming | None:
+        return to_incoming(Update.de_json(payload, self.bot))
+
+    def webhook_updates(self, data: Any) -> list[dict[str, Any]] | None:
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return None
+        return [data]
+
+    def webhook_answer(self) -> web.Response:
+        return web.Response(text="ok")
+
+    def is_group(self, chat_id: str) -> bool:
+        return _is_group(chat_id)
+
+    async def open(self, deps: Deps) -> None:
+        await self.bot.initialize()  # getMe: a wrong token fails here
+        username = self.bot.username
         if username:
-            self.deps.bot_usernames.add(username.lower())
-        await self.publish_commands()
-        if self.webhook:
-            secret = self.settings.webhook_secret
-            assert secret is not None  # noqa: S101 (settings refuse webhook mode without one)
-            await self.app.bot.set_webhook(
-                url=f"{self.settings.webhook_base_url}{WEBHOOK_PATH}",
-                secret_token=secret.get_secret_value(),
-                allowed_updates=ALLOWED_UPDATES,
-            )
-        else:
-            await self.app.bot.delete_webhook()  # getUpdates is refused while one is set
-            self._poller = asyncio.create_task(self._poll())
-        await self.app.start()
-        log.info(
-            "telegram: started as @%s (%s)", username, "webhook" if self.webhook else "polling"
-        )
+            deps.bot_usernames.add(username.lower())
+        log.info("telegram: @%s", username)
 
-    async def stop(self) -> None:
-        if self._poller is not None:
-            # What the cancelled poll would have brought was never confirmed: it comes again.
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
-        await self.drain_replies()
-        if self.app.running:
-            await self.app.stop()
-        await self.app.shutdown()
+    async def listen(self, url: str | None, secret: str | None) -> None:
+        await self.publish_commands()
+        if url is None:
+            await self.bot.delete_webhook()  # getUpdates is refused while one is set
+            return
+        await self.bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+
+    async def fetch(self) -> list[dict[str, Any]]:
+        updates = await self.bot.get_updates(
+            offset=self._offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
+        )
+        return [u.to_dict() for u in updates]
+
+    def fetched(self, payloads: list[dict[str, Any]]) -> None:
+        # Confirmed by the next getUpdates, now that they are stored.
+        self._offset = max(int(p["update_id"]) for p in payloads) + 1
+
+    async def close(self) -> None:
+        await self.bot.shutdown()
 
     async def publish_commands(self) -> None:
         """The command menu, in Vietnamese by default and in English for English clients."""
@@ -176,127 +163,14 @@ class TelegramTransport:
                     for c in listed()
                     if c.describe is not None
                 ]
-            await self.app.bot.set_my_commands(commands, language_code=code)
+            await self.bot.set_my_commands(commands, language_code=code)
 
-    async def accept(self, updates: list[dict[str, Any]]) -> None:
-        """Takes updates from a poll or a webhook call: into the inbox (raising when it cannot,
-        so they are not acknowledged), or straight to processing when there is no inbox."""
-        if self.inbox is not None:
-            await self.inbox.store(
-                [(f"tg:update:{u['update_id']}", "tg", u) for u in updates if "update_id" in u]
-            )
-            return
-        for data in updates:
-            await self.process_payload(data)
-
-    async def process_payload(self, data: dict[str, Any]) -> None:
-        """Processes one stored update; raises StorageUnavailable to keep it for later."""
-        update = Update.de_json(data, self.app.bot)
-        self._unavailable = None
-        await self.app.process_update(update)
-        if self._unavailable is not None:
-            raise self._unavailable
-
-    async def _poll(self) -> None:
-        offset: int | None = None
-        delay = 1.0
-        while True:
-            try:
-                updates = await self.app.bot.get_updates(
-                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
-                )
-                if updates:
-                    await self.accept([u.to_dict() for u in updates])
-                    # Confirmed by the next call, now that they are stored.
-                    offset = updates[-1].update_id + 1
-                delay = 1.0
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("telegram: getUpdates round failed (%s); again in %.0f s", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
-
-    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        msg = to_incoming(update)
-        if msg is None:
-            return
-        try:
-            replies = await router.handle(self.deps, msg)
-        except router.StorageUnavailable as exc:
-            notice = self._waiting.first(msg.update_key, exc)
-            if notice is not None:
-                self._queue_reply(msg.chat_id, notice, None)
-            # PTB would hand an exception to its error handlers; process_payload raises it.
-            self._unavailable = exc
-            return
-        source = update.edited_message or update.message
-        for reply in replies:
-            quote = source.message_id if source is not None and reply.quote else None
-            self._queue_reply(msg.chat_id, reply, quote)
-
-    # --- replies: queued per chat, coalesced while the chat waits for a slot ----------------
-
-    def _queue_reply(self, chat_id: str, reply: Reply, reply_to: int | None) -> None:
-        self._pending.setdefault(chat_id, []).append((reply, reply_to))
-        if chat_id not in self._flushers:
-            self._flushers[chat_id] = asyncio.create_task(self._flush(chat_id))
-
-    async def _flush(self, chat_id: str) -> None:
-        """Sends what is queued for a chat. While the chat waits for a slot (a group's 20 a
-        minute), more replies pile up and leave as one message: a burst of reports right after
-        a reminder costs a few messages, not one each, and none is lost."""
-        try:
-            group = _is_group(chat_id)
-            while self._pending.get(chat_id):
-                await asyncio.sleep(self.pacer.linger(chat_id, group=group))
-                await self.pacer.ready(chat_id, group=group)
-                batch = self._pending.pop(chat_id)
-                for reply, reply_to in coalesce(batch):
-                    for _attempt in range(SEND_ATTEMPTS):
-                        result = await self.deliver(chat_id, reply, reply_to=reply_to)
-                        if result.outcome is not SendOutcome.RETRY:
-                            break
-                        await asyncio.sleep(result.retry_after)
-                    if result.outcome is not SendOutcome.SENT:
-                        log.warning("telegram: reply to %s not sent: %s", chat_id, result)
-        finally:
-            self._flushers.pop(chat_id, None)
-
-    async def drain_replies(self) -> None:
-        """Waits until every queued reply has left (for a clean stop)."""
-        while self._flushers:
-            await asyncio.gather(*self._flushers.values(), return_exceptions=True)
-
-    # --- Messenger: one post, and what became of it ---------------------------------------
-
-    def handles(self, chat_id: str) -> bool:
-        return chat_id.startswith("tg:")
-
-    async def deliver(
-        self,
-        chat_id: str,
-        reply: Reply,
-        *,
-        reply_to: int | None = None,
-    ) -> SendResult:
-        result = await self._deliver(chat_id, reply, reply_to=reply_to)
-        if self.metrics is not None:
-            self.metrics.sent("tg", result.outcome.value)
-        return result
-
-    async def _deliver(
-        self,
-        chat_id: str,
-        reply: Reply,
-        *,
-        reply_to: int | None = None,
-    ) -> SendResult:
+    async def send(self, chat_id: str, reply: Reply, *, reply_to: str | None) -> SendResult:
         target = int(chat_id.removeprefix("tg:"))
         group = _is_group(chat_id)
-        bot = self.app.bot
+        bot = self.bot
         quote = (
-            ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+            ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True)
             if reply_to is not None
             else None
         )
@@ -362,6 +236,3 @@ class TelegramTransport:
             return SendResult(SendOutcome.RETRY, retry_after=0.0, error=str(exc))
         except TelegramError as exc:
             return SendResult(SendOutcome.FAILED, error=str(exc))
-
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("telegram: error while handling an update", exc_info=context.error)

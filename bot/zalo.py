@@ -6,8 +6,6 @@ team with `/tham_gia MÃ`, and get reminders, summaries and boards there.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -15,13 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
-from bot.inbox import InboxWorker, WaitNotices
-from bot.metrics import Metrics
 from bot.pacing import Pacer
 from bot.render import plain
 from bot.settings import Settings
-from handlers import router
 from handlers.incoming import Deps, Incoming, Reply, SendOutcome, SendResult
 
 log = logging.getLogger(__name__)
@@ -75,20 +71,17 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
     )
 
 
-class ZaloTransport:
-    def __init__(self, settings: Settings, deps: Deps, inbox: InboxWorker | None = None) -> None:
+class ZaloPlatform:
+    name = "zalo"
+    title = "zalo"
+    webhook_path = WEBHOOK_PATH
+    secret_header = SECRET_HEADER
+
+    def __init__(self, settings: Settings) -> None:
         assert settings.zalo_token is not None  # noqa: S101 (checked by the caller)
-        self.settings = settings
-        self.deps = deps
         self.base = f"{settings.zalo_api_url}/bot{settings.zalo_token.get_secret_value()}"
-        self.webhook = settings.webhook_base_url is not None
         self.pacer = Pacer.configured(settings)
-        self.metrics: Metrics | None = None
-        self.inbox = inbox
-        self._waiting = WaitNotices()
         self.http: aiohttp.ClientSession | None = None
-        self._poller: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
 
     async def call(
         self, method: str, payload: dict[str, Any] | None = None, *, wait: float = 30
@@ -114,105 +107,65 @@ class ZaloTransport:
                 raise ZaloError(response.status, code, description)
             return body.get("result")
 
-    async def start(self) -> None:
-        self.http = aiohttp.ClientSession()
-        me = await self.call("getMe") or {}
-        name = me.get("account_name") or me.get("id")
-        log.info("zalo: started as %s (%s)", name, "webhook" if self.webhook else "polling")
-        if self.webhook:
-            secret = self.settings.webhook_secret
-            assert secret is not None  # noqa: S101 (settings refuse webhook mode without one)
-            await self.call(
-                "setWebhook",
-                {
-                    "url": f"{self.settings.webhook_base_url}{WEBHOOK_PATH}",
-                    "secret_token": secret.get_secret_value(),
-                },
-            )
-        else:
-            await self.call("deleteWebhook")  # getUpdates does not work while one is set
-            self._poller = asyncio.create_task(self._poll())
+    def key(self, payload: dict[str, Any]) -> str:
+        message = payload.get("message")
+        message_id = message.get("message_id") if isinstance(message, dict) else None
+        if message_id:
+            return f"zalo:message:{message_id}"
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        return f"zalo:update:{digest}"
 
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+    def to_incoming(self, payload: dict[str, Any]) -> Incoming | None:
+        return to_incoming(payload)
+
+    def webhook_updates(self, data: Any) -> list[dict[str, Any]] | None:
+        if isinstance(data, dict) and isinstance(data.get("result"), dict):
+            data = data["result"]  # the getUpdates envelope, should a caller send it
+        if not isinstance(data, dict) or "event_name" not in data:
+            return None
+        return [data]
+
+    def webhook_answer(self) -> web.Response:
+        return web.json_response({"ok": True})
+
+    def is_group(self, chat_id: str) -> bool:
+        return False  # a Zalo bot talks in private chats only
+
+    async def open(self, deps: Deps) -> None:
+        if self.http is None:
+            self.http = aiohttp.ClientSession()
+        me = await self.call("getMe") or {}
+        log.info("zalo: %s", me.get("account_name") or me.get("id"))
+
+    async def listen(self, url: str | None, secret: str | None) -> None:
+        if url is None:
+            await self.call("deleteWebhook")  # getUpdates does not work while one is set
+            return
+        await self.call("setWebhook", {"url": url, "secret_token": secret})
+
+    async def fetch(self) -> list[dict[str, Any]]:
+        """One long poll. Zalo forgets what it hands out: an update that cannot be stored
+        after this is lost, and the driver says so in the log."""
+        try:
+            update = await self.call(
+                "getUpdates", {"timeout": POLL_TIMEOUT}, wait=POLL_TIMEOUT + 10
+            )
+        except ZaloError as exc:
+            if exc.status == 408 or exc.code == 408:
+                return []  # no news within the timeout
+            raise
+        updates = update if isinstance(update, list) else [update]
+        return [u for u in updates if isinstance(u, dict)]
+
+    def fetched(self, payloads: list[dict[str, Any]]) -> None:
+        return None  # nothing to confirm: Zalo has no offset
+
+    async def close(self) -> None:
         if self.http is not None:
             await self.http.close()
+            self.http = None
 
-    async def _poll(self) -> None:
-        delay = 1.0
-        while not self._stopping.is_set():
-            try:
-                update = await self.call(
-                    "getUpdates", {"timeout": POLL_TIMEOUT}, wait=POLL_TIMEOUT + 10
-                )
-                delay = 1.0
-            except ZaloError as exc:
-                if exc.status == 408 or exc.code == 408:
-                    continue  # no news within the timeout: ask again
-                log.warning("zalo: getUpdates failed: %s", exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60)
-                continue
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                log.warning("zalo: getUpdates failed: %s", exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60)
-                continue
-            for one in update if isinstance(update, list) else [update]:
-                if isinstance(one, dict):
-                    try:
-                        await self.accept(one)
-                    except Exception:
-                        # Zalo has no acknowledgement to withhold: this one is lost, said loudly.
-                        log.exception("zalo: could not store an update")
-
-    async def accept(self, update: dict[str, Any]) -> None:
-        """Into the inbox (raising when it cannot), or straight to processing without one."""
-        if self.inbox is None:
-            await self.process(update)
-            return
-        message = update.get("message") if isinstance(update.get("message"), dict) else {}
-        message_id = (message or {}).get("message_id")
-        key = (
-            f"zalo:message:{message_id}"
-            if message_id
-            else "zalo:update:"
-            + hashlib.sha256(json.dumps(update, sort_keys=True).encode()).hexdigest()
-        )
-        await self.inbox.store([(key, "zalo", update)])
-
-    async def process(self, update: dict[str, Any]) -> None:
-        msg = to_incoming(update)
-        if msg is None:
-            return
-        try:
-            replies = await router.handle(self.deps, msg)
-        except router.StorageUnavailable as exc:
-            notice = self._waiting.first(msg.update_key, exc)
-            if notice is not None:
-                await self.deliver(msg.chat_id, notice)
-            raise
-        for reply in replies:
-            result = await self.deliver(msg.chat_id, reply)
-            if result.outcome is not SendOutcome.SENT:
-                log.warning("zalo: reply to %s not sent: %s", msg.chat_id, result)
-
-    # --- Messenger ------------------------------------------------------------------------
-
-    def handles(self, chat_id: str) -> bool:
-        return chat_id.startswith("zalo:")
-
-    async def deliver(self, chat_id: str, reply: Reply) -> SendResult:
-        result = await self._deliver(chat_id, reply)
-        if self.metrics is not None:
-            self.metrics.sent("zalo", result.outcome.value)
-        return result
-
-    async def _deliver(self, chat_id: str, reply: Reply) -> SendResult:
+    async def send(self, chat_id: str, reply: Reply, *, reply_to: str | None) -> SendResult:
         """Plain text under 2000 characters a message, split at line boundaries. Zalo sends
         photos only by URL and tcns serves none, so a chart or workbook goes as its text."""
         target = chat_id.removeprefix("zalo:")

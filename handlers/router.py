@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from rapidfuzz import fuzz, process
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import i18n, report
 from handlers.commands import BY_NAME
@@ -25,6 +26,7 @@ from storage.folding import clean, fold
 log = logging.getLogger(__name__)
 
 Command = Callable[[Ctx], Awaitable[list[Reply]]]
+Claim = Callable[[AsyncSession], Awaitable[bool]]
 
 
 class StorageUnavailable(Exception):
@@ -149,7 +151,10 @@ def did_you_mean(name: str, args: str) -> Command:
     return answer
 
 
-async def handle(deps: Deps, msg: Incoming) -> list[Reply]:
+async def handle(deps: Deps, msg: Incoming, *, claim: Claim | None = None) -> list[Reply]:
+    """The replies to one update. `claim` (the inbox's) runs first in the transaction of the
+    update's effects and marks it done there; when it says another worker has the update,
+    nothing happens. Without it, the update's key is recorded instead (`mark_processed`)."""
     text = strip_invisible(msg.text)
     if text != msg.text:
         # A zero-width space after "/bao_cao" would hide the command from everything below.
@@ -198,7 +203,10 @@ async def handle(deps: Deps, msg: Incoming) -> list[Reply]:
     language = deps.default_locale
     try:
         async with transaction(deps.sessions) as session:
-            if msg.update_key and not await people.mark_processed(session, key=msg.update_key):
+            if claim is not None:
+                if not await claim(session):
+                    return []
+            elif msg.update_key and not await people.mark_processed(session, key=msg.update_key):
                 return []
             chat = await people.upsert_chat(
                 session,
@@ -245,14 +253,18 @@ async def handle(deps: Deps, msg: Incoming) -> list[Reply]:
             log.warning("database connection lost for %s", msg.update_key or msg.message_key)
             raise StorageUnavailable(language) from exc
         log.exception("command /%s failed in %s", name, msg.chat_id)
-        return _failure(language)
+        return await _failure(deps, language, claim)
     except Exception:
         log.exception("command /%s failed in %s", name, msg.chat_id)
-        return _failure(language)
+        return await _failure(deps, language, claim)
 
 
-def _failure(language: str) -> list[Reply]:
-    """A fault of ours: the transaction was rolled back, so nothing was recorded."""
+async def _failure(deps: Deps, language: str, claim: Claim | None) -> list[Reply]:
+    """A fault of ours: the transaction was rolled back, so nothing was recorded. The update
+    is done all the same (it is answered, and would fail the same way again)."""
+    if claim is not None:
+        async with transaction(deps.sessions) as session:
+            await claim(session)
     with i18n.use(language):
         text = _("Something went wrong; nothing was recorded. Please try again shortly.")
     return [Reply(Rich().add("⚠️ ", text))]

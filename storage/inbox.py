@@ -1,4 +1,4 @@
-"""The inbound queue: store first, acknowledge, then process."""
+"""The inbound queue: store first, acknowledge, then process, each chat's updates in order."""
 
 from __future__ import annotations
 
@@ -6,28 +6,33 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
+import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.dialect import core, insert_for, is_postgres
 from storage.models import InboxUpdate, utcnow
 
 MAX_ATTEMPTS = 5
+_TABLE = InboxUpdate.__table__  # type: ignore[attr-defined]
 
 
-async def store(session: AsyncSession, *, items: Sequence[tuple[str, str, dict[str, Any]]]) -> int:
-    """(key, platform, payload) rows; a key seen before is ignored. Returns how many were new."""
+async def store(
+    session: AsyncSession, *, items: Sequence[tuple[str, str, str | None, dict[str, Any]]]
+) -> int:
+    """(key, platform, chat id, payload) rows; a key seen before is ignored. Returns how many
+    were new."""
     if not items:
         return 0
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     added = 0
-    for key, platform, payload in items:
+    for key, platform, chat_id, payload in items:
         result = await session.exec(
             insert(InboxUpdate)
             .values(
                 key=key,
                 platform=platform,
+                chat_id=chat_id,
                 payload=json.dumps(payload, ensure_ascii=False),
                 received_at=utcnow(),
             )
@@ -37,23 +42,64 @@ async def store(session: AsyncSession, *, items: Sequence[tuple[str, str, dict[s
     return added
 
 
-async def claim(session: AsyncSession, *, limit: int) -> list[InboxUpdate]:
-    """The oldest pending updates. On PostgreSQL they stay locked (SKIP LOCKED) for the rest of
-    this session's transaction, so several workers never take the same one."""
-    stmt = (
-        select(InboxUpdate)
-        .where(InboxUpdate.state == "pending")
-        .order_by(col(InboxUpdate.id))
-        .limit(limit)
+_PENDING = _TABLE.c.state == "pending"
+_HEADS = (
+    sa.select(_TABLE.c.id, _TABLE.c.platform, _TABLE.c.chat_id, _TABLE.c.payload)
+    .where(
+        _PENDING,
+        _TABLE.c.id.in_(
+            sa.select(sa.func.min(_TABLE.c.id))
+            .where(_PENDING)
+            .group_by(sa.func.coalesce(_TABLE.c.chat_id, ""))
+        ),
     )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return list((await session.exec(stmt)).all())
+    .order_by(_TABLE.c.id)
+    .limit(sa.bindparam("limit"))
+)
 
 
-def finish(row: InboxUpdate, *, error: str | None = None) -> None:
+async def heads(session: AsyncSession, *, limit: int) -> list[sa.Row[Any]]:
+    """Each chat's oldest pending update (id, platform, chat id, payload), oldest first: what
+    may be processed now without overtaking an earlier update of the same chat. (Updates
+    stored without a chat form one lane of their own.)"""
+    return list((await core(session, _HEADS, {"limit": limit})).all())
+
+
+_TAKE = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.id == sa.bindparam("row_id"), _PENDING)
+    .values(state="done", done_at=sa.bindparam("now"))
+)
+_TAKE_LOCKED = (
+    sa.update(_TABLE)
+    .where(
+        _TABLE.c.id
+        == sa.select(_TABLE.c.id)
+        .where(_TABLE.c.id == sa.bindparam("row_id"), _PENDING)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    .values(state="done", done_at=sa.bindparam("now"))
+)
+
+
+async def take(session: AsyncSession, *, row_id: int) -> bool:
+    """Marks the update done in the transaction that holds its effects, so that both commit or
+    neither does. False when it is not pending any more, or (PostgreSQL) another worker holds
+    it right now: then this one must leave it alone."""
+    stmt = _TAKE_LOCKED if is_postgres(session) else _TAKE
+    result = await core(session, stmt, {"row_id": row_id, "now": utcnow()})
+    return bool(result.rowcount)
+
+
+async def finish(session: AsyncSession, *, row_id: int, error: str | None = None) -> None:
+    """Outside a processing transaction: done, or one more failed attempt (failed for good
+    after MAX_ATTEMPTS)."""
     if error is None:
-        row.state, row.done_at = "done", utcnow()
+        await core(session, _TAKE, {"row_id": row_id, "now": utcnow()})
+        return
+    row = await session.get(InboxUpdate, row_id)
+    if row is None or row.state != "pending":
         return
     row.attempts += 1
     row.last_error = error[:500]
@@ -63,6 +109,6 @@ def finish(row: InboxUpdate, *, error: str | None = None) -> None:
 
 async def pending_count(session: AsyncSession) -> int:
     rows = await session.exec(
-        select(func.count()).select_from(InboxUpdate).where(InboxUpdate.state == "pending")
+        select(func.count()).select_from(InboxUpdate).where(col(InboxUpdate.state) == "pending")
     )
     return int(rows.one())

@@ -258,10 +258,14 @@ class InboxUpdate(SQLModel, table=True):
     at any instant loses nothing; its unique key turns a redelivery into a no-op."""
 
     __tablename__ = "inbox"
+    # Each chat's oldest pending update, found without reading the others.
+    __table_args__ = (sa.Index("ix_inbox_lane", "state", "chat_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=128, unique=True)  # "tg:update:123", "zalo:message:ab12"
     platform: str = Field(max_length=8)
+    # The chat's updates are processed in order, one at a time; other chats' meanwhile.
+    chat_id: str | None = Field(default=None, max_length=64)
     payload: str  # the update as the platform sent it, JSON
     state: str = Field(default="pending", max_length=16, index=True)  # pending | done | failed
     attempts: int = 0

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import func, select
 
-from bot.inbox import InboxWorker
+from bot.inbox import Claim, InboxWorker
 from handlers import router
 from handlers.flood import FloodGate
 from handlers.incoming import Deps, Incoming, Reply
@@ -58,7 +58,7 @@ async def _backlog(deps: Deps, clock: Clock, spacing: float) -> list[list[Reply]
     sent_from = clock() - timedelta(seconds=40 * spacing)
     answers: list[list[Reply]] = []
 
-    async def process(payload: dict[str, Any]) -> None:
+    async def process(payload: dict[str, Any], claim: Claim | None = None) -> None:
         msg = Incoming(
             platform="tg",
             chat_id="tg:-1001",
@@ -70,7 +70,7 @@ async def _backlog(deps: Deps, clock: Clock, spacing: float) -> list[list[Reply]
             message_key=f"tg:-1001:{1000 + payload['n']}",
             update_key=f"tg:update:{5000 + payload['n']}",
         )
-        answers.append(await router.handle(deps, msg))
+        answers.append(await router.handle(deps, msg, claim=claim))
 
     worker = InboxWorker(deps.sessions)
     worker.processors["tg"] = process

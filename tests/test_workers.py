@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot.inbox import InboxWorker
+from bot.inbox import Claim, InboxWorker
 from handlers import router
 from handlers.incoming import Deps, Incoming, Reply, SendOutcome, SendResult
 from scheduler import jobs
@@ -46,7 +46,7 @@ async def test_two_inbox_workers_never_double_a_report(deps: Deps) -> None:
     await room.say(Person(SUPERADMIN, "Quản"), "/lien_ket xa=20791 thon=Thôn Hà Lam ho=100000")
 
     def processor(worker_deps: Deps) -> Any:
-        async def process(payload: dict[str, Any]) -> None:
+        async def process(payload: dict[str, Any], claim: Claim | None = None) -> None:
             await router.handle(
                 worker_deps,
                 Incoming(
@@ -60,6 +60,7 @@ async def test_two_inbox_workers_never_double_a_report(deps: Deps) -> None:
                     message_key=f"tg:-9001:{payload['id']}",
                     update_key=f"tg:update:{payload['id']}",
                 ),
+                claim=claim,
             )
             await asyncio.sleep(0.002)  # let the other worker in
 
