@@ -91,6 +91,10 @@ class FakeZalo(LoopbackServer):
         await self._updates.put(update)
         return update
 
+    def drained(self) -> bool:
+        """Every update sent so far has been handed to the bot."""
+        return self._updates.empty()
+
     async def redeliver(self, update: dict[str, Any]) -> None:
         await self._updates.put(update)
 

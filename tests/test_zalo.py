@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import text
 
 import bot.zalo
 from bot import app
@@ -228,3 +229,42 @@ def test_update_parsing_accepts_first_name_and_skips_other_events() -> None:
     assert msg.update_key == "zalo:message:ab12"
     assert to_incoming({"event_name": "message.image.received", "message": {}}) is None
     assert to_incoming({"event_name": "message.text.received"}) is None
+
+
+async def _reports(running: app.Running) -> int:
+    async with running.deps.sessions() as session:
+        found = await session.exec(text("SELECT count(*) FROM report"))  # type: ignore[call-overload]
+        return int(found.one()[0])
+
+
+async def test_a_zalo_flood_holds_up_no_telegram_group(
+    fake: FakeTelegram, zfake: FakeZalo, both: tuple[app.Running, ZaloUser]
+) -> None:
+    """Three Zalo members send a thousand reports between them; meanwhile a Telegram group
+    asks /tien_do and is answered within 2 s, and every report is stored once. (Their answers,
+    paced at one a second into each private chat, wait in their own queues.)"""
+    running, admin = both
+    talk = Talk(fake)
+    await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=100000")
+    out = await zsay(zfake, admin, "/lien_ket xa=20791 thon=Thôn Hà Lam")
+    code = re.search(r"/tham_gia ([A-Z0-9]{8})", out)
+    assert code is not None
+    senders = [zfake.add_user(f"Thành viên Zalo {n}") for n in range(3)]
+    for user in senders:
+        await zsay(zfake, user, f"/tham_gia {code[1]}")
+    for n in range(1000):
+        await zfake.user_sends(senders[n % 3], "/bao_cao ho=1")
+    async with asyncio.timeout(60):
+        while await _reports(running) < 100:  # noqa: ASYNC110 (the flood is being worked off)
+            await asyncio.sleep(0.05)
+    assert await _reports(running) < 900
+    out = await talk.say(HA_LAM, 101, "/tien_do", within=2)
+    assert "Tiến độ" in out
+    async with asyncio.timeout(120):
+        while await _reports(running) < 1000:  # noqa: ASYNC110 (a count in the database)
+            await asyncio.sleep(0.2)
+    await asyncio.sleep(0.5)
+    assert await _reports(running) == 1000
+    assert "Hộ được hướng dẫn: 1.000/100.000 hộ" in await talk.say(HA_LAM, 101, "/tien_do")
+    assert zfake.errors == []
+    assert fake.errors == []
