@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bench import fanout, ingest, memory
+from bench import cost, fanout, ingest, memory
 from bench.groups import fresh_database
 from bench.national import Shape, build
 from handlers import i18n
@@ -101,6 +101,11 @@ async def measure(
     return figures, held
 
 
+async def _cost(workdir: Path, *, reports: int) -> dict[str, float]:
+    url = await fresh_database(workdir / "cost.db")
+    return (await cost.measure(url, reports=reports)).figures()
+
+
 def _print(title: str, table: Table) -> None:
     print(f"\n{title}")  # noqa: T201 (a benchmark prints)
     for heading, figures in table:
@@ -129,6 +134,15 @@ def main() -> int:
         table = [(heading, asyncio.run(ingest.measure(load, workdir)))]
         _print("Ingest", table)
         sections.append(("Ingest", table))
+        cost = asyncio.run(_cost(workdir, reports=50 if args.quick else 500))
+        table = [("one report, a new member", cost)]
+        _print("Cost of a report", table)
+        sections.append(("Cost of a report", table))
+        base = os.environ.get("TCNS_BENCH_POSTGRES_URL")
+        if base:
+            table = [(heading, asyncio.run(ingest.measure_postgres(load, workdir, base)))]
+            _print("Ingest on PostgreSQL", table)
+            sections.append(("Ingest on PostgreSQL", table))
     if "boards" in parts or "memory" in parts:
         boards: Table = []
         held: Table = []
@@ -210,6 +224,16 @@ DESCRIPTIONS = {
         "both as processes polling the sandbox Bot API with sending limits lifted; closed load, "
         "one report in flight per group, each from another member. Latency: update offered → "
         "answer accepted. Goal: tcns ÷ echo ≥ 0.5."
+    ),
+    "Cost of a report": (
+        "`/bao_cao ho=2 app=1 tt=1` from a member the bot has not seen before, straight through "
+        "`router.handle` on a SQLite file (no platform, no inbox): SQL statements and "
+        "transactions per report counted by SQLAlchemy's engine events; `python -m bench.cost`."
+    ),
+    "Ingest on PostgreSQL": (
+        "The same load and the same `tcns run` on a fresh PostgreSQL database, with "
+        "`TCNS_WORKERS` 1, 2 and 4 (updates of different chats processed at once in one "
+        "process). Run when `TCNS_BENCH_POSTGRES_URL` names a server."
     ),
     "Boards at scale": (
         "All 3,321 communes × 22 villages (73,062), 340,000 members, reports in bulk with their "

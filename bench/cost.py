@@ -51,7 +51,10 @@ async def measure(url: str, *, reports: int, groups: int = 16, profile: str | No
     settings = Settings(_env_file=None, database_url=url)
     engine = db.create_engine(url)
     sessions = db.session_factory(engine)
-    clock = lambda: datetime(2026, 11, 18, 9, tzinfo=UTC)  # noqa: E731 (a Wednesday morning)
+
+    def clock() -> datetime:
+        return datetime(2026, 11, 18, 9, tzinfo=UTC)  # a Wednesday morning
+
     deps = app.make_deps(settings, sessions, clock=clock)
     counted = {"statements": 0, "transactions": 0}
 
@@ -95,7 +98,7 @@ async def measure(url: str, *, reports: int, groups: int = 16, profile: str | No
         await one()
     if profiler:
         profiler.disable()
-        profiler.dump_stats(profile)
+        profiler.dump_stats(str(profile))
     seconds = time.perf_counter() - started
     await engine.dispose()
     return Cost(reports, counted["statements"], counted["transactions"], seconds)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
 from bot import app
@@ -22,6 +24,28 @@ async def fresh_database(path: Path) -> str:
     engine, _sessions = await app.prepare_database(Settings(_env_file=None, database_url=url))
     await engine.dispose()
     return url
+
+
+async def fresh_postgres(base_url: str, name: str) -> str:
+    """An empty PostgreSQL database `name` beside `base_url`'s, migrated and seeded; its URL."""
+    admin = db.create_engine(base_url)
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    engine, _sessions = await app.prepare_database(Settings(_env_file=None, database_url=url))
+    await engine.dispose()
+    return url
+
+
+async def drop_postgres(base_url: str, name: str) -> None:
+    admin = db.create_engine(base_url)
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
 
 
 async def link_groups(

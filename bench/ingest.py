@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.groups import fresh_database, link_groups
+from bench.groups import drop_postgres, fresh_database, fresh_postgres, link_groups
 from bench.process import spawn, stop
 from sandbox.telegram import FakeTelegram, Sent
 
@@ -94,8 +94,9 @@ async def _echo(load: Load, workdir: Path) -> Figures:
         await fake.stop()
 
 
-async def _tcns(load: Load, workdir: Path) -> Figures:
-    url = await fresh_database(workdir / "ingest.db")
+async def _tcns(load: Load, workdir: Path, *, url: str | None = None, workers: int = 1) -> Figures:
+    """tcns on a fresh SQLite file, or on the database at `url` with `workers` workers."""
+    url = url or await fresh_database(workdir / "ingest.db")
     fake = await _server().start()
     # Households enough that no report of the run is refused as more than the village has.
     groups = await link_groups(
@@ -109,6 +110,7 @@ async def _tcns(load: Load, workdir: Path) -> Figures:
         "TCNS_SEND_PER_SECOND": str(UNLIMITED),
         "TCNS_SEND_PER_GROUP_MINUTE": str(UNLIMITED),
         "TCNS_HTTP_PORT": "0",
+        "TCNS_WORKERS": str(workers),
     }
     proc = await spawn(["-m", "bot", "run"], env=env, log=workdir / "tcns-run.log")
     try:
@@ -119,6 +121,23 @@ async def _tcns(load: Load, workdir: Path) -> Figures:
     refused = [e for e in fake.errors]
     if refused:
         raise RuntimeError(f"the server refused {len(refused)} sends: {refused[:3]}")
+    return figures
+
+
+async def measure_postgres(
+    load: Load, workdir: Path, base_url: str, workers: tuple[int, ...] = (1, 2, 4)
+) -> dict[str, float]:
+    """tcns on PostgreSQL with 1, 2 and 4 workers in one process, a fresh database each."""
+    figures: dict[str, float] = {}
+    for n in workers:
+        name = f"tcns_bench_ingest_{n}"
+        url = await fresh_postgres(base_url, name)
+        try:
+            run = await _tcns(load, workdir, url=url, workers=n)
+        finally:
+            await drop_postgres(base_url, name)
+        figures[f"{n} worker{'s' if n > 1 else ''} (reports/s)"] = run.rate
+        figures[f"{n} worker{'s' if n > 1 else ''} p50 (ms)"] = run.percentile(50)
     return figures
 
 

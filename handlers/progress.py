@@ -111,12 +111,21 @@ def grades_of(plan: PlanApplication | None) -> tuple[tuple[float, str], ...]:
 
 
 async def unit_progress(
-    session: AsyncSession, *, unit: Unit, week: str, indicators: Sequence[Indicator]
+    session: AsyncSession,
+    *,
+    unit: Unit,
+    week: str,
+    indicators: Sequence[Indicator],
+    totals: dict[str, dict[int, int]] | None = None,
+    team: bool = True,
 ) -> UnitProgress:
+    """`totals` (period -> indicator id -> total, for "all" and `week`) when the caller has
+    them already; `team` False leaves out the team's figures (a report's confirmation)."""
     assert unit.id is not None  # noqa: S101 (a stored unit)
     households = await units.households_of(session, unit=unit)
-    cumulative = (await reports.totals(session, unit_ids=[unit.id], period=ALL_TIME))[unit.id]
-    weekly = (await reports.totals(session, unit_ids=[unit.id], period=week))[unit.id]
+    if totals is None:
+        totals = await reports.unit_totals(session, unit_id=unit.id, periods=[ALL_TIME, week])
+    cumulative, weekly = totals.get(ALL_TIME, {}), totals.get(week, {})
     own = await own_targets(session, unit_ids=units.path_ids(unit))
     items: list[IndicatorProgress] = []
     for ind in indicators:
@@ -141,7 +150,12 @@ async def unit_progress(
                 ),
             )
         )
-    value = await _score(session, unit=unit, indicators=indicators)
+    if unit.level == "village":
+        # Scored on its own totals, which are at hand.
+        done_by_code = {ind.code: cumulative.get(ind.id or 0, 0) for ind in indicators}
+        value = scoring.score(done_by_code, households, _goals_for(unit, indicators, own))
+    else:
+        value = await _score(session, unit=unit, indicators=indicators)
     plan = await config.plan_for(session, unit=unit)
     return UnitProgress(
         unit=unit,
@@ -149,7 +163,7 @@ async def unit_progress(
         items=items,
         score=value,
         grade=scoring.grade(value, grades_of(plan)),
-        team=await _team(session, unit=unit, plan=plan),
+        team=await _team(session, unit=unit, plan=plan) if team else None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from handlers import views
@@ -16,20 +17,29 @@ from handlers.reading import ParsedReport, parse_report, report_line
 from handlers.richtext import Rich, Span, b, code, fmt, i, mention
 from storage import config, people, reports, units
 from storage.models import Indicator, Unit
+from storage.reports import ALL_TIME
 
 MY_REPORTS = 10
 
 
 def matcher_for(indicators: Sequence[Indicator]) -> IndicatorMatcher:
     """Codes, aliases and both names: the template lists the names, so people type them."""
-    return IndicatorMatcher(
-        IndicatorSpec(
-            code=ind.code,
-            aliases=(*(a for a in ind.aliases.splitlines() if a), ind.name_vi, ind.name_en),
-            households=ind.kind == "households",
+    return _matcher(
+        tuple(
+            IndicatorSpec(
+                code=ind.code,
+                aliases=(*(a for a in ind.aliases.splitlines() if a), ind.name_vi, ind.name_en),
+                households=ind.kind == "households",
+            )
+            for ind in indicators
         )
-        for ind in indicators
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _matcher(specs: tuple[IndicatorSpec, ...]) -> IndicatorMatcher:
+    # Built once per set of indicators (folding every alias is most of a report's reading).
+    return IndicatorMatcher(specs)
 
 
 def not_linked(ctx: Ctx) -> Rich:
@@ -117,12 +127,17 @@ async def report(ctx: Ctx) -> list[Reply]:
         if existing is not None and existing.id is not None
         else {}
     )
-    over = await _over_households(ctx, unit, parsed, by_code, old)
+    week, this_week = week_key(day), week_key(ctx.today)
+    # The unit's totals as they stand, read once: for the household check, and (with this
+    # report added) for the confirmation.
+    totals = await reports.unit_totals(
+        ctx.session, unit_id=unit.id, periods=sorted({ALL_TIME, week, this_week})
+    )
+    over = await _over_households(ctx, unit, parsed, by_code, old, totals[ALL_TIME])
     if over is not None:
         return _refuse(ctx, over, indicators)
 
-    week = week_key(day)
-    await people.ensure_membership(ctx.session, person_id=ctx.person.id, unit_id=unit.id)
+    await people.ensure_member(ctx.session, person_id=ctx.person.id, unit_id=unit.id)
     clean_values = {k: v for k, v in values.items() if k is not None}
     if existing is None:
         await reports.create(
@@ -151,8 +166,17 @@ async def report(ctx: Ctx) -> list[Reply]:
         )
         headline = _("Updated for {name} ({unit}, week {week})")
     ctx.deps.observer.count("report")
+    _apply(totals, ALL_TIME, old, clean_values)
+    if existing is not None:
+        _apply(totals, existing.week, old, {})
+    _apply(totals, week, {}, clean_values)
     progress = await unit_progress(
-        ctx.session, unit=unit, week=week_key(ctx.today), indicators=indicators
+        ctx.session,
+        unit=unit,
+        week=this_week,
+        indicators=indicators,
+        totals={ALL_TIME: totals[ALL_TIME], this_week: totals.get(this_week, {})},
+        team=False,
     )
     return ctx.reply(
         confirmation(
@@ -165,6 +189,19 @@ async def report(ctx: Ctx) -> list[Reply]:
             progress=progress,
         )
     )
+
+
+def _apply(
+    totals: dict[str, dict[int, int]], period: str, old: dict[int, int], new: dict[int, int]
+) -> None:
+    """The totals of `period` once `old` values left it and `new` ones entered."""
+    if period not in totals:
+        return  # a week nobody looks at in this answer
+    row = totals[period]
+    for ind, value in old.items():
+        row[ind] = row.get(ind, 0) - value
+    for ind, value in new.items():
+        row[ind] = row.get(ind, 0) + value
 
 
 def confirmation(
@@ -230,13 +267,12 @@ async def _over_households(
     parsed: ParsedReport,
     by_code: dict[str, Indicator],
     old: dict[int, int],
+    current: dict[int, int],
 ) -> Problem | None:
     """A household indicator may not pass the unit's household count."""
     households = await units.households_of(ctx.session, unit=unit)
     if households is None:
         return None
-    assert unit.id is not None  # noqa: S101 (stored)
-    current = (await reports.totals(ctx.session, unit_ids=[unit.id]))[unit.id]
     for c, v in parsed.values.items():
         ind = by_code[c]
         if ind.kind != "households" or ind.id is None:

@@ -19,7 +19,7 @@ from handlers.i18n import _
 from handlers.incoming import Deps, Incoming, Reply
 from handlers.reading import strip_invisible
 from handlers.richtext import Rich, code
-from storage import people
+from storage import cache, people
 from storage.db import transaction
 from storage.folding import clean, fold
 
@@ -208,6 +208,7 @@ async def handle(deps: Deps, msg: Incoming, *, claim: Claim | None = None) -> li
                     return []
             elif msg.update_key and not await people.mark_processed(session, key=msg.update_key):
                 return []
+            await cache.refresh(session)
             chat = await people.upsert_chat(
                 session,
                 chat_id=msg.chat_id,

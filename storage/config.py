@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import cache
 from storage.models import (
     AdminGrant,
     AuditEntry,
@@ -88,18 +89,27 @@ async def revoke(session: AsyncSession, *, person_id: str, unit_id: int) -> bool
 async def indicators_for(session: AsyncSession, *, unit: Unit | None) -> list[Indicator]:
     """The national indicators and those a plan added for `unit` or above it."""
     ids = path_ids(unit) if unit is not None else []
-    stmt = select(Indicator).where(
-        col(Indicator.scope_unit_id).is_(None) | col(Indicator.scope_unit_id).in_(ids)
-    )
-    rows = await session.exec(stmt.order_by(col(Indicator.position), col(Indicator.id)))
-    return list(rows.all())
+
+    async def load() -> list[Indicator]:
+        stmt = select(Indicator).where(
+            col(Indicator.scope_unit_id).is_(None) | col(Indicator.scope_unit_id).in_(ids)
+        )
+        rows = await session.exec(stmt.order_by(col(Indicator.position), col(Indicator.id)))
+        return [cache.copy(row) for row in rows.all()]
+
+    # Callers read these and never change them: the kept copies themselves are handed out.
+    return list(await cache.cached(session, ("indicators", tuple(ids)), load))
 
 
 async def targets_at(session: AsyncSession, *, unit_ids: Sequence[int]) -> list[Target]:
     if not unit_ids:
         return []
-    rows = await session.exec(select(Target).where(col(Target.unit_id).in_(unit_ids)))
-    return list(rows.all())
+
+    async def load() -> list[Target]:
+        rows = await session.exec(select(Target).where(col(Target.unit_id).in_(unit_ids)))
+        return [cache.copy(row) for row in rows.all()]
+
+    return list(await cache.cached(session, ("targets", tuple(unit_ids)), load))
 
 
 async def set_target(
@@ -173,9 +183,15 @@ async def set_schedule(
 async def plan_for(session: AsyncSession, *, unit: Unit) -> PlanApplication | None:
     """The plan applied nearest above (or at) the unit."""
     ids = path_ids(unit)
-    rows = await session.exec(select(PlanApplication).where(col(PlanApplication.unit_id).in_(ids)))
-    found = sorted(rows.all(), key=lambda p: -ids.index(p.unit_id))
-    return found[0] if found else None
+
+    async def load() -> tuple[PlanApplication | None]:
+        rows = await session.exec(
+            select(PlanApplication).where(col(PlanApplication.unit_id).in_(ids))
+        )
+        found = sorted(rows.all(), key=lambda p: -ids.index(p.unit_id))
+        return (cache.copy(found[0]) if found else None,)
+
+    return (await cache.cached(session, ("plan", tuple(ids)), load))[0]  # type: ignore[no-any-return]
 
 
 async def save_plan_application(session: AsyncSession, *, application: PlanApplication) -> None:

@@ -62,6 +62,10 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         await conn.run_sync(_upgrade, revision)
 
 
+# Registers the listeners that notice configuration changes in every session (storage/cache.py).
+from storage import cache as _cache  # noqa: E402, F401
+
+
 def redacted_url(url: str) -> str:
     """The URL without its password, for messages."""
     return make_url(url).render_as_string(hide_password=True)

@@ -15,6 +15,10 @@ def is_postgres(where: AsyncSession | AsyncEngine) -> bool:
     return bind is not None and bind.dialect.name == "postgresql"
 
 
+def name(session: AsyncSession) -> str:
+    return "postgresql" if is_postgres(session) else "sqlite"
+
+
 def insert_for(session: AsyncSession) -> Callable[..., Any]:
     """The dialect's INSERT, which has ON CONFLICT."""
     return postgresql.insert if is_postgres(session) else sqlite.insert

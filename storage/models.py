@@ -272,3 +272,13 @@ class InboxUpdate(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     received_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     done_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class ConfigVersion(SQLModel, table=True):
+    """One row: how many times configuration has changed, so that every process knows when
+    its cached copy is out of date (storage/cache.py)."""
+
+    __tablename__ = "config_version"
+
+    id: int = Field(default=1, primary_key=True)
+    n: int = 0

@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import AuditEntry, Chat, Membership, Person, ProcessedUpdate
+from storage import cache, dialect
+from storage.dialect import core, insert_for
+from storage.models import AuditEntry, Chat, Membership, Person, ProcessedUpdate, utcnow
+
+_INSERT_PERSON = sa.insert(Person.__table__)  # type: ignore[attr-defined]
+_STATEMENTS: dict[tuple[str, str], sa.Insert] = {}
+
+
+def _statement(session: AsyncSession, what: str) -> sa.Insert:
+    """INSERT .. ON CONFLICT DO NOTHING of a membership or a processed update, built once."""
+    found = _STATEMENTS.get((dialect.name(session), what))
+    if found is None:
+        table, keys = {
+            "member": (Membership.__table__, ["person_id", "unit_id"]),  # type: ignore[attr-defined]
+            "processed": (ProcessedUpdate.__table__, ["key"]),  # type: ignore[attr-defined]
+        }[what]
+        found = insert_for(session)(table).on_conflict_do_nothing(index_elements=keys)
+        _STATEMENTS[(dialect.name(session), what)] = found
+    return found
 
 
 async def upsert_chat(
@@ -18,6 +37,14 @@ async def upsert_chat(
     person_id: str | None = None,
 ) -> Chat:
     """`person_id`: whose private chat this is (None for a group)."""
+    known: Chat | None = cache.get(session, ("chat", chat_id))
+    if (
+        known is not None
+        and (not title or known.title == title)
+        and (not person_id or known.person_id == person_id)
+    ):
+        # Nothing to change: the cached row, put in this session as it is in the database.
+        return await cache.attach(session, known)
     chat = await session.get(Chat, chat_id)
     if chat is None:
         chat = Chat(id=chat_id, platform=platform, kind=kind, title=title, person_id=person_id)
@@ -28,6 +55,7 @@ async def upsert_chat(
             chat.title = title
         if person_id and chat.person_id != person_id:
             chat.person_id = person_id
+    cache.put_row(session, ("chat", chat_id), chat)
     return chat
 
 
@@ -43,15 +71,32 @@ async def private_chat_of(session: AsyncSession, *, person_id: str) -> Chat | No
 async def upsert_person(
     session: AsyncSession, *, person_id: str, platform: str, name: str, username: str | None
 ) -> Person:
+    known: Person | None = cache.get(session, ("person", person_id))
+    if known is not None and known.display_name == name and known.username == username:
+        return await cache.attach(session, known)
     person = await session.get(Person, person_id)
     if person is None:
         person = Person(id=person_id, platform=platform, display_name=name, username=username)
-        session.add(person)
-        await session.flush()
-    else:
-        person.display_name = name
-        person.username = username
+        await core(session, _INSERT_PERSON, person.model_dump())
+        cache.put(session, ("person", person_id), person)
+        return await cache.attach(session, person)
+    person.display_name = name
+    person.username = username
+    cache.put(session, ("person", person_id), person)
     return person
+
+
+async def ensure_member(session: AsyncSession, *, person_id: str, unit_id: int) -> None:
+    """The person is a member of the unit (a member already, or one from now on)."""
+    if cache.get(session, ("member", person_id, unit_id)):
+        return
+    await core(
+        session,
+        _statement(session, "member"),
+        {"person_id": person_id, "unit_id": unit_id, "role": "member", "trained": False,
+         "joined_at": utcnow()},
+    )  # fmt: skip
+    cache.put(session, ("member", person_id, unit_id), True)
 
 
 async def ensure_membership(session: AsyncSession, *, person_id: str, unit_id: int) -> Membership:
@@ -72,11 +117,10 @@ async def ensure_membership(session: AsyncSession, *, person_id: str, unit_id: i
 
 async def mark_processed(session: AsyncSession, *, key: str) -> bool:
     """Records an inbound update; False when it was seen before (a redelivery)."""
-    if await session.get(ProcessedUpdate, key) is not None:
-        return False
-    session.add(ProcessedUpdate(key=key))
-    await session.flush()
-    return True
+    result = await core(
+        session, _statement(session, "processed"), {"key": key, "received_at": utcnow()}
+    )
+    return bool(result.rowcount)
 
 
 async def audit(

@@ -5,14 +5,41 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from sqlalchemy.dialects import postgresql, sqlite
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import cache, dialect
+from storage.dialect import core
 from storage.models import Report, ReportValue, Unit, UnitTotal, utcnow
 from storage.units import in_subtree, path_ids
 
 ALL_TIME = "all"
+
+# The hot path's statements, built once: a report is a few of these, on SQLAlchemy Core.
+_REPORT = Report.__table__  # type: ignore[attr-defined]
+_VALUE = ReportValue.__table__  # type: ignore[attr-defined]
+_TOTAL = UnitTotal.__table__  # type: ignore[attr-defined]
+_INSERT_REPORT = sa.insert(_REPORT).returning(_REPORT.c.id)
+_INSERT_VALUES = sa.insert(_VALUE)
+_TOTALS_OF = sa.select(_TOTAL.c.period, _TOTAL.c.indicator_id, _TOTAL.c.value).where(
+    _TOTAL.c.unit_id == sa.bindparam("unit_id"),
+    _TOTAL.c.period.in_(sa.bindparam("periods", expanding=True)),
+)
+_ADD_TOTALS: dict[str, sa.Insert] = {}
+
+
+def _add_totals_statement(session: AsyncSession) -> sa.Insert:
+    """INSERT .. ON CONFLICT DO UPDATE adding to the value: concurrent reports from two workers
+    add up instead of overwriting each other."""
+    found = _ADD_TOTALS.get(dialect.name(session))
+    if found is None:
+        stmt = dialect.insert_for(session)(_TOTAL)
+        found = _ADD_TOTALS[dialect.name(session)] = stmt.on_conflict_do_update(
+            index_elements=["unit_id", "indicator_id", "period"],
+            set_={"value": _TOTAL.c.value + stmt.excluded.value},
+        )
+    return found
 
 
 async def _add_to_totals(
@@ -30,20 +57,30 @@ async def _add_to_totals(
         for ind, amount in deltas.items()
         if amount
     ]
-    if not rows:
-        return
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(UnitTotal).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["unit_id", "indicator_id", "period"],
-        set_={"value": UnitTotal.value + stmt.excluded.value},
-    )
-    await session.exec(stmt)
+    if rows:
+        await core(session, _add_totals_statement(session), rows)
+
+
+async def unit_totals(
+    session: AsyncSession, *, unit_id: int, periods: Sequence[str]
+) -> dict[str, dict[int, int]]:
+    """period -> indicator id -> the unit's running total, for a few periods in one read."""
+    found: dict[str, dict[int, int]] = {p: {} for p in periods}
+    rows = await core(session, _TOTALS_OF, {"unit_id": unit_id, "periods": list(periods)})
+    for period, indicator_id, value in rows.all():
+        found[period][indicator_id] = value
+    return found
+
+
+_BY_MESSAGE_KEY = sa.select(_REPORT).where(_REPORT.c.message_key == sa.bindparam("key"))
 
 
 async def by_message_key(session: AsyncSession, *, message_key: str) -> Report | None:
-    return (await session.exec(select(Report).where(Report.message_key == message_key))).first()
+    """The report of a message (an edit or a redelivery finds it), in this session."""
+    row = (await core(session, _BY_MESSAGE_KEY, {"key": message_key})).first()
+    if row is None:
+        return None
+    return await cache.attach(session, Report(**row._mapping))
 
 
 async def values_of(session: AsyncSession, *, report_id: int) -> dict[int, int]:
@@ -64,7 +101,9 @@ async def create(
     note: str | None,
     source_text: str,
 ) -> Report:
+    """A new report with its values, added to the running totals: three statements."""
     assert unit.id is not None  # noqa: S101 (a stored unit)
+    now = utcnow()
     report = Report(
         unit_id=unit.id,
         person_id=person_id,
@@ -74,15 +113,18 @@ async def create(
         report_date=report_date,
         note=note,
         source_text=source_text,
+        created_at=now,
+        updated_at=now,
     )
-    session.add(report)
-    await session.flush()
-    assert report.id is not None  # noqa: S101 (flushed)
-    session.add_all(
-        ReportValue(report_id=report.id, indicator_id=ind, value=v) for ind, v in values.items()
-    )
+    row = report.model_dump(exclude={"id"})
+    report.id = report_id = (await core(session, _INSERT_REPORT, row)).scalar_one()
+    if values:
+        await core(
+            session,
+            _INSERT_VALUES,
+            [{"report_id": report_id, "indicator_id": i, "value": v} for i, v in values.items()],
+        )
     await _add_to_totals(session, unit=unit, week=week, deltas=values)
-    await session.flush()
     return report
 
 

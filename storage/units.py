@@ -13,6 +13,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import cache
 from storage.folding import key, unit_key
 from storage.models import Unit
 
@@ -101,7 +102,13 @@ def _ids(path: str) -> list[int]:
 
 
 async def get(session: AsyncSession, *, unit_id: int) -> Unit | None:
-    return await session.get(Unit, unit_id)
+    known: Unit | None = cache.get(session, ("unit", unit_id))
+    if known is not None:
+        return await cache.attach(session, known)
+    unit = await session.get(Unit, unit_id)
+    if unit is not None:
+        cache.put_row(session, ("unit", unit_id), unit)
+    return unit
 
 
 async def by_ids(session: AsyncSession, *, ids: Sequence[int]) -> list[Unit]:

@@ -1,5 +1,6 @@
-"""inbox lanes: the chat of each update, so that each chat's updates keep their order while
-different chats are processed side by side
+"""inbox lanes and the configuration version: the chat of each update, so that each chat's
+updates keep their order while different chats are processed side by side; and one row that
+counts configuration changes, for the caches of every process
 
 Revision ID: 0006
 Revises: 0005
@@ -21,9 +22,17 @@ def upgrade() -> None:
     with op.batch_alter_table("inbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("chat_id", sa.String(length=64), nullable=True))
         batch_op.create_index("ix_inbox_lane", ["state", "chat_id", "id"], unique=False)
+    version = op.create_table(
+        "config_version",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.bulk_insert(version, [{"id": 1, "n": 0}])
 
 
 def downgrade() -> None:
+    op.drop_table("config_version")
     with op.batch_alter_table("inbox", schema=None) as batch_op:
         batch_op.drop_index("ix_inbox_lane")
         batch_op.drop_column("chat_id")
