@@ -70,7 +70,6 @@ class Metrics:
         self.outbox_pending.set(outbox)
         self.inbox_pending.set(waiting)
         if oldest is not None:
-            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
             self.inbox_lag.set((datetime.now(UTC) - oldest).total_seconds())
         else:
             self.inbox_lag.set(0)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from handlers import roles
 from handlers.admin import denied
 from handlers.context import Ctx
@@ -43,8 +41,7 @@ async def audit(ctx: Ctx) -> list[Reply]:
     if not entries:
         rich.add(i(_("No changes recorded yet.")))
     for entry, actor in entries:
-        stamp = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=UTC)  # SQLite: naive UTC
-        when = stamp.astimezone(ctx.tz)
+        when = entry.at.astimezone(ctx.tz)
         who = actor.display_name if actor is not None else entry.actor_id
         change = f"{entry.before or '–'} → {entry.after or '–'}"
         rich.add(f"• {when:%d/%m %H:%M} — ", b(who), f" — {action_name(entry.action)}: {change}")

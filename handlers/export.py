@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -251,11 +251,7 @@ async def _reports_sheet(
         for rv in rvs.all():
             values.setdefault(rv.report_id, {})[rv.indicator_id] = rv.value
     for report, u, person in found:
-        at = (
-            report.created_at
-            if report.created_at.tzinfo
-            else report.created_at.replace(tzinfo=UTC)
-        )
+        at = report.created_at
         v = values.get(report.id or 0, {})
         append(
             ws,

@@ -15,8 +15,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import case, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import i18n, views
@@ -30,19 +28,13 @@ from handlers.progress import Board, board
 from handlers.richtext import Rich, Span, b, code, fmt, joined, mention
 from handlers.summary import weekly_summary
 from handlers.targets import resolve_schedule
-from storage import config, people, units
+from storage import config, people, rounds, units
 from storage.db import transaction
 from storage.models import (
-    AdminGrant,
     Chat,
-    Media,
-    Membership,
-    Outbox,
-    Person,
-    Report,
     Unit,
-    utcnow,
 )
+from storage.rounds import Linked
 
 log = logging.getLogger(__name__)
 
@@ -62,96 +54,35 @@ class Post:
     fallback_chat_id: str | None = None
 
 
-def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
 async def enqueue(session: AsyncSession, *, job: str, period: str, posts: Sequence[Post]) -> int:
-    """Writes the posts that are not in the outbox yet; returns how many were new.
-
-    One statement for all the posts (and one per distinct picture): a chunk of a national round
-    is hundreds of posts sharing one chart."""
-    if not posts:
-        return 0
-    insert = _insert(session)
-    media: dict[str, Attachment] = {}
-    rows: list[dict[str, object]] = []
-    for post in posts:
-        media_key = None
-        if post.attachment is not None:
-            media_key = hashlib.sha256(post.attachment.content).hexdigest()
-            media.setdefault(media_key, post.attachment)
-        rows.append(
-            {
-                "job": job,
-                "period": period,
-                "chat_id": post.chat_id,
-                "body": post.rich.to_json(),
-                "media_key": media_key,
-                "media_kind": post.attachment.kind if post.attachment else None,
-                "fallback_chat_id": post.fallback_chat_id,
-                "created_at": utcnow(),
-            }
-        )
-    for key, attachment in media.items():
-        await session.exec(
-            insert(Media)
-            .values(
-                key=key,
-                filename=attachment.filename,
-                mime=attachment.mime,
-                content=attachment.content,
+    """The posts into the outbox (storage/rounds.py); returns how many were new."""
+    return await rounds.enqueue(
+        session,
+        job=job,
+        period=period,
+        posts=[
+            rounds.QueuedPost(
+                chat_id=post.chat_id,
+                body=post.rich.to_json(),
+                picture=_picture(post.attachment) if post.attachment is not None else None,
+                fallback_chat_id=post.fallback_chat_id,
             )
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
-    before = await _queued_count(session, job=job, period=period)
-    await session.exec(
-        insert(Outbox).on_conflict_do_nothing(index_elements=["job", "period", "chat_id"]),
-        params=rows,
+            for post in posts
+        ],
     )
-    return await _queued_count(session, job=job, period=period) - before
 
 
-async def _queued_count(session: AsyncSession, *, job: str, period: str) -> int:
-    found = await session.exec(
-        select(func.count()).select_from(Outbox).where(Outbox.job == job, Outbox.period == period)
+def _picture(attachment: Attachment) -> rounds.Picture:
+    return rounds.Picture(
+        key=hashlib.sha256(attachment.content).hexdigest(),
+        filename=attachment.filename,
+        mime=attachment.mime,
+        kind=attachment.kind,
+        content=attachment.content,
     )
-    return int(found.one())
 
 
 # --- who is due ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Linked:
-    """A linked chat as the due-time check needs it: a national round looks at 73,000 of them,
-    and whole Chat and Unit instances for each would cost hundreds of megabytes."""
-
-    chat_id: str
-    path: str
-    scope: int  # whose board the chat gets: a village's commune, else its own unit
-
-
-async def _linked_chats(session: AsyncSession) -> list[Linked]:
-    scope = case((col(Unit.level) == "village", col(Unit.parent_id)), else_=col(Unit.id))
-    rows = await session.exec(
-        select(Chat.id, Unit.path, scope)
-        .join(Unit, col(Unit.id) == col(Chat.unit_id))
-        .where(col(Chat.active).is_(True))
-        .order_by(col(Chat.id))
-    )
-    return [Linked(chat_id, path, int(of or 0)) for chat_id, path, of in rows.all()]
-
-
-async def _load(session: AsyncSession, chats: Sequence[Linked]) -> list[tuple[Chat, Unit]]:
-    rows = await session.exec(
-        select(Chat, Unit)
-        .join(Unit, col(Unit.id) == col(Chat.unit_id))
-        .where(col(Chat.id).in_([c.chat_id for c in chats]))
-        .order_by(col(Chat.id))
-    )
-    return list(rows.all())
 
 
 async def _due(
@@ -159,7 +90,7 @@ async def _due(
 ) -> tuple[str, list[Linked]]:
     """(period, the linked chats whose time for `job` has come in that period)."""
     local = at.astimezone(tz)
-    chats = await _linked_chats(session)
+    chats = await rounds.linked_chats(session)
     if job == "quarterly":
         start, _end = quarter_bounds(local.date())
         due_at = datetime.combine(start, QUARTERLY_AT, tzinfo=tz)
@@ -182,49 +113,7 @@ async def _due(
     return period, due
 
 
-async def _already(session: AsyncSession, *, job: str, period: str) -> set[str]:
-    rows = await session.exec(
-        select(Outbox.chat_id).where(Outbox.job == job, Outbox.period == period)
-    )
-    return set(rows.all())
-
-
 # --- what each job says --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    id: str
-    display_name: str
-
-
-async def _members_and_reports(
-    session: AsyncSession, *, unit_ids: Sequence[int], week: str
-) -> tuple[dict[int, list[Member]], dict[int, set[str]]]:
-    """Each unit's members and who of them reported in `week`; read as plain rows, because a
-    national reminder round reads every one of 340,000 members."""
-    members: dict[int, list[Member]] = {uid: [] for uid in unit_ids}
-    reported: dict[int, set[str]] = {uid: set() for uid in unit_ids}
-    if not unit_ids:
-        return members, reported
-    rows = await session.exec(
-        select(Membership.unit_id, Person.id, Person.display_name)
-        .join(Person, col(Person.id) == col(Membership.person_id))
-        .where(col(Membership.unit_id).in_(unit_ids))
-        .order_by(col(Person.display_name))
-    )
-    for unit_id, person_id, name in rows.all():
-        members[unit_id].append(Member(person_id, name))
-    done = await session.exec(
-        select(Report.unit_id, Report.person_id).where(
-            col(Report.unit_id).in_(unit_ids),
-            Report.week == week,
-            col(Report.withdrawn_at).is_(None),
-        )
-    )
-    for uid, pid in done.all():
-        reported[uid].add(pid)
-    return members, reported
 
 
 async def reminders(
@@ -232,7 +121,7 @@ async def reminders(
 ) -> list[Post]:
     week = week_key(today)
     unit_ids = sorted({u.id for _c, u in chats if u.id is not None})
-    members, reported = await _members_and_reports(session, unit_ids=unit_ids, week=week)
+    members, reported = await rounds.members_and_reports(session, unit_ids=unit_ids, week=week)
     posts: list[Post] = []
     for chat, unit in chats:
         assert unit.id is not None  # noqa: S101 (stored)
@@ -367,7 +256,7 @@ async def quarterly_workbooks(
     start, end = quarter_bounds(today - timedelta(days=1))
     title = _quarter_title(deps, period)
     posts: list[Post] = []
-    grants = (await session.exec(select(AdminGrant))).all()
+    grants = await rounds.admin_grants(session)
     done: set[tuple[str, int]] = set()
     for grant in grants:
         if (grant.person_id, grant.unit_id) in done:
@@ -433,14 +322,14 @@ async def run(deps: Deps, job: str, at: datetime) -> int:
     today = local_date(at, tz)
     async with deps.sessions() as session:
         period, due = await _due(session, job=job, at=at, tz=tz)
-        sent = await _already(session, job=job, period=period)
+        sent = await rounds.already_queued(session, job=job, period=period)
     todo = [c for c in due if c.chat_id not in sent]
     if not todo:
         return 0
     added = 0
     for linked in _chunks(todo):
         async with transaction(deps.sessions) as session:
-            chunk = await _load(session, linked)
+            chunk = await rounds.load(session, linked)
             if job == "reminders":
                 posts = await reminders(session, chats=chunk, today=today, deps=deps)
             elif job == "summaries":

@@ -13,11 +13,9 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlmodel import col, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
 
 from handlers.incoming import (
     Attachment,
@@ -29,8 +27,10 @@ from handlers.incoming import (
     system_clock,
 )
 from handlers.richtext import Rich
+from storage import outbox
 from storage.db import transaction
-from storage.models import Chat, Media, Outbox
+from storage.dialect import is_postgres
+from storage.models import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -68,29 +68,20 @@ class OutboxSender:
     def _messenger(self, chat_id: str) -> Messenger | None:
         return next((m for m in self.messengers if m.handles(chat_id)), None)
 
-    def _due_query(self, job: str | None) -> SelectOfScalar[Outbox]:
-        stmt = select(Outbox).where(
-            Outbox.state == "pending",
-            or_(col(Outbox.not_before).is_(None), col(Outbox.not_before) <= self.now()),
-        )
-        if job is not None:
-            stmt = stmt.where(Outbox.job == job)
-        return stmt.order_by(col(Outbox.id))
-
     async def _claim(self, limit: int, job: str | None) -> list[Outbox]:
         async with self.deps.sessions() as session:
-            return list((await session.exec(self._due_query(job).limit(limit))).all())
+            return await outbox.due(session, now=self.now(), job=job, limit=limit)
 
     async def _postgres(self) -> bool:
         async with self.deps.sessions() as session:
-            return session.bind is not None and session.bind.dialect.name == "postgresql"
+            return is_postgres(session)
 
     async def _attachment(self, row: Outbox) -> Attachment | None:
         if row.media_key is None:
             return None
         if row.media_key not in self._media:
             async with self.deps.sessions() as session:
-                media = await session.get(Media, row.media_key)
+                media = await outbox.media(session, key=row.media_key)
             if media is None:
                 return None
             self._media[row.media_key] = Attachment(
@@ -103,13 +94,7 @@ class OutboxSender:
 
     async def _next_retry(self, job: str | None) -> datetime | None:
         async with self.deps.sessions() as session:
-            stmt = select(func.min(Outbox.not_before)).where(Outbox.state == "pending")
-            if job is not None:
-                stmt = stmt.where(Outbox.job == job)
-            found = (await session.exec(stmt)).one()
-        if found is None:
-            return None
-        return found if found.tzinfo else found.replace(tzinfo=UTC)  # SQLite: naive UTC
+            return await outbox.next_retry(session, job=job)
 
     async def drain(
         self,
@@ -175,24 +160,14 @@ class OutboxSender:
         """One post (SQLite: short transactions; the send needs none)."""
         result = await self._deliver(row, stats)
         if result.outcome is SendOutcome.SENT:
-            # The common case in one statement: at hundreds of posts a second SQLite's single
-            # writer, not the Bot API, would otherwise set the pace.
             stats.sent += 1
+            assert row.id is not None  # noqa: S101 (stored)
             async with transaction(self.deps.sessions) as session:
-                await session.exec(
-                    update(Outbox)
-                    .where(col(Outbox.id) == row.id)
-                    .values(
-                        state="sent",
-                        sent_at=self.now(),
-                        last_error=None,
-                        attempts=col(Outbox.attempts) + 1,
-                    )
-                )
+                await outbox.mark_sent(session, post_id=row.id, now=self.now())
             row.state = "sent"
             return
         async with transaction(self.deps.sessions) as session:
-            stored = await session.get(Outbox, row.id)
+            stored = await outbox.get(session, post_id=row.id or 0)
             if stored is not None:
                 await self._record(session, stored, result, stats)
                 row.state, row.not_before = stored.state, stored.not_before
@@ -202,10 +177,10 @@ class OutboxSender:
         outcome in the same transaction. Another worker skips it meanwhile; if this process dies
         the lock goes with its connection and the post is still pending. False when none is due."""
         async with transaction(self.deps.sessions) as session:
-            stmt = self._due_query(job).limit(1).with_for_update(skip_locked=True)
-            row = (await session.exec(stmt)).first()
-            if row is None:
+            rows = await outbox.due(session, now=self.now(), job=job, limit=1, lock=True)
+            if not rows:
                 return False
+            row = rows[0]
             await self._record(session, row, await self._deliver(row, stats), stats)
         return True
 
@@ -247,47 +222,19 @@ class OutboxSender:
     async def _gone(self, session: AsyncSession, row: Outbox, error: str | None) -> None:
         """The chat refused the bot: retire it, and use the fallback chat if the post has one."""
         row.state, row.last_error = "failed", f"gone: {error or ''}"[:500]
-        chat = await session.get(Chat, row.chat_id)
-        if chat is not None and chat.kind != "private":
-            chat.active = False  # removed from the group: stop posting there
+        if await outbox.retire_chat(session, chat_id=row.chat_id):
             log.warning("outbox: %s removed the bot; retired", row.chat_id)
-        if row.fallback_chat_id and not await self._taken(session, row, row.fallback_chat_id):
-            session.add(
-                Outbox(
-                    job=row.job,
-                    period=row.period,
-                    chat_id=row.fallback_chat_id,
-                    body=row.body,
-                    media_key=row.media_key,
-                    media_kind=row.media_kind,
-                )
-            )
+        fallback = row.fallback_chat_id
+        if fallback and not await self._taken(session, row, fallback):
+            outbox.copy_to(session, post=row, chat_id=fallback)
 
     async def _taken(self, session: AsyncSession, row: Outbox, chat_id: str) -> bool:
-        found = await session.exec(
-            select(Outbox).where(
-                Outbox.job == row.job, Outbox.period == row.period, Outbox.chat_id == chat_id
-            )
-        )
-        return found.first() is not None
+        return await outbox.taken(session, job=row.job, period=row.period, chat_id=chat_id)
 
     async def _migrate(self, session: AsyncSession, row: Outbox, new_chat_id: str) -> None:
         """A group that became a supergroup: the chat lives on under its new id, and the post,
         still pending, goes there on the next round."""
-        old = await session.get(Chat, row.chat_id)
-        if old is not None and await session.get(Chat, new_chat_id) is None:
-            session.add(
-                Chat(
-                    id=new_chat_id,
-                    platform=old.platform,
-                    kind=old.kind,
-                    title=old.title,
-                    unit_id=old.unit_id,
-                    language=old.language,
-                )
-            )
-            old.active = False
-            old.unit_id = None
+        await outbox.move_chat(session, old_id=row.chat_id, new_id=new_chat_id)
         if await self._taken(session, row, new_chat_id):
             row.state, row.last_error = "failed", f"migrated to {new_chat_id}, posted there"
         else:

@@ -12,8 +12,28 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A moment, stored in UTC and always read back aware. (SQLite keeps no offset: without
+    this, what it gives back is naive, and every reader had to repair it.)"""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"a naive moment cannot be stored: {value!r}")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _ts(nullable: bool = False) -> sa.Column[datetime]:
-    return sa.Column(sa.DateTime(timezone=True), nullable=nullable)
+    return sa.Column(UTCDateTime(), nullable=nullable)
 
 
 class Unit(SQLModel, table=True):
