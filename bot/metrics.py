@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
-from sqlmodel import col, func, select
 
+from storage import inbox
+from storage import outbox as outbox_store
 from storage.db import SessionFactory
-from storage.models import InboxUpdate, Outbox
 
 
 class Metrics:
@@ -55,18 +55,8 @@ class Metrics:
 
     async def render(self, sessions: SessionFactory) -> bytes:
         async with sessions() as session:
-            outbox = (
-                await session.exec(
-                    select(func.count()).select_from(Outbox).where(Outbox.state == "pending")
-                )
-            ).one()
-            waiting, oldest = (
-                await session.exec(
-                    select(func.count(), func.min(InboxUpdate.received_at)).where(
-                        col(InboxUpdate.state) == "pending"
-                    )
-                )
-            ).one()
+            outbox = await outbox_store.pending_count(session)
+            waiting, oldest = await inbox.backlog(session)
         self.outbox_pending.set(outbox)
         self.inbox_pending.set(waiting)
         if oldest is not None:

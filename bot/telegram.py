@@ -116,6 +116,11 @@ class TelegramPlatform:
     def to_incoming(self, payload: dict[str, Any]) -> Incoming | None:
         return to_incoming(Update.de_json(payload, self.bot))
 
+    def chat(self, payload: dict[str, Any]) -> str | None:
+        message = payload.get("message") or payload.get("edited_message")
+        chat = message.get("chat") if isinstance(message, dict) else None
+        return chat_key(chat["id"]) if isinstance(chat, dict) and "id" in chat else None
+
     def webhook_updates(self, data: Any) -> list[dict[str, Any]] | None:
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return None

@@ -53,6 +53,10 @@ class Platform(Protocol):
         """The neutral message of an update; None for what the bot does not read."""
         ...
 
+    def chat(self, payload: dict[str, Any]) -> str | None:
+        """The chat an update belongs to (its lane in the inbox), read cheaply."""
+        ...
+
     def webhook_updates(self, data: Any) -> list[dict[str, Any]] | None:
         """The updates in a webhook call's body; None when it is not an update."""
         ...
@@ -181,8 +185,7 @@ class Transport:
     # --- intake ------------------------------------------------------------------------
 
     def chat_of(self, payload: dict[str, Any]) -> str | None:
-        msg = self.platform.to_incoming(payload)
-        return msg.chat_id if msg is not None else None
+        return self.platform.chat(payload)
 
     async def accept(self, payloads: list[dict[str, Any]]) -> None:
         """Takes updates from a poll or a webhook call: into the inbox (raising when it cannot,

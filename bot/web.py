@@ -6,10 +6,10 @@ import logging
 from collections.abc import Sequence
 
 from aiohttp import web
-from sqlalchemy import text
 
 from bot.metrics import Metrics
 from bot.transport import Transport
+from storage import db
 from storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
@@ -27,8 +27,7 @@ def build(
 
     async def healthz(_request: web.Request) -> web.Response:
         try:
-            async with sessions() as session:
-                await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+            await db.ping(sessions)
         except Exception:
             log.exception("healthz: database unreachable")
             return web.json_response({"ok": False, "database": "unreachable"}, status=503)

@@ -118,6 +118,11 @@ class ZaloPlatform:
     def to_incoming(self, payload: dict[str, Any]) -> Incoming | None:
         return to_incoming(payload)
 
+    def chat(self, payload: dict[str, Any]) -> str | None:
+        message = payload.get("message")
+        chat = message.get("chat") if isinstance(message, dict) else None
+        return f"zalo:{chat['id']}" if isinstance(chat, dict) and chat.get("id") else None
+
     def webhook_updates(self, data: Any) -> list[dict[str, Any]] | None:
         if isinstance(data, dict) and isinstance(data.get("result"), dict):
             data = data["result"]  # the getUpdates envelope, should a caller send it

@@ -19,6 +19,10 @@ def denied() -> Rich:
     return Rich().add("⛔ ", _("Only an admin of this unit can do that."))
 
 
+def leaders_only() -> Rich:
+    return Rich().add("⛔ ", _("Only the team's leader or an admin of this unit can do that."))
+
+
 async def unit_names(ctx: Ctx, unit: Unit) -> str:
     """ "Thôn 3, Xã Thăng Bình, Thành phố Đà Nẵng": the unit and what it lies in."""
     chain = await units.by_ids(ctx.session, ids=units.path_ids(unit))
@@ -162,8 +166,6 @@ async def _set_households(ctx: Ctx, unit: Unit, value: int) -> Problem | None:
 
 async def households(ctx: Ctx) -> list[Reply]:
     unit = await ctx.unit()
-    if not await roles.is_admin_of(ctx, unit):
-        return ctx.reply(denied())
     if unit is None:
         return ctx.reply(not_linked(ctx))
     assert unit.id is not None  # noqa: S101 (stored)

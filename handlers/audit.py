@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from handlers import roles
-from handlers.admin import denied
 from handlers.context import Ctx
 from handlers.i18n import _
 from handlers.incoming import Reply
@@ -32,8 +30,6 @@ def action_name(action: str) -> str:
 
 async def audit(ctx: Ctx) -> list[Reply]:
     unit = await ctx.unit()
-    if not await roles.is_admin_of(ctx, unit):
-        return ctx.reply(denied())
     if unit is None:
         return ctx.reply(not_linked(ctx))
     entries = await config.audit_entries(ctx.session, unit=unit, limit=AUDIT_LINES)

@@ -2,8 +2,12 @@
 help line and what runs it. The router, `/huong_dan` and the Telegram command menus all read
 this table, so a command cannot be reachable and missing from the help, or the other way round.
 
-Who may actually do what is still checked by the handler itself (an admin of *which* unit
-depends on the chat); `audience` says in which list a command is shown.
+`audience` is also who may run it: a leader's command needs the team's leader or an admin of
+the chat's unit (or above), an admin's command an admin of it. The router refuses everybody
+else from this declaration (`guarded`) before the handler runs. A handler whose rule differs
+says so with `decides_access` (`/lien_ket` links a chat to a unit it is not linked to yet,
+`/ngon_ngu` is anyone's in their own private chat); `/chi_tieu` and `/lich` are members'
+commands that show to all and let only admins change.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from handlers import admin, audit, delegation, help, report, standing, targets, team
+from handlers import admin, audit, delegation, help, report, roles, standing, targets, team
 from handlers.context import Ctx
 from handlers.i18n import N_
 from handlers.incoming import Reply
@@ -28,6 +32,7 @@ class Command:
     describe: str | None  # the help line (marked for translation); None: not listed
     audience: Audience = "member"
     editable: bool = False  # editing the message that carried it runs it again
+    decides_access: bool = False  # the handler itself says who may (see above)
 
     @property
     def name(self) -> str:
@@ -59,7 +64,11 @@ TABLE: tuple[Command, ...] = (
     ),
     Command(("ma_tham_gia", "joincode"), team.join_code, N_("the team's join code"), "leader"),
     Command(
-        ("lien_ket", "link"), admin.link, N_("link this chat to a village or commune"), "admin"
+        ("lien_ket", "link"),
+        admin.link,
+        N_("link this chat to a village or commune"),
+        "admin",
+        decides_access=True,
     ),
     Command(
         ("so_ho", "households"),
@@ -68,7 +77,11 @@ TABLE: tuple[Command, ...] = (
         "admin",
     ),
     Command(
-        ("ngon_ngu", "language"), admin.language, N_("the chat's language: vi or en"), "admin"
+        ("ngon_ngu", "language"),
+        admin.language,
+        N_("the chat's language: vi or en"),
+        "admin",
+        decides_access=True,
     ),
     Command(
         ("cap_quyen", "grant"),
@@ -98,6 +111,26 @@ TABLE: tuple[Command, ...] = (
 )
 
 BY_NAME: dict[str, Command] = {name: c for c in TABLE for name in c.names}
+
+
+def guarded(command: Command) -> Handler:
+    """The command's handler behind its declared access: refused, with the reason, to whoever
+    the declaration leaves out."""
+    if command.audience == "member" or command.decides_access:
+        return command.run
+
+    async def run(ctx: Ctx) -> list[Reply]:
+        unit = await ctx.unit()
+        allowed = await roles.is_admin_of(ctx, unit) or (
+            command.audience == "leader" and await roles.is_leader_of(ctx, unit)
+        )
+        if not allowed:
+            return ctx.reply(
+                admin.leaders_only() if command.audience == "leader" else admin.denied()
+            )
+        return await command.run(ctx)
+
+    return run
 
 
 def listed(audiences: Sequence[Audience] = ("member", "leader", "admin")) -> list[Command]:

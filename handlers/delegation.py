@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import roles
-from handlers.admin import denied, unit_names
+from handlers.admin import unit_names
 from handlers.context import Ctx
 from handlers.i18n import _
 from handlers.incoming import Reply
@@ -38,8 +37,6 @@ async def admin_and_subject(ctx: Ctx, example: str) -> tuple[Unit, Person] | lis
     """For commands an admin of this chat's unit gives as a reply to someone: the unit and that
     person, or the refusal to send back."""
     unit = await ctx.unit()
-    if not await roles.is_admin_of(ctx, unit):
-        return ctx.reply(denied())
     if unit is None or unit.id is None:
         return ctx.reply(not_linked(ctx))
     person = await replied_person(ctx)

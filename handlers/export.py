@@ -13,7 +13,6 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import scoring
@@ -22,8 +21,8 @@ from handlers.i18n import _
 from handlers.periods import week_key
 from handlers.progress import UnitProgress, own_targets, target_for, unit_progress
 from handlers.views import grade_name
-from storage import config, units
-from storage.models import Indicator, Person, Report, ReportValue, Unit, UnitTotal
+from storage import config, reports, units
+from storage.models import Indicator, Unit
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _HEADER = Font(bold=True, color="FFFFFF")
@@ -100,10 +99,7 @@ async def workbook(
     """Figures as they stand (from the running totals), the weeks from `first` to `last`, and
     those weeks' reports."""
     indicators = await config.indicators_for(session, unit=unit)
-    rows = await session.exec(
-        select(Unit).where(col(Unit.path).startswith(unit.path)).order_by(col(Unit.path))
-    )
-    tree = list(rows.all())
+    tree = await units.subtree(session, unit=unit)
     wb = Workbook()
     for sheet in list(wb.worksheets):
         wb.remove(sheet)
@@ -204,12 +200,7 @@ async def _weekly_sheet(
     weeks = _weeks(first, last)
     _header(ws, [_("Code"), _("Unit"), _("Indicator"), *weeks], [12, 34, 30, *[10] * len(weeks)])
     ids = [u.id for u in scope if u.id is not None]
-    rows = await session.exec(
-        select(UnitTotal).where(col(UnitTotal.unit_id).in_(ids), col(UnitTotal.period).in_(weeks))
-    )
-    table: dict[tuple[int, int], dict[str, int]] = {}
-    for t in rows.all():
-        table.setdefault((t.unit_id, t.indicator_id), {})[t.period] = t.value
+    table = await reports.weekly_totals(session, unit_ids=ids, weeks=weeks)
     for u in scope:
         for ind in indicators:
             values = table.get((u.id or 0, ind.id or 0), {})
@@ -231,28 +222,10 @@ async def _reports_sheet(
     titles = [_("Date"), _("Week"), _("Unit"), _("Member"), *[i.code for i in indicators],
               _("Note"), _("Recorded at")]  # fmt: skip
     _header(ws, titles, [11, 10, 28, 26, *[7] * len(indicators), 30, 17])
-    rows = await session.exec(
-        select(Report, Unit, Person)
-        .join(Unit, col(Unit.id) == col(Report.unit_id))
-        .join(Person, col(Person.id) == col(Report.person_id))
-        .where(
-            col(Unit.path).startswith(unit.path),
-            col(Report.withdrawn_at).is_(None),
-            col(Report.report_date) >= first,
-            col(Report.report_date) <= last,
-        )
-        .order_by(col(Report.report_date), col(Report.id))
-    )
-    found = list(rows.all())
-    ids = [r.id for r, _u, _p in found if r.id is not None]
-    values: dict[int, dict[int, int]] = {}
-    if ids:
-        rvs = await session.exec(select(ReportValue).where(col(ReportValue.report_id).in_(ids)))
-        for rv in rvs.all():
-            values.setdefault(rv.report_id, {})[rv.indicator_id] = rv.value
-    for report, u, person in found:
+    for report, u, person, v in await reports.dated_in(
+        session, scope=unit, first=first, last=last
+    ):
         at = report.created_at
-        v = values.get(report.id or 0, {})
         append(
             ws,
             [

@@ -21,7 +21,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.config_grammar import JOBS, parse_when
@@ -213,9 +212,7 @@ async def resolve_unit(session: AsyncSession, ref: str) -> Unit:
     code = code if code and prefix in level_of else ref
     found: list[Unit] = []
     for level in levels:
-        found += (
-            await session.exec(select(Unit).where(Unit.level == level, Unit.code == code))
-        ).all()
+        found += await units.by_code(session, level=level, code=code)
     if not found:
         raise LookupError(f"no unit with code {ref!r}")
     if len(found) > 1:
@@ -230,7 +227,7 @@ async def apply_plan(
     """Writes the plan's indicators, targets and schedule at `unit`; returns what it did."""
     assert unit.id is not None  # noqa: S101 (stored)
     done: list[str] = []
-    existing = {i.code: i for i in (await session.exec(select(Indicator))).all()}
+    existing = {i.code: i for i in await config.all_indicators(session)}
     positions = key_lines(text)
     for index, spec in enumerate(plan.indicators):
         ind = existing.get(spec.code)
@@ -243,17 +240,18 @@ async def apply_plan(
                     f"indicators[{index}]: {spec.code!r} is not a known indicator; "
                     "a new one needs name_vi, name_en and kind",
                 )
-            ind = Indicator(
-                code=spec.code,
-                name_vi=spec.name_vi,
-                name_en=spec.name_en,
-                kind=spec.kind,
-                aliases="\n".join(spec.aliases),
-                position=100 + index,
-                scope_unit_id=unit.id,
+            ind = await config.add_indicator(
+                session,
+                indicator=Indicator(
+                    code=spec.code,
+                    name_vi=spec.name_vi,
+                    name_en=spec.name_en,
+                    kind=spec.kind,
+                    aliases="\n".join(spec.aliases),
+                    position=100 + index,
+                    scope_unit_id=unit.id,
+                ),
             )
-            session.add(ind)
-            await session.flush()
             done.append(f"new indicator {spec.code} ({spec.kind}) for this unit and below")
         elif spec.kind is not None and spec.kind != ind.kind:
             line = positions.get(("indicators", index, "kind"), 1)
@@ -268,7 +266,7 @@ async def apply_plan(
                 f"indicators[{index}].target: {spec.target} is a share of households: 0 to 100",
             )
     own = {t.indicator_id: t for t in await config.targets_at(session, unit_ids=[unit.id])}
-    by_code = {i.code: i for i in (await session.exec(select(Indicator))).all()}
+    by_code = {i.code: i for i in await config.all_indicators(session)}
     planned = {spec.code for spec in plan.indicators if spec.target is not None}
     for ind_id in list(own):
         code = next((c for c, i in by_code.items() if i.id == ind_id), None)

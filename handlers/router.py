@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import i18n, report
-from handlers.commands import BY_NAME
+from handlers.commands import BY_NAME, guarded
 from handlers.context import Ctx
 from handlers.flood import ANSWER, MAX_TEXT, Verdict
 from handlers.i18n import _
@@ -50,7 +50,7 @@ def storage_notice(language: str) -> Reply:
         )
 
 
-COMMANDS: dict[str, Command] = {name: c.run for name, c in BY_NAME.items()}
+COMMANDS: dict[str, Command] = {name: guarded(c) for name, c in BY_NAME.items()}
 EDITABLE = frozenset(name for name, c in BY_NAME.items() if c.editable)
 
 _LOOSE = re.compile(r"^\s*/(?P<name>[^\s@=:]+)(?:@(?P<to>[A-Za-z0-9_]{3,64}))?(?P<rest>.*)$", re.S)
@@ -137,7 +137,7 @@ async def not_understood(ctx: Ctx) -> list[Reply]:
 def did_you_mean(name: str, args: str) -> Command:
     async def answer(ctx: Ctx) -> list[Reply]:
         line = f"/{name} {args}".strip()
-        if COMMANDS[name] is report.report and args:
+        if BY_NAME[name].run is report.report and args:
             # The line as the reader understood it, so that sending it records what was meant.
             clean_line = await report.canonical(ctx, args)
             if clean_line is not None:

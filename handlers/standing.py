@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from handlers import roles, views
-from handlers.admin import denied
 from handlers.context import Ctx
 from handlers.export import XLSX_MIME, parse_period, workbook
 from handlers.i18n import _
@@ -38,8 +37,6 @@ async def leaderboard(ctx: Ctx) -> list[Reply]:
 
 async def summary(ctx: Ctx) -> list[Reply]:
     unit = await ctx.unit()
-    if not (await roles.is_admin_of(ctx, unit) or await roles.is_leader_of(ctx, unit)):
-        return ctx.reply(denied())
     if unit is None:
         return ctx.reply(not_linked(ctx))
     indicators = await config.indicators_for(ctx.session, unit=unit)
@@ -61,8 +58,6 @@ async def export_workbook(ctx: Ctx) -> list[Reply]:
             )
         )
     unit = await ctx.unit()
-    if not (await roles.is_admin_of(ctx, unit) or await roles.is_leader_of(ctx, unit)):
-        return ctx.reply(denied())
     if unit is None:
         return ctx.reply(not_linked(ctx))
     try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import views
@@ -16,7 +15,7 @@ from handlers.periods import week_key, week_start
 from handlers.progress import board, unit_progress
 from handlers.richtext import Rich, b, fmt, i, joined, mention
 from storage import config, reports
-from storage.models import Indicator, Report, Unit
+from storage.models import Indicator, Unit
 
 
 def tip(code: str) -> str:
@@ -34,12 +33,7 @@ def tip(code: str) -> str:
 
 
 async def reported_people(session: AsyncSession, *, unit_id: int, week: str) -> set[str]:
-    rows = await session.exec(
-        select(Report.person_id).where(
-            Report.unit_id == unit_id, Report.week == week, col(Report.withdrawn_at).is_(None)
-        )
-    )
-    return set(rows.all())
+    return await reports.reporters(session, unit_id=unit_id, week=week)
 
 
 async def weekly_summary(

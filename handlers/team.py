@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import roles
-from handlers.admin import denied, unit_names
+from handlers.admin import unit_names
 from handlers.config_grammar import parse_member
 from handlers.context import Ctx
 from handlers.delegation import admin_and_subject
@@ -60,8 +59,6 @@ async def leader(ctx: Ctx) -> list[Reply]:
 
 async def join_code(ctx: Ctx) -> list[Reply]:
     unit = await ctx.unit()
-    if not (await roles.is_admin_of(ctx, unit) or await roles.is_leader_of(ctx, unit)):
-        return ctx.reply(denied())
     if unit is None or unit.id is None:
         return ctx.reply(not_linked(ctx))
     renew = ctx.args.strip().lower() in ("moi", "mới", "new")

@@ -101,6 +101,18 @@ async def indicators_for(session: AsyncSession, *, unit: Unit | None) -> list[In
     return list(await cache.cached(session, ("indicators", tuple(ids)), load))
 
 
+async def all_indicators(session: AsyncSession) -> list[Indicator]:
+    """Every indicator, national or added by a plan anywhere, as rows of this session."""
+    return list((await session.exec(select(Indicator))).all())
+
+
+async def add_indicator(session: AsyncSession, *, indicator: Indicator) -> Indicator:
+    """A plan's own indicator, for its unit and below."""
+    session.add(indicator)
+    await session.flush()
+    return indicator
+
+
 async def targets_at(session: AsyncSession, *, unit_ids: Sequence[int]) -> list[Target]:
     if not unit_ids:
         return []

@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -64,6 +64,12 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 # Registers the listeners that notice configuration changes in every session (storage/cache.py).
 from storage import cache as _cache  # noqa: E402, F401
+
+
+async def ping(factory: SessionFactory) -> None:
+    """Raises when the database does not answer."""
+    async with factory() as session:
+        await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
 
 
 def redacted_url(url: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -112,3 +113,14 @@ async def pending_count(session: AsyncSession) -> int:
         select(func.count()).select_from(InboxUpdate).where(col(InboxUpdate.state) == "pending")
     )
     return int(rows.one())
+
+
+async def backlog(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many updates wait, and since when the oldest has."""
+    found = await session.exec(
+        select(func.count(), func.min(InboxUpdate.received_at)).where(
+            col(InboxUpdate.state) == "pending"
+        )
+    )
+    waiting, oldest = found.one()
+    return int(waiting), oldest

@@ -9,6 +9,8 @@ import logging
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from storage.dialect import is_postgres
+
 log = logging.getLogger(__name__)
 
 # An arbitrary constant that names "the tcns scheduler" among advisory locks.
@@ -20,7 +22,7 @@ class Leadership:
         self.engine = engine
         self.key = key
         self._conn: AsyncConnection | None = None
-        self.held = engine.dialect.name != "postgresql"
+        self.held = not is_postgres(engine)
 
     async def try_acquire(self) -> bool:
         if self.held:
@@ -51,4 +53,4 @@ class Leadership:
             except Exception:
                 log.debug("leadership: closing the lock connection failed", exc_info=True)
         self._conn = None
-        self.held = self.engine.dialect.name != "postgresql"
+        self.held = not is_postgres(self.engine)

@@ -109,3 +109,10 @@ async def move_chat(session: AsyncSession, *, old_id: str, new_id: str) -> None:
     )
     old.active = False
     old.unit_id = None
+
+
+async def pending_count(session: AsyncSession) -> int:
+    found = await session.exec(
+        select(func.count()).select_from(Outbox).where(Outbox.state == "pending")
+    )
+    return int(found.one())

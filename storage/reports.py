@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import cache, dialect
 from storage.dialect import core
-from storage.models import Report, ReportValue, Unit, UnitTotal, utcnow
+from storage.models import Person, Report, ReportValue, Unit, UnitTotal, utcnow
 from storage.units import in_subtree, path_ids
 
 ALL_TIME = "all"
@@ -270,3 +270,55 @@ async def of_person(
             sums[rv.indicator_id] = sums.get(rv.indicator_id, 0) + rv.value
     latest = [(r, values[r.id]) for r in reports[:limit] if r.id is not None]
     return latest, sums
+
+
+async def reporters(session: AsyncSession, *, unit_id: int, week: str) -> set[str]:
+    """Who reported in the unit in `week` (withdrawn reports do not count)."""
+    rows = await session.exec(
+        select(Report.person_id).where(
+            Report.unit_id == unit_id, Report.week == week, col(Report.withdrawn_at).is_(None)
+        )
+    )
+    return set(rows.all())
+
+
+async def weekly_totals(
+    session: AsyncSession, *, unit_ids: Sequence[int], weeks: Sequence[str]
+) -> dict[tuple[int, int], dict[str, int]]:
+    """(unit id, indicator id) -> week -> the week's total, for the units and weeks given."""
+    rows = await session.exec(
+        select(UnitTotal).where(
+            col(UnitTotal.unit_id).in_(unit_ids), col(UnitTotal.period).in_(weeks)
+        )
+    )
+    table: dict[tuple[int, int], dict[str, int]] = {}
+    for t in rows.all():
+        table.setdefault((t.unit_id, t.indicator_id), {})[t.period] = t.value
+    return table
+
+
+async def dated_in(
+    session: AsyncSession, *, scope: Unit, first: date, last: date
+) -> list[tuple[Report, Unit, Person, dict[int, int]]]:
+    """The reports dated from `first` to `last` in `scope`'s subtree, with their unit, their
+    author and their values (indicator id -> value), in date order; withdrawn ones left out."""
+    rows = await session.exec(
+        select(Report, Unit, Person)
+        .join(Unit, col(Unit.id) == col(Report.unit_id))
+        .join(Person, col(Person.id) == col(Report.person_id))
+        .where(
+            col(Unit.path).startswith(scope.path),
+            col(Report.withdrawn_at).is_(None),
+            col(Report.report_date) >= first,
+            col(Report.report_date) <= last,
+        )
+        .order_by(col(Report.report_date), col(Report.id))
+    )
+    found = list(rows.all())
+    ids = [r.id for r, _u, _p in found if r.id is not None]
+    values: dict[int, dict[int, int]] = {}
+    if ids:
+        rvs = await session.exec(select(ReportValue).where(col(ReportValue.report_id).in_(ids)))
+        for rv in rvs.all():
+            values.setdefault(rv.report_id, {})[rv.indicator_id] = rv.value
+    return [(r, u, p, values.get(r.id or 0, {})) for r, u, p in found]

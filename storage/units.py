@@ -111,6 +111,19 @@ async def get(session: AsyncSession, *, unit_id: int) -> Unit | None:
     return unit
 
 
+async def subtree(session: AsyncSession, *, unit: Unit) -> list[Unit]:
+    """The unit and every unit under it, in path order (a parent before its children)."""
+    rows = await session.exec(
+        select(Unit).where(col(Unit.path).startswith(unit.path)).order_by(col(Unit.path))
+    )
+    return list(rows.all())
+
+
+async def by_code(session: AsyncSession, *, level: str, code: str) -> list[Unit]:
+    rows = await session.exec(select(Unit).where(Unit.level == level, Unit.code == code))
+    return list(rows.all())
+
+
 async def by_ids(session: AsyncSession, *, ids: Sequence[int]) -> list[Unit]:
     if not ids:
         return []

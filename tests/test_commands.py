@@ -15,7 +15,9 @@ from tests.tg_world import HA_LAM, Talk
 def test_every_name_runs_its_declared_handler() -> None:
     for command in commands.TABLE:
         for name in command.names:
-            assert router.COMMANDS[name] is command.run, name
+            runs = router.COMMANDS[name]
+            guarded = command.audience != "member" and not command.decides_access
+            assert (runs is command.run) != guarded, name
     assert set(router.COMMANDS) == set(commands.BY_NAME)
     assert {"bao_cao", "report", "bc"} == router.EDITABLE
 
@@ -44,3 +46,24 @@ async def test_the_telegram_menu_is_the_table(
     finally:
         await fake.wake_pollers()
         await running.stop()
+
+
+async def test_who_may_run_a_command_comes_from_its_declaration(deps: Deps) -> None:
+    room = ChatRoom(deps, "tg:-4002")
+    admin = Person("tg:1", "Quản trị")
+    await room.say(admin, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=100")
+    member, leader = Person("tg:77", "Lan"), Person("tg:78", "Tổ Trưởng")
+    await room.say(member, "/bao_cao ho=1")
+    await room.say(leader, "/bao_cao ho=1")
+    await room.say(admin, "/to_truong", reply_to=leader)
+    for command in commands.TABLE:
+        if command.audience == "member" or command.decides_access:
+            continue
+        out = await room.say(member, f"/{command.name}")
+        assert out.startswith("⛔"), (command.name, out)
+        if command.audience == "leader":
+            assert "tổ trưởng" in out
+            assert not (await room.say(leader, f"/{command.name}")).startswith("⛔"), command.name
+        else:
+            assert (await room.say(leader, f"/{command.name}")).startswith("⛔"), command.name
+        assert not (await room.say(admin, f"/{command.name}")).startswith("⛔"), command.name
