@@ -8,15 +8,20 @@ from dataclasses import dataclass
 from handlers.grammar import IndicatorMatcher, Problem
 from storage.folding import clean, fold, key
 
-JOBS = ("reminder", "summary", "leaderboard")
+# The scheduled jobs a unit can time, by their one name (the scheduler's, the outbox's,
+# `tcns jobs run`'s), and the words /lich and a plan's [schedule] accept for each.
+JOBS = ("reminders", "summaries", "leaderboards")
 JOB_KEYS = {
-    "nhac": "reminder",
-    "nhac nho": "reminder",
-    "reminder": "reminder",
-    "tong hop": "summary",
-    "summary": "summary",
-    "xep hang": "leaderboard",
-    "leaderboard": "leaderboard",
+    "nhac": "reminders",
+    "nhac nho": "reminders",
+    "reminder": "reminders",
+    "reminders": "reminders",
+    "tong hop": "summaries",
+    "summary": "summaries",
+    "summaries": "summaries",
+    "xep hang": "leaderboards",
+    "leaderboard": "leaderboards",
+    "leaderboards": "leaderboards",
 }
 # Words that put a setting back to what the unit inherits.
 RESET_WORDS = frozenset({"mac dinh", "default", "xoa", "bo", "reset"})

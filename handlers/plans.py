@@ -23,7 +23,7 @@ from pydantic import (
 )
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.config_grammar import JOBS, parse_when
+from handlers.config_grammar import JOB_KEYS, parse_when
 from storage import config, people, units
 from storage.models import Indicator, PlanApplication, Unit
 
@@ -284,8 +284,9 @@ async def apply_plan(
             f"target {spec.code} = {spec.target}" + ("%" if ind.kind == "households" else "")
         )
     if plan.schedule is not None:
-        for job in JOBS:
-            value = getattr(plan.schedule, job)
+        for written in ("reminder", "summary", "leaderboard"):
+            value = getattr(plan.schedule, written)
+            job = JOB_KEYS[written]
             when = parse_when(value) if value else None
             if when is not None:
                 await config.set_schedule(

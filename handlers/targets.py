@@ -7,7 +7,7 @@ from functools import cache
 
 from handlers import roles
 from handlers.admin import denied
-from handlers.config_grammar import JOBS, When, parse_schedule, parse_targets, parse_when
+from handlers.config_grammar import JOB_KEYS, JOBS, When, parse_schedule, parse_targets, parse_when
 from handlers.context import Ctx, indicator_name
 from handlers.grammar import Problem
 from handlers.i18n import _
@@ -29,11 +29,14 @@ def default_schedule() -> dict[str, When]:
     """The national plan's times, for units where nobody set any."""
     spec = load_plan_file()["schedule"]
     out: dict[str, When] = {}
-    for job in JOBS:
-        when = parse_when(spec[job])
-        if when is None:
-            raise ValueError(f"national.toml: bad time for {job}: {spec[job]!r}")
-        out[job] = when
+    for written, value in spec.items():
+        when = parse_when(value)
+        if written not in JOB_KEYS or when is None:
+            raise ValueError(f"national.toml: bad schedule entry {written} = {value!r}")
+        out[JOB_KEYS[written]] = when
+    missing = set(JOBS) - set(out)
+    if missing:
+        raise ValueError(f"national.toml: no time for {', '.join(sorted(missing))}")
     return out
 
 
@@ -71,9 +74,9 @@ def day_name(weekday: int) -> str:
 
 def job_name(job: str) -> str:
     return {
-        "reminder": _("Reminder"),
-        "summary": _("Leader summary"),
-        "leaderboard": _("Leaderboard"),
+        "reminders": _("Reminder"),
+        "summaries": _("Leader summary"),
+        "leaderboards": _("Leaderboard"),
     }[job]
 
 

@@ -39,16 +39,16 @@ def test_when(text: str, expected: When | None) -> None:
 def test_schedule_full_line() -> None:
     result = parse_schedule("nhac=thu6 16:00 tong_hop=thu2 07:30 xep_hang=thu2 08:00")
     assert result == {
-        "reminder": When(4, 960),
-        "summary": When(0, 450),
-        "leaderboard": When(0, 480),
+        "reminders": When(4, 960),
+        "summaries": When(0, 450),
+        "leaderboards": When(0, 480),
     }
 
 
 def test_schedule_reset_and_english() -> None:
     assert parse_schedule("reminder=mac_dinh summary=Mon 7:00") == {
-        "reminder": None,
-        "summary": When(0, 420),
+        "reminders": None,
+        "summaries": When(0, 420),
     }
 
 

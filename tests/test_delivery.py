@@ -207,7 +207,7 @@ async def test_export_command_sends_a_workbook(fake: FakeTelegram, running: app.
     talk = Talk(fake)
     await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=100")
     await talk.say(HA_LAM, 102, "/bao_cao ho=12 app=5 ghi_chu=mưa")
-    assert "Chỉ quản trị viên" in await talk.say(HA_LAM, 102, "/xuat")
+    assert "Chỉ tổ trưởng hoặc quản trị viên" in await talk.say(HA_LAM, 102, "/xuat")
     await fake.user_sends(HA_LAM, ADMIN_ID, "/xuat 2026-Q4")
     await fake.wait_sent_kind("senddocument", 1)
     [doc] = [s for s in fake.sent if s.method == "senddocument"]

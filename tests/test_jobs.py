@@ -18,6 +18,10 @@ from handlers.progress import Board
 from handlers.richtext import Rich
 from handlers.summary import weekly_summary
 from scheduler import jobs
+from scheduler.jobs import base as jobs_base
+from scheduler.jobs import leaderboards as jobs_leaderboards
+from scheduler.jobs import quarterly as jobs_quarterly
+from scheduler.jobs import summaries as jobs_summaries
 from scheduler.outbox import OutboxSender
 from storage.models import Chat, Outbox
 from tests.conftest import SUPERADMIN
@@ -236,7 +240,7 @@ async def test_rounds_in_small_chunks_post_each_chat_once(
     worked out once), and what a chunk queued is not queued again."""
     other = ChatRoom(deps, "tg:-3010")
     await other.say(SUPER, "/lien_ket xa=20308 thon=Thôn Một ho=100")
-    monkeypatch.setattr(jobs, "CHUNK", 1)
+    monkeypatch.setattr(jobs_base, "CHUNK", 1)
     await other.say(LAN, "/bao_cao ho=1")
     await other.say(LAN, "/huy")  # a member with nothing this week
     # Hà Lam's and Bình An's members who have not reported, and Lan in Thôn Một.
@@ -273,8 +277,8 @@ async def test_a_chart_or_workbook_that_fails_leaves_the_rest_of_the_round(
             raise ValueError("a workbook that cannot be made")
         return await make(session, **kwargs)
 
-    monkeypatch.setattr(jobs, "board_png", poisoned_chart)
-    monkeypatch.setattr(jobs, "workbook", poisoned_workbook)
+    monkeypatch.setattr(jobs_leaderboards, "board_png", poisoned_chart)
+    monkeypatch.setattr(jobs_quarterly, "workbook", poisoned_workbook)
     assert await jobs.run(deps, "leaderboards", at("2026-11-23T08:00")) == 5
     recorder = Recorder()
     await OutboxSender(deps, [recorder]).drain()
@@ -302,7 +306,7 @@ async def test_a_summary_that_fails_leaves_the_other_teams(
             raise ValueError("a summary that cannot be written")
         return await write(session, **kwargs)
 
-    monkeypatch.setattr(jobs, "weekly_summary", poisoned)
+    monkeypatch.setattr(jobs_summaries, "weekly_summary", poisoned)
     assert await jobs.run(deps, "summaries", at("2026-11-23T07:30")) == 1
     recorder = Recorder()
     await OutboxSender(deps, [recorder]).drain()

@@ -29,9 +29,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.bulk_insert(version, [{"id": 1, "n": 0}])
+    # One name per scheduled job: units' own times were stored under the singular.
+    for old, new in (("reminder", "reminders"), ("summary", "summaries"),
+                     ("leaderboard", "leaderboards")):  # fmt: skip
+        op.execute(sa.text("UPDATE schedule SET job = :new WHERE job = :old").bindparams(new=new, old=old))
 
 
 def downgrade() -> None:
+    for old, new in (("reminder", "reminders"), ("summary", "summaries"),
+                     ("leaderboard", "leaderboards")):  # fmt: skip
+        op.execute(sa.text("UPDATE schedule SET job = :old WHERE job = :new").bindparams(new=new, old=old))
     op.drop_table("config_version")
     with op.batch_alter_table("inbox", schema=None) as batch_op:
         batch_op.drop_index("ix_inbox_lane")

@@ -1,0 +1,136 @@
+"""What every job shares: the post it queues, putting posts in the outbox, the chunks of chats a
+round goes through, and when a weekly job is due for a chat (its unit's schedule)."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.incoming import Attachment, Deps
+from handlers.periods import week_key, week_start
+from handlers.richtext import Rich
+from handlers.targets import resolve_schedule
+from storage import config, rounds, units
+from storage.models import Chat, Unit
+from storage.rounds import Linked
+
+CHUNK = 500  # chats a transaction: bounded memory, and SQLite's writer is free between chunks
+
+
+@dataclass(frozen=True)
+class Post:
+    chat_id: str
+    rich: Rich
+    attachment: Attachment | None = None
+    fallback_chat_id: str | None = None
+
+
+class Job(Protocol):
+    """One scheduled job. `name` is its only name: the outbox's rows, a unit's schedule,
+    /lich, a plan's [schedule] (through `JOB_KEYS`) and `tcns jobs run` all use it."""
+
+    name: str
+
+    async def due(
+        self, session: AsyncSession, *, chats: Sequence[Linked], at: datetime, tz: ZoneInfo
+    ) -> tuple[str, list[Linked]]:
+        """(the period `at` falls in, the chats whose time has come in it)."""
+        ...
+
+    async def posts(
+        self,
+        session: AsyncSession,
+        *,
+        chats: Sequence[tuple[Chat, Unit]],
+        today: date,
+        deps: Deps,
+        period: str,
+        queued: set[str],
+    ) -> list[Post]:
+        """The posts for one chunk of due chats (`queued`: chats that already have theirs)."""
+        ...
+
+    async def extra_posts(
+        self, session: AsyncSession, *, today: date, deps: Deps, period: str
+    ) -> list[Post]:
+        """Posts that belong to no chat of the round (the quarter's workbooks), once a round."""
+        ...
+
+
+class Weekly:
+    """A job each unit times for itself (/lich), once a week."""
+
+    name: str
+
+    async def due(
+        self, session: AsyncSession, *, chats: Sequence[Linked], at: datetime, tz: ZoneInfo
+    ) -> tuple[str, list[Linked]]:
+        local = at.astimezone(tz)
+        monday = week_start(local.date())
+        ids = {i for c in chats for i in units.path_ids(c)}
+        rows = await config.schedule_rows(session, unit_ids=sorted(ids))
+        due: list[Linked] = []
+        for chat in chats:
+            when, _source = resolve_schedule(chat, rows)[self.name]
+            moment = datetime.combine(
+                monday + timedelta(days=when.weekday),
+                time(when.minute // 60, when.minute % 60),
+                tz,
+            )
+            if local >= moment:
+                due.append(chat)
+        return week_key(local.date()), due
+
+    async def extra_posts(
+        self, session: AsyncSession, *, today: date, deps: Deps, period: str
+    ) -> list[Post]:
+        return []
+
+
+async def enqueue(session: AsyncSession, *, job: str, period: str, posts: Sequence[Post]) -> int:
+    """The posts into the outbox (storage/rounds.py); returns how many were new."""
+    return await rounds.enqueue(
+        session,
+        job=job,
+        period=period,
+        posts=[
+            rounds.QueuedPost(
+                chat_id=post.chat_id,
+                body=post.rich.to_json(),
+                picture=_picture(post.attachment) if post.attachment is not None else None,
+                fallback_chat_id=post.fallback_chat_id,
+            )
+            for post in posts
+        ],
+    )
+
+
+def _picture(attachment: Attachment) -> rounds.Picture:
+    return rounds.Picture(
+        key=hashlib.sha256(attachment.content).hexdigest(),
+        filename=attachment.filename,
+        mime=attachment.mime,
+        kind=attachment.kind,
+        content=attachment.content,
+    )
+
+
+def chunks(chats: Sequence[Linked]) -> Iterator[list[Linked]]:
+    """About CHUNK chats at a time, a scope's chats always in the same chunk: its board and
+    chart are worked out once, and a unit's group and private chats are seen together."""
+    ordered = sorted(chats, key=lambda c: (c.scope, c.chat_id))
+    chunk: list[Linked] = []
+    for _scope, group in itertools.groupby(ordered, key=lambda c: c.scope):
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+        chunk.extend(group)
+    if chunk:
+        yield chunk

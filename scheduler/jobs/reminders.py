@@ -1,0 +1,76 @@
+"""The Friday reminder: who has not reported this week, named in the team's chat (and privately
+to a member who reports in a private chat)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers import i18n, views
+from handlers.i18n import _
+from handlers.incoming import Deps
+from handlers.periods import week_key, week_start
+from handlers.problems import REPORT_EXAMPLE
+from handlers.richtext import Rich, b, code, fmt, joined, mention
+from scheduler.jobs.base import Post, Weekly
+from storage import rounds
+from storage.models import Chat, Unit
+
+
+async def reminders(
+    session: AsyncSession, *, chats: Sequence[tuple[Chat, Unit]], today: date, deps: Deps
+) -> list[Post]:
+    week = week_key(today)
+    unit_ids = sorted({u.id for _c, u in chats if u.id is not None})
+    members, reported = await rounds.members_and_reports(session, unit_ids=unit_ids, week=week)
+    posts: list[Post] = []
+    for chat, unit in chats:
+        assert unit.id is not None  # noqa: S101 (stored)
+        missing = [p for p in members[unit.id] if p.id not in reported[unit.id]]
+        if chat.kind == "private":
+            # A member who reports in a private chat (how Zalo members take part) is reminded
+            # there, and only when they themselves have not reported.
+            missing = [p for p in missing if p.id == chat.person_id]
+        if not missing:
+            continue
+        with i18n.use(chat.language or deps.default_locale):
+            rich = Rich().add(
+                "⏰ ",
+                fmt(
+                    _("Report reminder — {unit}, {week}"),
+                    unit=b(unit.name),
+                    week=views.week_label(week, week_start(today)),
+                ),
+            )
+            names = joined([mention(p.id, p.display_name) for p in missing])
+            if chat.kind == "private":
+                rich.add(_("You have not reported this week yet."))
+            else:
+                rich.add(
+                    _("{count} members have not reported this week: ").format(count=len(missing)),
+                    names,
+                )
+            rich.add(fmt(_("Report with {example}"), example=code(REPORT_EXAMPLE)))
+        posts.append(Post(chat.id, rich))
+    return posts
+
+
+class Reminders(Weekly):
+    name = "reminders"
+
+    async def posts(
+        self,
+        session: AsyncSession,
+        *,
+        chats: Sequence[tuple[Chat, Unit]],
+        today: date,
+        deps: Deps,
+        period: str,
+        queued: set[str],
+    ) -> list[Post]:
+        return await reminders(session, chats=chats, today=today, deps=deps)
+
+
+JOB = Reminders()

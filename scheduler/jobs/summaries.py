@@ -1,0 +1,84 @@
+"""The Monday summary for each team's leader, privately; into the team's chat when the leader
+cannot be reached."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers import i18n
+from handlers.incoming import Deps
+from handlers.summary import weekly_summary
+from scheduler.jobs.base import Post, Weekly
+from storage import config, people
+from storage.models import Chat, Unit
+
+log = logging.getLogger(__name__)
+
+
+async def summaries(
+    session: AsyncSession,
+    *,
+    chats: Sequence[tuple[Chat, Unit]],
+    today: date,
+    deps: Deps,
+    queued: set[str],
+) -> list[Post]:
+    posts: list[Post] = []
+    seen: set[int] = set()
+    # A team's group chat first: it is where a summary goes when the leader cannot be reached.
+    for chat, unit in sorted(chats, key=lambda cu: cu[0].kind == "private"):
+        if unit.id is None or unit.id in seen:
+            continue
+        seen.add(unit.id)
+        leaders = [
+            m for m, _p in await config.roster(session, unit_id=unit.id) if m.role == "leader"
+        ]
+        if not leaders:
+            continue
+        leader = leaders[0]
+        own_chat = await people.private_chat_of(session, person_id=leader.person_id)
+        # Telegram lets a bot write to a user who has opened it, whose chat id is the user's
+        # id; a refusal sends the summary to the team chat instead.
+        target = own_chat.id if own_chat is not None else leader.person_id
+        team_chat = chat.id if chat.kind != "private" else None
+        if target in queued or (team_chat is not None and team_chat in queued):
+            continue  # sent to the leader, or already fallen back to the team chat
+        language = (own_chat.language if own_chat else None) or chat.language
+        with i18n.use(language or deps.default_locale):
+            indicators = await config.indicators_for(session, unit=unit)
+            # Sent on Monday morning by default: it reports on the week that just ended.
+            covered = today - timedelta(days=1)
+            try:
+                rich = await weekly_summary(
+                    session, unit=unit, today=covered, indicators=indicators
+                )
+            except Exception:
+                # One team's summary that cannot be written must not keep the others'.
+                log.exception("weekly summary of unit %s failed; left out", unit.id)
+                deps.observer.count("skipped", "summary")
+                continue
+        posts.append(Post(target, rich, fallback_chat_id=team_chat))
+    return posts
+
+
+class Summaries(Weekly):
+    name = "summaries"
+
+    async def posts(
+        self,
+        session: AsyncSession,
+        *,
+        chats: Sequence[tuple[Chat, Unit]],
+        today: date,
+        deps: Deps,
+        period: str,
+        queued: set[str],
+    ) -> list[Post]:
+        return await summaries(session, chats=chats, today=today, deps=deps, queued=queued)
+
+
+JOB = Summaries()
