@@ -24,7 +24,13 @@ MY_REPORTS = 10
 
 def matcher_for(indicators: Sequence[Indicator]) -> IndicatorMatcher:
     """Codes, aliases and both names: the template lists the names, so people type them."""
-    return _matcher(
+    # The cached configuration hands out the same indicator rows until it changes: known by
+    # who they are, without looking at their words again.
+    key = tuple(map(id, indicators))
+    known = _BY_ROWS.get(key)
+    if known is not None and all(a is b for a, b in zip(known[0], indicators, strict=True)):
+        return known[1]
+    matcher = _matcher(
         tuple(
             IndicatorSpec(
                 code=ind.code,
@@ -34,6 +40,13 @@ def matcher_for(indicators: Sequence[Indicator]) -> IndicatorMatcher:
             for ind in indicators
         )
     )
+    if len(_BY_ROWS) > 256:
+        _BY_ROWS.clear()
+    _BY_ROWS[key] = (tuple(indicators), matcher)
+    return matcher
+
+
+_BY_ROWS: dict[tuple[int, ...], tuple[tuple[Indicator, ...], IndicatorMatcher]] = {}
 
 
 @functools.lru_cache(maxsize=256)

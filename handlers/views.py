@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
@@ -18,7 +19,14 @@ BOARD_TOP = 20
 
 
 def number(value: float, pattern: str = "#,##0.#") -> str:
-    return format_decimal(value, format=pattern, locale=i18n.current())
+    return _formatted(value, pattern, i18n.current())
+
+
+@functools.lru_cache(maxsize=4096)
+def _formatted(value: float, pattern: str, locale: str) -> str:
+    # Babel parses the pattern and the locale's symbols on every call: a confirmation formats
+    # a handful of the same small numbers again and again.
+    return format_decimal(value, format=pattern, locale=locale)
 
 
 def percent(value: float) -> str:

@@ -100,24 +100,25 @@ async def create(
     values: Mapping[int, int],
     note: str | None,
     source_text: str,
-) -> Report:
-    """A new report with its values, added to the running totals: three statements."""
+) -> int:
+    """A new report with its values, added to the running totals: three statements. Returns
+    the report's id."""
     assert unit.id is not None  # noqa: S101 (a stored unit)
     now = utcnow()
-    report = Report(
-        unit_id=unit.id,
-        person_id=person_id,
-        chat_id=chat_id,
-        message_key=message_key,
-        week=week,
-        report_date=report_date,
-        note=note,
-        source_text=source_text,
-        created_at=now,
-        updated_at=now,
-    )
-    row = report.model_dump(exclude={"id"})
-    report.id = report_id = (await core(session, _INSERT_REPORT, row)).scalar_one()
+    row = {
+        "unit_id": unit.id,
+        "person_id": person_id,
+        "chat_id": chat_id,
+        "message_key": message_key,
+        "week": week,
+        "report_date": report_date,
+        "note": note,
+        "source_text": source_text,
+        "created_at": now,
+        "updated_at": now,
+        "withdrawn_at": None,
+    }
+    report_id: int = (await core(session, _INSERT_REPORT, row)).scalar_one()
     if values:
         await core(
             session,
@@ -125,7 +126,7 @@ async def create(
             [{"report_id": report_id, "indicator_id": i, "value": v} for i, v in values.items()],
         )
     await _add_to_totals(session, unit=unit, week=week, deltas=values)
-    return report
+    return report_id
 
 
 async def replace(
