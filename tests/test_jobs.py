@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from io import BytesIO
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import load_workbook
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -313,3 +315,37 @@ async def test_a_summary_that_fails_leaves_the_other_teams(
     [(chat, reply)] = recorder.posts
     assert chat == MAI.id
     assert "Tổng hợp tuần — Thôn Bình An" in reply.rich.plain()
+
+
+async def test_a_poisoned_village_holds_up_no_round(
+    deps: Deps, teams: dict[str, ChatRoom]
+) -> None:
+    """A village titled like TeX, with a member named like a formula and notes with control
+    characters and formulas: the leaderboard round and the quarterly round reach every chat (the
+    poisoned one too, with its chart), and the workbook holds text, never a formula."""
+    poisoned = ChatRoom(deps, "tg:-3009")
+    await poisoned.say(SUPER, "/lien_ket xa=20791 thon=Thôn $\\frac{1}{0}$ ho=300")
+    await poisoned.say(Person("tg:109", "=HYPERLINK(1)"), "/bao_cao ho=5 ghi_chu=mưa\x01 to\x07")
+    await poisoned.say(Person("tg:110", "Tư"), "/bao_cao ho=1 ghi_chu==1+1")
+    assert await jobs.run(deps, "leaderboards", at("2026-11-23T08:00")) == 4
+    recorder = Recorder()
+    await OutboxSender(deps, [recorder]).drain()
+    by_chat = {c: r for c, r in recorder.posts}
+    assert set(by_chat) == {"tg:-3001", "tg:-3002", "tg:-3003", "tg:-3009"}
+    for reply in by_chat.values():
+        assert reply.attachment is not None  # the chart was drawn, title and all
+    assert "Thôn $\\frac{1}{0}$" in by_chat["tg:-3009"].rich.plain()
+
+    assert await jobs.run(deps, "quarterly", at("2027-01-01T08:00")) == 5
+    recorder = Recorder()
+    await OutboxSender(deps, [recorder]).drain()
+    assert {c for c, _r in recorder.posts} >= {"tg:-3001", "tg:-3002", "tg:-3003", "tg:-3009"}
+    book = next(r.attachment for c, r in recorder.posts if c == XA.id)
+    assert book is not None
+
+    cells = [
+        c for ws in load_workbook(BytesIO(book.content)) for row in ws.iter_rows() for c in row
+    ]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    values = {c.value for c in cells if isinstance(c.value, str)}
+    assert {"=HYPERLINK(1)", "=1+1", "mưa to"} <= values
