@@ -181,8 +181,16 @@ def _changes_configuration(session: Session) -> bool:
             return True
     for obj in session.dirty:
         if isinstance(obj, _CONFIG + _CHANGED_NOT_NEW) and session.is_modified(obj):
+            if isinstance(obj, Chat) and _only_title(obj):
+                continue  # a group renamed: the cached row is compared by title before use
             return True
     return False
+
+
+def _only_title(chat: Chat) -> bool:
+    state = sa.inspect(chat)
+    changed = {a.key for a in state.attrs if a.history.has_changes()}
+    return changed <= {"title"}
 
 
 @event.listens_for(Session, "before_flush")
