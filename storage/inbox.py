@@ -11,11 +11,15 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import dialect
 from storage.dialect import core, insert_for, is_postgres
 from storage.models import InboxUpdate, utcnow
 
 MAX_ATTEMPTS = 5
 _TABLE = InboxUpdate.__table__  # type: ignore[attr-defined]
+
+
+_STORE: dict[str, Any] = {}
 
 
 async def store(
@@ -25,21 +29,24 @@ async def store(
     were new."""
     if not items:
         return 0
-    insert = insert_for(session)
+    statement = _STORE.get(dialect.name(session))
+    if statement is None:
+        statement = _STORE[dialect.name(session)] = insert_for(session)(
+            _TABLE
+        ).on_conflict_do_nothing(index_elements=["key"])
+    now = utcnow()
     added = 0
     for key, platform, chat_id, payload in items:
-        result = await session.exec(
-            insert(InboxUpdate)
-            .values(
-                key=key,
-                platform=platform,
-                chat_id=chat_id,
-                payload=json.dumps(payload, ensure_ascii=False),
-                received_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
-        added += result.rowcount or 0
+        row = {
+            "key": key,
+            "platform": platform,
+            "chat_id": chat_id,
+            "payload": json.dumps(payload, ensure_ascii=False),
+            "state": "pending",
+            "attempts": 0,
+            "received_at": now,
+        }
+        added += (await core(session, statement, row)).rowcount or 0
     return added
 
 
