@@ -151,10 +151,13 @@ def did_you_mean(name: str, args: str) -> Command:
     return answer
 
 
-async def handle(deps: Deps, msg: Incoming, *, claim: Claim | None = None) -> list[Reply]:
+async def handle(
+    deps: Deps, msg: Incoming, *, claim: Claim | None = None, again: bool = False
+) -> list[Reply]:
     """The replies to one update. `claim` (the inbox's) runs first in the transaction of the
     update's effects and marks it done there; when it says another worker has the update,
-    nothing happens. Without it, the update's key is recorded instead (`mark_processed`)."""
+    nothing happens. Without it, the update's key is recorded instead (`mark_processed`).
+    `again`: this is the one retry after a conflict with another worker's insert."""
     text = strip_invisible(msg.text)
     if text != msg.text:
         # A zero-width space after "/bao_cao" would hide the command from everything below.
@@ -244,6 +247,14 @@ async def handle(deps: Deps, msg: Incoming, *, claim: Claim | None = None) -> li
         log.warning("database unavailable for %s: %s", msg.update_key or msg.message_key, exc)
         raise StorageUnavailable(language) from exc
     except IntegrityError:
+        if claim is not None:
+            # The claim holds the update, so the conflict is with something else another
+            # worker wrote meanwhile (the same new person's first messages in two chats). It
+            # was all rolled back, the claim with it: once more, then a fault of ours.
+            if not again:
+                return await handle(deps, msg, claim=claim, again=True)
+            log.exception("command /%s failed in %s", name, msg.chat_id)
+            return await _failure(deps, language, claim)
         if msg.update_key:
             # Another worker took the same update between our check and our insert.
             log.info("update %s already handled elsewhere", msg.update_key)

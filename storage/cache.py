@@ -109,6 +109,10 @@ def get(session: AsyncSession, key: Hashable) -> Any | None:
     store = _store(session)
     if store is None or session.info.get(_KEY) != store.version:
         return None
+    if session.info.get(_CHANGED):
+        # This transaction changes configuration: what is kept may be older than what it
+        # wrote (another worker may have kept rows it read before this one commits).
+        return None
     staged = session.info.get(_STAGED)
     if staged is not None and key in staged:
         return staged[key]
@@ -158,6 +162,11 @@ async def attach(session: AsyncSession, row: M) -> M:
     state = sa.inspect(row)
     if state.transient:
         make_transient_to_detached(row)  # a row this process just inserted, kept as it is
+    present = session.sync_session.identity_map.get(state.key) if state.key else None
+    if present is not None:
+        # Already in this session, perhaps changed and not flushed yet: merging the kept
+        # copy over it would undo that.
+        return present  # type: ignore[no-any-return]
     try:
         return await session.merge(row, load=False)
     except InvalidRequestError:

@@ -10,17 +10,18 @@ from storage import cache, dialect
 from storage.dialect import core, insert_for
 from storage.models import AuditEntry, Chat, Membership, Person, ProcessedUpdate, utcnow
 
-_INSERT_PERSON = sa.insert(Person.__table__)  # type: ignore[attr-defined]
 _STATEMENTS: dict[tuple[str, str], sa.Insert] = {}
 
 
 def _statement(session: AsyncSession, what: str) -> sa.Insert:
-    """INSERT .. ON CONFLICT DO NOTHING of a membership or a processed update, built once."""
+    """INSERT .. ON CONFLICT DO NOTHING of a membership, a processed update or a person, built
+    once."""
     found = _STATEMENTS.get((dialect.name(session), what))
     if found is None:
         table, keys = {
             "member": (Membership.__table__, ["person_id", "unit_id"]),  # type: ignore[attr-defined]
             "processed": (ProcessedUpdate.__table__, ["key"]),  # type: ignore[attr-defined]
+            "person": (Person.__table__, ["id"]),  # type: ignore[attr-defined]
         }[what]
         found = insert_for(session)(table).on_conflict_do_nothing(index_elements=keys)
         _STATEMENTS[(dialect.name(session), what)] = found
@@ -77,7 +78,8 @@ async def upsert_person(
     person = await session.get(Person, person_id)
     if person is None:
         person = Person(id=person_id, platform=platform, display_name=name, username=username)
-        await core(session, _INSERT_PERSON, person.model_dump())
+        # Nothing if another worker inserted the same new person a moment ago.
+        await core(session, _statement(session, "person"), person.model_dump())
         cache.put(session, ("person", person_id), person)
         return await cache.attach(session, person)
     person.display_name = name
