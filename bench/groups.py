@@ -26,14 +26,21 @@ async def fresh_database(path: Path) -> str:
     return url
 
 
-async def fresh_postgres(base_url: str, name: str) -> str:
-    """An empty PostgreSQL database `name` beside `base_url`'s, migrated and seeded; its URL."""
+async def _on_server(base_url: str, *statements: str) -> None:
+    """Statements outside any transaction (CREATE DATABASE needs that)."""
     admin = db.create_engine(base_url)
     async with admin.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        for statement in statements:
+            await conn.execute(text(statement))
     await admin.dispose()
+
+
+async def fresh_postgres(base_url: str, name: str) -> str:
+    """An empty PostgreSQL database `name` beside `base_url`'s, migrated and seeded; its URL."""
+    await _on_server(
+        base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+    )
     url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
     engine, _sessions = await app.prepare_database(Settings(_env_file=None, database_url=url))
     await engine.dispose()
@@ -41,11 +48,7 @@ async def fresh_postgres(base_url: str, name: str) -> str:
 
 
 async def drop_postgres(base_url: str, name: str) -> None:
-    admin = db.create_engine(base_url)
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    await _on_server(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def link_groups(

@@ -150,7 +150,7 @@ class Transport:
         self._waiting = WaitNotices()
         if inbox is not None:
             inbox.processors[self.name] = self.process
-            inbox.chat_of[self.name] = self.chat_of
+            inbox.chat_of[self.name] = platform.chat
 
     @property
     def webhook(self) -> bool:
@@ -183,9 +183,6 @@ class Transport:
         await self.platform.close()
 
     # --- intake ------------------------------------------------------------------------
-
-    def chat_of(self, payload: dict[str, Any]) -> str | None:
-        return self.platform.chat(payload)
 
     async def accept(self, payloads: list[dict[str, Any]]) -> None:
         """Takes updates from a poll or a webhook call: into the inbox (raising when it cannot,

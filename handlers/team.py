@@ -97,7 +97,7 @@ async def join(ctx: Ctx) -> list[Reply]:
             .add("⚠️ ", _("That join code is not valid. Ask your team leader for the current one."))
             .add(fmt(_("Example: {example}"), example=code("/tham_gia K7M2Q9XP")))
         )
-    await people.ensure_membership(ctx.session, person_id=ctx.person.id, unit_id=unit.id)
+    await people.ensure_member(ctx.session, person_id=ctx.person.id, unit_id=unit.id)
     ctx.chat.unit_id = unit.id  # this private chat now reports for the team
     where = await unit_names(ctx, unit)
     return ctx.reply(

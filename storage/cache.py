@@ -136,12 +136,6 @@ def put(session: AsyncSession, key: Hashable, value: T) -> T:
     return value
 
 
-def discard(session: AsyncSession, key: Hashable) -> None:
-    store = _store(session)
-    if store is not None:
-        store.entries.pop(key, None)
-
-
 async def cached(session: AsyncSession, key: Hashable, load: Callable[[], Any]) -> Any:
     found = get(session, key)
     if found is not None:

@@ -102,19 +102,15 @@ async def ensure_member(session: AsyncSession, *, person_id: str, unit_id: int) 
 
 
 async def ensure_membership(session: AsyncSession, *, person_id: str, unit_id: int) -> Membership:
-    found = (
+    """The same, and the membership's row, for a caller that changes it."""
+    await ensure_member(session, person_id=person_id, unit_id=unit_id)
+    return (
         await session.exec(
             select(Membership).where(
                 Membership.person_id == person_id, Membership.unit_id == unit_id
             )
         )
-    ).first()
-    if found is not None:
-        return found
-    membership = Membership(person_id=person_id, unit_id=unit_id)
-    session.add(membership)
-    await session.flush()
-    return membership
+    ).one()
 
 
 async def mark_processed(session: AsyncSession, *, key: str) -> bool:

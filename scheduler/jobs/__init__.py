@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from handlers.incoming import Deps
 from handlers.periods import local_date
 from scheduler.jobs import leaderboards, quarterly, reminders, summaries
-from scheduler.jobs.base import Job, Post, chunks, enqueue
+from scheduler.jobs.base import Chunk, Job, Post, chunks, enqueue
 from storage import rounds
 from storage.db import transaction
 
@@ -52,9 +52,8 @@ async def run(deps: Deps, job: str, at: datetime) -> int:
     for linked in chunks(todo):
         async with transaction(deps.sessions) as session:
             chunk = await rounds.load(session, linked)
-            posts = await found.posts(
-                session, chats=chunk, today=today, deps=deps, period=period, queued=sent
-            )
+            part = Chunk(chats=chunk, today=today, deps=deps, period=period, queued=sent)
+            posts = await found.posts(session, part)
             added += await enqueue(session, job=job, period=period, posts=posts)
     async with transaction(deps.sessions) as session:
         posts = await found.extra_posts(session, today=today, deps=deps, period=period)

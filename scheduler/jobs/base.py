@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
@@ -36,7 +36,8 @@ class Job(Protocol):
     """One scheduled job. `name` is its only name: the outbox's rows, a unit's schedule,
     /lich, a plan's [schedule] (through `JOB_KEYS`) and `tcns jobs run` all use it."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     async def due(
         self, session: AsyncSession, *, chats: Sequence[Linked], at: datetime, tz: ZoneInfo
@@ -44,17 +45,8 @@ class Job(Protocol):
         """(the period `at` falls in, the chats whose time has come in it)."""
         ...
 
-    async def posts(
-        self,
-        session: AsyncSession,
-        *,
-        chats: Sequence[tuple[Chat, Unit]],
-        today: date,
-        deps: Deps,
-        period: str,
-        queued: set[str],
-    ) -> list[Post]:
-        """The posts for one chunk of due chats (`queued`: chats that already have theirs)."""
+    async def posts(self, session: AsyncSession, chunk: Chunk) -> list[Post]:
+        """The posts for one chunk of due chats."""
         ...
 
     async def extra_posts(
@@ -64,10 +56,30 @@ class Job(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """One transaction's share of a round: its chats, and what the round knows."""
+
+    chats: Sequence[tuple[Chat, Unit]]
+    today: date
+    deps: Deps
+    period: str
+    queued: set[str]  # chats that already have this round's post
+
+
+Build = Callable[[AsyncSession, Chunk], Awaitable[list[Post]]]
+
+
+@dataclass(frozen=True)
 class Weekly:
-    """A job each unit times for itself (/lich), once a week."""
+    """A job each unit times for itself (/lich), once a week: when it is due comes from the
+    units' schedules, what it says from `build`."""
 
     name: str
+    build: Build
+
+    async def posts(self, session: AsyncSession, chunk: Chunk) -> list[Post]:
+        return await self.build(session, chunk)
 
     async def due(
         self, session: AsyncSession, *, chats: Sequence[Linked], at: datetime, tz: ZoneInfo

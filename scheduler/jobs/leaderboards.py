@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,9 +15,8 @@ from handlers.incoming import Attachment, Deps
 from handlers.periods import week_key, week_start
 from handlers.progress import Board, board
 from handlers.richtext import Span
-from scheduler.jobs.base import Post, Weekly
+from scheduler.jobs.base import Chunk, Post, Weekly
 from storage import config
-from storage.models import Chat, Unit
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +24,10 @@ CAPTION_TOP = 10
 
 
 async def leaderboards(
-    session: AsyncSession, *, chats: Sequence[tuple[Chat, Unit]], today: date, deps: Deps,
-    title: str | None = None,
-) -> list[Post]:  # fmt: skip
+    session: AsyncSession, chunk: Chunk, title: str | None = None
+) -> list[Post]:
+    """Each chat its scope's board; `title` heads a quarter's evaluation instead of the week."""
+    chats, today, deps = chunk.chats, chunk.today, chunk.deps
     posts: list[Post] = []
     charts: dict[tuple[int, str], bytes | None] = {}
     boards: dict[int, Board] = {}  # a commune's villages share one board: computed once
@@ -74,20 +73,4 @@ async def _chart(bd: Board, subtitle: str, deps: Deps) -> bytes | None:
         return None
 
 
-class Leaderboards(Weekly):
-    name = "leaderboards"
-
-    async def posts(
-        self,
-        session: AsyncSession,
-        *,
-        chats: Sequence[tuple[Chat, Unit]],
-        today: date,
-        deps: Deps,
-        period: str,
-        queued: set[str],
-    ) -> list[Post]:
-        return await leaderboards(session, chats=chats, today=today, deps=deps)
-
-
-JOB = Leaderboards()
+JOB = Weekly("leaderboards", leaderboards)

@@ -15,10 +15,9 @@ from handlers.export import XLSX_MIME, quarter_bounds, quarter_key, workbook
 from handlers.i18n import _
 from handlers.incoming import Attachment, Deps
 from handlers.richtext import Rich, b, fmt
-from scheduler.jobs.base import Post
+from scheduler.jobs.base import Chunk, Post
 from scheduler.jobs.leaderboards import leaderboards
 from storage import rounds, units
-from storage.models import Chat, Unit
 from storage.rounds import Linked
 
 log = logging.getLogger(__name__)
@@ -87,18 +86,8 @@ class Quarterly:
             return period, []
         return period, list(chats)
 
-    async def posts(
-        self,
-        session: AsyncSession,
-        *,
-        chats: Sequence[tuple[Chat, Unit]],
-        today: date,
-        deps: Deps,
-        period: str,
-        queued: set[str],
-    ) -> list[Post]:
-        title = quarter_title(deps, period)
-        return await leaderboards(session, chats=chats, today=today, deps=deps, title=title)
+    async def posts(self, session: AsyncSession, chunk: Chunk) -> list[Post]:
+        return await leaderboards(session, chunk, title=quarter_title(chunk.deps, chunk.period))
 
     async def extra_posts(
         self, session: AsyncSession, *, today: date, deps: Deps, period: str

@@ -3,25 +3,19 @@ to a member who reports in a private chat)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
-
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import i18n, views
 from handlers.i18n import _
-from handlers.incoming import Deps
 from handlers.periods import week_key, week_start
 from handlers.problems import REPORT_EXAMPLE
 from handlers.richtext import Rich, b, code, fmt, joined, mention
-from scheduler.jobs.base import Post, Weekly
+from scheduler.jobs.base import Chunk, Post, Weekly
 from storage import rounds
-from storage.models import Chat, Unit
 
 
-async def reminders(
-    session: AsyncSession, *, chats: Sequence[tuple[Chat, Unit]], today: date, deps: Deps
-) -> list[Post]:
+async def reminders(session: AsyncSession, chunk: Chunk) -> list[Post]:
+    chats, today, deps = chunk.chats, chunk.today, chunk.deps
     week = week_key(today)
     unit_ids = sorted({u.id for _c, u in chats if u.id is not None})
     members, reported = await rounds.members_and_reports(session, unit_ids=unit_ids, week=week)
@@ -57,20 +51,4 @@ async def reminders(
     return posts
 
 
-class Reminders(Weekly):
-    name = "reminders"
-
-    async def posts(
-        self,
-        session: AsyncSession,
-        *,
-        chats: Sequence[tuple[Chat, Unit]],
-        today: date,
-        deps: Deps,
-        period: str,
-        queued: set[str],
-    ) -> list[Post]:
-        return await reminders(session, chats=chats, today=today, deps=deps)
-
-
-JOB = Reminders()
+JOB = Weekly("reminders", reminders)

@@ -4,29 +4,20 @@ cannot be reached."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import i18n
-from handlers.incoming import Deps
 from handlers.summary import weekly_summary
-from scheduler.jobs.base import Post, Weekly
+from scheduler.jobs.base import Chunk, Post, Weekly
 from storage import config, people
-from storage.models import Chat, Unit
 
 log = logging.getLogger(__name__)
 
 
-async def summaries(
-    session: AsyncSession,
-    *,
-    chats: Sequence[tuple[Chat, Unit]],
-    today: date,
-    deps: Deps,
-    queued: set[str],
-) -> list[Post]:
+async def summaries(session: AsyncSession, chunk: Chunk) -> list[Post]:
+    chats, today, deps, queued = chunk.chats, chunk.today, chunk.deps, chunk.queued
     posts: list[Post] = []
     seen: set[int] = set()
     # A team's group chat first: it is where a summary goes when the leader cannot be reached.
@@ -65,20 +56,4 @@ async def summaries(
     return posts
 
 
-class Summaries(Weekly):
-    name = "summaries"
-
-    async def posts(
-        self,
-        session: AsyncSession,
-        *,
-        chats: Sequence[tuple[Chat, Unit]],
-        today: date,
-        deps: Deps,
-        period: str,
-        queued: set[str],
-    ) -> list[Post]:
-        return await summaries(session, chats=chats, today=today, deps=deps, queued=queued)
-
-
-JOB = Summaries()
+JOB = Weekly("summaries", summaries)
