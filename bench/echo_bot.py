@@ -20,7 +20,15 @@ async def _echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def main() -> int:
     url, token = sys.argv[1], sys.argv[2]
-    app = Application.builder().token(token).base_url(f"{url}/bot").build()
+    builder = Application.builder().token(token).base_url(f"{url}/bot")
+    if "--aiohttp" in sys.argv[3:]:
+        # tcns's HTTP client under the same library: what of the difference is the transport.
+        from bot.aiohttp_request import AiohttpRequest
+
+        builder = builder.request(AiohttpRequest(connection_pool_size=256)).get_updates_request(
+            AiohttpRequest(connection_pool_size=1)
+        )
+    app = builder.build()
     app.add_handler(MessageHandler(filters.TEXT, _echo))
     app.run_polling(poll_interval=0.0, timeout=10)
     return 0

@@ -102,12 +102,13 @@ def _server() -> FakeTelegram:
     return FakeTelegram(global_per_second=UNLIMITED, group_per_minute=UNLIMITED)
 
 
-async def _echo(load: Load, workdir: Path) -> Figures:
+async def _echo(load: Load, workdir: Path, *, aiohttp: bool = False) -> Figures:
     fake = await _server().start()
     groups = [-1005000000000 - n for n in range(load.groups)]
     for chat in groups:
         fake.add_group(chat, "Echo")
-    proc = await spawn(["-m", "bench.echo_bot", fake.url, fake.token], env={},
+    args = ["-m", "bench.echo_bot", fake.url, fake.token] + (["--aiohttp"] if aiohttp else [])
+    proc = await spawn(args, env={},
                        log=workdir / "echo.log")  # fmt: skip
     try:
         return await _drive(fake, groups, load)

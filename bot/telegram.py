@@ -28,8 +28,8 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.request import HTTPXRequest
 
+from bot.aiohttp_request import AiohttpRequest
 from bot.pacing import Pacer
 from bot.render import chunks, html_line, telegram_html
 from bot.settings import Settings
@@ -103,8 +103,8 @@ class TelegramPlatform:
             settings.telegram_token.get_secret_value(),
             base_url=f"{settings.telegram_api_url}/bot",
             base_file_url=f"{settings.telegram_api_url}/file/bot",
-            request=HTTPXRequest(connection_pool_size=256),
-            get_updates_request=HTTPXRequest(connection_pool_size=1),
+            request=AiohttpRequest(connection_pool_size=256),
+            get_updates_request=AiohttpRequest(connection_pool_size=1),
         )
         self.pacer = Pacer.configured(settings)
         self._offset: int | None = None
