@@ -11,6 +11,13 @@ processed (a report before its edit, a link before the first report). Each round
 of every lane and serves the lanes least recently served first, so a person sending a thousand
 messages holds up only their own chat: everyone else waits for one update of theirs at most.
 Several workers (PostgreSQL) process different lanes at once; SQLite has one writer, so one.
+
+Rounds: one worker (SQLite's case) processes the heads of a round together, in one transaction
+(`Round`): one commit, one session and one configuration read for up to `ROUND` updates instead
+of one each, which is most of what a report cost once its own statements were few. The replies
+wait for that commit. Should anything in a round fail, all of it is rolled back and its updates
+are processed again one at a time, each in its own transaction as usual (so one bad update costs
+only itself, as before); a command declared `alone` ends the round and runs on its own.
 """
 
 from __future__ import annotations
@@ -20,12 +27,13 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.incoming import Reply
-from handlers.router import StorageUnavailable, storage_notice
+from handlers.router import NotShared, StorageUnavailable, storage_notice
 from storage import inbox
 from storage.db import SessionFactory, transaction
 
@@ -33,11 +41,23 @@ log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 1.0
 LANES_PER_ROUND = 500
+ROUND = 32  # updates in one transaction at most: the first one's answer waits for the last
+
+
+@dataclass
+class Round:
+    """The transaction a round's updates share, and what to do once it has committed (queue
+    their replies)."""
+
+    session: AsyncSession
+    after: list[Callable[[], None]] = field(default_factory=list)
+
 
 Claim = Callable[[AsyncSession], Awaitable[bool]]
 # One stored update; it calls the claim first inside the transaction of its effects (the
-# router does), or not at all when it has none.
-Processor = Callable[[dict[str, Any], Claim | None], Awaitable[None]]
+# router does), or not at all when it has none. With a Round, it joins that transaction (and
+# raises NotShared, before doing anything, when it may not).
+Processor = Callable[[dict[str, Any], Claim | None, Round | None], Awaitable[None]]
 
 
 class WaitNotices:
@@ -93,7 +113,7 @@ class InboxWorker:
             error = f"no transport for {platform}"
         else:
             try:
-                await processor(json.loads(payload), claim)
+                await processor(json.loads(payload), claim, None)
             except StorageUnavailable:
                 raise  # not the update's fault: it stays pending, no attempt counted
             except Exception as exc:
@@ -108,6 +128,78 @@ class InboxWorker:
             await inbox.finish(session, row_id=row_id, error=error)
         return True
 
+    async def _together(self, rows: Sequence[Any]) -> tuple[int, int]:
+        """Processes `rows` in one transaction, in order, up to the first that must run alone.
+        Returns how many rows it went through and how many of those were this worker's to do
+        (not already another's). Raises whatever the round raised, with nothing of it kept."""
+        through = taken = 0
+        async with transaction(self.sessions) as session:
+            round_ = Round(session)
+            for row in rows:
+                processor = self.processors.get(row.platform)
+                if processor is None:
+                    break  # answered alone, as an error
+                asked = got = False
+
+                async def claim(s: AsyncSession, row_id: int = row.id) -> bool:
+                    nonlocal asked, got
+                    asked = True
+                    got = await inbox.take(s, row_id=row_id)
+                    return got
+
+                try:
+                    await processor(json.loads(row.payload), claim, round_)
+                except NotShared:
+                    break
+                if not asked:
+                    await inbox.finish(session, row_id=row.id, error=None)  # nothing to do
+                through += 1
+                taken += int(got or not asked)
+        for then in round_.after:
+            then()
+        return through, taken
+
+    async def _rounds(self, rows: Sequence[Any]) -> int:
+        handled = 0
+        i = 0
+        while i < len(rows):
+            chunk = rows[i : i + ROUND]
+            if len(chunk) == 1:
+                handled += await self._lane(chunk[0])
+                i += 1
+                continue
+            try:
+                through, taken = await self._together(chunk)
+            except Exception:
+                # Rolled back whole: each again on its own, where its error (or the database
+                # being away) is dealt with as for any single update.
+                log.warning("inbox: a round of %d failed; one at a time", len(chunk))
+                for row in chunk:
+                    handled += await self._lane(row)
+                i += len(chunk)
+                continue
+            for row in chunk[:through]:
+                self._mark_served(row)
+            handled += taken
+            i += through
+            if through < len(chunk):
+                handled += await self._lane(chunk[through])
+                i += 1
+        return handled
+
+    def _mark_served(self, row: Any) -> None:
+        self._turn += 1
+        self._served[row.chat_id or ""] = self._turn
+
+    async def _lane(self, row: Any, gate: asyncio.Semaphore | None = None) -> int:
+        if gate is None:
+            done = await self._one(row.id, row.platform, row.payload)
+        else:
+            async with gate:
+                done = await self._one(row.id, row.platform, row.payload)
+        self._mark_served(row)
+        return int(done)
+
     async def drain(self) -> int:
         """Processes what is pending now; returns how many updates it handled."""
         handled = idle_rounds = 0
@@ -118,21 +210,12 @@ class InboxWorker:
                 return handled
             before = handled
             rows.sort(key=lambda r: (self._served.get(r.chat_id or "", -1), r.id))
-
-            async def lane(row: Any, gate: asyncio.Semaphore) -> int:
-                async with gate:
-                    done = await self._one(row.id, row.platform, row.payload)
-                self._turn += 1
-                self._served[row.chat_id or ""] = self._turn
-                return int(done)
-
-            gate = asyncio.Semaphore(self.workers)
             if self.workers == 1:
-                for row in rows:
-                    handled += await lane(row, gate)
+                handled += await self._rounds(rows)
             else:
+                gate = asyncio.Semaphore(self.workers)
                 results = await asyncio.gather(
-                    *(lane(r, gate) for r in rows), return_exceptions=True
+                    *(self._lane(r, gate) for r in rows), return_exceptions=True
                 )
                 for result in results:
                     if isinstance(result, BaseException):

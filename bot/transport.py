@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -23,7 +24,7 @@ from typing import Any, Protocol
 from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.inbox import InboxWorker, WaitNotices
+from bot.inbox import InboxWorker, Round, WaitNotices
 from bot.metrics import Metrics
 from bot.pacing import Pacer
 from handlers import router
@@ -236,11 +237,18 @@ class Transport:
 
     # --- processing --------------------------------------------------------------------
 
-    async def process(self, payload: dict[str, Any], claim: Claim | None = None) -> None:
-        """One update through the router; its replies are queued, never sent from here. Raises
-        StorageUnavailable to keep the update for later."""
+    async def process(
+        self, payload: dict[str, Any], claim: Claim | None = None, round_: Round | None = None
+    ) -> None:
+        """One update through the router; its replies are queued, never sent from here (in a
+        round, once the round has committed). Raises StorageUnavailable to keep the update for
+        later."""
         msg = self.platform.to_incoming(payload)
         if msg is None:
+            return
+        if round_ is not None:
+            replies = await router.handle(self.deps, msg, claim=claim, within=round_.session)
+            round_.after.append(functools.partial(self._queue_replies, msg, replies))
             return
         try:
             replies = await router.handle(self.deps, msg, claim=claim)
@@ -249,6 +257,9 @@ class Transport:
             if notice is not None:
                 self.queue_reply(msg.chat_id, notice, None)
             raise
+        self._queue_replies(msg, replies)
+
+    def _queue_replies(self, msg: Incoming, replies: list[Reply]) -> None:
         for reply in replies:
             self.queue_reply(msg.chat_id, reply, message_id(msg) if reply.quote else None)
 

@@ -33,6 +33,9 @@ class Command:
     audience: Audience = "member"
     editable: bool = False  # editing the message that carried it runs it again
     decides_access: bool = False  # the handler itself says who may (see above)
+    # Never in a round with other updates (bot/inbox.py): a workbook takes long enough that
+    # the round's other answers would wait for it.
+    alone: bool = False
 
     @property
     def name(self) -> str:
@@ -61,6 +64,7 @@ TABLE: tuple[Command, ...] = (
         standing.export_workbook,
         N_("an Excel workbook of reports and progress"),
         "leader",
+        alone=True,
     ),
     Command(("ma_tham_gia", "joincode"), team.join_code, N_("the team's join code"), "leader"),
     Command(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
@@ -151,13 +151,23 @@ def did_you_mean(name: str, args: str) -> Command:
     return answer
 
 
-async def handle(
-    deps: Deps, msg: Incoming, *, claim: Claim | None = None, again: bool = False
-) -> list[Reply]:
-    """The replies to one update. `claim` (the inbox's) runs first in the transaction of the
-    update's effects and marks it done there; when it says another worker has the update,
-    nothing happens. Without it, the update's key is recorded instead (`mark_processed`).
-    `again`: this is the one retry after a conflict with another worker's insert."""
+class NotShared(Exception):
+    """This update's command runs in a transaction of its own, not in a round's (see
+    `handle`'s `within`); raised before anything of it has run."""
+
+
+@dataclass(frozen=True)
+class _Route:
+    msg: Incoming  # with the text cleaned
+    name: str
+    args: str
+    command: Command | None  # None: answered "unknown command"
+    alone: bool  # its own transaction, never a round's
+
+
+def _route(deps: Deps, msg: Incoming) -> _Route | None:
+    """What an update asks for; None when it asks nothing of us (a group's chatter, another
+    bot's command). Reads the text only: nothing is counted or stored here."""
     text = strip_invisible(msg.text)
     if text != msg.text:
         # A zero-width space after "/bao_cao" would hide the command from everything below.
@@ -172,7 +182,7 @@ async def handle(
             if correct_command(*candidate) is not None:
                 parsed = candidate
     if parsed is None and (not private or msg.edited or not msg.text.strip()):
-        return []
+        return None
     name, args = parsed if parsed is not None else ("", msg.text)
     command = COMMANDS.get(name) if parsed is not None else not_understood
     if command is None:
@@ -180,9 +190,36 @@ async def handle(
         if typo is not None:
             command = did_you_mean(*typo)
         elif not private and not addressed_to_us(msg.text, deps.bot_usernames):
-            return []  # a command for another bot in the group
+            return None  # a command for another bot in the group
     if msg.edited and name not in EDITABLE:
+        return None
+    declared = BY_NAME.get(name)
+    return _Route(msg, name, args, command, alone=declared is not None and declared.alone)
+
+
+async def handle(
+    deps: Deps,
+    msg: Incoming,
+    *,
+    claim: Claim | None = None,
+    again: bool = False,
+    within: AsyncSession | None = None,
+) -> list[Reply]:
+    """The replies to one update. `claim` (the inbox's) runs first in the transaction of the
+    update's effects and marks it done there; when it says another worker has the update,
+    nothing happens. Without it, the update's key is recorded instead (`mark_processed`).
+    `again`: this is the one retry after a conflict with another worker's insert.
+
+    `within`: a transaction several updates share (the inbox's rounds, bot/inbox.py), which
+    this one joins instead of opening its own. Then nothing is caught: any error is the
+    round's, which is rolled back whole and done again one update at a time, each in the
+    usual way; and a command declared `alone` raises NotShared before it starts."""
+    route = _route(deps, msg)
+    if route is None:
         return []
+    if within is not None and route.alone:
+        raise NotShared(route.name)
+    msg, name, args, command = route.msg, route.name, route.args, route.command
     deps.observer.count("update", msg.platform)
     if len(msg.text) > MAX_TEXT:
         command, args = too_long, ""
@@ -203,49 +240,17 @@ async def handle(
         command = _unanswered(command, verdict)
     elif verdict.unanswered and command is not None:
         command = _noting_unanswered(command, verdict.unanswered)
-    language = deps.default_locale
+    run = _Run(deps, msg, name, args, command, claim)
+    if within is not None:
+        return await run(within)
     try:
         async with transaction(deps.sessions) as session:
-            if claim is not None:
-                if not await claim(session):
-                    return []
-            elif msg.update_key and not await people.mark_processed(session, key=msg.update_key):
-                return []
-            await cache.refresh(session)
-            chat = await people.upsert_chat(
-                session,
-                chat_id=msg.chat_id,
-                platform=msg.platform,
-                kind=msg.chat_kind,
-                title=msg.chat_title,
-                person_id=msg.sender_id if msg.chat_kind == "private" else None,
-            )
-            person = await people.upsert_person(
-                session,
-                person_id=msg.sender_id,
-                platform=msg.platform,
-                name=msg.sender_name,
-                username=msg.sender_username,
-            )
-            language = chat.language or deps.default_locale
-            with i18n.use(language):
-                if command is None:
-                    return [Reply(Rich().add("❓ ", _("Unknown command. See /huong_dan.")))]
-                ctx = Ctx(
-                    deps=deps,
-                    session=session,
-                    msg=msg,
-                    command=name,
-                    args=args,
-                    chat=chat,
-                    person=person,
-                )
-                return await command(ctx)
+            return await run(session)
     except (OperationalError, InterfaceError, OSError, TimeoutError) as exc:
         # The database is away. The update must stay where it waits (the inbox, or the
         # platform's redelivery), and the member must not send it again: that would double it.
         log.warning("database unavailable for %s: %s", msg.update_key or msg.message_key, exc)
-        raise StorageUnavailable(language) from exc
+        raise StorageUnavailable(run.language) from exc
     except IntegrityError:
         if claim is not None:
             # The claim holds the update, so the conflict is with something else another
@@ -254,7 +259,7 @@ async def handle(
             if not again:
                 return await handle(deps, msg, claim=claim, again=True)
             log.exception("command /%s failed in %s", name, msg.chat_id)
-            return await _failure(deps, language, claim)
+            return await _failure(deps, run.language, claim)
         if msg.update_key:
             # Another worker took the same update between our check and our insert.
             log.info("update %s already handled elsewhere", msg.update_key)
@@ -263,12 +268,68 @@ async def handle(
     except DBAPIError as exc:
         if exc.connection_invalidated:
             log.warning("database connection lost for %s", msg.update_key or msg.message_key)
-            raise StorageUnavailable(language) from exc
+            raise StorageUnavailable(run.language) from exc
         log.exception("command /%s failed in %s", name, msg.chat_id)
-        return await _failure(deps, language, claim)
+        return await _failure(deps, run.language, claim)
     except Exception:
         log.exception("command /%s failed in %s", name, msg.chat_id)
-        return await _failure(deps, language, claim)
+        return await _failure(deps, run.language, claim)
+
+
+class _Run:
+    """One update's work inside a transaction; remembers the chat's language for the answer
+    to a failure after it."""
+
+    def __init__(
+        self,
+        deps: Deps,
+        msg: Incoming,
+        name: str,
+        args: str,
+        command: Command | None,
+        claim: Claim | None,
+    ) -> None:
+        self.deps, self.msg, self.name, self.args = deps, msg, name, args
+        self.command, self.claim = command, claim
+        self.language = deps.default_locale
+
+    async def __call__(self, session: AsyncSession) -> list[Reply]:
+        deps, msg = self.deps, self.msg
+        if self.claim is not None:
+            if not await self.claim(session):
+                return []
+        elif msg.update_key and not await people.mark_processed(session, key=msg.update_key):
+            return []
+        await cache.refresh(session)
+        chat = await people.upsert_chat(
+            session,
+            chat_id=msg.chat_id,
+            platform=msg.platform,
+            kind=msg.chat_kind,
+            title=msg.chat_title,
+            person_id=msg.sender_id if msg.chat_kind == "private" else None,
+        )
+        person = await people.upsert_person(
+            session,
+            person_id=msg.sender_id,
+            platform=msg.platform,
+            name=msg.sender_name,
+            username=msg.sender_username,
+        )
+        self.language = chat.language or deps.default_locale
+        with i18n.use(self.language):
+            if self.command is None:
+                return [Reply(Rich().add("❓ ", _("Unknown command. See /huong_dan.")))]
+            ctx = Ctx(
+                deps=deps,
+                session=session,
+                msg=msg,
+                command=self.name,
+                args=self.args,
+                chat=chat,
+                person=person,
+            )
+            return await self.command(ctx)
 
 
 async def _failure(deps: Deps, language: str, claim: Claim | None) -> list[Reply]:

@@ -95,7 +95,10 @@ def _store(session: AsyncSession | Session) -> _Store | None:
 
 async def refresh(session: AsyncSession) -> None:
     """At the start of an update's transaction: the cache is valid for the version the
-    database has now (one cheap read), and this session may use it."""
+    database has now (one cheap read), and this session may use it. Once per transaction: the
+    updates of an inbox round share one, and its first read holds for all of them."""
+    if _KEY in session.info:
+        return
     store = _store(session)
     version = (await core(session, _READ)).scalar()
     if store is None or version is None:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from bot.inbox import Claim, InboxWorker
+from bot.inbox import Claim, InboxWorker, Round
 from handlers import router
 from handlers.incoming import Deps, Incoming
 from storage import cache, db, inbox, reports, units
@@ -144,7 +144,9 @@ async def test_a_conflict_after_the_claim_is_retried_once_then_answered(
     monkeypatch.setitem(router.COMMANDS, "tien_do", conflicting)
     answers: list[str] = []
 
-    async def process(payload: dict[str, Any], claim: Claim | None = None) -> None:
+    async def process(
+        payload: dict[str, Any], claim: Claim | None = None, round_: Round | None = None
+    ) -> None:
         msg = Incoming(
             platform="tg",
             chat_id="tg:-7006",
@@ -156,7 +158,12 @@ async def test_a_conflict_after_the_claim_is_retried_once_then_answered(
             message_key=f"tg:-7006:{payload['n']}",
             update_key=f"tg:update:{payload['n']}",
         )
-        answers.extend(r.rich.plain() for r in await router.handle(deps, msg, claim=claim))
+        answers.extend(
+            r.rich.plain()
+            for r in await router.handle(
+                deps, msg, claim=claim, within=round_.session if round_ else None
+            )
+        )
 
     worker = InboxWorker(deps.sessions)
     worker.processors["tg"] = process

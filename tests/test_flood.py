@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import func, select
 
-from bot.inbox import Claim, InboxWorker
+from bot.inbox import Claim, InboxWorker, Round
 from handlers import router
 from handlers.flood import FloodGate
 from handlers.incoming import Deps, Incoming, Reply
@@ -58,7 +58,9 @@ async def _backlog(deps: Deps, clock: Clock, spacing: float) -> list[list[Reply]
     sent_from = clock() - timedelta(seconds=40 * spacing)
     answers: list[list[Reply]] = []
 
-    async def process(payload: dict[str, Any], claim: Claim | None = None) -> None:
+    async def process(
+        payload: dict[str, Any], claim: Claim | None = None, round_: Round | None = None
+    ) -> None:
         msg = Incoming(
             platform="tg",
             chat_id="tg:-1001",
@@ -70,7 +72,9 @@ async def _backlog(deps: Deps, clock: Clock, spacing: float) -> list[list[Reply]
             message_key=f"tg:-1001:{1000 + payload['n']}",
             update_key=f"tg:update:{5000 + payload['n']}",
         )
-        answers.append(await router.handle(deps, msg, claim=claim))
+        answers.append(
+            await router.handle(deps, msg, claim=claim, within=round_.session if round_ else None)
+        )
 
     worker = InboxWorker(deps.sessions)
     worker.processors["tg"] = process

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from bot.inbox import Claim, InboxWorker
+from bot.inbox import Claim, InboxWorker, Round
 from handlers import router
 from handlers.incoming import Deps, Incoming, Reply
 from tests.conftest import SUPERADMIN
@@ -40,7 +40,9 @@ async def test_outage_mid_burst_stores_every_report_once(deps: Deps) -> None:
     notices: list[tuple[str, Reply]] = []
     told: set[str] = set()
 
-    async def process(payload: dict[str, Any], claim: Claim | None = None) -> None:
+    async def process(
+        payload: dict[str, Any], claim: Claim | None = None, round_: Round | None = None
+    ) -> None:
         msg = Incoming(
             platform="tg",
             chat_id="tg:-9100",
@@ -53,7 +55,9 @@ async def test_outage_mid_burst_stores_every_report_once(deps: Deps) -> None:
             update_key=f"tg:update:{payload['id']}",
         )
         try:
-            await router.handle(bot_deps, msg, claim=claim)
+            await router.handle(
+                bot_deps, msg, claim=claim, within=round_.session if round_ else None
+            )
         except router.StorageUnavailable as exc:
             if msg.update_key not in told:
                 told.add(msg.update_key or "")

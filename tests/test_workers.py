@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot.inbox import Claim, InboxWorker
+from bot.inbox import Claim, InboxWorker, Round
 from handlers import router
 from handlers.incoming import Deps, Incoming, Reply, SendOutcome, SendResult
 from scheduler import jobs
@@ -46,7 +46,9 @@ async def test_two_inbox_workers_never_double_a_report(deps: Deps) -> None:
     await room.say(Person(SUPERADMIN, "Quản"), "/lien_ket xa=20791 thon=Thôn Hà Lam ho=100000")
 
     def processor(worker_deps: Deps) -> Any:
-        async def process(payload: dict[str, Any], claim: Claim | None = None) -> None:
+        async def process(
+            payload: dict[str, Any], claim: Claim | None = None, round_: Round | None = None
+        ) -> None:
             await router.handle(
                 worker_deps,
                 Incoming(
@@ -61,6 +63,7 @@ async def test_two_inbox_workers_never_double_a_report(deps: Deps) -> None:
                     update_key=f"tg:update:{payload['id']}",
                 ),
                 claim=claim,
+                within=round_.session if round_ else None,
             )
             await asyncio.sleep(0.002)  # let the other worker in
 
