@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from datetime import UTC, timedelta
+import warnings
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -14,9 +15,7 @@ from telegram import (
     Bot,
     BotCommand,
     LinkPreviewOptions,
-    Message,
     ReplyParameters,
-    Update,
 )
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -28,6 +27,7 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot.aiohttp_request import AiohttpRequest
 from bot.pacing import Pacer
@@ -38,6 +38,12 @@ from handlers.commands import listed
 from handlers.incoming import Deps, Incoming, Reply, SendOutcome, SendResult
 
 log = logging.getLogger(__name__)
+
+# `fetch` asks for getUpdates by name to have the updates' JSON as it came; PTB warns about
+# every such call that it has a method of its own for it.
+warnings.filterwarnings(
+    "ignore", message=r"Please use 'Bot\.getUpdates' instead", category=PTBUserWarning
+)
 
 # Opt in to PTB's coming behaviour (durations as timedelta) instead of a deprecation warning
 # on every 429.
@@ -58,35 +64,64 @@ def chat_key(chat_id: int) -> str:
     return f"tg:{chat_id}"
 
 
-def to_incoming(update: Update) -> Incoming | None:
-    """The neutral message of an update, or None for what the bot does not read."""
-    edited = update.edited_message is not None
-    message: Message | None = update.edited_message or update.message
-    if message is None or message.text is None or message.from_user is None:
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _person(user: Any) -> tuple[int, str, str | None, bool] | None:
+    """(id, full name, username, is a bot) of a User object; None when it is not one."""
+    if not isinstance(user, dict) or _int(user.get("id")) is None:
         return None
-    if message.from_user.is_bot:
+    first, last = user.get("first_name"), user.get("last_name")
+    name = " ".join(str(p) for p in (first, last) if isinstance(p, str) and p)
+    username = user.get("username")
+    return (
+        user["id"],
+        name or str(user["id"]),
+        username if isinstance(username, str) else None,
+        user.get("is_bot") is True,
+    )
+
+
+def to_incoming(update: dict[str, Any]) -> Incoming | None:
+    """The neutral message of an update as Telegram sends it (the JSON, read directly: it is
+    stored so and read once, and building PTB's objects for it cost more than the rest of a
+    report's reading); None for what the bot does not read."""
+    if not isinstance(update, dict) or _int(update.get("update_id")) is None:
         return None
-    chat = message.chat
-    sender = message.from_user
-    reply_to = message.reply_to_message
-    reply_user = reply_to.from_user if reply_to is not None else None
-    if reply_user is not None and reply_user.is_bot:
-        reply_user = None  # commands "as a reply" are about people, never about a bot
+    edited = isinstance(update.get("edited_message"), dict)
+    message = update.get("edited_message") if edited else update.get("message")
+    if not isinstance(message, dict):
+        return None
+    text, chat, sender = message.get("text"), message.get("chat"), _person(message.get("from"))
+    message_id, date = _int(message.get("message_id")), _int(message.get("date"))
+    if not isinstance(text, str) or sender is None or message_id is None or date is None:
+        return None
+    if not isinstance(chat, dict) or _int(chat.get("id")) is None:
+        return None
+    sender_id, sender_name, username, is_bot = sender
+    if is_bot:
+        return None
+    reply_to = message.get("reply_to_message")
+    replied = _person(reply_to.get("from")) if isinstance(reply_to, dict) else None
+    if replied is not None and replied[3]:
+        replied = None  # commands "as a reply" are about people, never about a bot
+    title = chat.get("title")
     return Incoming(
         platform="tg",
-        chat_id=chat_key(chat.id),
-        chat_kind="private" if chat.type == "private" else "group",
-        chat_title=chat.title,
-        sender_id=f"tg:{sender.id}",
-        sender_name=sender.full_name,
-        sender_username=sender.username,
-        text=message.text,
-        sent_at=message.date.astimezone(UTC),
-        message_key=f"{chat_key(chat.id)}:{message.message_id}",
+        chat_id=chat_key(chat["id"]),
+        chat_kind="private" if chat.get("type") == "private" else "group",
+        chat_title=title if isinstance(title, str) else None,
+        sender_id=f"tg:{sender_id}",
+        sender_name=sender_name,
+        sender_username=username,
+        text=text,
+        sent_at=datetime.fromtimestamp(date, UTC),
+        message_key=f"{chat_key(chat['id'])}:{message_id}",
         edited=edited,
-        update_key=f"tg:update:{update.update_id}",
-        reply_to_id=f"tg:{reply_user.id}" if reply_user is not None else None,
-        reply_to_name=reply_user.full_name if reply_user is not None else None,
+        update_key=f"tg:update:{update['update_id']}",
+        reply_to_id=f"tg:{replied[0]}" if replied is not None else None,
+        reply_to_name=replied[1] if replied is not None else None,
     )
 
 
@@ -99,12 +134,13 @@ class TelegramPlatform:
     def __init__(self, settings: Settings) -> None:
         assert settings.telegram_token is not None  # noqa: S101 (checked by the caller)
         # PTB's own defaults: many connections for sending, one for the long poll.
+        self._poll_request = AiohttpRequest(connection_pool_size=1)
         self.bot = Bot(
             settings.telegram_token.get_secret_value(),
             base_url=f"{settings.telegram_api_url}/bot",
             base_file_url=f"{settings.telegram_api_url}/file/bot",
             request=AiohttpRequest(connection_pool_size=256),
-            get_updates_request=AiohttpRequest(connection_pool_size=1),
+            get_updates_request=self._poll_request,
         )
         self.pacer = Pacer.configured(settings)
         self._offset: int | None = None
@@ -114,7 +150,7 @@ class TelegramPlatform:
         return f"tg:update:{payload['update_id']}"
 
     def to_incoming(self, payload: dict[str, Any]) -> Incoming | None:
-        return to_incoming(Update.de_json(payload, self.bot))
+        return to_incoming(payload)
 
     def chat(self, payload: dict[str, Any]) -> str | None:
         message = payload.get("message") or payload.get("edited_message")
@@ -147,10 +183,18 @@ class TelegramPlatform:
         await self.bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
 
     async def fetch(self) -> list[dict[str, Any]]:
-        updates = await self.bot.get_updates(
-            offset=self._offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
+        # The updates as Telegram sent them, not as PTB's Update objects: they are stored as
+        # JSON and read once, by `to_incoming`. (PTB's `get_updates` does the same request.)
+        result = await self.bot.do_api_request(
+            "getUpdates",
+            api_kwargs={
+                "offset": self._offset,
+                "timeout": POLL_TIMEOUT,
+                "allowed_updates": ALLOWED_UPDATES,
+            },
+            read_timeout=(self._poll_request.read_timeout or 0) + POLL_TIMEOUT,
         )
-        return [u.to_dict() for u in updates]
+        return [u for u in result if isinstance(u, dict)] if isinstance(result, list) else []
 
     def fetched(self, payloads: list[dict[str, Any]]) -> None:
         # Confirmed by the next getUpdates, now that they are stored.

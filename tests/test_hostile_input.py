@@ -23,6 +23,7 @@ from tests.conftest import SUPERADMIN
 from tests.harness import Clock
 from tests.test_grammar import MATCHER, TODAY
 
+BOT = Bot("123456:TEST-token-for-the-fake-bot-api")
 TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=400) | st.sampled_from(
     ["", "=", "==", "ho=", "xa=", "nhac=thu", "ngay=99/99", "\u0000", "🙂" * 50]
 )
@@ -56,6 +57,8 @@ def _telegram_update(draw: Any) -> dict[str, Any]:
     if draw(st.booleans()):
         message["from"] = {"id": draw(st.integers(1, 10**10)), "is_bot": draw(st.booleans()),
                            "first_name": draw(st.text(max_size=30))}  # fmt: skip
+        if draw(st.booleans()):
+            message["from"]["last_name"] = draw(st.text(max_size=10))
     if draw(st.booleans()):
         message["text"] = draw(TEXT)
     if draw(st.booleans()):
@@ -64,17 +67,32 @@ def _telegram_update(draw: Any) -> dict[str, Any]:
     return {"update_id": draw(st.integers(0, 2**31)), key: message}
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_raw_telegram_updates_never_crash(data: st.DataObject) -> None:
     raw = _telegram_update(data.draw)
-    bot = Bot("123456:TEST-token-for-the-fake-bot-api")
-    try:
-        update = Update.de_json(json.loads(json.dumps(raw)), bot)
-    except (KeyError, TypeError, ValueError):
-        return  # python-telegram-bot refuses it before we see it
-    msg = telegram_incoming(update)
+    if data.draw(st.booleans()):  # one field of the message anything at all
+        field = data.draw(st.sampled_from(["message_id", "date", "chat", "from", "text"]))
+        for message in raw.values():
+            if isinstance(message, dict):
+                message[field] = data.draw(JSON)
+    msg = telegram_incoming(json.loads(json.dumps(raw)))
     assert msg is None or isinstance(msg, Incoming)
+    # Where python-telegram-bot reads the update too, both read the same message.
+    try:
+        update = Update.de_json(json.loads(json.dumps(raw)), BOT)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return
+    message = update.edited_message or update.message
+    if msg is None or message is None or message.from_user is None:
+        return
+    assert msg.text == message.text
+    assert msg.sender_id == f"tg:{message.from_user.id}"
+    assert msg.chat_id == f"tg:{message.chat.id}"
+    assert msg.sent_at == message.date
+    assert msg.edited == (update.edited_message is not None)
+    if message.from_user.full_name:
+        assert msg.sender_name == message.from_user.full_name
 
 
 @settings(max_examples=300, deadline=None)
