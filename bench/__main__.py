@@ -225,7 +225,9 @@ DESCRIPTIONS = {
         "both as processes polling the sandbox Bot API with sending limits lifted; closed load, "
         "one report in flight per group, its team of eight members taking turns (each has "
         "reported once before the measured part). Latency: update offered → answer accepted. "
-        "Goal: tcns ÷ echo ≥ 0.5."
+        "Goal: tcns ÷ echo ≥ 0.5. tcns sends through PTB on aiohttp (`bot/aiohttp_request.py`), "
+        "the echo bot through PTB's default httpx; the last two rows run the same echo bot on "
+        "aiohttp, for how much of the ratio is the transport."
     ),
     "Cost of a report": (
         "`/bao_cao ho=2 app=1 tt=1` from a member the bot has not seen before, straight through "

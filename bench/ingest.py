@@ -13,6 +13,7 @@ not Telegram's quotas.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -46,6 +47,12 @@ class Figures:
     reports: int
     seconds: float
     latencies: list[float]
+    cpu_seconds: float  # the bot process's CPU time over the measured part
+
+    @property
+    def cpu_ms(self) -> float:
+        """The bot's CPU per report (or echoed message): what the rate is bound by here."""
+        return self.cpu_seconds * 1000 / self.reports
 
     @property
     def rate(self) -> float:
@@ -55,7 +62,13 @@ class Figures:
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1] * 1000
 
 
-async def _drive(fake: FakeTelegram, groups: list[int], load: Load) -> Figures:
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux: /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _drive(fake: FakeTelegram, groups: list[int], load: Load, pid: int) -> Figures:
     loop = asyncio.get_running_loop()
     waiting: dict[int, asyncio.Future[float]] = {}
 
@@ -93,9 +106,10 @@ async def _drive(fake: FakeTelegram, groups: list[int], load: Load) -> Figures:
 
     # Warm-up: every member has reported once.
     await asyncio.gather(*(one_group(chat, TEAM, False) for chat in groups))
-    started = time.monotonic()
+    started, cpu = time.monotonic(), _cpu_seconds(pid)
     await asyncio.gather(*(one_group(chat, load.per_group, True) for chat in groups))
-    return Figures(len(latencies), time.monotonic() - started, latencies)
+    seconds = time.monotonic() - started
+    return Figures(len(latencies), seconds, latencies, _cpu_seconds(pid) - cpu)
 
 
 def _server() -> FakeTelegram:
@@ -111,7 +125,7 @@ async def _echo(load: Load, workdir: Path, *, aiohttp: bool = False) -> Figures:
     proc = await spawn(args, env={},
                        log=workdir / "echo.log")  # fmt: skip
     try:
-        return await _drive(fake, groups, load)
+        return await _drive(fake, groups, load, proc.pid)
     finally:
         await stop(proc)
         await fake.stop()
@@ -138,7 +152,7 @@ async def _tcns(load: Load, workdir: Path, *, url: str | None = None, workers: i
     }
     proc = await spawn(["-m", "bot", "run"], env=env, log=workdir / "tcns-run.log")
     try:
-        figures = await _drive(fake, groups, load)
+        figures = await _drive(fake, groups, load, proc.pid)
     finally:
         await stop(proc)
         await fake.stop()
@@ -174,6 +188,7 @@ async def measure_postgres(
             await drop_postgres(base_url, name)
         figures[f"{n} worker{'s' if n > 1 else ''} (reports/s)"] = run.rate
         figures[f"{n} worker{'s' if n > 1 else ''} p50 (ms)"] = run.percentile(50)
+        figures[f"{n} worker{'s' if n > 1 else ''} CPU (ms/report)"] = run.cpu_ms
     return figures
 
 
@@ -184,23 +199,32 @@ def _median(runs: list[Figures]) -> Figures:
 async def measure(load: Load, workdir: Path, *, trials: int = 3) -> dict[str, float]:
     """Echo and tcns in turn, `trials` times (this machine's speed drifts by half from one
     minute to the next: each pair is measured side by side); the median trial of each, and the
-    ratio of the medians with the lowest and highest ratio of a pair."""
+    ratio of the medians with the lowest and highest ratio of a pair. Beside them, for what the
+    ratio owes to the transport: the same echo bot on tcns's aiohttp requests."""
     pairs = []
+    lean = []
     for _ in range(trials):
         pairs.append((await _echo(load, workdir), await _tcns(load, workdir)))
+        lean.append(await _echo(load, workdir, aiohttp=True))
     echo = _median([e for e, _t in pairs])
     tcns = _median([t for _e, t in pairs])
     ratios = [t.rate / e.rate for e, t in pairs]
+    echo_lean = _median(lean)
     return {
         "reports": float(tcns.reports),
         "trials": float(trials),
         "echo bot (msg/s)": echo.rate,
         "echo p50 (ms)": echo.percentile(50),
         "echo p99 (ms)": echo.percentile(99),
+        "echo CPU (ms/msg)": echo.cpu_ms,
         "tcns (reports/s)": tcns.rate,
         "tcns p50 (ms)": tcns.percentile(50),
         "tcns p99 (ms)": tcns.percentile(99),
+        "tcns CPU (ms/report)": tcns.cpu_ms,
         "tcns ÷ echo": tcns.rate / echo.rate,
         "lowest pair ratio": min(ratios),
         "highest pair ratio": max(ratios),
+        "echo on aiohttp (msg/s)": echo_lean.rate,
+        "echo on aiohttp CPU (ms/msg)": echo_lean.cpu_ms,
+        "tcns ÷ echo on aiohttp": tcns.rate / echo_lean.rate,
     }
