@@ -62,6 +62,9 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._connections),
                 timeout=aiohttp.ClientTimeout(total=None),
+                # HTTP(S)_PROXY from the environment, as httpx honours it: where Telegram is
+                # reached only through a proxy, that is how a deployment says so.
+                trust_env=True,
             )
 
     async def shutdown(self) -> None:
@@ -88,16 +91,20 @@ class AiohttpRequest(BaseRequest):
         pool = _chosen(pool_timeout, self._pool)
         data: aiohttp.FormData | dict[str, str]
         if files:
-            data = aiohttp.FormData(fields)
+            # File names as they are (UTF-8), as httpx sends them, not percent-encoded.
+            data = aiohttp.FormData(fields, quote_fields=False)
             for name, (filename, content, mimetype) in files.items():
                 data.add_field(name, content, filename=filename, content_type=mimetype)
         else:
             data = fields
-        # aiohttp has no write timeout of its own: the whole exchange is bounded by the sum.
+        # aiohttp's `connect` is the wait for a free connection *and* making one, so it gets
+        # both budgets; it has no write timeout of its own: the whole exchange is bounded by
+        # the sum of all four.
         parts = (pool, connect, write, read)
         total = None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
+        acquire = None if pool is None or connect is None else pool + connect
         timeout = aiohttp.ClientTimeout(
-            total=total, connect=pool, sock_connect=connect, sock_read=read
+            total=total, connect=acquire, sock_connect=connect, sock_read=read
         )
         try:
             async with self._session.request(

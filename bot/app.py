@@ -177,7 +177,7 @@ async def start(
         deps = make_deps(settings, sessions, clock=clock)
         metrics = Metrics()
         deps.observer = metrics
-        worker = InboxWorker(sessions, workers=settings.workers if is_postgres(engine) else 1)
+        worker = InboxWorker(sessions, workers=settings.workers, rounds=not is_postgres(engine))
         telegram, zalo = transports(settings, deps, inbox=worker, metrics=metrics)
         inbox_stop = asyncio.Event()
         inbox_task = asyncio.create_task(worker.run(inbox_stop))

@@ -12,7 +12,7 @@ of every lane and serves the lanes least recently served first, so a person send
 messages holds up only their own chat: everyone else waits for one update of theirs at most.
 Several workers (PostgreSQL) process different lanes at once; SQLite has one writer, so one.
 
-Rounds: one worker (SQLite's case) processes the heads of a round together, in one transaction
+Rounds (SQLite): the one worker processes the heads of a round together, in one transaction
 (`Round`): one commit, one session and one configuration read for up to `ROUND` updates instead
 of one each, which is most of what a report cost once its own statements were few. The replies
 wait for that commit. Should anything in a round fail, all of it is rolled back and its updates
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -32,7 +33,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.incoming import Reply
+from handlers.incoming import Observer, Reply
 from handlers.router import NotShared, StorageUnavailable, storage_notice
 from storage import inbox
 from storage.db import SessionFactory, transaction
@@ -47,10 +48,23 @@ ROUND = 32  # updates in one transaction at most: the first one's answer waits f
 @dataclass
 class Round:
     """The transaction a round's updates share, and what to do once it has committed (queue
-    their replies)."""
+    their replies, count what happened)."""
 
     session: AsyncSession
     after: list[Callable[[], None]] = field(default_factory=list)
+
+    def observing(self, observer: Observer) -> Observer:
+        """An observer whose counts reach `observer` only if the round commits: a round rolled
+        back and done again one update at a time must not count its updates twice."""
+        return _CountedAfter(self, observer)
+
+
+class _CountedAfter:
+    def __init__(self, round_: Round, observer: Observer) -> None:
+        self._round, self._observer = round_, observer
+
+    def count(self, event: str, label: str = "") -> None:
+        self._round.after.append(functools.partial(self._observer.count, event, label))
 
 
 Claim = Callable[[AsyncSession], Awaitable[bool]]
@@ -75,9 +89,15 @@ class WaitNotices:
 
 
 class InboxWorker:
-    def __init__(self, sessions: SessionFactory, *, workers: int = 1) -> None:
+    def __init__(
+        self, sessions: SessionFactory, *, workers: int = 1, rounds: bool = False
+    ) -> None:
+        """`rounds`: SQLite's one writer (see the module's docstring). Not on PostgreSQL, where
+        several processes (or workers) would each hold a round's locks on the same communes'
+        total rows, taken in different orders: deadlocks, each costing a round."""
         self.sessions = sessions
-        self.workers = max(1, workers)
+        self.workers = 1 if rounds else max(1, workers)
+        self.rounds = rounds
         self.processors: dict[str, Processor] = {}
         # The chat of a platform's update, stored beside it as its lane.
         self.chat_of: dict[str, Callable[[dict[str, Any]], str | None]] = {}
@@ -128,10 +148,11 @@ class InboxWorker:
             await inbox.finish(session, row_id=row_id, error=error)
         return True
 
-    async def _together(self, rows: Sequence[Any]) -> tuple[int, int]:
+    async def _together(self, rows: Sequence[Any]) -> tuple[int, int, Round]:
         """Processes `rows` in one transaction, in order, up to the first that must run alone.
-        Returns how many rows it went through and how many of those were this worker's to do
-        (not already another's). Raises whatever the round raised, with nothing of it kept."""
+        Returns how many rows it went through, how many of those were this worker's to do (not
+        already another's), and the committed round (whose `after` is still to run). Raises
+        whatever the round raised, with nothing of it kept."""
         through = taken = 0
         async with transaction(self.sessions) as session:
             round_ = Round(session)
@@ -155,9 +176,7 @@ class InboxWorker:
                     await inbox.finish(session, row_id=row.id, error=None)  # nothing to do
                 through += 1
                 taken += int(got or not asked)
-        for then in round_.after:
-            then()
-        return through, taken
+        return through, taken, round_
 
     async def _rounds(self, rows: Sequence[Any]) -> int:
         handled = 0
@@ -169,15 +188,23 @@ class InboxWorker:
                 i += 1
                 continue
             try:
-                through, taken = await self._together(chunk)
+                through, taken, done = await self._together(chunk)
             except Exception:
                 # Rolled back whole: each again on its own, where its error (or the database
                 # being away) is dealt with as for any single update.
-                log.warning("inbox: a round of %d failed; one at a time", len(chunk))
+                log.warning(
+                    "inbox: a round of %d failed; one at a time", len(chunk), exc_info=True
+                )
                 for row in chunk:
                     handled += await self._lane(row)
                 i += len(chunk)
                 continue
+            # Committed: from here nothing may undo it, or send the round to be done again.
+            for then in done.after:
+                try:
+                    then()
+                except Exception:
+                    log.exception("inbox: after a round")
             for row in chunk[:through]:
                 self._mark_served(row)
             handled += taken
@@ -210,8 +237,11 @@ class InboxWorker:
                 return handled
             before = handled
             rows.sort(key=lambda r: (self._served.get(r.chat_id or "", -1), r.id))
-            if self.workers == 1:
+            if self.rounds:
                 handled += await self._rounds(rows)
+            elif self.workers == 1:
+                for row in rows:
+                    handled += await self._lane(row)
             else:
                 gate = asyncio.Semaphore(self.workers)
                 results = await asyncio.gather(

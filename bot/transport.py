@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import secrets
@@ -247,7 +248,8 @@ class Transport:
         if msg is None:
             return
         if round_ is not None:
-            replies = await router.handle(self.deps, msg, claim=claim, within=round_.session)
+            deps = dataclasses.replace(self.deps, observer=round_.observing(self.deps.observer))
+            replies = await router.handle(deps, msg, claim=claim, within=round_.session)
             round_.after.append(functools.partial(self._queue_replies, msg, replies))
             return
         try:

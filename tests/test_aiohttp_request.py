@@ -111,3 +111,10 @@ async def test_a_shut_down_request_says_so() -> None:
     request = AiohttpRequest()
     with pytest.raises(NetworkError, match="not initialized"):
         await request.post("http://127.0.0.1:9/bot1:x/getMe")
+
+
+async def test_a_long_poll_outlasts_the_read_timeout(fake: FakeTelegram) -> None:
+    # Nothing arrives: the server holds the poll its whole two seconds, twice the read
+    # timeout, which PTB extends by the poll's own timeout (as over httpx).
+    async with _bot(fake.url, fake.token, read_timeout=1.0) as bot:
+        assert await bot.get_updates(timeout=2) == ()

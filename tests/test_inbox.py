@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlmodel import func, select
 
 from bot.inbox import Claim, InboxWorker, Processor, Round
 from handlers import router
 from handlers.context import Ctx
 from handlers.incoming import Deps, Incoming, Reply
-from storage import inbox
+from handlers.router import StorageUnavailable
+from storage import inbox, reports
 from storage.db import transaction
 from storage.models import Report
 from tests.conftest import SUPERADMIN
 from tests.harness import ChatRoom, Person
+from tests.test_outage import Outage
 
 ADMIN = Person(SUPERADMIN, "Quản trị")
 
@@ -36,7 +40,7 @@ async def test_a_backlog_in_one_chat_holds_up_another_chat_by_one_update(deps: D
             if await claim(session):
                 order.append((payload["chat"], payload["n"]))
 
-    worker = InboxWorker(deps.sessions)
+    worker = InboxWorker(deps.sessions, rounds=True)
     worker.processors["tg"] = process
     worker.chat_of["tg"] = lambda payload: payload["chat"]
     flood = [(f"tg:update:{n}", "tg", {"chat": f"tg:{n % 3}", "n": n}) for n in range(300)]
@@ -92,8 +96,11 @@ def _reporting(deps: Deps, answered: list[tuple[int, str]]) -> Processor:
             message_key=f"{payload['chat']}:{payload['n']}",
             update_key=f"tg:update:{payload['n']}",
         )
-        within = round_.session if round_ is not None else None
-        replies = await router.handle(deps, msg, claim=claim, within=within)
+        if round_ is None:
+            replies = await router.handle(deps, msg, claim=claim)
+        else:  # as bot/transport.py does
+            joined = replace(deps, observer=round_.observing(deps.observer))
+            replies = await router.handle(joined, msg, claim=claim, within=round_.session)
 
         def answer() -> None:
             answered.append((payload["n"], "\n".join(r.rich.plain() for r in replies)))
@@ -118,7 +125,7 @@ async def _run(deps: Deps, updates: list[tuple[str, str]]) -> tuple[list[tuple[i
     """(chat, text) updates stored and worked off by one worker: the answers, and how many
     transactions committed meanwhile."""
     answered: list[tuple[int, str]] = []
-    worker = InboxWorker(deps.sessions)
+    worker = InboxWorker(deps.sessions, rounds=True)
     worker.processors["tg"] = _reporting(deps, answered)
     worker.chat_of["tg"] = lambda payload: payload["chat"]
     await worker.store(
@@ -184,3 +191,73 @@ async def test_a_command_declared_alone_ends_the_round(deps: Deps) -> None:
     assert commits == 3  # the first report; /xuat on its own; the last two together
     assert len(answered) == 4
     assert await _reports(deps) == 3
+
+
+class Counting:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+
+    def count(self, event: str, label: str = "") -> None:
+        self.events.append((event, label))
+
+
+async def test_a_round_the_database_breaks_off_is_done_again_and_counted_once(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    chats = await _villages(deps, 3)
+    real = reports.create
+    calls = 0
+
+    async def flaky(*args: Any, **kwargs: Any) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the round's second report: the connection drops
+            raise OperationalError("INSERT INTO report …", {}, ConnectionResetError("reset"))
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(reports, "create", flaky)
+    counted = Counting()
+    deps.observer = counted
+    answered, commits = await _run(deps, [(c, "/bao_cao ho=1") for c in chats])
+    assert "a round of 3 failed" in caplog.text
+    assert commits == 3  # the round undone; then one transaction each
+    assert [n for n, _a in answered] == [0, 1, 2]
+    assert all("Đã ghi" in a for _n, a in answered), answered
+    assert await _reports(deps) == 3
+    assert counted.events.count(("report", "")) == 3  # not 4: the undone round counted nothing
+    assert counted.events.count(("update", "tg")) == 3
+
+
+async def test_a_round_waits_while_the_database_is_away(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chats = await _villages(deps, 3)
+    answered: list[tuple[int, str]] = []
+    worker = InboxWorker(deps.sessions, rounds=True)
+    worker.chat_of["tg"] = lambda payload: payload["chat"]
+    await worker.store(
+        [
+            (f"tg:update:{n}", "tg", {"chat": c, "text": "/bao_cao ho=1", "n": n, "from": 9})
+            for n, c in enumerate(chats * 2)
+        ]
+    )
+    outage = Outage(deps.sessions)
+    away = replace(deps, sessions=outage)  # type: ignore[arg-type]  # a stand-in factory
+    worker.sessions = outage  # type: ignore[assignment]
+    worker.processors["tg"] = _reporting(away, answered)
+    real_heads = inbox.heads
+
+    async def heads_then_outage(*args: Any, **kwargs: Any) -> Any:
+        rows = await real_heads(*args, **kwargs)
+        outage.down = True  # gone between taking the round's heads and processing them
+        return rows
+
+    monkeypatch.setattr(inbox, "heads", heads_then_outage)
+    with pytest.raises(StorageUnavailable):
+        await worker.drain()
+    monkeypatch.undo()
+    assert answered == []
+    outage.down = False
+    assert await worker.drain() == 6
+    assert [n for n, _a in sorted(answered)] == list(range(6))
+    assert await _reports(deps) == 6
