@@ -9,6 +9,7 @@ CPU-bound, and half of what it spent was HTTP (BENCHMARKS.md, issue 13).
 
 from __future__ import annotations
 
+import urllib.request
 from typing import Any
 
 import aiohttp
@@ -30,6 +31,7 @@ class AiohttpRequest(BaseRequest):
         "_connections",
         "_media_write",
         "_pool",
+        "_proxies",
         "_read",
         "_session",
         "_write",
@@ -52,6 +54,21 @@ class AiohttpRequest(BaseRequest):
         self._pool = pool_timeout
         self._media_write = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[str, str | None] = {}
+
+    def _proxy(self, url: str) -> str | None:
+        """HTTP(S)_PROXY and NO_PROXY from the environment, as httpx honours them: where
+        Telegram is reached only through a proxy, that is how a deployment says so. Looked up
+        once per server (aiohttp's own `trust_env` reads the environment and ~/.netrc on every
+        request, which cost more than the request)."""
+        scheme, _, rest = url.partition("://")
+        origin = f"{scheme}://{rest.split('/', 1)[0]}"
+        if origin not in self._proxies:
+            host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+            proxy = urllib.request.getproxies().get(scheme.lower())
+            bypass = proxy is not None and urllib.request.proxy_bypass(host.split(":")[0])
+            self._proxies[origin] = None if bypass else proxy
+        return self._proxies[origin]
 
     @property
     def read_timeout(self) -> float | None:
@@ -62,9 +79,6 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._connections),
                 timeout=aiohttp.ClientTimeout(total=None),
-                # HTTP(S)_PROXY from the environment, as httpx honours it: where Telegram is
-                # reached only through a proxy, that is how a deployment says so.
-                trust_env=True,
             )
 
     async def shutdown(self) -> None:
@@ -113,6 +127,7 @@ class AiohttpRequest(BaseRequest):
                 data=data,
                 headers={"User-Agent": self.USER_AGENT},
                 timeout=timeout,
+                proxy=self._proxy(url),
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:

@@ -118,3 +118,31 @@ async def test_a_long_poll_outlasts_the_read_timeout(fake: FakeTelegram) -> None
     # timeout, which PTB extends by the poll's own timeout (as over httpx).
     async with _bot(fake.url, fake.token, read_timeout=1.0) as bot:
         assert await bot.get_updates(timeout=2) == ()
+
+
+async def test_a_proxy_in_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    async def proxy(request: web.Request) -> web.Response:
+        seen.append(str(request.url))  # a proxy is asked for the whole URL
+        return web.json_response({"ok": True, "result": {"id": 1, "is_bot": True,
+                                                         "first_name": "tcns"}})  # fmt: skip
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", proxy)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{runner.addresses[0][1]}")
+    request = AiohttpRequest()
+    await request.initialize()
+    try:
+        # Not resolvable, so only the proxy can answer it.
+        answer = await request.post("http://api.telegram.invalid/bot1:x/getMe")
+    finally:
+        await request.shutdown()
+        await runner.cleanup()
+    assert answer == {"id": 1, "is_bot": True, "first_name": "tcns"}
+    assert seen == ["http://api.telegram.invalid/bot1:x/getMe"]
