@@ -5,7 +5,10 @@ parameters, missing required ones. Beyond that it does what Telegram does: priva
 HTML parse errors, the 4096-character limit counted after entity parsing, 429 with `retry_after`
 (20 messages per minute per group, 30 per second overall), 403 for users who never started the bot,
 `getUpdates` offsets and long polling, 409 while a webhook is set, and webhook delivery with the
-secret header and redelivery until the bot answers 2xx.
+secret header and redelivery until the bot answers 2xx. Buttons: reply markup checked as Telegram
+checks it (`sandbox/markup.py`), a person pressing an inline button (a callback query, which
+reaches a bot in privacy mode too), `answerCallbackQuery` once and within 15 seconds, editing and
+deleting the bot's own messages ("message is not modified" included).
 """
 
 from __future__ import annotations
@@ -27,8 +30,11 @@ import aiohttp
 from aiohttp import web
 from aiohttp.web_request import FileField
 
+from sandbox import markup
 from sandbox.loopback import LoopbackServer
 
+CALLBACK_ANSWER_SECONDS = 15  # after that Telegram calls the query "too old"
+CALLBACK_TEXT = 200
 SPEC = json.loads((Path(__file__).parent / "telegram_api.json").read_text(encoding="utf-8"))
 METHODS: dict[str, Any] = {name.lower(): m for name, m in SPEC["methods"].items()}
 
@@ -188,6 +194,9 @@ class FakeTelegram(LoopbackServer):
         self._runner: web.AppRunner | None = None
         self._wakeups = 0
         self.files: dict[str, bytes] = {}
+        # callback query id -> what was pressed, when, and the answer once given
+        self.callbacks: dict[str, dict[str, Any]] = {}
+        self._callback_ids = itertools.count(1)
         self._pusher: asyncio.Task[None] | None = None
         self.port = 0
 
@@ -272,6 +281,29 @@ class FakeTelegram(LoopbackServer):
         if not self.privacy or command or self.chats[chat_id]["type"] == "private":
             await self._push_update({"edited_message": message})
         return message
+
+    async def user_presses(self, chat_id: int, user_id: int, message_id: int, data: str) -> str:
+        """A person presses the inline button with `data` under the bot's message; returns the
+        callback query's id. Callback queries reach the bot whatever its privacy mode."""
+        message = self._messages.get((chat_id, message_id))
+        if message is None or message["from"].get("id") != self.bot_id:
+            raise ValueError(f"no message {message_id} of the bot in {chat_id}")
+        if data not in markup.callback_data(message.get("reply_markup")):
+            raise ValueError(f"no button {data!r} under message {message_id}")
+        query_id = f"{self.bot_id}{next(self._callback_ids):08d}"
+        self.callbacks[query_id] = {
+            "from": user_id, "data": data, "at": self.clock(), "answer": None
+        }  # fmt: skip
+        await self._push_update({
+            "callback_query": {
+                "id": query_id,
+                "from": self.users[user_id].as_dict(),
+                "message": message,
+                "chat_instance": str(abs(chat_id)),
+                "data": data,
+            }
+        })  # fmt: skip
+        return query_id
 
     async def redeliver_last(self) -> None:
         """Telegram sends an update again when it did not see the answer (a timeout)."""
@@ -547,6 +579,7 @@ class FakeTelegram(LoopbackServer):
             file_id, content, filename = media, self.files[media], None
         else:
             raise ApiError(400, "Bad Request: wrong remote file identifier specified")
+        keyboard = self._markup(params)
         self._rate_limit(chat)
         message: dict[str, Any] = {
             "message_id": self._next_message_id(chat["id"]),
@@ -556,6 +589,8 @@ class FakeTelegram(LoopbackServer):
         }
         if caption:
             message["caption"] = caption
+        if keyboard is not None:
+            message["reply_markup"] = keyboard
         if kind == "photo":
             message["photo"] = [
                 {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 880,
@@ -568,9 +603,107 @@ class FakeTelegram(LoopbackServer):
                 "file_name": filename or "file",
                 "file_size": len(content),
             }
+        self._messages[(chat["id"], message["message_id"])] = message
         await self._record(Sent(f"send{kind}", params, chat["id"], caption,
                                 message["message_id"], content))  # fmt: skip
         return message
+
+    @staticmethod
+    def _markup(params: dict[str, Any]) -> dict[str, Any] | None:
+        """The request's reply markup, checked; the inline keyboard to keep on the message."""
+        given = params.get("reply_markup")
+        if given is None:
+            return None
+        try:
+            markup.check(given)
+        except markup.MarkupError as exc:
+            raise ApiError(400, f"Bad Request: {exc}") from exc
+        return given if "inline_keyboard" in given else None
+
+    def _own_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("inline_message_id") is not None:
+            raise ApiError(400, "Bad Request: inline messages are not part of this sandbox")
+        chat = self._chat(params.get("chat_id"))
+        try:
+            key = (chat["id"], int(params.get("message_id") or 0))
+        except (TypeError, ValueError) as exc:
+            raise ApiError(400, "Bad Request: message_id is invalid") from exc
+        message = self._messages.get(key)
+        if message is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        if message["from"].get("id") != self.bot_id:
+            raise ApiError(400, "Bad Request: message can't be edited")
+        return message
+
+    async def _m_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._own_message(params)
+        if "text" not in message:
+            raise ApiError(400, "Bad Request: there is no text in the message to edit")
+        visible = self._visible(
+            str(params.get("text") or ""), params.get("parse_mode"), 4096, what="message"
+        )
+        if not visible.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        keyboard = self._markup(params)
+        return await self._edited(message, params, "editmessagetext", visible, keyboard)
+
+    async def _m_editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._own_message(params)
+        keyboard = self._markup(params)
+        return await self._edited(
+            message, params, "editmessagereplymarkup", message.get("text"), keyboard
+        )
+
+    async def _edited(
+        self,
+        message: dict[str, Any],
+        params: dict[str, Any],
+        method: str,
+        text: str | None,
+        keyboard: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        if text == message.get("text") and keyboard == message.get("reply_markup"):
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
+            )
+        edited = {**message, "edit_date": int(self.clock())}
+        if text is not None:
+            edited["text"] = text
+        edited.pop("reply_markup", None)
+        if keyboard is not None:
+            edited["reply_markup"] = keyboard
+        chat_id = message["chat"]["id"]
+        self._messages[(chat_id, message["message_id"])] = edited
+        await self._record(Sent(method, params, chat_id, text, message["message_id"]))
+        return edited
+
+    async def _m_deletemessage(self, params: dict[str, Any]) -> bool:
+        chat = self._chat(params["chat_id"])
+        key = (chat["id"], int(params["message_id"]))
+        if self._messages.pop(key, None) is None:
+            raise ApiError(400, "Bad Request: message to delete not found")
+        await self._record(Sent("deletemessage", params, chat["id"], None, key[1]))
+        return True
+
+    async def _m_answercallbackquery(self, params: dict[str, Any]) -> bool:
+        query = self.callbacks.get(str(params["callback_query_id"]))
+        if (
+            query is None
+            or query["answer"] is not None
+            or self.clock() - query["at"] > CALLBACK_ANSWER_SECONDS
+        ):
+            raise ApiError(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is "
+                "invalid",
+            )
+        text = params.get("text")
+        if text is not None and len(str(text)) > CALLBACK_TEXT:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        query["answer"] = {"text": text, "show_alert": params.get("show_alert") is True}
+        return True
 
     async def _m_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._target(params)
@@ -586,6 +719,7 @@ class FakeTelegram(LoopbackServer):
             and not reply.get("allow_sending_without_reply")
         ):
             raise ApiError(400, "Bad Request: message to be replied not found")
+        keyboard = self._markup(params)
         self._rate_limit(chat)
         message: dict[str, Any] = {
             "message_id": self._next_message_id(chat["id"]),
@@ -594,6 +728,8 @@ class FakeTelegram(LoopbackServer):
             "from": self._bot_user(),
             "text": visible,
         }
+        if keyboard is not None:
+            message["reply_markup"] = keyboard
         self._messages[(chat["id"], message["message_id"])] = message
         await self._record(Sent("sendmessage", params, chat["id"], visible, message["message_id"]))
         return message
