@@ -13,6 +13,7 @@ import urllib.request
 from typing import Any
 
 import aiohttp
+import yarl
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
@@ -61,12 +62,11 @@ class AiohttpRequest(BaseRequest):
         Telegram is reached only through a proxy, that is how a deployment says so. Looked up
         once per server (aiohttp's own `trust_env` reads the environment and ~/.netrc on every
         request, which cost more than the request)."""
-        scheme, _, rest = url.partition("://")
-        origin = f"{scheme}://{rest.split('/', 1)[0]}"
+        parsed = yarl.URL(url)
+        origin = f"{parsed.scheme}://{parsed.host}:{parsed.port}"
         if origin not in self._proxies:
-            host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-            proxy = urllib.request.getproxies().get(scheme.lower())
-            bypass = proxy is not None and urllib.request.proxy_bypass(host.split(":")[0])
+            proxy = urllib.request.getproxies().get(parsed.scheme)
+            bypass = proxy is not None and urllib.request.proxy_bypass(parsed.host or "")
             self._proxies[origin] = None if bypass else proxy
         return self._proxies[origin]
 

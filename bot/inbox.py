@@ -74,6 +74,19 @@ Claim = Callable[[AsyncSession], Awaitable[bool]]
 Processor = Callable[[dict[str, Any], Claim | None, Round | None], Awaitable[None]]
 
 
+class _Claim:
+    """The claim of one inbox row, remembering whether it was asked and what it got."""
+
+    def __init__(self, row_id: int) -> None:
+        self.row_id = row_id
+        self.asked = self.taken = False
+
+    async def __call__(self, session: AsyncSession) -> bool:
+        self.asked = True
+        self.taken = await inbox.take(session, row_id=self.row_id)
+        return self.taken
+
+
 class WaitNotices:
     """While the database is away, each waiting update's sender hears once that it will be
     recorded and must not be sent again."""
@@ -120,14 +133,7 @@ class InboxWorker:
     async def _one(self, row_id: int, platform: str, payload: str) -> bool:
         """Processes one update; True when this worker did (False: another one had it)."""
         processor = self.processors.get(platform)
-        asked = taken = False
-
-        async def claim(session: AsyncSession) -> bool:
-            nonlocal asked, taken
-            asked = True
-            taken = await inbox.take(session, row_id=row_id)
-            return taken
-
+        claim = _Claim(row_id)
         error: str | None = None
         if processor is None:
             error = f"no transport for {platform}"
@@ -139,9 +145,9 @@ class InboxWorker:
             except Exception as exc:
                 log.exception("inbox: update %s failed", row_id)
                 error = repr(exc)
-        if asked and taken and error is None:
+        if claim.asked and claim.taken and error is None:
             return True  # done, with its effects
-        if asked and not taken and error is None:
+        if claim.asked and not claim.taken and error is None:
             return False  # another worker has it, or had it
         # No effects to commit with (not a command, or an error before the router).
         async with transaction(self.sessions) as session:
@@ -160,22 +166,15 @@ class InboxWorker:
                 processor = self.processors.get(row.platform)
                 if processor is None:
                     break  # answered alone, as an error
-                asked = got = False
-
-                async def claim(s: AsyncSession, row_id: int = row.id) -> bool:
-                    nonlocal asked, got
-                    asked = True
-                    got = await inbox.take(s, row_id=row_id)
-                    return got
-
+                claim = _Claim(row.id)
                 try:
                     await processor(json.loads(row.payload), claim, round_)
                 except NotShared:
                     break
-                if not asked:
+                if not claim.asked:
                     await inbox.finish(session, row_id=row.id, error=None)  # nothing to do
                 through += 1
-                taken += int(got or not asked)
+                taken += int(claim.taken or not claim.asked)
         return through, taken, round_
 
     async def _rounds(self, rows: Sequence[Any]) -> int:

@@ -12,14 +12,11 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import dialect
-from storage.dialect import core, insert_for, is_postgres
+from storage.dialect import core, is_postgres
 from storage.models import InboxUpdate, utcnow
 
 MAX_ATTEMPTS = 5
 _TABLE = InboxUpdate.__table__  # type: ignore[attr-defined]
-
-
-_STORE: dict[str, Any] = {}
 
 
 async def store(
@@ -29,11 +26,7 @@ async def store(
     were new."""
     if not items:
         return 0
-    statement = _STORE.get(dialect.name(session))
-    if statement is None:
-        statement = _STORE[dialect.name(session)] = insert_for(session)(
-            _TABLE
-        ).on_conflict_do_nothing(index_elements=["key"])
+    statement = dialect.insert_or_skip(session, _TABLE, ["key"])
     now = utcnow()
     added = 0
     for key, platform, chat_id, payload in items:

@@ -7,25 +7,20 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import cache, dialect
-from storage.dialect import core, insert_for
+from storage.dialect import core
 from storage.models import AuditEntry, Chat, Membership, Person, ProcessedUpdate, utcnow
 
-_STATEMENTS: dict[tuple[str, str], sa.Insert] = {}
+_UNIQUE = {
+    "member": (Membership.__table__, ["person_id", "unit_id"]),  # type: ignore[attr-defined]
+    "processed": (ProcessedUpdate.__table__, ["key"]),  # type: ignore[attr-defined]
+    "person": (Person.__table__, ["id"]),  # type: ignore[attr-defined]
+}
 
 
 def _statement(session: AsyncSession, what: str) -> sa.Insert:
-    """INSERT .. ON CONFLICT DO NOTHING of a membership, a processed update or a person, built
-    once."""
-    found = _STATEMENTS.get((dialect.name(session), what))
-    if found is None:
-        table, keys = {
-            "member": (Membership.__table__, ["person_id", "unit_id"]),  # type: ignore[attr-defined]
-            "processed": (ProcessedUpdate.__table__, ["key"]),  # type: ignore[attr-defined]
-            "person": (Person.__table__, ["id"]),  # type: ignore[attr-defined]
-        }[what]
-        found = insert_for(session)(table).on_conflict_do_nothing(index_elements=keys)
-        _STATEMENTS[(dialect.name(session), what)] = found
-    return found
+    """INSERT .. ON CONFLICT DO NOTHING of a membership, a processed update or a person."""
+    table, keys = _UNIQUE[what]
+    return dialect.insert_or_skip(session, table, keys)  # type: ignore[no-any-return]
 
 
 async def upsert_chat(

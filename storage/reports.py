@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -26,20 +27,20 @@ _TOTALS_OF = sa.select(_TOTAL.c.period, _TOTAL.c.indicator_id, _TOTAL.c.value).w
     _TOTAL.c.unit_id == sa.bindparam("unit_id"),
     _TOTAL.c.period.in_(sa.bindparam("periods", expanding=True)),
 )
-_ADD_TOTALS: dict[str, sa.Insert] = {}
 
 
 def _add_totals_statement(session: AsyncSession) -> sa.Insert:
     """INSERT .. ON CONFLICT DO UPDATE adding to the value: concurrent reports from two workers
     add up instead of overwriting each other."""
-    found = _ADD_TOTALS.get(dialect.name(session))
-    if found is None:
-        stmt = dialect.insert_for(session)(_TOTAL)
-        found = _ADD_TOTALS[dialect.name(session)] = stmt.on_conflict_do_update(
+
+    def build(insert: Any) -> sa.Insert:
+        stmt = insert(_TOTAL)
+        return stmt.on_conflict_do_update(  # type: ignore[no-any-return]
             index_elements=["unit_id", "indicator_id", "period"],
             set_={"value": _TOTAL.c.value + stmt.excluded.value},
         )
-    return found
+
+    return dialect.built_once(session, "add_totals", build)  # type: ignore[no-any-return]
 
 
 async def _add_to_totals(
