@@ -112,11 +112,14 @@ async def run_console(
                 sender_name=scene.name,
                 text=text,
                 sent_at=deps.clock(),
+                buttons=False,  # a terminal has no buttons: guided reports ask in words
                 message_key=f"{scene.chat_id}:{loop.time():.6f}:{n}",
                 chat_title=scene.title if scene.kind == "group" else None,
                 update_key=f"{PLATFORM}:{loop.time():.6f}:{n}",
             )
             for reply in await router.handle(deps, msg):
+                if not reply.is_message:
+                    continue
                 for part in plain(reply.rich, 4096):
                     stdout.write("  " + part.replace("\n", "\n  ") + "\n")
                 if reply.attachment is not None:

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import warnings
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,12 @@ from aiohttp import web
 from telegram import (
     Bot,
     BotCommand,
+    BotCommandScopeChatMember,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
     LinkPreviewOptions,
+    ReplyKeyboardMarkup,
     ReplyParameters,
 )
 from telegram.constants import ParseMode
@@ -34,8 +40,8 @@ from bot.pacing import Pacer
 from bot.render import chunks, html_line, telegram_html
 from bot.settings import Settings
 from handlers import i18n
-from handlers.commands import listed
-from handlers.incoming import Deps, Incoming, Reply, SendOutcome, SendResult
+from handlers.commands import AUDIENCES, listed
+from handlers.incoming import Deps, Incoming, Menu, Reply, SendOutcome, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +57,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
-ALLOWED_UPDATES = ["message", "edited_message"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 POLL_TIMEOUT = 20
 CAPTION_LIMIT = 1024
 
@@ -83,12 +89,48 @@ def _person(user: Any) -> tuple[int, str, str | None, bool] | None:
     )
 
 
+def _press(update: dict[str, Any]) -> Incoming | None:
+    """A press of one of the bot's buttons (a callback query) as an `Incoming` whose text is
+    the button's data."""
+    query = update["callback_query"]
+    if not isinstance(query, dict) or not isinstance(query.get("id"), str):
+        return None
+    message, sender, data = query.get("message"), _person(query.get("from")), query.get("data")
+    if not isinstance(message, dict) or sender is None or not isinstance(data, str):
+        return None
+    chat, message_id, date = (
+        message.get("chat"),
+        _int(message.get("message_id")),
+        _int(message.get("date")),
+    )
+    if not isinstance(chat, dict) or _int(chat.get("id")) is None or message_id is None:
+        return None
+    title = chat.get("title")
+    return Incoming(
+        platform="tg",
+        chat_id=chat_key(chat["id"]),
+        chat_kind="private" if chat.get("type") == "private" else "group",
+        chat_title=title if isinstance(title, str) else None,
+        sender_id=f"tg:{sender[0]}",
+        sender_name=sender[1],
+        sender_username=sender[2],
+        text=data,
+        # The pressed message's date; the router dates the press itself when it handles it.
+        sent_at=datetime.fromtimestamp(date or 0, UTC),
+        message_key=f"{chat_key(chat['id'])}:{message_id}",
+        update_key=f"tg:update:{update['update_id']}",
+        press_id=query["id"],
+    )
+
+
 def to_incoming(update: dict[str, Any]) -> Incoming | None:
     """The neutral message of an update as Telegram sends it (the JSON, read directly: it is
     stored so and read once, and building PTB's objects for it cost more than the rest of a
     report's reading); None for what the bot does not read."""
     if not isinstance(update, dict) or _int(update.get("update_id")) is None:
         return None
+    if "callback_query" in update:
+        return _press(update)
     edited = isinstance(update.get("edited_message"), dict)
     message = update.get("edited_message") if edited else update.get("message")
     if not isinstance(message, dict):
@@ -104,7 +146,10 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
         return None
     reply_to = message.get("reply_to_message")
     replied = _person(reply_to.get("from")) if isinstance(reply_to, dict) else None
+    to_bot = None
     if replied is not None and replied[3]:
+        if isinstance(reply_to, dict) and _int(reply_to.get("message_id")) is not None:
+            to_bot = str(reply_to["message_id"])  # an answer to one of the bot's questions
         replied = None  # commands "as a reply" are about people, never about a bot
     title = chat.get("title")
     return Incoming(
@@ -122,6 +167,7 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
         update_key=f"tg:update:{update['update_id']}",
         reply_to_id=f"tg:{replied[0]}" if replied is not None else None,
         reply_to_name=replied[1] if replied is not None else None,
+        reply_to_bot=to_bot,
     )
 
 
@@ -154,6 +200,9 @@ class TelegramPlatform:
 
     def chat(self, payload: dict[str, Any]) -> str | None:
         message = payload.get("message") or payload.get("edited_message")
+        query = payload.get("callback_query")
+        if isinstance(query, dict):
+            message = query.get("message")
         chat = message.get("chat") if isinstance(message, dict) else None
         return chat_key(chat["id"]) if isinstance(chat, dict) and "id" in chat else None
 
@@ -204,18 +253,76 @@ class TelegramPlatform:
         await self.bot.shutdown()
 
     async def publish_commands(self) -> None:
-        """The command menu, in Vietnamese by default and in English for English clients."""
+        """The members' command menu, in Vietnamese by default and in English for English
+        clients. Leaders and admins get theirs per group when their rights change (`Menu`)."""
         for language, code in (("vi", None), ("en", "en")):
-            with i18n.use(language):
-                commands = [
-                    BotCommand(c.name if language == "vi" else c.alias, i18n.gettext(c.describe))
-                    for c in listed()
-                    if c.describe is not None
-                ]
-            await self.bot.set_my_commands(commands, language_code=code)
+            await self.bot.set_my_commands(_commands(language, ("member",)), language_code=code)
 
     async def send(self, chat_id: str, reply: Reply, *, reply_to: str | None) -> SendResult:
         target = int(chat_id.removeprefix("tg:"))
+        group = _is_group(chat_id)
+        try:
+            if reply.answer is not None:
+                await self.bot.answer_callback_query(
+                    reply.answer.query,
+                    text=reply.answer.text or None,
+                    show_alert=reply.answer.alert,
+                )
+                return SendResult(SendOutcome.SENT)
+            if reply.menu is not None:
+                await self.publish_menu(target, reply.menu)
+                return SendResult(SendOutcome.SENT)
+            if reply.delete is not None:
+                async with self.pacer.slot(chat_id, group=group):
+                    await self._delete(target, int(reply.delete))
+                return SendResult(SendOutcome.SENT)
+            if reply.edit is not None:
+                edited = await self._edit(chat_id, target, reply)
+                if edited is not None or not reply.rich.lines:
+                    return SendResult(SendOutcome.SENT, message_id=edited)
+                # The message is gone (deleted by someone): the text comes as a new one.
+            return await self._send(chat_id, target, reply, reply_to)
+        except TelegramError as exc:
+            return self._failed(chat_id, exc)
+
+    async def _delete(self, target: int, message_id: int) -> None:
+        try:
+            await self.bot.delete_message(chat_id=target, message_id=message_id)
+        except BadRequest as exc:
+            # Already gone (or too old for a bot to delete, 48 hours): nothing left to do.
+            log.info("telegram: message %s in %s not deleted: %s", message_id, target, exc)
+
+    async def _edit(self, chat_id: str, target: int, reply: Reply) -> str | None:
+        """The bot's message replaced by the reply's text and buttons (without text: only
+        its buttons); its id, or None when there is no such message to edit any more."""
+        assert reply.edit is not None  # noqa: S101 (checked by the caller)
+        markup = inline_markup(reply)
+        texts = telegram_html(reply.rich)
+        try:
+            async with self.pacer.slot(chat_id, group=_is_group(chat_id)):
+                if not texts:
+                    await self.bot.edit_message_reply_markup(
+                        chat_id=target, message_id=int(reply.edit), reply_markup=markup
+                    )
+                else:
+                    await self.bot.edit_message_text(
+                        text=texts[0],
+                        chat_id=target,
+                        message_id=int(reply.edit),
+                        parse_mode=ParseMode.HTML,
+                        link_preview_options=LinkPreviewOptions(is_disabled=True),
+                        reply_markup=markup,
+                    )
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return reply.edit  # already as asked (a press repeated)
+            log.info("telegram: message %s in %s not edited: %s", reply.edit, chat_id, exc)
+            return None
+        return reply.edit
+
+    async def _send(
+        self, chat_id: str, target: int, reply: Reply, reply_to: str | None
+    ) -> SendResult:
         group = _is_group(chat_id)
         bot = self.bot
         quote = (
@@ -223,19 +330,28 @@ class TelegramPlatform:
             if reply_to is not None
             else None
         )
+        markup = reply_markup(reply)
         try:
             attachment = reply.attachment
             if attachment is None:
-                for n, text in enumerate(telegram_html(reply.rich)):
+                texts = telegram_html(reply.rich)
+                first: str | None = None
+                for n, text in enumerate(texts):
+                    last = n == len(texts) - 1
                     async with self.pacer.slot(chat_id, group=group):
-                        await bot.send_message(
+                        sent = await bot.send_message(
                             chat_id=target,
                             text=text,
                             parse_mode=ParseMode.HTML,
                             link_preview_options=LinkPreviewOptions(is_disabled=True),
                             reply_parameters=quote if n == 0 else None,
+                            # The buttons under the last part, where the person reads on.
+                            reply_markup=markup if last else None,
                         )
-                return SendResult(SendOutcome.SENT)
+                    first = first or str(sent.message_id)
+                    if last and markup is not None:
+                        first = str(sent.message_id)
+                return SendResult(SendOutcome.SENT, message_id=first)
             captions = chunks(reply.rich, limit=CAPTION_LIMIT, render=html_line)
             caption = captions[0] if captions else None
             async with self.pacer.slot(chat_id, group=group):
@@ -247,41 +363,95 @@ class TelegramPlatform:
                         caption=caption,
                         parse_mode=ParseMode.HTML,
                         reply_parameters=quote,
+                        reply_markup=markup,
                     )
                     if sent.photo:
                         # Telegram keeps the upload: the next groups get it by reference.
                         self._file_ids[key] = sent.photo[-1].file_id
                 else:
-                    await bot.send_document(
+                    sent = await bot.send_document(
                         chat_id=target,
                         document=attachment.content,
                         filename=attachment.filename,
                         caption=caption,
                         parse_mode=ParseMode.HTML,
                         reply_parameters=quote,
+                        reply_markup=markup,
                     )
             for text in captions[1:]:
                 async with self.pacer.slot(chat_id, group=group):
                     await bot.send_message(chat_id=target, text=text, parse_mode=ParseMode.HTML)
-            return SendResult(SendOutcome.SENT)
-        except RetryAfter as exc:
+            return SendResult(SendOutcome.SENT, message_id=str(sent.message_id))
+        except TelegramError as exc:
+            return self._failed(chat_id, exc)
+
+    def _failed(self, chat_id: str, exc: TelegramError) -> SendResult:
+        """What a refused or failed call means for the sender."""
+        if isinstance(exc, RetryAfter):
             wait = exc.retry_after
             seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
             log.warning("telegram: 429 for %s, retry after %.0f s", chat_id, seconds)
-            self.pacer.penalise(chat_id, seconds, group=group)
+            self.pacer.penalise(chat_id, seconds, group=_is_group(chat_id))
             return SendResult(SendOutcome.RETRY, retry_after=seconds, error=str(exc))
-        except ChatMigrated as exc:
+        if isinstance(exc, ChatMigrated):
             return SendResult(SendOutcome.MIGRATED, new_chat_id=f"tg:{exc.new_chat_id}")
-        except Forbidden as exc:
+        if isinstance(exc, Forbidden):
             return SendResult(SendOutcome.GONE, error=str(exc))
-        except BadRequest as exc:
+        if isinstance(exc, BadRequest):
             if "chat not found" in str(exc).lower():
                 return SendResult(SendOutcome.GONE, error=str(exc))
             log.error("telegram: refused a message to %s: %s", chat_id, exc)
             return SendResult(SendOutcome.FAILED, error=str(exc))
-        except (TimedOut, NetworkError) as exc:
+        if isinstance(exc, TimedOut | NetworkError):
             # A timeout or a 5xx: the sender backs off. Whether a timed-out message arrived is
             # unknown; it is sent again (see scheduler/outbox.py, unknown outcome).
             return SendResult(SendOutcome.RETRY, retry_after=0.0, error=str(exc))
-        except TelegramError as exc:
-            return SendResult(SendOutcome.FAILED, error=str(exc))
+        return SendResult(SendOutcome.FAILED, error=str(exc))
+
+    async def publish_menu(self, chat: int, menu: Menu) -> None:
+        """One person's command menu in one group: all the commands their rights there allow,
+        or back to the members' menu (the default scope's) when they hold none."""
+        scope = BotCommandScopeChatMember(chat_id=chat, user_id=int(menu.person_id[3:]))
+        if set(menu.audiences) <= {"member"}:
+            for code in (None, "en"):
+                await self.bot.delete_my_commands(scope=scope, language_code=code)
+            return
+        for language, code in (("vi", None), ("en", "en")):
+            await self.bot.set_my_commands(
+                _commands(language, menu.audiences), scope=scope, language_code=code
+            )
+
+
+def _commands(language: str, audiences: Sequence[str]) -> list[BotCommand]:
+    with i18n.use(language):
+        return [
+            BotCommand(c.name if language == "vi" else c.alias, i18n.gettext(c.describe))
+            for c in listed(tuple(a for a in audiences if a in AUDIENCES))
+            if c.describe is not None
+        ]
+
+
+def inline_markup(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.text, callback_data=b.data) for b in row]
+            for row in reply.buttons
+        ]
+    )
+
+
+def reply_markup(
+    reply: Reply,
+) -> InlineKeyboardMarkup | ForceReply | ReplyKeyboardMarkup | None:
+    """The one markup a message can carry: buttons, a reply request, or a kept keyboard."""
+    if reply.buttons:
+        return inline_markup(reply)
+    if reply.ask is not None:
+        return ForceReply(selective=True, input_field_placeholder=reply.ask[:64] or None)
+    if reply.keys:
+        return ReplyKeyboardMarkup(
+            [list(row) for row in reply.keys], resize_keyboard=True, is_persistent=True
+        )
+    return None

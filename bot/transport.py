@@ -29,8 +29,10 @@ from bot.inbox import InboxWorker, Round, WaitNotices
 from bot.metrics import Metrics
 from bot.pacing import Pacer
 from handlers import router
-from handlers.incoming import Deps, Incoming, Reply, SendOutcome, SendResult
+from handlers.incoming import Answer, Button, Deps, Incoming, Reply, SendOutcome, SendResult
 from handlers.richtext import Rich
+from storage import flows
+from storage.db import transaction
 
 log = logging.getLogger(__name__)
 
@@ -92,17 +94,32 @@ class Platform(Protocol):
 
 
 def coalesce(batch: list[tuple[Reply, str | None]]) -> list[tuple[Reply, str | None]]:
-    """Text replies waiting for the same chat become one message; attachments stay apart."""
-    texts = [(r, q) for r, q in batch if r.attachment is None]
-    others = [(r, q) for r, q in batch if r.attachment is not None]
+    """New text messages waiting for the same chat become one, where the first of them was;
+    attachments, edits, deletions and questions stay apart and in order. Of the merged
+    messages' buttons each is kept once, except those that belong to one message only (the
+    undo of one report), which would be ambiguous under several."""
+    texts = [r for r, _q in batch if r.mergeable]
     if len(texts) <= 1:
-        return texts + others
+        return batch
     merged = Rich()
-    for n, (reply, _q) in enumerate(texts):
+    buttons: dict[str, Button] = {}
+    for n, reply in enumerate(texts):
         if n:
             merged.blank()
         merged.extend(reply.rich)
-    return [(Reply(merged, quote=False), None), *others]
+        for row in reply.buttons:
+            for button in row:
+                if not button.personal:
+                    buttons.setdefault(button.data, button)
+    keys = list(buttons.values())[:20]
+    rows = tuple(tuple(keys[n : n + 4]) for n in range(0, len(keys), 4))
+    out: list[tuple[Reply, str | None]] = []
+    for reply, quote in batch:
+        if not reply.mergeable:
+            out.append((reply, quote))
+        elif reply is texts[0]:
+            out.append((Reply(merged, quote=False, buttons=rows), None))
+    return out
 
 
 def message_id(msg: Incoming) -> str:
@@ -149,6 +166,7 @@ class Transport:
         self._poller: asyncio.Task[None] | None = None
         self._pending: dict[str, list[tuple[Reply, str | None]]] = {}
         self._flushers: dict[str, asyncio.Task[None]] = {}
+        self._answers: set[asyncio.Task[SendResult]] = set()
         self._waiting = WaitNotices()
         if inbox is not None:
             inbox.processors[self.name] = self.process
@@ -256,14 +274,33 @@ class Transport:
             replies = await router.handle(self.deps, msg, claim=claim)
         except router.StorageUnavailable as exc:
             notice = self._waiting.first(msg.update_key, exc)
-            if notice is not None:
+            if msg.press_id is not None and notice is not None:
+                text = notice.rich.plain()[:200]
+                self._answer_now(msg.chat_id, Reply(Rich(), answer=Answer(msg.press_id, text)))
+            elif notice is not None:
                 self.queue_reply(msg.chat_id, notice, None)
             raise
         self._queue_replies(msg, replies)
 
     def _queue_replies(self, msg: Incoming, replies: list[Reply]) -> None:
+        answered = False
         for reply in replies:
-            self.queue_reply(msg.chat_id, reply, message_id(msg) if reply.quote else None)
+            if reply.answer is not None:
+                answered = True
+                self._answer_now(msg.chat_id, reply)
+                continue
+            quote = reply.quote and msg.press_id is None
+            self.queue_reply(msg.chat_id, reply, message_id(msg) if quote else None)
+        if msg.press_id is not None and not answered:
+            # Every press is answered, or its button spins on the person's phone.
+            self._answer_now(msg.chat_id, Reply(Rich(), answer=Answer(msg.press_id)))
+
+    def _answer_now(self, chat_id: str, reply: Reply) -> None:
+        """A press's answer leaves at once, not behind the chat's queue and its pacing:
+        Telegram wants it within seconds, and the person is waiting for it."""
+        task = asyncio.create_task(self.deliver(chat_id, reply))
+        self._answers.add(task)
+        task.add_done_callback(self._answers.discard)
 
     # --- replies: queued per chat, coalesced while the chat waits for a slot -------------
 
@@ -293,15 +330,42 @@ class Transport:
                         log.warning(
                             "%s: reply to %s not sent: %s", self.platform.title, chat_id, result
                         )
+                    elif reply.remember is not None and result.message_id is not None:
+                        await self._remember(chat_id, reply, result.message_id)
         except Exception:
             log.exception("%s: replies to %s failed", self.platform.title, chat_id)
         finally:
             self._flushers.pop(chat_id, None)
 
+    async def _remember(self, chat_id: str, reply: Reply, sent_id: str) -> None:
+        """A guided report's message is sent: its id is kept for the next step to edit."""
+        assert reply.remember is not None  # noqa: S101 (checked by the caller)
+        try:
+            async with transaction(self.deps.sessions) as session:
+                wanted = await flows.remember(
+                    session,
+                    flow_id=reply.remember.flow_id,
+                    slot=reply.remember.slot,
+                    message_id=sent_id,
+                    ask=reply.remember.ask,
+                )
+        except Exception:
+            # The next step then sends a new message instead of editing this one.
+            log.warning("%s: could not keep message %s", self.platform.title, sent_id)
+            return
+        if not wanted:
+            # Overtaken while it was on its way: it would only linger in the chat.
+            gone = (
+                Reply(Rich(), delete=sent_id)
+                if reply.remember.slot == "ask"
+                else Reply(Rich(), edit=sent_id)
+            )
+            await self.deliver(chat_id, gone)
+
     async def drain_replies(self) -> None:
         """Waits until every queued reply has left (for a clean stop)."""
-        while self._flushers:
-            await asyncio.gather(*self._flushers.values(), return_exceptions=True)
+        while self._flushers or self._answers:
+            await asyncio.gather(*self._flushers.values(), *self._answers, return_exceptions=True)
 
     # --- Messenger ---------------------------------------------------------------------
 

@@ -64,6 +64,7 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
         else "group",
         sender_id=f"zalo:{sender['id']}",
         sender_name=str(name)[:255],
+        buttons=False,
         text=text,
         sent_at=sent_at,
         message_key=f"{chat_id}:{message_id}",
@@ -174,7 +175,10 @@ class ZaloPlatform:
         """Plain text under 2000 characters a message, split at line boundaries. Zalo sends
         photos only by URL and tcns serves none, so a chart or workbook goes as its text."""
         target = chat_id.removeprefix("zalo:")
+        if not reply.is_message or (reply.edit is not None and not reply.rich.lines):
+            return SendResult(SendOutcome.SENT)  # no buttons, menus or deletions on Zalo
         try:
+            # Zalo cannot edit a message either: an edit comes as a new one.
             for text in plain(reply.rich, TEXT_LIMIT):
                 async with self.pacer.slot(chat_id, group=False):
                     await self.call("sendMessage", {"chat_id": target, "text": text})

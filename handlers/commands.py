@@ -16,13 +16,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from handlers import admin, audit, delegation, help, report, roles, standing, targets, team
+from handlers import admin, audit, delegation, guided, help, report, roles, standing, targets, team
 from handlers.context import Ctx
 from handlers.i18n import N_
 from handlers.incoming import Reply
 
 Handler = Callable[[Ctx], Awaitable[list[Reply]]]
 Audience = Literal["member", "leader", "admin"]
+AUDIENCES: tuple[Audience, ...] = ("member", "leader", "admin")
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,9 @@ class Command:
 
 # In menu order, members' commands first.
 TABLE: tuple[Command, ...] = (
-    Command(("bao_cao", "report", "bc"), report.report, N_("record a report"), editable=True),
+    Command(
+        ("bao_cao", "report", "bc"), guided.report_command, N_("record a report"), editable=True
+    ),
     Command(("huy", "undo"), report.undo, N_("withdraw your last report this week")),
     Command(("tien_do", "progress"), standing.progress, N_("the team's progress against targets")),
     Command(("xep_hang", "leaderboard"), standing.leaderboard, N_("the leaderboard")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +34,66 @@ class Incoming:
     # The author of the message this one replies to, for commands given "as a reply".
     reply_to_id: str | None = None
     reply_to_name: str | None = None
+    # The id of the bot's own message this one replies to (an answer to a guided prompt).
+    reply_to_bot: str | None = None
+    # Whether the platform shows buttons under messages (Zalo does not: questions are text).
+    buttons: bool = True
+    # A press of one of the bot's buttons rather than a message: the platform's id of the
+    # press (answered at once, see `Answer`), `text` is the button's data and `message_key`
+    # the message it was under.
+    press_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    data: str  # what a press sends back; Telegram allows 1-64 bytes
+    # Meaningful only under its own message (undo this report): dropped when several
+    # answers are merged into one message.
+    personal: bool = False
+
+
+Buttons = tuple[tuple[Button, ...], ...]
+
+
+def buttons_to_json(buttons: Buttons) -> str | None:
+    """Buttons as a stored post keeps them: [[[text, data], …], …]."""
+    if not buttons:
+        return None
+    return json.dumps([[[b.text, b.data] for b in row] for row in buttons], ensure_ascii=False)
+
+
+def buttons_from_json(data: str | None) -> Buttons:
+    if not data:
+        return ()
+    return tuple(tuple(Button(str(t), str(d)) for t, d in row) for row in json.loads(data))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to a button press: a short notice, or an alert the presser must dismiss."""
+
+    query: str  # the press's id (`Incoming.press_id`)
+    text: str = ""
+    alert: bool = False
+
+
+@dataclass(frozen=True)
+class Remember:
+    """Once sent, the message's id is kept on a guided report (storage/flows.py), so that the
+    next step edits or deletes it instead of adding to the chat."""
+
+    flow_id: int
+    slot: Literal["card", "ask"]
+    ask: int = 0  # which question of the flow this is (`Flow.asks`)
+
+
+@dataclass(frozen=True)
+class Menu:
+    """The command menu a person sees in a group, after their rights there changed."""
+
+    person_id: str
+    audiences: tuple[str, ...]  # "member", "leader", "admin"
 
 
 @dataclass(frozen=True)
@@ -50,6 +111,40 @@ class Reply:
     quote: bool = True
     # A chart or a workbook; the text becomes its caption where the platform has one.
     attachment: Attachment | None = None
+    # Inline buttons under the message, where the platform has them.
+    buttons: Buttons = ()
+    # Ask the quoted person to answer by reply (Telegram's ForceReply, selective), with this
+    # hint in their input field.
+    ask: str | None = None
+    # A keyboard that stays under a private chat's input field.
+    keys: tuple[tuple[str, ...], ...] = ()
+    # Replace this message of the bot's (text and buttons) instead of sending a new one.
+    edit: str | None = None
+    # Only remove this message of the bot's; the text is not sent.
+    delete: str | None = None
+    # The answer to the button press being handled; the text is not sent.
+    answer: Answer | None = None
+    remember: Remember | None = None
+    # Only set this person's command menu in the chat; the text is not sent.
+    menu: Menu | None = None
+
+    @property
+    def is_message(self) -> bool:
+        """A message to send or an edit, rather than a deletion, an answer or a menu."""
+        return self.delete is None and self.answer is None and self.menu is None
+
+    @property
+    def mergeable(self) -> bool:
+        """A new message of text (with buttons, perhaps), which may become one message with
+        other such replies waiting for the same chat."""
+        return (
+            self.is_message
+            and self.attachment is None
+            and self.ask is None
+            and not self.keys
+            and self.edit is None
+            and self.remember is None
+        )
 
 
 class SendOutcome(Enum):
@@ -66,6 +161,7 @@ class SendResult:
     retry_after: float = 0.0
     new_chat_id: str | None = None
     error: str | None = None
+    message_id: str | None = None  # of the (first) message sent
 
 
 class Messenger(Protocol):

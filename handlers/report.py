@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from handlers import views
 from handlers.context import Ctx, indicator_name
 from handlers.grammar import IndicatorMatcher, IndicatorSpec, Problem
 from handlers.i18n import _
-from handlers.incoming import Reply
+from handlers.incoming import Button, Buttons, Reply
 from handlers.periods import in_window, local_date, report_window, week_key
 from handlers.problems import LINK_EXAMPLE, REPORT_EXAMPLE, describe
 from handlers.progress import UnitProgress, unit_progress
@@ -103,34 +104,85 @@ async def report(ctx: Ctx) -> list[Reply]:
     indicators = await config.indicators_for(ctx.session, unit=unit)
     if not ctx.args.strip():
         return [] if ctx.msg.edited else ctx.reply(template(indicators))
-    existing = await reports.by_message_key(ctx.session, message_key=ctx.msg.message_key)
+    stored = await record(
+        ctx,
+        unit,
+        indicators,
+        args=ctx.args,
+        message_key=ctx.msg.message_key,
+        source=ctx.msg.text,
+    )
+    if stored is None:
+        return []
+    if stored.report_id is None:
+        return ctx.reply(stored.rich)
+    return [replace(r, buttons=after_report(stored.report_id)) for r in ctx.reply(stored.rich)]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What became of a report: its answer, and the report's id when it was stored."""
+
+    rich: Rich
+    report_id: int | None = None  # stored
+
+
+def after_report(report_id: int) -> Buttons:
+    """Under a report's confirmation: withdraw it, or start another (guided) one."""
+    return (
+        (
+            Button("↩️ " + _("Undo"), f"{UNDO_PREFIX}{report_id}", personal=True),
+            Button("📝 " + _("Report"), START),
+        ),
+    )
+
+
+START = "go"  # the data of every "Report" button: a guided report for whoever presses it
+UNDO_PREFIX = "u"  # "u123": withdraw report 123
+
+
+async def record(
+    ctx: Ctx,
+    unit: Unit,
+    indicators: Sequence[Indicator],
+    *,
+    args: str,
+    message_key: str,
+    source: str,
+) -> Stored | None:
+    """Reads `args` as a report of the sender and stores it under `message_key`, or says why
+    not; None when that message was already counted (delivered again). Typed and guided
+    reports both come through here: the same reading, checks, totals and dedupe."""
+    existing = await reports.by_message_key(ctx.session, message_key=message_key)
     if existing is not None and not ctx.msg.edited:
-        return []  # the same message delivered again: it already counted once
+        return None  # the same message delivered again: it already counted once
     if existing is not None and existing.withdrawn_at is not None:
-        return ctx.reply(Rich().add("ℹ️ ", _("That report was withdrawn; send a new one.")))
+        return Stored(Rich().add("ℹ️ ", _("That report was withdrawn; send a new one.")))
     if existing is not None:
         found = await units.get(ctx.session, unit_id=existing.unit_id)
         assert found is not None  # noqa: S101 (foreign key)
         unit = found
 
     sent_day = local_date(ctx.msg.sent_at, ctx.tz)
-    parsed = parse_report(ctx.args, matcher_for(indicators), today=sent_day)
+    parsed = parse_report(args, matcher_for(indicators), today=sent_day)
     if isinstance(parsed, Problem):
-        return _refuse(ctx, parsed, indicators)
+        return Stored(_refuse(ctx, parsed, indicators))
     day = parsed.day or sent_day
     if not in_window(day, sent_day):
         first, last = report_window(sent_day)
-        return _refuse(
-            ctx,
-            Problem(
-                "date_outside",
-                {
-                    "value": day.strftime("%d/%m/%Y"),
-                    "start": first.strftime("%d/%m"),
-                    "end": last.strftime("%d/%m"),
-                },
-            ),
-            indicators,
+        return Stored(
+            _refuse(
+                ctx,
+                Problem(
+                    "date_outside",
+                    {
+                        "value": day.strftime("%d/%m/%Y"),
+                        "start": first.strftime("%d/%m"),
+                        "end": last.strftime("%d/%m"),
+                    },
+                ),
+                indicators,
+            )
         )
     by_code = {ind.code: ind for ind in indicators}
     values = {by_code[c].id: v for c, v in parsed.values.items() if by_code[c].id is not None}
@@ -148,25 +200,26 @@ async def report(ctx: Ctx) -> list[Reply]:
     )
     over = await _over_households(ctx, unit, parsed, by_code, old, totals[ALL_TIME])
     if over is not None:
-        return _refuse(ctx, over, indicators)
+        return Stored(_refuse(ctx, over, indicators))
 
     await people.ensure_member(ctx.session, person_id=ctx.person.id, unit_id=unit.id)
     clean_values = {k: v for k, v in values.items() if k is not None}
     if existing is None:
-        await reports.create(
+        report_id = await reports.create(
             ctx.session,
             unit=unit,
             person_id=ctx.person.id,
             chat_id=ctx.chat.id,
-            message_key=ctx.msg.message_key,
+            message_key=message_key,
             week=week,
             report_date=day,
             values=clean_values,
             note=parsed.note,
-            source_text=ctx.msg.text[:4096],
+            source_text=source[:4096],
         )
         headline = _("Recorded for {name} ({unit}, week {week})")
     else:
+        report_id = existing.id or 0
         await reports.replace(
             ctx.session,
             report=existing,
@@ -175,7 +228,7 @@ async def report(ctx: Ctx) -> list[Reply]:
             report_date=day,
             values=clean_values,
             note=parsed.note,
-            source_text=ctx.msg.text[:4096],
+            source_text=source[:4096],
         )
         headline = _("Updated for {name} ({unit}, week {week})")
     ctx.deps.observer.count("report")
@@ -191,17 +244,16 @@ async def report(ctx: Ctx) -> list[Reply]:
         totals={ALL_TIME: totals[ALL_TIME], this_week: totals.get(this_week, {})},
         team=False,
     )
-    return ctx.reply(
-        confirmation(
-            headline,
-            name=mention(ctx.person.id, ctx.person.display_name),
-            unit=unit,
-            week=week,
-            values=views.values_line(clean_values, indicators, sign="+"),
-            parsed=parsed,
-            progress=progress,
-        )
+    rich = confirmation(
+        headline,
+        name=mention(ctx.person.id, ctx.person.display_name),
+        unit=unit,
+        week=week,
+        values=views.values_line(clean_values, indicators, sign="+"),
+        parsed=parsed,
+        progress=progress,
     )
+    return Stored(rich, report_id)
 
 
 def _apply(
@@ -262,15 +314,13 @@ async def canonical(ctx: Ctx, args: str) -> str | None:
     return report_line(parsed.values, parsed.day, ctx.today)
 
 
-def _refuse(ctx: Ctx, problem: Problem, indicators: Sequence[Indicator]) -> list[Reply]:
+def _refuse(ctx: Ctx, problem: Problem, indicators: Sequence[Indicator]) -> Rich:
     ctx.deps.observer.count("rejection", problem.code)
-    return ctx.reply(
-        describe(
-            problem,
-            example=REPORT_EXAMPLE,
-            indicator_codes=[i.code for i in indicators],
-            command="/" + (ctx.command if ctx.command in ("bao_cao", "report") else "bao_cao"),
-        )
+    return describe(
+        problem,
+        example=REPORT_EXAMPLE,
+        indicator_codes=[i.code for i in indicators],
+        command="/" + (ctx.command if ctx.command in ("bao_cao", "report") else "bao_cao"),
     )
 
 

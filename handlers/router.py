@@ -11,7 +11,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import i18n, report
+from handlers import guided, i18n, report
 from handlers.commands import BY_NAME, guarded
 from handlers.context import Ctx
 from handlers.flood import ANSWER, MAX_TEXT, Verdict
@@ -137,7 +137,7 @@ async def not_understood(ctx: Ctx) -> list[Reply]:
 def did_you_mean(name: str, args: str) -> Command:
     async def answer(ctx: Ctx) -> list[Reply]:
         line = f"/{name} {args}".strip()
-        if BY_NAME[name].run is report.report and args:
+        if BY_NAME[name].run is guided.report_command and args:
             # The line as the reader understood it, so that sending it records what was meant.
             clean_line = await report.canonical(ctx, args)
             if clean_line is not None:
@@ -163,17 +163,31 @@ class _Route:
     args: str
     command: Command | None  # None: answered "unknown command"
     alone: bool  # its own transaction, never a round's
+    press: bool = False  # a button pressed: answered at once, whatever the pace
 
 
 def _route(deps: Deps, msg: Incoming) -> _Route | None:
     """What an update asks for; None when it asks nothing of us (a group's chatter, another
     bot's command). Reads the text only: nothing is counted or stored here."""
+    if msg.press_id is not None:
+        # A press has no date of its own: it happens now. Its data names what it is for.
+        msg = replace(msg, sent_at=deps.clock())
+        return _Route(msg, "", msg.text, guided.on_press, alone=False, press=True)
     text = strip_invisible(msg.text)
     if text != msg.text:
         # A zero-width space after "/bao_cao" would hide the command from everything below.
         msg = replace(msg, text=text)
     private = msg.chat_kind == "private"
+    if private and not msg.edited:
+        key = guided.pressed_key(msg.text)
+        if key is not None:  # a key of the private chat's keyboard
+            keyed = guided.start if key == "guided" else COMMANDS[key]
+            return _Route(msg, key, "", keyed, alone=False)
     parsed = parse_command(msg.text, deps.bot_usernames, bare=private)
+    if parsed is None and not private and msg.reply_to_bot is not None and not msg.edited:
+        # In a group the bot sees a plain message only as a reply to one of its own: the
+        # answer to a guided report's question, or nothing for us.
+        return _Route(msg, "", msg.text, guided.text_or(None), alone=False)
     if parsed is None and not private and not msg.edited:
         loose = _LOOSE.match(msg.text)
         # "/bao-cao ho=2", "/bao_cáo ho=3": not a Telegram command at all, but meant for us.
@@ -194,6 +208,11 @@ def _route(deps: Deps, msg: Incoming) -> _Route | None:
     if msg.edited and name not in EDITABLE:
         return None
     declared = BY_NAME.get(name)
+    if private and not msg.edited and not _COMMAND.match(msg.text):
+        # Typed in a private chat without a slash: an open guided report hears it first.
+        bare_command = parsed is not None
+        if not bare_command or guided.is_answer_word(msg.text):
+            command = guided.text_or(command, command=bare_command)
     return _Route(msg, name, args, command, alone=declared is not None and declared.alone)
 
 
@@ -228,7 +247,7 @@ async def handle(
     # already counted, and is answered.
     verdict = (
         ANSWER
-        if msg.edited
+        if msg.edited or route.press
         else deps.flood.check(
             person=msg.sender_id,
             chat=msg.chat_id,

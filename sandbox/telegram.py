@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -32,6 +32,8 @@ from aiohttp.web_request import FileField
 
 from sandbox import markup
 from sandbox.loopback import LoopbackServer
+
+T = TypeVar("T")
 
 CALLBACK_ANSWER_SECONDS = 15  # after that Telegram calls the query "too old"
 CALLBACK_TEXT = 200
@@ -169,6 +171,10 @@ class FakeTelegram(LoopbackServer):
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     errors: list[tuple[str, int, str]] = field(default_factory=list)
     commands: dict[str | None, list[dict[str, str]]] = field(default_factory=dict)
+    # (group, user, language) -> the menu that person sees there (BotCommandScopeChatMember)
+    member_commands: dict[tuple[int, int, str | None], list[dict[str, str]]] = field(
+        default_factory=dict
+    )
     owners: dict[int, int] = field(default_factory=dict)  # group -> the user who created it
     kicked: set[int] = field(default_factory=set)  # groups that removed the bot
     migrated: dict[int, int] = field(default_factory=dict)  # group -> its supergroup
@@ -324,6 +330,16 @@ class FakeTelegram(LoopbackServer):
         async with self._new_sent:
             self._new_sent.notify_all()
 
+    def message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        """A message as it stands now in the chat (after edits); None once deleted."""
+        return self._messages.get((chat_id, message_id))
+
+    def buttons(self, chat_id: int, message_id: int) -> list[tuple[str, str]]:
+        """(text, callback data) of the inline buttons under a message, in order."""
+        message = self._messages.get((chat_id, message_id)) or {}
+        rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
     def messages_to(self, chat_id: int) -> list[Sent]:
         return [s for s in self.sent if s.chat_id == chat_id and s.method == "sendmessage"]
 
@@ -346,6 +362,21 @@ class FakeTelegram(LoopbackServer):
         async with asyncio.timeout(within), self._new_sent:
             await self._new_sent.wait_for(lambda: len(matching()) >= count)
         return matching()
+
+    async def until(self, check: Callable[[], T | None], *, within: float = 10) -> T:
+        """Waits until `check()` gives something true, looking again after every call the bot
+        makes; returns what it gave."""
+        found: list[T] = []
+
+        def ready() -> bool:
+            value = check()
+            if value:
+                found.append(value)
+            return bool(value)
+
+        async with asyncio.timeout(within), self._new_sent:
+            await self._new_sent.wait_for(ready)
+        return found[-1]
 
     async def wait_sent_to(self, chat_id: int, count: int, *, within: float = 10) -> None:
         """Waits until the bot has sent `count` things of any kind to `chat_id`."""
@@ -372,6 +403,8 @@ class FakeTelegram(LoopbackServer):
             params = await self._params(request, method)
             self.calls.append((method, params))
             result = await getattr(self, f"_m_{method}", self._m_generic)(params)
+            async with self._new_sent:
+                self._new_sent.notify_all()  # for `until`: any answered call may be awaited
         except ApiError as exc:
             self.errors.append((method, exc.code, exc.description))
             body: dict[str, Any] = {
@@ -520,8 +553,38 @@ class FakeTelegram(LoopbackServer):
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(c.get("description", "")) <= 256:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
-        self.commands[params.get("language_code")] = commands
+        scope = self._scope(params)
+        if scope is None:
+            self.commands[params.get("language_code")] = commands
+        else:
+            self.member_commands[(*scope, params.get("language_code"))] = commands
         return True
+
+    async def _m_deletemycommands(self, params: dict[str, Any]) -> bool:
+        scope = self._scope(params)
+        if scope is None:
+            self.commands.pop(params.get("language_code"), None)
+        else:
+            self.member_commands.pop((*scope, params.get("language_code")), None)
+        return True
+
+    def _scope(self, params: dict[str, Any]) -> tuple[int, int] | None:
+        """(chat, user) of a BotCommandScopeChatMember; None for the default scope. Telegram
+        refuses a member scope outside a group, or for someone not in it."""
+        scope = params.get("scope")
+        if scope is None or scope.get("type") == "default":
+            return None
+        if scope.get("type") != "chat_member":
+            raise ApiError(
+                400, "Bad Request: this sandbox knows the default and chat_member scopes"
+            )
+        chat = self._chat(scope.get("chat_id"))
+        if chat["type"] == "private":
+            raise ApiError(400, "Bad Request: can't use chat_member scope in private chats")
+        user = scope.get("user_id")
+        if not isinstance(user, int) or user not in self.users:
+            raise ApiError(400, "Bad Request: user not found")
+        return chat["id"], user
 
     def _target(self, params: dict[str, Any]) -> dict[str, Any]:
         if self.failures > 0:

@@ -24,6 +24,7 @@ from handlers.incoming import (
     Reply,
     SendOutcome,
     SendResult,
+    buttons_from_json,
     system_clock,
 )
 from handlers.richtext import Rich
@@ -189,7 +190,10 @@ class OutboxSender:
         if messenger is None:
             return SendResult(SendOutcome.FAILED, error="no messenger for this platform")
         reply = Reply(
-            Rich.from_json(row.body), quote=False, attachment=await self._attachment(row)
+            Rich.from_json(row.body),
+            quote=False,
+            attachment=await self._attachment(row),
+            buttons=buttons_from_json(row.buttons),
         )
         result = await messenger.deliver(row.chat_id, reply)
         stats.outcomes.append(result)

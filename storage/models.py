@@ -263,6 +263,8 @@ class Outbox(SQLModel, table=True):
     body: str  # the rich text, as JSON; rendered per platform when sent
     media_key: str | None = Field(default=None, foreign_key="media.key", max_length=64)
     media_kind: str | None = Field(default=None, max_length=16)  # photo | document
+    # Buttons under the post, as JSON ([[[text, data], …], …]); rendered where a platform has them.
+    buttons: str | None = None
     # Where the post goes when `chat_id` refuses it (a leader who never opened the bot).
     fallback_chat_id: str | None = Field(default=None, max_length=64)
     state: str = Field(default="pending", max_length=16, index=True)  # pending | sent | failed
@@ -271,6 +273,36 @@ class Outbox(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class Flow(SQLModel, table=True):
+    """A guided report under way: one question at a time, then a confirmation (handlers/
+    guided.py). Kept here, not in memory, so that it survives a restart."""
+
+    __tablename__ = "flow"
+    # The sweep for flows gone silent reads only the open ones.
+    __table_args__ = (sa.Index("ix_flow_open", "ended_at", "touched_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: str = Field(foreign_key="chat.id", max_length=64)
+    person_id: str = Field(foreign_key="person.id", max_length=64)
+    unit_id: int = Field(foreign_key="unit.id")
+    # "<chat id> <person id>" while the flow is open, None once it ended: one open flow per
+    # person and chat, kept by the unique index (which lets any number be NULL).
+    open_key: str | None = Field(default=None, max_length=130, unique=True, index=True)
+    codes: str  # the indicators asked, in plan order, space-separated (fixed at the start)
+    answers: str = "{}"  # JSON {code: value or null for skipped}
+    step: int = 0  # index into `codes`; past the end: the confirmation
+    mode: str = Field(default="ask", max_length=8)  # ask | confirm | choose (what to change)
+    card_id: str | None = Field(default=None, max_length=32)  # the bot's message with buttons
+    ask_id: str | None = Field(default=None, max_length=32)  # its ForceReply question
+    asks: int = 0  # questions sent so far: a question sent before the latest is stale
+    started_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    touched_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    ended_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # recorded | cancelled | expired | replaced (by a typed report)
+    outcome: str | None = Field(default=None, max_length=16)
+    report_id: int | None = Field(default=None, foreign_key="report.id")
 
 
 class InboxUpdate(SQLModel, table=True):

@@ -79,6 +79,7 @@ def copy_to(session: AsyncSession, *, post: Outbox, chat_id: str) -> None:
             body=post.body,
             media_key=post.media_key,
             media_kind=post.media_kind,
+            buttons=post.buttons,
         )
     )
 

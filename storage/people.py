@@ -137,3 +137,11 @@ async def audit(
         )
     )
     await session.flush()
+
+
+async def get_person(session: AsyncSession, *, person_id: str) -> Person | None:
+    return await session.get(Person, person_id)
+
+
+async def get_chat(session: AsyncSession, *, chat_id: str) -> Chat | None:
+    return await session.get(Chat, chat_id)

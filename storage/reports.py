@@ -84,6 +84,10 @@ async def by_message_key(session: AsyncSession, *, message_key: str) -> Report |
     return await cache.attach(session, Report(**row._mapping))
 
 
+async def get(session: AsyncSession, *, report_id: int) -> Report | None:
+    return await session.get(Report, report_id)
+
+
 async def values_of(session: AsyncSession, *, report_id: int) -> dict[int, int]:
     rows = await session.exec(select(ReportValue).where(ReportValue.report_id == report_id))
     return {rv.indicator_id: rv.value for rv in rows.all()}

@@ -42,6 +42,7 @@ class QueuedPost:
     body: str  # Rich.to_json()
     picture: Picture | None = None
     fallback_chat_id: str | None = None
+    buttons: str | None = None  # JSON
 
 
 async def enqueue(
@@ -75,6 +76,7 @@ async def enqueue(
             "media_key": post.picture.key if post.picture else None,
             "media_kind": post.picture.kind if post.picture else None,
             "fallback_chat_id": post.fallback_chat_id,
+            "buttons": post.buttons,
             "created_at": utcnow(),
         }
         for post in posts

@@ -11,6 +11,7 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from handlers import guided
 from handlers.incoming import Deps
 from handlers.periods import local_date
 from scheduler.jobs import leaderboards, quarterly, reminders, summaries
@@ -64,9 +65,27 @@ async def run(deps: Deps, job: str, at: datetime) -> int:
     return added
 
 
+async def close_silent_flows(deps: Deps, at: datetime) -> int:
+    """Guided reports nobody answered for half an hour end, and their chats hear it once (one
+    post per flow, in the transaction that ends it)."""
+    async with transaction(deps.sessions) as session:
+        closed = await guided.expire(session, deps, now=at)
+        for flow in closed:
+            post = Post(flow.chat_id, flow.rich, buttons=flow.buttons)
+            await enqueue(session, job=FLOWS, period=f"f{flow.flow_id}", posts=[post])
+    return len(closed)
+
+
+FLOWS = "guided"  # the outbox's job name for those notices
+
+
 async def run_due(deps: Deps, at: datetime) -> int:
     """Every job whose time has come; what is already queued is skipped."""
     total = 0
+    try:
+        total += await close_silent_flows(deps, at)
+    except Exception:
+        log.exception("closing silent guided reports failed")
     for job in JOBS:
         try:
             total += await run(deps, job, at)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.incoming import Attachment, Deps
+from handlers.incoming import Attachment, Buttons, Deps, buttons_to_json
 from handlers.periods import week_key, week_start
 from handlers.richtext import Rich
 from handlers.targets import resolve_schedule
@@ -30,6 +30,7 @@ class Post:
     rich: Rich
     attachment: Attachment | None = None
     fallback_chat_id: str | None = None
+    buttons: Buttons = ()
 
 
 class Job(Protocol):
@@ -118,6 +119,7 @@ async def enqueue(session: AsyncSession, *, job: str, period: str, posts: Sequen
                 body=post.rich.to_json(),
                 picture=_picture(post.attachment) if post.attachment is not None else None,
                 fallback_chat_id=post.fallback_chat_id,
+                buttons=buttons_to_json(post.buttons),
             )
             for post in posts
         ],

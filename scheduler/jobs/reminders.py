@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import i18n, views
+from handlers import guided, i18n, views
 from handlers.i18n import _
 from handlers.periods import week_key, week_start
 from handlers.problems import REPORT_EXAMPLE
@@ -47,7 +47,8 @@ async def reminders(session: AsyncSession, chunk: Chunk) -> list[Post]:
                     names,
                 )
             rich.add(fmt(_("Report with {example}"), example=code(REPORT_EXAMPLE)))
-        posts.append(Post(chat.id, rich))
+            buttons = guided.start_button()
+        posts.append(Post(chat.id, rich, buttons=buttons))
     return posts
 
 

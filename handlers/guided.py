@@ -1,0 +1,896 @@
+"""Guided reports: one tap to start, one question at a time, a confirmation, then the report.
+
+For volunteers who would rather tap than type. A flow asks for each indicator in force for the
+unit, in plan order; the answer comes by button, or by a typed number (read with the same
+grammar as a report); at the end one message shows what will be recorded, with "Ghi" (record),
+"Sửa" (change one value) and "Hủy" (cancel). "Ghi" stores through `report.record`, like a typed
+report. Flows are rows (storage/flows.py): they survive a restart and expire after
+`SILENCE` without an answer.
+
+Where the platform has buttons (Telegram), the flow lives in one message with buttons, the
+"card", edited from step to step; in a group each question also comes as a reply request
+(ForceReply, aimed at the owner: the bot sees the answer in privacy mode), replaced at each
+step and deleted at the end. Without buttons (Zalo), each question is a text message and the
+answers are words: a number, "bo qua", "huy", "ghi"/"dung", "sua".
+
+Only the person who started a flow may press its buttons; a start button ("go") is anyone's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers import i18n, report
+from handlers.context import Ctx, indicator_name
+from handlers.grammar import Problem
+from handlers.i18n import _
+from handlers.incoming import Answer, Button, Buttons, Deps, Remember, Reply
+from handlers.periods import report_window, week_key
+from handlers.problems import REPORT_EXAMPLE
+from handlers.progress import IndicatorProgress, unit_progress
+from handlers.reading import parse_report
+from handlers.reading.vocabulary import DIGIT_WORDS
+from handlers.richtext import Rich, Span, b, code, fmt, i, mention
+from handlers.views import number, percent, values_line
+from storage import config, flows, people, reports, units
+from storage.folding import fold
+from storage.models import Flow, Indicator, Unit
+
+Command = Callable[[Ctx], Awaitable[list[Reply]]]
+
+SILENCE = timedelta(minutes=30)
+COMMON = (0, 1, 2, 3, 5, 10)
+START = report.START
+UNDO = report.UNDO_PREFIX
+FLOW = "g"  # "g12:v5" answers 5, "g12:s" skips, "g12:ok" records … (see `on_press`)
+
+# The words that answer a flow, folded; courtesy around them is dropped first.
+_COURTESY = frozenset(
+    [
+        "a",
+        "da",
+        "vang",
+        "nhe",
+        "nha",
+        "nhen",
+        "em",
+        "anh",
+        "chi",
+        "co",
+        "chu",
+        "bac",
+        "giup",
+        "dum",
+        "voi",
+        "cam",
+        "on",
+        "thanks",
+        "thank",
+        "you",
+        "please",
+        "ak",
+        "ah",
+        "oi",
+        "ban",
+        "bot",
+        "minh",
+        "roi",
+    ]
+)
+_SKIP = frozenset({"bo qua", "bo", "qua", "bq", "skip", "khong biet", "chua biet", "next"})
+_CANCEL = frozenset({"huy", "huy bo", "thoi", "dung lai", "cancel", "stop", "ket thuc"})
+_RECORD = frozenset(
+    {
+        "ghi",
+        "dung",
+        "ok",
+        "oke",
+        "okay",
+        "gui",
+        "luu",
+        "xac nhan",
+        "dong y",
+        "chuan",
+        "record",
+        "yes",
+        "ghi lai",
+        "dung roi",
+    }
+)
+_CHANGE = frozenset({"sua", "doi", "edit", "change", "sua lai"})
+_UNIT_WORDS = frozenset({"ho", "nguoi", "luot", "tai khoan", "ho so", "cai", "gia dinh"})
+_NUMBER_WORDS = frozenset({*DIGIT_WORDS, "muoi", "linh", "le", "khong"})
+
+# The private chat's keyboard (Telegram), and what each key does.
+KEY_REPORT, KEY_PROGRESS, KEY_BOARD, KEY_HELP = "📝", "📊", "🏆", "❓"
+
+
+def keyboard() -> tuple[tuple[str, ...], ...]:
+    return (
+        (f"{KEY_REPORT} {_('Report')}", f"{KEY_PROGRESS} {_('Progress')}"),
+        (f"{KEY_BOARD} {_('Leaderboard')}", f"{KEY_HELP} {_('Help')}"),
+    )
+
+
+def pressed_key(text: str) -> str | None:
+    """The command a key of `keyboard()` stands for (in either language), or None."""
+    stripped = text.strip()
+    for emoji, command in (
+        (KEY_REPORT, "guided"),
+        (KEY_PROGRESS, "tien_do"),
+        (KEY_BOARD, "xep_hang"),
+        (KEY_HELP, "huong_dan"),
+    ):
+        if stripped.startswith(emoji) and len(stripped) <= 40:
+            return command
+    return None
+
+
+def start_button() -> Buttons:
+    return ((Button("📝 " + _("Report"), START),),)
+
+
+def _words(text: str) -> str:
+    """The text folded, its courtesy and punctuation dropped: "Bỏ qua ạ!" -> "bo qua"."""
+    words = re.findall(r"[a-z0-9]+(?:[.,][0-9]{3})*", fold(text))
+    kept = [w for w in words if w not in _COURTESY]
+    # "có" is courtesy around an answer, but also "yes": keep it when it is all there is.
+    return " ".join(kept) if kept else " ".join(words)
+
+
+def read_value(
+    text: str, code_: str, indicators: Sequence[Indicator], *, today: date
+) -> int | None:
+    """A typed answer to one question: "5", "5 hộ", "năm", "mười hai", "0 ạ"; None when it
+    is not one number (then the question is asked again and nothing is stored)."""
+    words = _words(text).split()
+    while words and words[-1] in _UNIT_WORDS:
+        words.pop()
+    if words and words[-1] == "so" and len(words) > 1 and words[-2] == "ho":
+        words = words[:-2]
+    if len(words) == 1 and re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+|\d{1,7}", words[0]):
+        return int(re.sub(r"[.,]", "", words[0]))
+    if words and all(w in _NUMBER_WORDS for w in words):
+        if words == ["khong"]:
+            return 0
+        return _spelled(words)
+    # Anything longer goes through the report grammar, as if typed after the indicator's code:
+    # "được 5 hộ", "hướng dẫn 5 hộ rồi".
+    parsed = parse_report(f"{code_} {text}", report.matcher_for(indicators), today=today)
+    if isinstance(parsed, Problem) or set(parsed.values) != {code_} or parsed.left_out:
+        return None
+    return parsed.values[code_]
+
+
+def _spelled(words: Sequence[str]) -> int | None:
+    total = current = 0
+    for w in words:
+        if w == "muoi":
+            current = (current or 1) * 10
+            total, current = total + current, 0
+        elif w in ("linh", "le"):
+            continue
+        elif w in DIGIT_WORDS:
+            current = current * 10 + DIGIT_WORDS[w] if current else DIGIT_WORDS[w]
+        else:
+            return None
+    value = total + current
+    return value if 0 < value <= 99 else None
+
+
+# --- the state of a flow, read for one update --------------------------------------------
+
+
+@dataclass
+class _View:
+    flow: Flow
+    unit: Unit
+    indicators: list[Indicator]  # the flow's, in its order
+    all_indicators: list[Indicator]  # everything in force (for reading answers)
+    owner: Span
+
+    @property
+    def codes(self) -> list[str]:
+        return flows.codes(self.flow)
+
+    @property
+    def current(self) -> Indicator | None:
+        step = self.flow.step
+        return self.indicators[step] if 0 <= step < len(self.indicators) else None
+
+
+async def _view(ctx: Ctx, flow: Flow) -> _View | None:
+    unit = await units.get(ctx.session, unit_id=flow.unit_id)
+    if unit is None:
+        return None
+    in_force = await config.indicators_for(ctx.session, unit=unit)
+    by_code = {ind.code: ind for ind in in_force}
+    asked = [by_code[c] for c in flows.codes(flow) if c in by_code]
+    owner = await people.get_person(ctx.session, person_id=flow.person_id)
+    name = owner.display_name if owner is not None else flow.person_id
+    return _View(flow, unit, asked, in_force, mention(flow.person_id, name))
+
+
+def _fresh(ctx: Ctx, flow: Flow) -> bool:
+    return ctx.now - flow.touched_at < SILENCE
+
+
+# --- what the flow says ---------------------------------------------------------------
+
+
+def _need(item: IndicatorProgress | None, unit: Unit) -> Rich:
+    """ "Thôn còn 120 hộ để đạt 80 %", or what stands in for it."""
+    rich = Rich()
+    if item is None or item.target is None:
+        return rich
+    if item.indicator.kind != "households":
+        return rich.add(
+            "🎯 ",
+            fmt(
+                _("Target: {target}; done so far: {done}"),
+                target=b(number(item.target)),
+                done=number(item.done),
+            ),
+        )
+    if item.missing is None:
+        return rich.add(
+            "🎯 ", fmt(_("Target {target} (no household count yet)"), target=percent(item.target))
+        )
+    if item.missing <= 0:
+        return rich.add(
+            "🎉 ",
+            fmt(_("{unit} has reached {target}"), unit=unit.name, target=percent(item.target)),
+        )
+    return rich.add(
+        "🎯 ",
+        fmt(
+            _("{unit} needs {missing} more households to reach {target}"),
+            unit=unit.name,
+            missing=b(number(item.missing)),
+            target=percent(item.target),
+        ),
+    )
+
+
+def _question(ind: Indicator) -> str:
+    return _("{indicator} today?").format(indicator=indicator_name(ind.name_vi, ind.name_en))
+
+
+def _so_far(view: _View) -> Rich:
+    given = flows.answers(view.flow)
+    parts = []
+    for ind in view.indicators:
+        if ind.code in given:
+            value = given[ind.code]
+            shown = _("skipped") if value is None else number(value)
+            parts.append(f"{indicator_name(ind.name_vi, ind.name_en)}: {shown}")
+    return Rich().add("✔️ ", i("; ".join(parts))) if parts else Rich()
+
+
+async def _step(ctx: Ctx, view: _View) -> Rich:
+    ind = view.current
+    assert ind is not None  # noqa: S101 (asking)
+    progress = await unit_progress(
+        ctx.session, unit=view.unit, week=week_key(ctx.today), indicators=view.all_indicators
+    )
+    item = next((it for it in progress.items if it.indicator.code == ind.code), None)
+    n, total = view.flow.step + 1, len(view.indicators)
+    rich = Rich().add(
+        "📝 ",
+        fmt(_("Report of {name} — question {n} of {total}"), name=view.owner, n=n, total=total),
+    )
+    rich.add(b(_question(ind)))
+    rich.extend(_need(item, view.unit))
+    rich.extend(_so_far(view))
+    if ctx.msg.buttons:
+        rich.add(i(_("Press a number, or answer with another number.")))
+    else:
+        rich.add(i(_("Send a number, 0 if none, or 'bo qua' to skip. 'huy' stops.")))
+        if n == 1:
+            rich.add(
+                fmt(
+                    _("Faster next time, all in one line: {example}"),
+                    example=code(REPORT_EXAMPLE),
+                )
+            )
+    return rich
+
+
+def _step_buttons(flow: Flow) -> Buttons:
+    prefix = f"{FLOW}{flow.id}:"
+    return (
+        tuple(Button(str(v), f"{prefix}v{v}") for v in COMMON),
+        (
+            Button("⏭ " + _("Skip"), f"{prefix}s"),
+            Button("✖️ " + _("Cancel"), f"{prefix}x"),
+        ),
+    )
+
+
+def _values(view: _View) -> dict[str, int]:
+    given = flows.answers(view.flow)
+    return {c: v for c in view.codes if (v := given.get(c)) is not None}
+
+
+def _confirm(ctx: Ctx, view: _View, problem: Rich | None = None) -> Rich:
+    values = _values(view)
+    by_code = {ind.code: ind for ind in view.indicators}
+    ids = {by_code[c].id: v for c, v in values.items() if by_code[c].id is not None}
+    rich = Rich().add(
+        "📋 ",
+        fmt(
+            _("To be recorded for {name} ({unit}), {date}:"),
+            name=view.owner,
+            unit=b(view.unit.name),
+            date=ctx.today.strftime("%d/%m"),
+        ),
+    )
+    rich.add(values_line({k: v for k, v in ids.items() if k is not None}, view.indicators, "+"))
+    skipped = [
+        indicator_name(ind.name_vi, ind.name_en)
+        for ind in view.indicators
+        if ind.code not in values
+    ]
+    if skipped:
+        rich.add("⏭ ", fmt(_("Skipped: {names}"), names="; ".join(skipped)))
+    if problem is not None:
+        rich.blank().extend(problem)
+    if not ctx.msg.buttons:
+        rich.add(
+            i(_("Send 'ghi' (or 'dung') to record, 'sua' to change a value, 'huy' to cancel."))
+        )
+    return rich
+
+
+def _confirm_buttons(flow: Flow, *, can_record: bool = True) -> Buttons:
+    prefix = f"{FLOW}{flow.id}:"
+    row = [Button("✏️ " + _("Change"), f"{prefix}e"), Button("✖️ " + _("Cancel"), f"{prefix}x")]
+    if can_record:
+        row.insert(0, Button("✅ " + _("Record"), f"{prefix}ok"))
+    return (tuple(row),)
+
+
+def _choose(ctx: Ctx, view: _View) -> Rich:
+    given = flows.answers(view.flow)
+    rich = Rich().add("✏️ ", _("Which value do you want to change?"))
+    if not ctx.msg.buttons:
+        for n, ind in enumerate(view.indicators, 1):
+            value = given.get(ind.code)
+            shown = _("skipped") if value is None else number(value)
+            rich.add(f"{n}. {indicator_name(ind.name_vi, ind.name_en)}: {shown}")
+        rich.add(i(_("Send its number in this list.")))
+    return rich
+
+
+def _choose_buttons(view: _View) -> Buttons:
+    given = flows.answers(view.flow)
+    prefix = f"{FLOW}{view.flow.id}:"
+    keys = []
+    for n, ind in enumerate(view.indicators):
+        value = given.get(ind.code)
+        shown = "–" if value is None else number(value)
+        name = indicator_name(ind.name_vi, ind.name_en)
+        keys.append(Button(f"{name[:40]}: {shown}", f"{prefix}e{n}"))
+    rows = [tuple(keys[n : n + 2]) for n in range(0, len(keys), 2)]
+    rows.append((Button("↩️ " + _("Back"), f"{prefix}c"),))
+    return tuple(rows)
+
+
+# --- replies ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Out:
+    """The replies of one step, built in order."""
+
+    ctx: Ctx
+    replies: list[Reply]
+
+    @property
+    def buttons(self) -> bool:
+        return self.ctx.msg.buttons
+
+    @property
+    def group(self) -> bool:
+        return not self.ctx.is_private
+
+    def answer(self, text: str = "", *, alert: bool = False) -> None:
+        if self.ctx.msg.press_id is not None:
+            self.replies.append(
+                Reply(Rich(), answer=Answer(self.ctx.msg.press_id, text[:200], alert))
+            )
+
+    def text(self, rich: Rich, *, quote: bool = False) -> None:
+        self.replies.append(Reply(rich, quote=quote and self.group))
+
+    def card(self, flow: Flow, rich: Rich, buttons: Buttons, *, fresh: bool = False) -> None:
+        """The flow's message with buttons: the pressed one (or the kept one) edited, or a new
+        one (`fresh`: at the bottom of the chat, where the person is looking)."""
+        if not self.buttons:
+            self.text(rich, quote=True)
+            return
+        target = None if fresh else (self._pressed() or flow.card_id)
+        if fresh and flow.card_id is not None:
+            self.replies.append(Reply(Rich(), edit=flow.card_id))  # the old one loses its keys
+        if target is not None:
+            self.replies.append(Reply(rich, quote=False, buttons=buttons, edit=target))
+            return
+        assert flow.id is not None  # noqa: S101 (stored)
+        self.replies.append(
+            Reply(rich, quote=False, buttons=buttons, remember=Remember(flow.id, "card"))
+        )
+
+    def ask(self, flow: Flow, view: _View) -> None:
+        """In a group, the question as a reply request aimed at the owner; the previous one
+        goes."""
+        if not (self.buttons and self.group):
+            return
+        self.drop_ask(flow)
+        ind = view.current
+        if ind is None:
+            return
+        assert flow.id is not None  # noqa: S101 (stored)
+        rich = Rich().add(
+            "✍️ ",
+            view.owner,
+            ": ",
+            b(_question(ind)),
+            " ",
+            _("Answer this message with a number."),
+        )
+        hint = _("{indicator}: for example 5").format(
+            indicator=indicator_name(ind.name_vi, ind.name_en)
+        )
+        typed = self.ctx.msg.press_id is None
+        flow.asks += 1
+        remember = Remember(flow.id, "ask", flow.asks)
+        self.replies.append(Reply(rich, quote=typed, ask=hint[:64], remember=remember))
+
+    def drop_ask(self, flow: Flow) -> None:
+        if flow.ask_id is not None:
+            self.replies.append(Reply(Rich(), delete=flow.ask_id))
+            flow.ask_id = None
+
+    def _pressed(self) -> str | None:
+        if self.ctx.msg.press_id is None:
+            return None
+        return self.ctx.msg.message_key.rsplit(":", 1)[-1]
+
+
+# --- starting ---------------------------------------------------------------------------
+
+
+async def report_command(ctx: Ctx) -> list[Reply]:
+    """`/bao_cao`: typed, it ends the sender's open flow here and records the typed report;
+    alone, it offers the guided report (the template and a button, or on a platform without
+    buttons the first question)."""
+    if ctx.args.strip() or ctx.msg.edited:
+        closing = [] if ctx.msg.edited else await _replaced(ctx)
+        return [*closing, *await report.report(ctx)]
+    unit = await ctx.unit()
+    if unit is None:
+        return ctx.reply(report.not_linked(ctx))
+    if not ctx.msg.buttons:
+        return await start(ctx)
+    indicators = await config.indicators_for(ctx.session, unit=unit)
+    rich = report.template(indicators)
+    rich.add("👇 ", _("Or press the button to be asked one question at a time."))
+    return [Reply(rich, quote=not ctx.is_private, buttons=start_button())]
+
+
+async def _replaced(ctx: Ctx) -> list[Reply]:
+    flow = await flows.open_for(ctx.session, chat_id=ctx.chat.id, person_id=ctx.person.id)
+    if flow is None:
+        return []
+    flows.end(flow, "replaced", now=ctx.now)
+    out = _Out(ctx, [])
+    out.drop_ask(flow)
+    if flow.card_id is not None and ctx.msg.buttons:
+        rich = Rich().add("↪️ ", _("Guided report closed: the typed report below replaces it."))
+        out.replies.append(Reply(rich, quote=False, edit=flow.card_id))
+    return out.replies
+
+
+async def start(ctx: Ctx) -> list[Reply]:
+    """A guided report for the sender (or presser): a new one, or the open one continued."""
+    out = _Out(ctx, [])
+    unit = await ctx.unit()
+    if unit is None:
+        if ctx.msg.press_id is not None:
+            out.answer(_("This chat is not linked to a village or commune yet."), alert=True)
+            return out.replies
+        return ctx.reply(report.not_linked(ctx))
+    flow = await flows.open_for(ctx.session, chat_id=ctx.chat.id, person_id=ctx.person.id)
+    if flow is not None and not _fresh(ctx, flow):
+        flows.end(flow, "expired", now=ctx.now)
+        out.drop_ask(flow)
+        flow = None
+    if flow is not None:
+        view = await _view(ctx, flow)
+        if view is not None:
+            out.answer(_("Your report is still open: here it is again."))
+            flow.touched_at = ctx.now
+            await _show(out, view, fresh=True)
+            return out.replies
+    indicators = await config.indicators_for(ctx.session, unit=unit)
+    if not indicators:
+        out.answer(_("No indicators are in force here yet."), alert=True)
+        return out.replies
+    assert unit.id is not None  # noqa: S101 (stored)
+    flow = await flows.start(
+        ctx.session,
+        chat_id=ctx.chat.id,
+        person_id=ctx.person.id,
+        unit_id=unit.id,
+        codes=[ind.code for ind in indicators],
+        now=ctx.now,
+    )
+    view = await _view(ctx, flow)
+    assert view is not None  # noqa: S101 (just made)
+    out.answer()
+    await _show(out, view, fresh=True)
+    return out.replies
+
+
+async def _show(out: _Out, view: _View, *, fresh: bool = False) -> None:
+    """The flow as it stands now: the question, the choice of what to change, or the
+    confirmation."""
+    flow, ctx = view.flow, out.ctx
+    if flow.mode in ("ask", "fix") and view.current is not None:
+        out.card(flow, await _step(ctx, view), _step_buttons(flow), fresh=fresh)
+        out.ask(flow, view)
+        return
+    out.drop_ask(flow)
+    if flow.mode == "choose":
+        out.card(flow, _choose(ctx, view), _choose_buttons(view), fresh=fresh)
+        return
+    flow.mode = "confirm"
+    out.card(flow, _confirm(ctx, view), _confirm_buttons(flow), fresh=fresh)
+
+
+# --- answers ----------------------------------------------------------------------------
+
+
+async def on_press(ctx: Ctx) -> list[Reply]:
+    """A button of the bot's was pressed (`ctx.args` is its data)."""
+    data = ctx.args
+    if data == START:
+        return await start(ctx)
+    if data.startswith(UNDO) and data[len(UNDO) :].isdigit():
+        return await _undo(ctx, int(data[len(UNDO) :]))
+    m = re.fullmatch(rf"{FLOW}(\d+):(\w+)", data)
+    out = _Out(ctx, [])
+    if m is None:
+        out.answer()
+        return out.replies
+    flow = await flows.get(ctx.session, flow_id=int(m.group(1)))
+    if flow is None or flow.chat_id != ctx.chat.id:
+        out.answer(_("This report is already closed."), alert=True)
+        return out.replies
+    if flow.person_id != ctx.person.id:
+        owner = await people.get_person(ctx.session, person_id=flow.person_id)
+        name = owner.display_name if owner is not None else "?"
+        out.answer(
+            _("This is {name}'s report. Press “Report” to start your own.").format(name=name[:60]),
+            alert=True,
+        )
+        return out.replies
+    if flow.ended_at is not None or not _fresh(ctx, flow):
+        if flow.ended_at is None:
+            flows.end(flow, "expired", now=ctx.now)
+            out.drop_ask(flow)
+            out.answer(
+                _(
+                    "This report waited more than 30 minutes and was closed; nothing "
+                    "was recorded. Press “Report” to start again."
+                ),
+                alert=True,
+            )
+        elif flow.outcome == "recorded":
+            # A second tap on "Ghi": its message already shows the report, with its undo.
+            out.answer(_("This report is already recorded."))
+            return out.replies
+        else:
+            out.answer(_("This report is already closed."), alert=True)
+        out.replies.append(Reply(Rich(), edit=out._pressed()))  # its buttons go
+        return out.replies
+    view = await _view(ctx, flow)
+    if view is None:
+        out.answer()
+        return out.replies
+    await _act(out, view, m.group(2))
+    return out.replies
+
+
+async def _act(out: _Out, view: _View, action: str) -> None:
+    """One answer, from a button or in words: `v5`, `s` (skip), `x` (cancel), `ok` (record),
+    `e` (choose what to change), `e2` (change the third), `c` (back to the confirmation)."""
+    flow, ctx = view.flow, out.ctx
+    flow.touched_at = ctx.now
+    if action == "x":
+        flows.end(flow, "cancelled", now=ctx.now)
+        out.answer(_("Cancelled"))
+        out.drop_ask(flow)
+        text = Rich().add(
+            "✖️ ",
+            fmt(_("Guided report of {name} cancelled; nothing was recorded."), name=view.owner),
+        )
+        out.card(flow, text, ())
+        return
+    if action == "ok":
+        if flow.mode != "confirm":
+            out.answer()
+            return
+        await _record(out, view)
+        return
+    if action == "e":
+        flow.mode = "choose"
+        out.answer()
+        await _show(out, view)
+        return
+    if action == "c":
+        flow.mode = "confirm"
+        out.answer()
+        await _show(out, view)
+        return
+    if action.startswith("e") and action[1:].isdigit():
+        index = int(action[1:])
+        if flow.mode != "choose" or index >= len(view.indicators):
+            out.answer()
+            return
+        flow.mode, flow.step = "fix", index
+        out.answer()
+        await _show(out, view)
+        return
+    ind = view.current
+    if flow.mode not in ("ask", "fix") or ind is None:
+        out.answer()
+        return
+    if action == "s":
+        value: int | None = None
+    elif action.startswith("v") and action[1:].isdigit():
+        value = int(action[1:])
+    else:
+        out.answer()
+        return
+    flows.set_answer(flow, ind.code, value, now=ctx.now)
+    out.answer(
+        _("Skipped")
+        if value is None
+        else f"{indicator_name(ind.name_vi, ind.name_en)}: {number(value)}"
+    )
+    if flow.mode == "fix":
+        flow.mode = "confirm"
+    else:
+        flow.step += 1
+        if flow.step >= len(view.indicators):
+            flow.mode = "confirm"
+    await _show(out, view)
+
+
+async def _record(out: _Out, view: _View) -> None:
+    flow, ctx = view.flow, out.ctx
+    values = _values(view)
+    if not values:
+        flows.end(flow, "cancelled", now=ctx.now)
+        out.answer(_("Nothing to record"), alert=False)
+        out.drop_ask(flow)
+        rich = Rich().add("ℹ️ ", _("Every question was skipped: nothing was recorded."))
+        out.card(flow, rich, start_button())
+        return
+    line = " ".join(f"{c}={v}" for c, v in values.items())
+    stored = await report.record(
+        ctx,
+        view.unit,
+        view.all_indicators,
+        args=line,
+        message_key=f"{flow.chat_id}:flow:{flow.id}",
+        source=f"(guided) {line}",
+    )
+    if stored is None or stored.report_id is None:
+        problem = stored.rich if stored is not None else Rich()
+        out.answer(_("Not recorded"), alert=False)
+        out.card(flow, _confirm(ctx, view, problem), _confirm_buttons(flow, can_record=False))
+        return
+    flows.end(flow, "recorded", now=ctx.now, report_id=stored.report_id)
+    out.answer(_("Recorded"))
+    out.drop_ask(flow)
+    out.card(flow, stored.rich, report.after_report(stored.report_id))
+
+
+async def _undo(ctx: Ctx, report_id: int) -> list[Reply]:
+    """ "Hoàn tác" under a report's confirmation: withdraws that report, while a report could
+    still be dated in its week, for its author only."""
+    out = _Out(ctx, [])
+    found = await reports.get(ctx.session, report_id=report_id)
+    if found is None or found.chat_id != ctx.chat.id:
+        out.answer(_("That report is not here."), alert=True)
+        return out.replies
+    if found.person_id != ctx.person.id:
+        out.answer(_("Only the member who sent a report can undo it."), alert=True)
+        return out.replies
+    if found.withdrawn_at is not None:
+        out.answer(_("That report was already withdrawn."), alert=True)
+        out.replies.append(Reply(Rich(), edit=out._pressed()))
+        return out.replies
+    first, _last = report_window(ctx.today)
+    if found.report_date < first:
+        out.answer(_("Its week is closed: it can no longer be undone."), alert=True)
+        out.replies.append(Reply(Rich(), edit=out._pressed()))
+        return out.replies
+    unit = await units.get(ctx.session, unit_id=found.unit_id)
+    assert unit is not None  # noqa: S101 (foreign key)
+    indicators = await config.indicators_for(ctx.session, unit=unit)
+    old = await reports.withdraw(ctx.session, report=found, unit=unit)
+    out.answer(_("Withdrawn"))
+    rich = Rich().add(
+        "↩️ ",
+        fmt(
+            _("Withdrawn: the report of {date} by {name}"),
+            date=found.report_date.strftime("%d/%m"),
+            name=mention(ctx.person.id, ctx.person.display_name),
+        ),
+    )
+    rich.add(values_line(old, indicators, sign="−"))
+    out.replies.append(
+        Reply(rich, quote=False, edit=out._pressed(), buttons=start_button())
+        if out._pressed() is not None
+        else Reply(rich, quote=False)
+    )
+    return out.replies
+
+
+def text_or(fallback: Command | None, *, command: bool = False) -> Command:
+    """A message that may answer the sender's open flow here ("5", "bỏ qua", "ghi"); when it
+    does not, `fallback` runs (None: nothing is said). `command`: the text also reads as a
+    command without its slash ("tien do"), which runs unless the text is an answer."""
+
+    async def run(ctx: Ctx) -> list[Reply]:
+        flow = await flows.open_for(ctx.session, chat_id=ctx.chat.id, person_id=ctx.person.id)
+        if (
+            flow is not None
+            and not ctx.is_private
+            and ctx.msg.reply_to_bot not in (flow.card_id, flow.ask_id)
+        ):
+            flow = None  # in a group, only an answer to the flow's own messages
+        if flow is not None:
+            answered = await _typed(ctx, flow, command=command)
+            if answered is not None:
+                return answered
+        return await fallback(ctx) if fallback is not None else []
+
+    return run
+
+
+async def _typed(ctx: Ctx, flow: Flow, *, command: bool = False) -> list[Reply] | None:
+    """A typed answer to the flow; None when the text is not one (it is then handled as if
+    no flow were open)."""
+    out = _Out(ctx, [])
+    if not _fresh(ctx, flow):
+        flows.end(flow, "expired", now=ctx.now)
+        out.drop_ask(flow)
+        view = await _view(ctx, flow)
+        out.text(_expired_notice(view.owner if view is not None else ""), quote=True)
+        return out.replies
+    view = await _view(ctx, flow)
+    if view is None:
+        return None
+    words = _words(ctx.msg.text)
+    if words in _CANCEL:
+        await _act(out, view, "x")
+        return out.replies
+    if flow.mode == "confirm":
+        if words in _RECORD:
+            await _record(out, view)
+        elif words in _CHANGE:
+            await _act(out, view, "e")
+        elif command or _command_like(ctx):
+            return None
+        else:
+            return _again(out, view)
+        return out.replies
+    if flow.mode == "choose":
+        index = int(words) if words.isdigit() else 0
+        if 1 <= index <= len(view.indicators):
+            await _act(out, view, f"e{index - 1}")
+        elif words in _RECORD or words in ("quay lai", "back"):
+            await _act(out, view, "c")
+        elif command:
+            return None
+        else:
+            return _again(out, view)
+        return out.replies
+    ind = view.current
+    if ind is None:
+        return None
+    if words in _SKIP:
+        await _act(out, view, "s")
+        return out.replies
+    value = read_value(ctx.msg.text, ind.code, view.all_indicators, today=ctx.today)
+    if value is None:
+        if command or _command_like(ctx):
+            return None
+        return _again(out, view)
+    await _act(out, view, f"v{value}")
+    return out.replies
+
+
+def _command_like(ctx: Ctx) -> bool:
+    return ctx.msg.text.lstrip().startswith("/")
+
+
+def is_answer_word(text: str) -> bool:
+    """Whether a text is one of the flow's answer words or a number ("huy" is also the undo
+    command, "5" nothing at all): the router lets an open flow have it first."""
+    words = _words(text)
+    return (
+        words in _CANCEL
+        or words in _SKIP
+        or words in _RECORD
+        or words in _CHANGE
+        or bool(re.fullmatch(r"[\d.,]+", words))
+    )
+
+
+def _again(out: _Out, view: _View) -> list[Reply]:
+    """An answer that is no answer: said so, the flow unchanged."""
+    if view.flow.mode == "confirm":
+        hint = _("Send 'ghi' to record, 'sua' to change a value or 'huy' to cancel.")
+    elif view.flow.mode == "choose":
+        hint = _("Send the number of the value to change, from the list.")
+    else:
+        hint = _("Send one number, for example 5 (0 if none), or 'bo qua' to skip.")
+    out.text(
+        Rich().add("❓ ", _("I did not get that; nothing was recorded."), " ", hint), quote=True
+    )
+    return out.replies
+
+
+def _expired_notice(owner: Span | str) -> Rich:
+    return Rich().add(
+        "⌛ ",
+        fmt(
+            _(
+                "{name}: the guided report waited more than 30 minutes and was closed; nothing "
+                "was recorded. Start again whenever you like."
+            ),
+            name=owner,
+        ),
+    )
+
+
+# --- flows gone silent (the scheduler's tick) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A flow that expired, and what to tell its chat."""
+
+    chat_id: str
+    flow_id: int
+    rich: Rich
+    buttons: Buttons
+
+
+async def expire(
+    session: AsyncSession, deps: Deps, *, now: datetime, limit: int = 500
+) -> list[Closed]:
+    """Ends the flows silent for `SILENCE`; each chat hears it once (the caller posts it)."""
+    out: list[Closed] = []
+    for flow in await flows.silent_since(session, before=now - SILENCE, limit=limit):
+        flows.end(flow, "expired", now=now)
+        chat = await people.get_chat(session, chat_id=flow.chat_id)
+        person = await people.get_person(session, person_id=flow.person_id)
+        language = (chat.language if chat is not None else None) or deps.default_locale
+        name = person.display_name if person is not None else flow.person_id
+        with i18n.use(language):
+            rich = _expired_notice(mention(flow.person_id, name))
+            buttons = start_button()
+        assert flow.id is not None  # noqa: S101 (stored)
+        out.append(Closed(flow.chat_id, flow.id, rich, buttons))
+    return out

@@ -1,0 +1,309 @@
+"""Guided reports through python-telegram-bot against the sandbox Bot API, in a group in
+privacy mode: a tap to start, one question at a time (by reply and by button), skip, change,
+record once, a restart in the middle, undo; and every keyboard the bot sent within the limits."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import func, select
+
+from bot import app
+from sandbox import markup
+from sandbox.telegram import FakeTelegram, Sent
+from storage.models import Flow, Report, UnitTotal
+from storage.reports import ALL_TIME
+from tests.conftest import lift_group_limit
+from tests.factories import settings_for
+from tests.harness import Clock
+from tests.tg_world import ADMIN_ID, HA_LAM, Talk
+
+LAN, HUNG = 101, 102
+
+
+def text_of(fake: FakeTelegram, message_id: int, chat: int = HA_LAM) -> str:
+    """The message's text as it stands now ("" once deleted)."""
+    return str((fake.message(chat, message_id) or {}).get("text", ""))
+
+
+def _markup(sent: Sent) -> dict[str, Any] | None:
+    given = sent.params.get("reply_markup")
+    return json.loads(given) if isinstance(given, str) else given
+
+
+def card_in(
+    fake: FakeTelegram, chat: int, flow_data: str = "v0", *, owner: str = ""
+) -> int | None:
+    """The message id of the newest live card (a message with a flow's buttons), of the
+    person named `owner` if given."""
+    for sent in reversed(fake.sent):
+        if sent.chat_id != chat or sent.message_id is None:
+            continue
+        if owner not in text_of(fake, sent.message_id, chat):
+            continue
+        if any(d.endswith(flow_data) for _t, d in fake.buttons(chat, sent.message_id)):
+            return sent.message_id
+    return None
+
+
+def newer_card(fake: FakeTelegram, than: int, owner: str) -> int | None:
+    found = card_in(fake, HA_LAM, owner=owner)
+    return found if found != than else None
+
+
+def asks(fake: FakeTelegram, chat: int) -> list[Sent]:
+    """The reply requests (ForceReply) still in the chat."""
+    return [
+        s
+        for s in fake.sent
+        if s.chat_id == chat
+        and s.method == "sendmessage"
+        and (_markup(s) or {}).get("force_reply")
+        and fake.message(chat, s.message_id or 0) is not None
+    ]
+
+
+def data_of(fake: FakeTelegram, chat: int, message_id: int, action: str) -> str:
+    """The data of the button for `action` under the message ("" when there is none)."""
+    return next((d for _t, d in fake.buttons(chat, message_id) if d.endswith(f":{action}")), "")
+
+
+async def press(
+    fake: FakeTelegram, chat: int, user: int, message_id: int, data: str
+) -> dict[str, Any]:
+    """Presses and waits for the answer to the press."""
+    query = await fake.user_presses(chat, user, message_id, data)
+    await fake.until(lambda: fake.callbacks[query]["answer"] is not None)
+    answer: dict[str, Any] = fake.callbacks[query]["answer"]
+    return answer
+
+
+async def totals(running: app.Running) -> dict[str, int]:
+    async with running.deps.sessions() as s:
+        rows = await s.exec(
+            select(UnitTotal).where(UnitTotal.period == ALL_TIME, UnitTotal.unit_id > 0)
+        )
+        codes = {i.id: i.code for i in await _indicators(s)}
+        village = await _village(s)
+        return {codes[r.indicator_id]: r.value for r in rows.all() if r.unit_id == village}
+
+
+async def _indicators(s: Any) -> list[Any]:
+    from storage.models import Indicator
+
+    return list((await s.exec(select(Indicator))).all())
+
+
+async def _village(s: Any) -> int:
+    from storage.models import Chat
+
+    chat = await s.get(Chat, f"tg:{HA_LAM}")
+    return int(chat.unit_id)
+
+
+async def count(running: app.Running, model: Any) -> int:
+    async with running.deps.sessions() as s:
+        return int((await s.exec(select(func.count()).select_from(model))).one())
+
+
+async def test_a_guided_report_in_a_group(
+    fake: FakeTelegram, database_url: str, clock: Clock
+) -> None:
+    settings = settings_for(fake, database_url)
+    running = await app.start(settings, schedule=False, clock=clock)
+    lift_group_limit(fake, running)
+    talk = Talk(fake)
+    try:
+        await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=200")
+        # /bao_cao alone: the template, and the button.
+        await talk.say(HA_LAM, LAN, "/bao_cao")
+        offer = fake.messages_to(HA_LAM)[-1]
+        assert offer.message_id is not None
+        assert [t for t, _d in fake.buttons(HA_LAM, offer.message_id)] == ["📝 Báo cáo"]
+
+        answer = await press(fake, HA_LAM, LAN, offer.message_id, "go")
+        assert answer["show_alert"] is False
+        card = await fake.until(lambda: card_in(fake, HA_LAM))
+        await fake.until(lambda: asks(fake, HA_LAM))
+        text = text_of(fake, card)
+        assert "câu 1/6" in text, text  # the six national indicators, in plan order
+        assert "Hộ được hướng dẫn hôm nay?" in text
+        assert "còn 160 hộ để đạt 80%" in text, text
+        ask = asks(fake, HA_LAM)[-1]
+        force = _markup(ask)
+        assert force == {
+            "force_reply": True,
+            "selective": True,
+            "input_field_placeholder": force["input_field_placeholder"],  # type: ignore[index]
+        }
+        assert "Lan" in (ask.text or "")  # aimed at her: mentioned
+
+        # Another member pressing Lan's buttons is refused, and nothing moves.
+        refused = await press(fake, HA_LAM, HUNG, card, data_of(fake, HA_LAM, card, "v5"))
+        assert refused["show_alert"] is True
+        assert "Nguyễn Thị Lan" in refused["text"]
+        assert "câu 1" in text_of(fake, card)
+
+        # Question 1 by reply, in words and with courtesy; the bot sees it in privacy mode.
+        before = len(fake.sent)
+        await fake.user_sends(HA_LAM, LAN, "5 hộ ạ", reply_to=ask.message_id)
+        await fake.until(lambda: "câu 2" in text_of(fake, card))
+        await fake.until(lambda: len(asks(fake, HA_LAM)) == 1 and asks(fake, HA_LAM)[0] is not ask)
+        assert fake.message(HA_LAM, ask.message_id or 0) is None  # the old question went
+        assert any(s.method == "deletemessage" for s in fake.sent[before:])
+
+        # Question 2 by button.
+        await press(fake, HA_LAM, LAN, card, data_of(fake, HA_LAM, card, "v2"))
+        await fake.until(lambda: "câu 3" in text_of(fake, card))
+
+        # A restart in the middle: the flow is in the database and goes on.
+        await fake.wake_pollers()
+        await running.stop()
+        running = await app.start(settings, schedule=False, clock=clock)
+        lift_group_limit(fake, running)
+
+        # Question 3 skipped, question 4 by reply in words, 5 by button, 6 skipped.
+        await press(fake, HA_LAM, LAN, card, data_of(fake, HA_LAM, card, "s"))
+        await fake.until(lambda: "câu 4" in text_of(fake, card))
+        ask = await fake.until(
+            lambda: next((a for a in asks(fake, HA_LAM) if "chữ ký số" in (a.text or "")), None)
+        )
+        await fake.user_sends(HA_LAM, LAN, "năm", reply_to=ask.message_id)
+        await fake.until(lambda: "câu 5" in text_of(fake, card))
+        await press(fake, HA_LAM, LAN, card, data_of(fake, HA_LAM, card, "v1"))
+        await fake.until(lambda: "câu 6" in text_of(fake, card))
+        await press(fake, HA_LAM, LAN, card, data_of(fake, HA_LAM, card, "s"))
+        await fake.until(lambda: "Sẽ ghi" in text_of(fake, card))
+        await fake.until(lambda: not asks(fake, HA_LAM))
+        text = text_of(fake, card)
+        assert "Hộ được hướng dẫn +5" in text, text
+        assert "Hộ cài ứng dụng công dân +2" in text
+        assert "Bỏ qua: " in text
+
+        # Change one value: "Sửa", the second indicator, 3.
+        await press(fake, HA_LAM, LAN, card, data_of(fake, HA_LAM, card, "e"))
+        await fake.until(lambda: data_of(fake, HA_LAM, card, "e1"))
+        await press(fake, HA_LAM, LAN, card, data_of(fake, HA_LAM, card, "e1"))
+        await fake.until(lambda: card_in(fake, HA_LAM, "v3") == card)
+        await press(fake, HA_LAM, LAN, card, data_of(fake, HA_LAM, card, "v3"))
+        await fake.until(lambda: "Hộ cài ứng dụng công dân +3" in text_of(fake, card))
+        assert await count(running, Report) == 0  # nothing stored before "Ghi"
+
+        # "Ghi" pressed twice (a double tap, both before the bot answered): one report.
+        record = data_of(fake, HA_LAM, card, "ok")
+        first = await fake.user_presses(HA_LAM, LAN, card, record)
+        second = await fake.user_presses(HA_LAM, LAN, card, record)
+        await fake.until(lambda: all(fake.callbacks[q]["answer"] for q in (first, second)))
+        await fake.until(lambda: "Đã ghi cho" in text_of(fake, card))
+        assert await count(running, Report) == 1
+        assert await totals(running) == {"ho": 5, "app": 3, "cks": 5, "dvc": 1}
+        assert "đã được ghi" in fake.callbacks[second]["answer"]["text"]
+        labels = [t for t, _d in fake.buttons(HA_LAM, card)]
+        assert labels == ["↩️ Hoàn tác", "📝 Báo cáo"]
+
+        # The same totals a typed report would have made, seen by /tien_do.
+        out = await talk.say(HA_LAM, HUNG, "/tien_do")
+        assert "Hộ được hướng dẫn: 5/200 hộ" in out
+
+        # Only Lan can undo her report; then "Hoàn tác" withdraws it.
+        undo = next(d for t, d in fake.buttons(HA_LAM, card) if "Hoàn tác" in t)
+        assert (await press(fake, HA_LAM, HUNG, card, undo))["show_alert"] is True
+        assert await totals(running) == {"ho": 5, "app": 3, "cks": 5, "dvc": 1}
+        await press(fake, HA_LAM, LAN, card, undo)
+        await fake.until(lambda: "Đã hủy" in text_of(fake, card))
+        assert await totals(running) == {"ho": 0, "app": 0, "cks": 0, "dvc": 0}
+
+        # Every press was answered, each before anything else the bot did about it.
+        assert all(q["answer"] is not None for q in fake.callbacks.values())
+        assert fake.errors == []
+        async with running.deps.sessions() as s:
+            flows = list((await s.exec(select(Flow))).all())
+        assert [(f.outcome, f.open_key) for f in flows] == [("recorded", None)]
+        assert_keyboards_ok(fake)
+    finally:
+        await fake.wake_pollers()
+        await running.stop()
+
+
+async def test_second_start_continues_and_typed_report_replaces_the_flow(
+    fake: FakeTelegram, database_url: str, clock: Clock
+) -> None:
+    running = await app.start(settings_for(fake, database_url), schedule=False, clock=clock)
+    lift_group_limit(fake, running)
+    talk = Talk(fake)
+    try:
+        await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=200")
+        await talk.say(HA_LAM, LAN, "/bao_cao")
+        offer = fake.messages_to(HA_LAM)[-1].message_id or 0
+        await press(fake, HA_LAM, LAN, offer, "go")
+        card = await fake.until(lambda: card_in(fake, HA_LAM))
+        await press(fake, HA_LAM, LAN, card, data_of(fake, HA_LAM, card, "v3"))
+        await fake.until(lambda: "câu 2" in text_of(fake, card))
+
+        # Another member starts their own from the same button; Lan's second start goes on
+        # with hers (a new card at the bottom, the old one without buttons).
+        await press(fake, HA_LAM, HUNG, offer, "go")
+        answer = await press(fake, HA_LAM, LAN, offer, "go")
+        assert "đang dở" in answer["text"] or "vẫn" in answer["text"], answer
+        await fake.until(lambda: fake.buttons(HA_LAM, card) == [])
+        again = await fake.until(lambda: newer_card(fake, card, "Lan"))
+        assert "câu 2" in text_of(fake, again)
+        assert await count(running, Flow) == 2
+
+        # A typed report in the middle ends the flow and is recorded as typed.
+        await fake.user_sends(HA_LAM, LAN, "/bao_cao ho=7")
+        await fake.until(
+            lambda: any("Đã ghi cho" in (m.text or "") for m in fake.messages_to(HA_LAM))
+        )
+        await fake.until(lambda: fake.buttons(HA_LAM, again) == [])
+        assert await totals(running) == {"ho": 7}
+        async with running.deps.sessions() as s:
+            outcomes = sorted(str(f.outcome) for f in (await s.exec(select(Flow))).all())
+        assert outcomes == ["None", "replaced"]
+        assert fake.errors == []
+        assert_keyboards_ok(fake)
+    finally:
+        await fake.wake_pollers()
+        await running.stop()
+
+
+def assert_keyboards_ok(fake: FakeTelegram) -> None:
+    """Every markup the bot sent, checked again by the limits the Bot API applies."""
+    for sent in fake.sent:
+        given = _markup(sent)
+        if given is not None:
+            markup.check(given)
+
+
+def test_every_keyboard_the_bot_builds_is_within_the_limits() -> None:
+    """The builders at their extremes: a flow id of fifteen digits, a plan of twelve
+    indicators with 200-character names, a report id of fifteen digits; rendered for
+    Telegram by the bot's own code and checked by the Bot API's limits (callback data of
+    1-64 bytes, button texts, row sizes, one action each)."""
+    from bot.telegram import reply_markup
+    from handlers import guided, report
+    from handlers.incoming import Reply
+    from handlers.richtext import Rich
+    from storage.models import Indicator
+
+    big = 10**15 - 1
+    indicators = [
+        Indicator(id=n, code=f"chi_tieu_{n}", name_vi="Tên rất dài " * 16, name_en="x" * 200,
+                  kind="households")
+        for n in range(12)
+    ]  # fmt: skip
+    flow = Flow(id=big, chat_id="tg:-1", person_id="tg:1", unit_id=1, codes="")
+    view = guided._View(flow, None, indicators, indicators, None)  # type: ignore[arg-type]
+    keyboards = [
+        guided.start_button(),
+        guided._step_buttons(flow),
+        guided._confirm_buttons(flow),
+        guided._confirm_buttons(flow, can_record=False),
+        guided._choose_buttons(view),
+        report.after_report(big),
+    ]
+    for buttons in keyboards:
+        rendered = reply_markup(Reply(Rich(), buttons=buttons))
+        assert rendered is not None
+        markup.check(rendered.to_dict())
