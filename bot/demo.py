@@ -10,6 +10,8 @@ kept in `demo-output/` with the leaderboard chart and the Excel workbook.
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import os
 import random
 import re
@@ -54,6 +56,8 @@ MISTAKES = [  # (what was typed, what it should have been: "{ho}" is filled in)
     ("/bao_cao ho=-{ho}", "/bao_cao ho={ho}"),
     ("/bao_cao số hộ 350", "/bao_cao ho={ho}"),
 ]
+INDICATOR_ORDER = ["ho", "app", "tt", "cks", "dvc", "tmdt"]  # the national plan's
+GUIDED_A_WEEK = 2  # reports each week made by tapping through the questions
 
 
 @dataclass
@@ -95,6 +99,11 @@ class Transcript:
     def bot(self, sent: Sent, where: str) -> None:
         kind = {"sendphoto": "📊 ", "senddocument": "📎 "}.get(sent.method, "")
         body = (sent.text or "").strip() or sent.params.get("document", {}).get("filename", "")
+        given = sent.params.get("reply_markup")
+        markup = json.loads(given) if isinstance(given, str) else given or {}
+        keys = " ".join(f"[{b['text']}]" for row in markup.get("inline_keyboard", []) for b in row)
+        if keys:
+            body += f"\n{keys}"
         indent = "\n".join("    " + line for line in f"{kind}{body}".splitlines())
         self.write(f"  🤖 → {where}:\n{indent}", "32" if "⚠️" not in body else "31")
 
@@ -147,6 +156,84 @@ class World:
         for sent in new:
             self.log.bot(sent, self.names[chat])
         return new
+
+    async def guided(self, member: Member, values: dict[str, int]) -> None:
+        """A member who would rather tap than type: the Report button, one question at a
+        time (a common figure by button, another by replying, skipping what was not done),
+        then Record."""
+        chat, user = member.group, member.user_id
+        _id, answers = await self.say(chat, user, "/bao_cao")
+        offer = answers[-1].message_id or 0
+        await self.press(chat, user, offer, "go", "📝 Báo cáo")
+        for _step in range(20):
+            card = self._card(chat, member.name)
+            text = self._text(chat, card)
+            if "Sẽ ghi" in text:
+                await self.press(chat, user, card, self._data(chat, card, "ok"), "✅ Ghi")
+                return
+            found = re.search(r"câu (\d+)/", text)
+            if found is None:
+                return
+            code = INDICATOR_ORDER[int(found.group(1)) - 1]
+            value = values.get(code)
+            if value is None:
+                await self.press(chat, user, card, self._data(chat, card, "s"), "⏭ Bỏ qua")
+            elif value in (0, 1, 2, 3, 5, 10):
+                await self.press(chat, user, card, self._data(chat, card, f"v{value}"), str(value))
+            else:
+                ask = await self.fake.until(
+                    functools.partial(self._ask, chat, text.split("\n")[1])
+                )
+                await self._reply(chat, user, ask, f"{value} hộ", card, text)
+
+    async def press(self, chat: int, user: int, message_id: int, data: str, label: str) -> None:
+        before = len(self.fake.posts_to(chat))
+        who = self.fake.users[user].first_name
+        self.log.said(self.clock.now, self.names[chat], who, f"👆 [{label}]")
+        query = await self.fake.user_presses(chat, user, message_id, data)
+        await self.fake.until(lambda: self.fake.callbacks[query]["answer"] is not None)
+        await self.fake.wait_sent_to(chat, before + 1, within=30)
+        await asyncio.sleep(0.05)  # the question that goes with it
+        self._log_posts(chat, before)
+
+    async def _reply(
+        self, chat: int, user: int, ask: int, text: str, card: int, shown: str
+    ) -> None:
+        before = len(self.fake.posts_to(chat))
+        who = self.fake.users[user].first_name
+        self.log.said(self.clock.now, self.names[chat], who, f"↩️ {text}")
+        await self.fake.user_sends(chat, user, text, reply_to=ask)
+        await self.fake.until(lambda: self._text(chat, card) != shown)
+        await asyncio.sleep(0.05)
+        self._log_posts(chat, before)
+
+    def _log_posts(self, chat: int, before: int) -> None:
+        for sent in self.fake.posts_to(chat)[before:]:
+            if sent.method != "deletemessage":
+                self.log.bot(sent, self.names[chat])
+
+    def _card(self, chat: int, name: str) -> int:
+        for sent in reversed(self.fake.posts_to(chat)):
+            mid = sent.message_id or 0
+            if name in self._text(chat, mid) and any(
+                d.startswith("g") for _t, d in self.fake.buttons(chat, mid)
+            ):
+                return mid
+        return 0
+
+    def _ask(self, chat: int, question: str) -> int | None:
+        for sent in reversed(self.fake.posts_to(chat)):
+            mid = sent.message_id or 0
+            if question in self._text(chat, mid) and "Trả lời tin này" in self._text(chat, mid):
+                return mid
+        return None
+
+    def _text(self, chat: int, message_id: int) -> str:
+        return str((self.fake.message(chat, message_id) or {}).get("text", ""))
+
+    def _data(self, chat: int, message_id: int, action: str) -> str:
+        buttons = self.fake.buttons(chat, message_id)
+        return next((d for _t, d in buttons if d.endswith(f":{action}")), "")
 
     async def jobs_at(self, moment: datetime) -> None:
         """What the scheduler does at `moment`: queue what is due, then send it."""
@@ -236,12 +323,15 @@ async def _week(world: World, members: list[Member], rng: random.Random, week: i
             day = monday + timedelta(days=rng.randrange(6))
             plan.append((_at(day, rng.randint(7, 20), rng.randrange(60)), member))
     plan.sort(key=lambda item: item[0])
-    for moment, member in plan:
+    for n, (moment, member) in enumerate(plan):
         if moment.weekday() == 4 and moment.hour >= 16:
             await world.jobs_at(_at(moment.date(), 16))
         world.clock.now = moment
         text = _report(rng, keen[member.village])
-        if rng.random() < 0.08:  # a slip of the thumb, then the fix by editing the message
+        if n < GUIDED_A_WEEK:
+            values = dict(re.findall(r"(\w+)=(\d+)", text))
+            await world.guided(member, {k: int(v) for k, v in values.items()})
+        elif rng.random() < 0.08:  # a slip of the thumb, then the fix by editing the message
             wrong, right = rng.choice(MISTAKES)
             ho = rng.randint(1, 4)
             message_id, _ = await world.say(member.group, member.user_id, wrong.format(ho=ho))

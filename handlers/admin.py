@@ -102,7 +102,7 @@ async def link(ctx: Ctx) -> list[Reply]:
     elif target.level == "village":
         rich.add(fmt(_("Set the households with {example}"), example=code(HOUSEHOLDS_EXAMPLE)))
     rich.add(fmt(_("Members report with {example}"), example=code("/bao_cao ho=12 app=5")))
-    return ctx.reply(rich)
+    return ctx.reply(rich) + await roles.menus(ctx, target, [ctx.person.id])
 
 
 def _not_found(kind: str, name: str) -> Rich:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers import roles
 from handlers.admin import unit_names
 from handlers.context import Ctx
 from handlers.i18n import _
@@ -67,7 +68,7 @@ async def grant(ctx: Ctx) -> list[Reply]:
                 unit=b(where),
             ),
         )
-    )
+    ) + await roles.menus(ctx, unit, [person.id])
 
 
 async def revoke(ctx: Ctx) -> list[Reply]:
@@ -101,4 +102,4 @@ async def revoke(ctx: Ctx) -> list[Reply]:
         upper = await units.get(ctx.session, unit_id=remaining.unit_id)
         above = await unit_names(ctx, upper) if upper is not None else "?"
         rich.add(fmt(_("They keep the rights granted at {unit}."), unit=b(above)))
-    return ctx.reply(rich)
+    return ctx.reply(rich) + await roles.menus(ctx, unit, [person.id])

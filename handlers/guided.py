@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -111,10 +111,19 @@ KEY_REPORT, KEY_PROGRESS, KEY_BOARD, KEY_HELP = "📝", "📊", "🏆", "❓"
 
 
 def keyboard() -> tuple[tuple[str, ...], ...]:
+    report_, progress = _("Report"), _("Progress")
+    board, help_ = _("Leaderboard"), _("Help")
     return (
-        (f"{KEY_REPORT} {_('Report')}", f"{KEY_PROGRESS} {_('Progress')}"),
-        (f"{KEY_BOARD} {_('Leaderboard')}", f"{KEY_HELP} {_('Help')}"),
+        (f"{KEY_REPORT} {report_}", f"{KEY_PROGRESS} {progress}"),
+        (f"{KEY_BOARD} {board}", f"{KEY_HELP} {help_}"),
     )
+
+
+def with_keyboard(ctx: Ctx, replies: list[Reply]) -> list[Reply]:
+    """In a private chat where the platform has them, the keyboard under the answer."""
+    if not (ctx.is_private and ctx.msg.buttons) or not replies:
+        return replies
+    return [*replies[:-1], replace(replies[-1], keys=keyboard())]
 
 
 def pressed_key(text: str) -> str | None:
@@ -148,6 +157,8 @@ def read_value(
 ) -> int | None:
     """A typed answer to one question: "5", "5 hộ", "năm", "mười hai", "0 ạ"; None when it
     is not one number (then the question is asked again and nothing is stored)."""
+    if re.search(r"[-−–]\s*\d|\d\s*[/:]\s*\d", text):
+        return None  # "-3", "3/5", "8:30": no count of households
     words = _words(text).split()
     while words and words[-1] in _UNIT_WORDS:
         words.pop()
@@ -414,6 +425,8 @@ class _Out:
         if not self.buttons:
             self.text(rich, quote=True)
             return
+        if not self.group and self.ctx.msg.press_id is None:
+            fresh = True  # a typed answer in a private chat: the next question below it
         target = None if fresh else (self._pressed() or flow.card_id)
         if fresh and flow.card_id is not None:
             self.replies.append(Reply(Rich(), edit=flow.card_id))  # the old one loses its keys

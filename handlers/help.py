@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import roles
+from handlers import guided, roles
 from handlers.context import Ctx
 from handlers.i18n import _
 from handlers.incoming import Reply
@@ -43,4 +43,4 @@ async def help_(ctx: Ctx) -> list[Reply]:
     for command in listed(audiences):
         assert command.describe is not None  # noqa: S101 (listed() keeps described ones)
         rich.add(f"/{command.name} (/{command.alias}) — {_(command.describe)}")
-    return ctx.reply(rich)
+    return guided.with_keyboard(ctx, ctx.reply(rich))

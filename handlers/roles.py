@@ -3,7 +3,11 @@ rights come from TCNS_SUPERADMINS and from grants made with /cap_quyen."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from handlers.context import Ctx
+from handlers.incoming import Menu, Reply
+from handlers.richtext import Rich
 from storage import config
 from storage.models import Unit
 
@@ -31,3 +35,27 @@ async def is_leader_of(ctx: Ctx, unit: Unit | None) -> bool:
         return False
     m = await config.membership(ctx.session, person_id=ctx.person.id, unit_id=unit.id)
     return m is not None and m.role == "leader"
+
+
+async def audiences(ctx: Ctx, person_id: str, unit: Unit) -> tuple[str, ...]:
+    """Whose commands `person_id` may run in a chat of `unit`: a member's, a leader's too, an
+    admin's too."""
+    admin = person_id in ctx.deps.superadmins or (
+        await config.admin_grant_over(ctx.session, person_id=person_id, unit=unit) is not None
+    )
+    leader = False
+    if unit.id is not None:
+        m = await config.membership(ctx.session, person_id=person_id, unit_id=unit.id)
+        leader = m is not None and m.role == "leader"
+    return ("member", *(("leader",) if admin or leader else ()), *(("admin",) if admin else ()))
+
+
+async def menus(ctx: Ctx, unit: Unit, person_ids: Sequence[str]) -> list[Reply]:
+    """After rights changed in a group: each person's command menu there, as they now are
+    (admin commands are shown only to those who hold tcns rights in that chat)."""
+    if ctx.is_private:
+        return []
+    return [
+        Reply(Rich(), menu=Menu(person_id, await audiences(ctx, person_id, unit)))
+        for person_id in dict.fromkeys(person_ids)
+    ]

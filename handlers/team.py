@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers import guided, roles
 from handlers.admin import unit_names
 from handlers.config_grammar import parse_member
 from handlers.context import Ctx
@@ -45,16 +46,20 @@ async def leader(ctx: Ctx) -> list[Reply]:
         before=previous,
         after=person.id,
     )
-    return ctx.reply(
-        Rich().add(
-            "⭐ ",
-            fmt(
-                _("{name} is now the leader of the team of {unit}."),
-                name=mention(person.id, person.display_name),
-                unit=b(unit.name),
-            ),
-        )
-    )
+    menus = await roles.menus(ctx, unit, [p for p in (previous, person.id) if p])
+    return [
+        *ctx.reply(
+            Rich().add(
+                "⭐ ",
+                fmt(
+                    _("{name} is now the leader of the team of {unit}."),
+                    name=mention(person.id, person.display_name),
+                    unit=b(unit.name),
+                ),
+            )
+        ),
+        *menus,
+    ]
 
 
 async def join_code(ctx: Ctx) -> list[Reply]:
@@ -100,10 +105,13 @@ async def join(ctx: Ctx) -> list[Reply]:
     await people.ensure_member(ctx.session, person_id=ctx.person.id, unit_id=unit.id)
     ctx.chat.unit_id = unit.id  # this private chat now reports for the team
     where = await unit_names(ctx, unit)
-    return ctx.reply(
-        Rich()
-        .add("✅ ", fmt(_("You joined the team of {unit}."), unit=b(where)))
-        .add(fmt(_("Report here with {example}"), example=code(REPORT_EXAMPLE)))
+    return guided.with_keyboard(
+        ctx,
+        ctx.reply(
+            Rich()
+            .add("✅ ", fmt(_("You joined the team of {unit}."), unit=b(where)))
+            .add(fmt(_("Report here with {example}"), example=code(REPORT_EXAMPLE)))
+        ),
     )
 
 

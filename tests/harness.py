@@ -10,6 +10,11 @@ from handlers import router
 from handlers.incoming import ChatKind, Deps, Incoming, Reply
 
 
+def shown(replies: list[Reply]) -> str:
+    """What a chat shows of the replies: their texts (not menus, deletions or answers)."""
+    return "\n".join(r.rich.plain() for r in replies if r.is_message and r.rich.lines)
+
+
 @dataclass
 class Clock:
     now: datetime
@@ -33,6 +38,7 @@ class ChatRoom:
     chat_id: str
     kind: ChatKind = "group"
     title: str | None = None
+    buttons: bool = True  # the platform shows buttons (False: Zalo, the console)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     texts: dict[int, str] = field(default_factory=dict)
 
@@ -47,15 +53,15 @@ class ChatRoom:
     async def say(self, who: Person, text: str, *, reply_to: Person | None = None) -> str:
         """Sends and returns the replies as plain text."""
         _id, replies = await self.send(who, text, reply_to=reply_to)
-        return "\n".join(r.rich.plain() for r in replies)
+        return shown(replies)
 
     async def edit(self, who: Person, message_id: int, text: str) -> str:
         msg = self._incoming(who, text, message_id, None, edited=True)
-        return "\n".join(r.rich.plain() for r in await router.handle(self.deps, msg))
+        return shown(await router.handle(self.deps, msg))
 
     async def redeliver(self, who: Person, message_id: int) -> str:
         msg = self._incoming(who, self.texts[message_id], message_id, None)
-        return "\n".join(r.rich.plain() for r in await router.handle(self.deps, msg))
+        return shown(await router.handle(self.deps, msg))
 
     def _incoming(
         self,
@@ -77,6 +83,7 @@ class ChatRoom:
             sent_at=self.deps.clock(),
             message_key=f"{self.chat_id}:{message_id}",
             edited=edited,
+            buttons=self.buttons,
             reply_to_id=reply_to.id if reply_to else None,
             reply_to_name=reply_to.name if reply_to else None,
         )

@@ -5,6 +5,7 @@ record once, a restart in the middle, undo; and every keyboard the bot sent with
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from sqlmodel import func, select
@@ -47,8 +48,8 @@ def card_in(
     return None
 
 
-def newer_card(fake: FakeTelegram, than: int, owner: str) -> int | None:
-    found = card_in(fake, HA_LAM, owner=owner)
+def newer_card(fake: FakeTelegram, than: int, owner: str, *, chat: int = HA_LAM) -> int | None:
+    found = card_in(fake, chat, owner=owner)
     return found if found != than else None
 
 
@@ -307,3 +308,78 @@ def test_every_keyboard_the_bot_builds_is_within_the_limits() -> None:
         rendered = reply_markup(Reply(Rich(), buttons=buttons))
         assert rendered is not None
         markup.check(rendered.to_dict())
+
+
+async def test_a_private_chat_has_the_keyboard_and_the_flow_without_reply_requests(
+    fake: FakeTelegram, database_url: str, clock: Clock
+) -> None:
+    running = await app.start(settings_for(fake, database_url), schedule=False, clock=clock)
+    lift_group_limit(fake, running)
+    assert running.telegram is not None
+    running.telegram.pacer.per_private_second = 1000  # typed at machine speed
+    talk = Talk(fake)
+    try:
+        await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=200")
+        code = re.search(r"/tham_gia (\w+)", await talk.say(HA_LAM, ADMIN_ID, "/ma_tham_gia"))
+        assert code is not None
+        assert "Bạn đã tham gia" in await talk.say(LAN, LAN, f"/tham_gia {code[1]}")
+        keys = _markup(fake.messages_to(LAN)[-1])
+        assert keys is not None
+        assert [[b["text"] for b in row] for row in keys["keyboard"]] == [
+            ["📝 Báo cáo", "📊 Tiến độ"],
+            ["🏆 Xếp hạng", "❓ Hướng dẫn"],
+        ]
+        assert keys["is_persistent"] is True
+
+        await fake.user_sends(LAN, LAN, "📝 Báo cáo")  # the key sends its text
+        first = await fake.until(lambda: card_in(fake, LAN))
+        assert "câu 1/6" in text_of(fake, first, LAN)
+        await fake.user_sends(LAN, LAN, "3 hộ")  # typed, no reply needed in a private chat
+        second = await fake.until(lambda: newer_card(fake, first, "Lan", chat=LAN))
+        assert "câu 2/6" in text_of(fake, second, LAN)
+        assert fake.buttons(LAN, first) == []  # the old card kept its text, lost its buttons
+        assert asks(fake, LAN) == []
+        await press(fake, LAN, LAN, second, data_of(fake, LAN, second, "x"))
+        await fake.until(lambda: "Đã hủy báo cáo từng bước" in text_of(fake, second, LAN))
+        assert await count(running, Report) == 0
+
+        out = await talk.say(LAN, LAN, "📊 Tiến độ")
+        assert "Hộ được hướng dẫn: 0/200 hộ" in out
+        assert fake.errors == []
+        assert_keyboards_ok(fake)
+    finally:
+        await fake.wake_pollers()
+        await running.stop()
+
+
+async def test_admin_commands_are_shown_only_to_those_who_hold_rights_there(
+    fake: FakeTelegram, database_url: str, clock: Clock
+) -> None:
+    running = await app.start(settings_for(fake, database_url), schedule=False, clock=clock)
+    lift_group_limit(fake, running)
+    talk = Talk(fake)
+
+    def menu(user: int, language: str | None = None) -> set[str]:
+        return {c["command"] for c in fake.member_commands.get((HA_LAM, user, language), [])}
+
+    try:
+        await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=200")
+        members = {c["command"] for c in fake.commands[None]}
+        assert "bao_cao" in members
+        assert "lien_ket" not in members
+        await fake.until(lambda: "lien_ket" in menu(ADMIN_ID) and "link" in menu(ADMIN_ID, "en"))
+
+        said = await fake.user_sends(HA_LAM, HUNG, "/bao_cao ho=1")
+        await talk.say(HA_LAM, ADMIN_ID, "/cap_quyen", reply_to=said["message_id"])
+        await fake.until(lambda: "cap_quyen" in menu(HUNG))
+        await talk.say(HA_LAM, ADMIN_ID, "/thu_quyen", reply_to=said["message_id"])
+        await fake.until(lambda: not menu(HUNG) and not menu(HUNG, "en"))  # the members' menu
+
+        said = await fake.user_sends(HA_LAM, LAN, "/bao_cao ho=1")
+        await talk.say(HA_LAM, ADMIN_ID, "/to_truong", reply_to=said["message_id"])
+        await fake.until(lambda: "tong_hop" in menu(LAN))
+        assert "lien_ket" not in menu(LAN)
+        assert fake.errors == []
+    finally:
+        await fake.wake_pollers()
+        await running.stop()

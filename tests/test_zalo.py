@@ -268,3 +268,54 @@ async def test_a_zalo_flood_holds_up_no_telegram_group(
     assert "Hộ được hướng dẫn: 1.000/100.000 hộ" in await talk.say(HA_LAM, 101, "/tien_do")
     assert zfake.errors == []
     assert fake.errors == []
+
+
+async def test_a_guided_report_on_zalo_in_plain_text(
+    fake: FakeTelegram, zfake: FakeZalo, both: tuple[app.Running, ZaloUser]
+) -> None:
+    """Zalo has no buttons: the same flow as numbered questions, answered in words."""
+    running, admin = both
+    assert running.zalo is not None
+    running.zalo.pacer.per_private_second = 1000  # a dialogue typed at machine speed
+    out = await zsay(zfake, admin, "/lien_ket xa=20791 thon=Thôn Phú Mỹ ho=300")
+    code = re.search(r"/tham_gia ([A-Z0-9]{8})", out)
+    assert code is not None
+    lan = zfake.add_user("Nguyễn Thị Lan")
+    await zsay(zfake, lan, f"/tham_gia {code[1]}")
+
+    out = await zsay(zfake, lan, "bao cao")  # no accents, no slash, nothing after it
+    assert "câu 1/6" in out
+    assert "Hộ được hướng dẫn hôm nay?" in out
+    assert "còn 240 hộ để đạt 80%" in out
+    assert "Gửi một số, 0 nếu không có, hoặc 'bo qua'" in out
+    assert "/bao_cao ho=12" in out  # the typed shortcut, for next time
+    assert "câu 2/6" in await zsay(zfake, lan, "5 hộ ạ")
+    out = await zsay(zfake, lan, "nhà ông Ba")  # no answer: said so, asked again
+    assert "Chưa hiểu câu trả lời; chưa ghi nhận gì." in out
+    assert "ví dụ 5" in out
+    assert "câu 3/6" in await zsay(zfake, lan, "hai mươi")
+    assert "câu 4/6" in await zsay(zfake, lan, "Bỏ qua ạ")
+    assert "câu 5/6" in await zsay(zfake, lan, "năm")
+    assert "câu 6/6" in await zsay(zfake, lan, "0")
+    out = await zsay(zfake, lan, "bo qua")
+    assert "Sẽ ghi cho Nguyễn Thị Lan (Thôn Phú Mỹ)" in out
+    assert "Gửi 'ghi' (hoặc 'dung') để ghi" in out
+
+    # "sua": a numbered list; "2" picks the second, then its new value.
+    out = await zsay(zfake, lan, "sua")
+    assert "2. Hộ cài ứng dụng công dân: 20" in out
+    assert "câu 2/6" in await zsay(zfake, lan, "2")
+    out = await zsay(zfake, lan, "3")
+    assert "Hộ cài ứng dụng công dân +3" in out
+    out = await zsay(zfake, lan, "đúng rồi ạ")
+    assert "Đã ghi cho Nguyễn Thị Lan" in out
+    assert "Hộ được hướng dẫn: 5/300 hộ" in await zsay(zfake, lan, "tien do")
+
+    # "huy" in a flow stops the flow (and does not withdraw the report just made).
+    assert "câu 1/6" in await zsay(zfake, lan, "/bao_cao")
+    assert "Đã hủy báo cáo từng bước" in await zsay(zfake, lan, "huy")
+    assert "Hộ được hướng dẫn: 5/300 hộ" in await zsay(zfake, lan, "tien do")
+    # Without a flow, "huy" is the undo command as before.
+    assert "Đã hủy báo cáo ngày" in await zsay(zfake, lan, "huy")
+    assert "Hộ được hướng dẫn: 0/300 hộ" in await zsay(zfake, lan, "tien do")
+    assert zfake.errors == []

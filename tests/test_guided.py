@@ -1,0 +1,105 @@
+"""Guided reports without a platform: flows gone silent, reading typed answers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlmodel import select
+
+from handlers import guided
+from handlers.incoming import Deps, buttons_from_json
+from scheduler import jobs
+from storage.models import Flow, Outbox
+from tests.harness import ChatRoom, Clock, Person
+
+ADMIN = Person("tg:1", "Quản trị")
+LAN = Person("zalo:lan", "Nguyễn Thị Lan")
+
+
+async def _team(deps: Deps) -> ChatRoom:
+    group = ChatRoom(deps, "tg:-4100")
+    await group.say(ADMIN, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=200")
+    return ChatRoom(deps, "zalo:lan-chat", kind="private", buttons=False)
+
+
+async def _join(deps: Deps, room: ChatRoom) -> None:
+    group = ChatRoom(deps, "tg:-4100")
+    code = (await group.say(ADMIN, "/ma_tham_gia")).split("/tham_gia ")[1].split()[0]
+    assert "Bạn đã tham gia" in await room.say(LAN, f"/tham_gia {code}")
+
+
+async def test_a_silent_flow_ends_after_half_an_hour_and_says_so_once(
+    deps: Deps, clock: Clock
+) -> None:
+    room = await _team(deps)
+    await _join(deps, room)
+    assert "câu 1/6" in await room.say(LAN, "bao cao")
+    assert "câu 2/6" in await room.say(LAN, "4")
+    clock.advance(minutes=29)
+    assert await jobs.close_silent_flows(deps, clock()) == 0
+    assert "câu 3/6" in await room.say(LAN, "1")  # an answer restarts the half hour
+    clock.advance(minutes=31)
+    assert await jobs.close_silent_flows(deps, clock()) == 1
+    assert await jobs.close_silent_flows(deps, clock()) == 0  # said once
+    async with deps.sessions() as s:
+        posts = list((await s.exec(select(Outbox).where(Outbox.job == "guided"))).all())
+        flow = (await s.exec(select(Flow))).one()
+    assert len(posts) == 1
+    assert posts[0].chat_id == "zalo:lan-chat"
+    assert "chờ quá 30 phút" in posts[0].body
+    assert [[b.data for b in row] for row in buttons_from_json(posts[0].buttons)] == [["go"]]
+    assert (flow.outcome, flow.open_key) == ("expired", None)
+    # The flow is gone: a number alone is nothing now, and nothing was stored.
+    assert "Không hiểu" in await room.say(LAN, "2")
+    assert "Hộ được hướng dẫn: 0/200 hộ" in await room.say(LAN, "tien do")
+
+
+async def test_an_answer_to_a_flow_past_its_time_is_told_it_expired(
+    deps: Deps, clock: Clock
+) -> None:
+    room = await _team(deps)
+    await _join(deps, room)
+    await room.say(LAN, "bao cao")
+    clock.advance(minutes=45)  # before the scheduler's sweep came by
+    out = await room.say(LAN, "5")
+    assert "chờ quá 30 phút" in out
+    assert "chưa ghi nhận gì" in out
+    assert await jobs.close_silent_flows(deps, clock()) == 0  # already told
+    assert "câu 1/6" in await room.say(LAN, "bao cao")  # a new one
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("5", 5),
+        ("5 hộ", 5),
+        ("5 hộ ạ", 5),
+        ("năm", 5),
+        ("Năm ạ", 5),
+        ("mười hai", 12),
+        ("hai mươi lăm", 25),
+        ("0", 0),
+        ("không", 0),
+        ("1.200", 1200),
+        ("được 7 hộ rồi ạ", 7),
+        ("5 hay 6", None),
+        ("-3", None),
+        ("3,5", None),
+        ("3/5", None),
+        ("8:30", None),
+        ("nhà ông Ba", None),
+        ("", None),
+        ("5 hộ, app 2", None),  # more than the one question asked
+    ],
+)
+def test_a_typed_answer_is_one_number_or_none(text: str, value: int | None) -> None:
+    from storage.models import Indicator
+
+    indicators = [
+        Indicator(id=1, code="ho", name_vi="Hộ được hướng dẫn", name_en="Households guided",
+                  kind="households", aliases="ho\nhộ"),
+        Indicator(id=2, code="app", name_vi="Hộ cài ứng dụng công dân", name_en="App",
+                  kind="households", aliases="app"),
+    ]  # fmt: skip
+    assert guided.read_value(text, "ho", indicators, today=date(2026, 11, 20)) == value
