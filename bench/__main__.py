@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--parts ingest,boards,memory,fanout]`: ingest against a bare echo
+"""`python -m bench [--quick] [--parts ingest,presses,boards,memory,fanout]`: ingest against a bare echo
 bot, boards at national scale at two report volumes, peak memory of `tcns run` over the national
 dataset, a leaderboard round to thousands of groups at ten times Telegram's limits. Prints each
 table and writes BENCHMARKS.md. `--quick` is a smoke run of every part (CI runs it); its figures
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bench import cost, fanout, ingest, memory
+from bench import cost, fanout, ingest, memory, presses
 from bench.groups import fresh_database
 from bench.national import Shape, build
 from handlers import i18n
@@ -51,7 +51,7 @@ async def _timed(fn: Callable[[], Awaitable[object]], runs: int) -> float:
     return statistics.median(samples)
 
 
-PARTS = ("ingest", "boards", "memory", "fanout")
+PARTS = ("ingest", "presses", "boards", "memory", "fanout")
 Table = list[tuple[str, dict[str, float]]]  # (column heading, figure -> value)
 
 
@@ -144,6 +144,12 @@ def main() -> int:
             table = [(heading, asyncio.run(ingest.measure_postgres(load, workdir, base)))]
             _print("Ingest on PostgreSQL", table)
             sections.append(("Ingest on PostgreSQL", table))
+    if "presses" in parts:
+        taps = presses.Load(5, 1) if args.quick else presses.Load(40, 2)
+        heading = f"{taps.groups} groups tapping at once"
+        table = [(heading, asyncio.run(presses.measure(taps, workdir)))]
+        _print("Button presses", table)
+        sections.append(("Button presses", table))
     if "boards" in parts or "memory" in parts:
         boards: Table = []
         held: Table = []
@@ -206,6 +212,9 @@ def verdicts(sections: dict[str, Table]) -> list[str]:
 
     for heading, figures in sections.get("Ingest", []):
         say(f"ingest ratio, {heading}", figures["tcns ÷ echo"], 0.5, "", most=False)
+    for heading, figures in sections.get("Button presses", []):
+        say(f"press answered, slowest, {heading}", figures["answered max (ms)"], 1000, " ms",
+            most=True)  # fmt: skip
     for heading, figures in sections.get("Boards at scale", []):
         say(f"commune board, {heading}", figures["commune board (ms)"], 50, " ms", most=True)
         say(f"national rollup, {heading}", figures["national rollup (ms)"], 5000, " ms",
@@ -219,6 +228,14 @@ def verdicts(sections: dict[str, Table]) -> list[str]:
 
 
 DESCRIPTIONS = {
+    "Button presses": (
+        "Guided reports through `tcns run` (SQLite on a file) against the sandbox Bot API: in "
+        "each group one member taps through a report — `/bao_cao`, the Report button, a button "
+        "for each of the six questions, Record — each tap leaving once the previous one's "
+        "question is on the server; `python -m bench.presses N`. Latency: the press offered to "
+        "the bot → its `answerCallbackQuery` accepted, and → the card edited. Goal: every press "
+        "answered within 1 s."
+    ),
     "Ingest": (
         "Reports end to end through `tcns run` (python-telegram-bot, inbox, handlers, SQLite on a "
         "file, the reply accepted by the server) against a bare python-telegram-bot echo bot, "

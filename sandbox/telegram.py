@@ -298,7 +298,8 @@ class FakeTelegram(LoopbackServer):
             raise ValueError(f"no button {data!r} under message {message_id}")
         query_id = f"{self.bot_id}{next(self._callback_ids):08d}"
         self.callbacks[query_id] = {
-            "from": user_id, "data": data, "at": self.clock(), "answer": None
+            "from": user_id, "data": data, "at": self.clock(), "answer": None,
+            "pressed_at": time.monotonic(),
         }  # fmt: skip
         await self._push_update({
             "callback_query": {
@@ -766,6 +767,7 @@ class FakeTelegram(LoopbackServer):
         if text is not None and len(str(text)) > CALLBACK_TEXT:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         query["answer"] = {"text": text, "show_alert": params.get("show_alert") is True}
+        query["answered_at"] = time.monotonic()  # for the benchmarks: how long it took
         return True
 
     async def _m_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
