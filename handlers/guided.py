@@ -19,26 +19,23 @@ Only the person who started a flow may press its buttons; a start button ("go") 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import i18n, report
 from handlers.context import Ctx, indicator_name
-from handlers.grammar import Problem
 from handlers.i18n import _
 from handlers.incoming import Answer, Button, Buttons, Deps, Remember, Reply
 from handlers.periods import report_window, week_key
 from handlers.problems import REPORT_EXAMPLE
 from handlers.progress import IndicatorProgress, unit_progress
-from handlers.reading import parse_report
-from handlers.reading.vocabulary import DIGIT_WORDS
+from handlers.reading.answer import answer_words, read_number
 from handlers.richtext import Rich, Span, b, code, fmt, i, mention
 from handlers.views import number, percent, values_line
 from storage import config, flows, people, reports, units
-from storage.folding import fold
 from storage.models import Flow, Indicator, Unit
 
 Command = Callable[[Ctx], Awaitable[list[Reply]]]
@@ -49,39 +46,7 @@ START = report.START
 UNDO = report.UNDO_PREFIX
 FLOW = "g"  # "g12:v5" answers 5, "g12:s" skips, "g12:ok" records … (see `on_press`)
 
-# The words that answer a flow, folded; courtesy around them is dropped first.
-_COURTESY = frozenset(
-    [
-        "a",
-        "da",
-        "vang",
-        "nhe",
-        "nha",
-        "nhen",
-        "em",
-        "anh",
-        "chi",
-        "co",
-        "chu",
-        "bac",
-        "giup",
-        "dum",
-        "voi",
-        "cam",
-        "on",
-        "thanks",
-        "thank",
-        "you",
-        "please",
-        "ak",
-        "ah",
-        "oi",
-        "ban",
-        "bot",
-        "minh",
-        "roi",
-    ]
-)
+# The words that answer a flow, folded and without courtesy (`answer_words`).
 _SKIP = frozenset({"bo qua", "bo", "qua", "bq", "skip", "khong biet", "chua biet", "next"})
 _CANCEL = frozenset({"huy", "huy bo", "thoi", "dung lai", "cancel", "stop", "ket thuc"})
 _RECORD = frozenset(
@@ -103,8 +68,6 @@ _RECORD = frozenset(
     }
 )
 _CHANGE = frozenset({"sua", "doi", "edit", "change", "sua lai"})
-_UNIT_WORDS = frozenset({"ho", "nguoi", "luot", "tai khoan", "ho so", "cai", "gia dinh"})
-_NUMBER_WORDS = frozenset({*DIGIT_WORDS, "muoi", "linh", "le", "khong"})
 
 # The private chat's keyboard (Telegram), and what each key does.
 KEY_REPORT, KEY_PROGRESS, KEY_BOARD, KEY_HELP = "📝", "📊", "🏆", "❓"
@@ -142,56 +105,6 @@ def pressed_key(text: str) -> str | None:
 
 def start_button() -> Buttons:
     return ((Button("📝 " + _("Report"), START),),)
-
-
-def _words(text: str) -> str:
-    """The text folded, its courtesy and punctuation dropped: "Bỏ qua ạ!" -> "bo qua"."""
-    words = re.findall(r"[a-z0-9]+(?:[.,][0-9]{3})*", fold(text))
-    kept = [w for w in words if w not in _COURTESY]
-    # "có" is courtesy around an answer, but also "yes": keep it when it is all there is.
-    return " ".join(kept) if kept else " ".join(words)
-
-
-def read_value(
-    text: str, code_: str, indicators: Sequence[Indicator], *, today: date
-) -> int | None:
-    """A typed answer to one question: "5", "5 hộ", "năm", "mười hai", "0 ạ"; None when it
-    is not one number (then the question is asked again and nothing is stored)."""
-    if re.search(r"[-−–]\s*\d|\d\s*[/:]\s*\d", text):
-        return None  # "-3", "3/5", "8:30": no count of households
-    words = _words(text).split()
-    while words and words[-1] in _UNIT_WORDS:
-        words.pop()
-    if words and words[-1] == "so" and len(words) > 1 and words[-2] == "ho":
-        words = words[:-2]
-    if len(words) == 1 and re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+|\d{1,7}", words[0]):
-        return int(re.sub(r"[.,]", "", words[0]))
-    if words and all(w in _NUMBER_WORDS for w in words):
-        if words == ["khong"]:
-            return 0
-        return _spelled(words)
-    # Anything longer goes through the report grammar, as if typed after the indicator's code:
-    # "được 5 hộ", "hướng dẫn 5 hộ rồi".
-    parsed = parse_report(f"{code_} {text}", report.matcher_for(indicators), today=today)
-    if isinstance(parsed, Problem) or set(parsed.values) != {code_} or parsed.left_out:
-        return None
-    return parsed.values[code_]
-
-
-def _spelled(words: Sequence[str]) -> int | None:
-    total = current = 0
-    for w in words:
-        if w == "muoi":
-            current = (current or 1) * 10
-            total, current = total + current, 0
-        elif w in ("linh", "le"):
-            continue
-        elif w in DIGIT_WORDS:
-            current = current * 10 + DIGIT_WORDS[w] if current else DIGIT_WORDS[w]
-        else:
-            return None
-    value = total + current
-    return value if 0 < value <= 99 else None
 
 
 # --- the state of a flow, read for one update --------------------------------------------
@@ -793,7 +706,7 @@ async def _typed(ctx: Ctx, flow: Flow, *, command: bool = False) -> list[Reply] 
     view = await _view(ctx, flow)
     if view is None:
         return None
-    words = _words(ctx.msg.text)
+    words = answer_words(ctx.msg.text)
     if words in _CANCEL:
         await _act(out, view, "x")
         return out.replies
@@ -824,7 +737,8 @@ async def _typed(ctx: Ctx, flow: Flow, *, command: bool = False) -> list[Reply] 
     if words in _SKIP:
         await _act(out, view, "s")
         return out.replies
-    value = read_value(ctx.msg.text, ind.code, view.all_indicators, today=ctx.today)
+    matcher = report.matcher_for(view.all_indicators)
+    value = read_number(ctx.msg.text, ind.code, matcher, today=ctx.today)
     if value is None:
         if command or _command_like(ctx):
             return None
@@ -840,7 +754,7 @@ def _command_like(ctx: Ctx) -> bool:
 def is_answer_word(text: str) -> bool:
     """Whether a text is one of the flow's answer words or a number ("huy" is also the undo
     command, "5" nothing at all): the router lets an open flow have it first."""
-    words = _words(text)
+    words = answer_words(text)
     return (
         words in _CANCEL
         or words in _SKIP

@@ -7,8 +7,9 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from handlers import guided
+from handlers import report
 from handlers.incoming import Deps, buttons_from_json
+from handlers.reading.answer import read_number
 from scheduler import jobs
 from storage.models import Flow, Outbox
 from tests.harness import ChatRoom, Clock, Person
@@ -102,4 +103,5 @@ def test_a_typed_answer_is_one_number_or_none(text: str, value: int | None) -> N
         Indicator(id=2, code="app", name_vi="Hộ cài ứng dụng công dân", name_en="App",
                   kind="households", aliases="app"),
     ]  # fmt: skip
-    assert guided.read_value(text, "ho", indicators, today=date(2026, 11, 20)) == value
+    matcher = report.matcher_for(indicators)
+    assert read_number(text, "ho", matcher, today=date(2026, 11, 20)) == value

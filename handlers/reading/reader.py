@@ -234,7 +234,7 @@ def _number_words(t: Text) -> bool:
     place and padded, so the text keeps its length; True when any did."""
     found = False
     for m in list(_NUMBER_WORDS.finditer(t.folded)):
-        value = _words_value(m.group("words").split())
+        value = spelled_number(m.group("words").split())
         if value is None:
             continue
         digits = str(value).ljust(m.end("words") - m.start("words"))
@@ -243,7 +243,7 @@ def _number_words(t: Text) -> bool:
     return found
 
 
-def _words_value(words: Sequence[str]) -> int | None:
+def spelled_number(words: Sequence[str]) -> int | None:
     """ "hai mươi lăm" = 25, "mười hai" = 12, "năm" = 5; None for what is no number."""
     total = 0
     current = 0

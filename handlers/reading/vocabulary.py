@@ -30,6 +30,12 @@ UNIT_WORDS = words("ho nguoi hs lan cai don luot nha households household people
 UNIT_PAIRS = frozenset({"ho so", "tai khoan", "ho dan", "ho gia dinh", "gia dinh"})
 # A line of these alone is courtesy or a heading: neither a figure nor a remark.
 COURTESY = FILLER | words("cam on thank thanks you ak nhe chuc ca mong cong viec ket qua xin phep")
+# Around a one-word answer to a guided report's question ("bỏ qua ạ", "ghi giúp em nhé"): a
+# narrower set than COURTESY, which holds "qua" (yesterday) and "ho" (households).
+ANSWER_COURTESY = words(
+    "a da vang nhe nha nhen em anh chi co chu bac giup dum voi cam on thanks thank you please "
+    "ak ah oi ban bot minh roi"
+)
 # The word right before a number that makes it a level, an ordinal, a place or a time.
 ORDINAL_WORDS = words(
     """

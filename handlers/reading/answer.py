@@ -1,0 +1,48 @@
+"""One typed answer to one question of a guided report (handlers/guided.py): a number read as
+a report's figure would be, or the words of the flow ("bỏ qua", "ghi") without their courtesy."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from handlers.grammar import IndicatorMatcher, Problem
+from handlers.reading.reader import parse_report, spelled_number
+from handlers.reading.vocabulary import ANSWER_COURTESY, DIGIT_WORDS, UNIT_PAIRS, UNIT_WORDS
+from storage.folding import fold
+
+_NUMBER_WORDS = frozenset({*DIGIT_WORDS, "muoi", "linh", "le", "khong"})
+_DIGITS = re.compile(r"\d{1,3}(?:[.,]\d{3})+|\d{1,7}")
+# "-3", "3/5", "8:30": no count of households, whatever the rest says.
+_NOT_A_COUNT = re.compile(r"[-−–]\s*\d|\d\s*[/:]\s*\d")
+
+
+def answer_words(text: str) -> str:
+    """The text folded, its courtesy and punctuation dropped: "Bỏ qua ạ!" -> "bo qua"."""
+    found = re.findall(r"[a-z0-9]+(?:[.,][0-9]{3})*", fold(text))
+    kept = [w for w in found if w not in ANSWER_COURTESY]
+    # "có" is courtesy around an answer, but also "yes": kept when it is all there is.
+    return " ".join(kept) if kept else " ".join(found)
+
+
+def read_number(text: str, code: str, matcher: IndicatorMatcher, *, today: date) -> int | None:
+    """The one number of an answer to the question for `code`: "5", "5 hộ ạ", "năm", "mười
+    hai", "1.200", "được 7 hộ rồi"; None when it is not exactly one count (then the question is
+    asked again and nothing is stored)."""
+    if _NOT_A_COUNT.search(text):
+        return None
+    words = answer_words(text).split()
+    while words and words[-1] in UNIT_WORDS:
+        words.pop()
+    if len(words) > 1 and f"{words[-2]} {words[-1]}" in UNIT_PAIRS:
+        words = words[:-2]
+    if len(words) == 1 and _DIGITS.fullmatch(words[0]):
+        return int(re.sub(r"[.,]", "", words[0]))
+    if words and all(w in _NUMBER_WORDS for w in words):
+        return 0 if words == ["khong"] else spelled_number(words)
+    # Anything longer goes through the report grammar, as if typed after the indicator's
+    # code: "được 5 hộ", "hướng dẫn 5 hộ rồi".
+    parsed = parse_report(f"{code} {text}", matcher, today=today)
+    if isinstance(parsed, Problem) or set(parsed.values) != {code} or parsed.left_out:
+        return None
+    return parsed.values[code]
