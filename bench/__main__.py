@@ -1,8 +1,8 @@
 """`python -m bench [--quick] [--parts ingest,presses,boards,memory,fanout]`: ingest against a
 bare echo bot, button presses of guided reports, boards at national scale at two report
-volumes, peak memory of `tcns run` over the national dataset, a leaderboard round to thousands of groups at ten times Telegram's limits. Prints each
-table and writes BENCHMARKS.md. `--quick` is a smoke run of every part (CI runs it); its figures
-mean nothing.
+volumes, peak memory of `tcns run` over the national dataset, a leaderboard round to thousands
+of groups at ten times Telegram's limits. Prints each table and writes BENCHMARKS.md. `--quick`
+is a smoke run of every part (CI runs it); its figures mean nothing.
 """
 
 from __future__ import annotations
