@@ -20,6 +20,7 @@ from pathlib import Path
 from bench.groups import fresh_database, link_groups
 from bench.ingest import UNLIMITED, settle_rounds
 from bench.process import spawn, stop
+from handlers import guided
 from sandbox.telegram import FakeTelegram
 
 
@@ -42,11 +43,11 @@ async def _tap_through(fake: FakeTelegram, chat: int, user: int, answered: list[
     card = await _press(fake, chat, user, offer, "go", answered, shown, card=None)
     for _question in range(12):
         data = [d for _t, d in fake.buttons(chat, card)]
-        record = next((d for d in data if d.endswith(":ok")), None)
+        record = next((d for d in data if guided.action(d) == "ok"), None)
         if record is not None:
             await _press(fake, chat, user, card, record, answered, shown, card=card)
             return
-        one = next(d for d in data if d.endswith(":v1"))
+        one = next(d for d in data if guided.action(d) == "v1")
         await _press(fake, chat, user, card, one, answered, shown, card=card)
     raise RuntimeError("the guided report did not reach its confirmation")
 
@@ -73,7 +74,7 @@ async def _press(
             return card if now != text else None
         for sent in reversed(fake.posts_to(chat)):
             if sent.message_id and any(
-                d.endswith(":v1") for _t, d in fake.buttons(chat, sent.message_id)
+                guided.action(d) == "v1" for _t, d in fake.buttons(chat, sent.message_id)
             ):
                 return sent.message_id
         return None

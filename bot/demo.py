@@ -28,6 +28,7 @@ from pydantic import SecretStr
 
 from bot import app
 from bot.settings import Settings
+from handlers import guided
 from sandbox.telegram import FakeTelegram, Sent
 from scheduler import jobs
 from scheduler.outbox import OutboxSender
@@ -233,7 +234,7 @@ class World:
 
     def _data(self, chat: int, message_id: int, action: str) -> str:
         buttons = self.fake.buttons(chat, message_id)
-        return next((d for _t, d in buttons if d.endswith(f":{action}")), "")
+        return next((d for _t, d in buttons if guided.action(d) == action), "")
 
     async def jobs_at(self, moment: datetime) -> None:
         """What the scheduler does at `moment`: queue what is due, then send it."""

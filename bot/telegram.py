@@ -411,7 +411,11 @@ class TelegramPlatform:
     async def publish_menu(self, chat: int, menu: Menu) -> None:
         """One person's command menu in one group: all the commands their rights there allow,
         or back to the members' menu (the default scope's) when they hold none."""
-        scope = BotCommandScopeChatMember(chat_id=chat, user_id=int(menu.person_id[3:]))
+        user = menu.person_id.removeprefix("tg:")
+        if not user.isdigit():
+            log.warning("telegram: no menu for %s, not a Telegram user", menu.person_id)
+            return
+        scope = BotCommandScopeChatMember(chat_id=chat, user_id=int(user))
         if set(menu.audiences) <= {"member"}:
             for code in (None, "en"):
                 await self.bot.delete_my_commands(scope=scope, language_code=code)

@@ -330,7 +330,10 @@ class Transport:
                         log.warning(
                             "%s: reply to %s not sent: %s", self.platform.title, chat_id, result
                         )
-                    elif reply.remember is not None and result.message_id is not None:
+                    elif reply.remember is not None and result.message_id not in (
+                        None,
+                        reply.edit,  # edited in place: its id is the one already kept
+                    ):
                         await self._remember(chat_id, reply, result.message_id)
         except Exception:
             log.exception("%s: replies to %s failed", self.platform.title, chat_id)

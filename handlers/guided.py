@@ -18,6 +18,7 @@ Only the person who started a flow may press its buttons; a start button ("go") 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -41,10 +42,23 @@ from storage.models import Flow, Indicator, Unit
 Command = Callable[[Ctx], Awaitable[list[Reply]]]
 
 SILENCE = timedelta(minutes=30)
+RECENT = timedelta(minutes=10)  # a flow closed this recently may still be on the person's mind
+_SILENT_MINUTES = int(SILENCE.total_seconds() // 60)
 COMMON = (0, 1, 2, 3, 5, 10)
 START = report.START
 UNDO = report.UNDO_PREFIX
-FLOW = "g"  # "g12:v5" answers 5, "g12:s" skips, "g12:ok" records … (see `on_press`)
+# "g12:v5:3" answers 5 to question 3 (0-based) of flow 12, "g12:s:3" skips it, "g12:ok"
+# records … (see `_act`). A question's buttons name it: a second tap on a card not yet edited
+# (Telegram's edit waits behind the group's pace) must not answer the next question too.
+FLOW = "g"
+_DATA = re.compile(rf"{FLOW}(\d+):(\w+)(?::(\d+))?")
+
+
+def action(data: str) -> str | None:
+    """What a flow's button does ("v5", "s", "ok", "e2" …), from its data; None for others."""
+    m = _DATA.fullmatch(data)
+    return m.group(2) if m else None
+
 
 # The words that answer a flow, folded and without courtesy (`answer_words`).
 _SKIP = frozenset({"bo qua", "bo", "qua", "bq", "skip", "khong biet", "chua biet", "next"})
@@ -90,17 +104,20 @@ def with_keyboard(ctx: Ctx, replies: list[Reply]) -> list[Reply]:
 
 
 def pressed_key(text: str) -> str | None:
-    """The command a key of `keyboard()` stands for (in either language), or None."""
-    stripped = text.strip()
-    for emoji, command in (
-        (KEY_REPORT, "guided"),
-        (KEY_PROGRESS, "tien_do"),
-        (KEY_BOARD, "xep_hang"),
-        (KEY_HELP, "huong_dan"),
-    ):
-        if stripped.startswith(emoji) and len(stripped) <= 40:
-            return command
-    return None
+    """The command a key of `keyboard()` stands for (its label in either language), or None:
+    "📝 bao cao ho=5" is a typed report, not a key."""
+    return _KEYS().get(" ".join(text.split()))
+
+
+@functools.cache
+def _KEYS() -> dict[str, str]:
+    commands = ("guided", "tien_do", "xep_hang", "huong_dan")
+    found: dict[str, str] = {}
+    for language in ("vi", "en"):
+        with i18n.use(language):
+            labels = [label for row in keyboard() for label in row]
+        found.update(zip(labels, commands, strict=True))
+    return found
 
 
 def start_button() -> Buttons:
@@ -226,25 +243,26 @@ async def _step(ctx: Ctx, view: _View) -> Rich:
 
 
 def _step_buttons(flow: Flow) -> Buttons:
-    prefix = f"{FLOW}{flow.id}:"
+    prefix, step = f"{FLOW}{flow.id}:", f":{flow.step}"
     return (
-        tuple(Button(str(v), f"{prefix}v{v}") for v in COMMON),
+        tuple(Button(str(v), f"{prefix}v{v}{step}") for v in COMMON),
         (
-            Button("⏭ " + _("Skip"), f"{prefix}s"),
+            Button("⏭ " + _("Skip"), f"{prefix}s{step}"),
             Button("✖️ " + _("Cancel"), f"{prefix}x"),
         ),
     )
 
 
 def _values(view: _View) -> dict[str, int]:
+    """The answers given, of the indicators still in force (a plan may change mid-flow)."""
     given = flows.answers(view.flow)
-    return {c: v for c in view.codes if (v := given.get(c)) is not None}
+    return {i.code: v for i in view.indicators if (v := given.get(i.code)) is not None}
 
 
 def _confirm(ctx: Ctx, view: _View, problem: Rich | None = None) -> Rich:
     values = _values(view)
     by_code = {ind.code: ind for ind in view.indicators}
-    ids = {by_code[c].id: v for c, v in values.items() if by_code[c].id is not None}
+    ids = {by_code[c].id: v for c, v in values.items() if c in by_code}
     rich = Rich().add(
         "📋 ",
         fmt(
@@ -343,12 +361,11 @@ class _Out:
         target = None if fresh else (self._pressed() or flow.card_id)
         if fresh and flow.card_id is not None:
             self.replies.append(Reply(Rich(), edit=flow.card_id))  # the old one loses its keys
-        if target is not None:
-            self.replies.append(Reply(rich, quote=False, buttons=buttons, edit=target))
-            return
         assert flow.id is not None  # noqa: S101 (stored)
+        # Kept once sent, and when an edit finds its message gone and it is sent anew.
+        remember = Remember(flow.id, "card") if buttons else None
         self.replies.append(
-            Reply(rich, quote=False, buttons=buttons, remember=Remember(flow.id, "card"))
+            Reply(rich, quote=False, buttons=buttons, edit=target, remember=remember)
         )
 
     def ask(self, flow: Flow, view: _View) -> None:
@@ -445,7 +462,10 @@ async def start(ctx: Ctx) -> list[Reply]:
             return out.replies
     indicators = await config.indicators_for(ctx.session, unit=unit)
     if not indicators:
-        out.answer(_("No indicators are in force here yet."), alert=True)
+        nothing = _("No indicators are in force here yet.")
+        if ctx.msg.press_id is None:
+            return ctx.reply(Rich().add("ℹ️ ", nothing))
+        out.answer(nothing, alert=True)
         return out.replies
     assert unit.id is not None  # noqa: S101 (stored)
     flow = await flows.start(
@@ -489,7 +509,7 @@ async def on_press(ctx: Ctx) -> list[Reply]:
         return await start(ctx)
     if data.startswith(UNDO) and data[len(UNDO) :].isdigit():
         return await _undo(ctx, int(data[len(UNDO) :]))
-    m = re.fullmatch(rf"{FLOW}(\d+):(\w+)", data)
+    m = _DATA.fullmatch(data)
     out = _Out(ctx, [])
     if m is None:
         out.answer()
@@ -510,13 +530,11 @@ async def on_press(ctx: Ctx) -> list[Reply]:
         if flow.ended_at is None:
             flows.end(flow, "expired", now=ctx.now)
             out.drop_ask(flow)
-            out.answer(
-                _(
-                    "This report waited more than 30 minutes and was closed; nothing "
-                    "was recorded. Press “Report” to start again."
-                ),
-                alert=True,
+            waited = _(
+                "This report waited more than {minutes} minutes and was closed; nothing "
+                "was recorded. Press “Report” to start again."
             )
+            out.answer(waited.format(minutes=_SILENT_MINUTES), alert=True)
         elif flow.outcome == "recorded":
             # A second tap on "Ghi": its message already shows the report, with its undo.
             out.answer(_("This report is already recorded."))
@@ -528,6 +546,11 @@ async def on_press(ctx: Ctx) -> list[Reply]:
     view = await _view(ctx, flow)
     if view is None:
         out.answer()
+        return out.replies
+    if m.group(3) is not None and (
+        flow.mode not in ("ask", "fix") or int(m.group(3)) != flow.step
+    ):
+        out.answer(_("Already answered"))  # a second tap on a question already moved on
         return out.replies
     await _act(out, view, m.group(2))
     return out.replies
@@ -678,16 +701,20 @@ def text_or(fallback: Command | None, *, command: bool = False) -> Command:
 
     async def run(ctx: Ctx) -> list[Reply]:
         flow = await flows.open_for(ctx.session, chat_id=ctx.chat.id, person_id=ctx.person.id)
-        if (
-            flow is not None
-            and not ctx.is_private
-            and ctx.msg.reply_to_bot not in (flow.card_id, flow.ask_id)
-        ):
-            flow = None  # in a group, only an answer to the flow's own messages
+        if flow is not None and not _answers_flow(ctx, flow):
+            flow = None
         if flow is not None:
             answered = await _typed(ctx, flow, command=command)
             if answered is not None:
                 return answered
+        elif command and answer_words(ctx.msg.text) in _CANCEL and await _just_closed(ctx):
+            # "huy" meant for a guided report that has just closed would otherwise withdraw
+            # the last report this person recorded.
+            rich = Rich().add(
+                "ℹ️ ",
+                _("There is no guided report open. To withdraw your last report, send /huy."),
+            )
+            return ctx.reply(rich)
         return await fallback(ctx) if fallback is not None else []
 
     return run
@@ -747,6 +774,27 @@ async def _typed(ctx: Ctx, flow: Flow, *, command: bool = False) -> list[Reply] 
     return out.replies
 
 
+async def _just_closed(ctx: Ctx) -> bool:
+    """Whether a guided report of the sender's here closed unrecorded in the last minutes."""
+    return await flows.closed_since(
+        ctx.session,
+        chat_id=ctx.chat.id,
+        person_id=ctx.person.id,
+        since=ctx.now - RECENT,
+    )
+
+
+def _answers_flow(ctx: Ctx, flow: Flow) -> bool:
+    """In a group with buttons, a message answers the flow as a reply to its question or its
+    card — or to any message of the bot's while their ids are not known yet (the person
+    answered before the bot had them, or keeping one failed)."""
+    if ctx.is_private or not ctx.msg.buttons:
+        return True
+    if flow.ask_id is None or flow.card_id is None:
+        return ctx.msg.reply_to_bot is not None
+    return ctx.msg.reply_to_bot in (flow.card_id, flow.ask_id)
+
+
 def _command_like(ctx: Ctx) -> bool:
     return ctx.msg.text.lstrip().startswith("/")
 
@@ -783,10 +831,11 @@ def _expired_notice(owner: Span | str) -> Rich:
         "⌛ ",
         fmt(
             _(
-                "{name}: the guided report waited more than 30 minutes and was closed; nothing "
-                "was recorded. Start again whenever you like."
+                "{name}: the guided report waited more than {minutes} minutes and was closed; "
+                "nothing was recorded. Start again whenever you like."
             ),
             name=owner,
+            minutes=_SILENT_MINUTES,
         ),
     )
 
@@ -802,6 +851,8 @@ class Closed:
     flow_id: int
     rich: Rich
     buttons: Buttons
+    card_id: str | None  # the flow's card, to lose its buttons
+    ask_id: str | None  # its question, to go
 
 
 async def expire(
@@ -819,5 +870,5 @@ async def expire(
             rich = _expired_notice(mention(flow.person_id, name))
             buttons = start_button()
         assert flow.id is not None  # noqa: S101 (stored)
-        out.append(Closed(flow.chat_id, flow.id, rich, buttons))
+        out.append(Closed(flow.chat_id, flow.id, rich, buttons, flow.card_id, flow.ask_id))
     return out

@@ -55,7 +55,9 @@ async def menus(ctx: Ctx, unit: Unit, person_ids: Sequence[str]) -> list[Reply]:
     (admin commands are shown only to those who hold tcns rights in that chat)."""
     if ctx.is_private:
         return []
+    here = f"{ctx.msg.platform}:"  # a Zalo leader of the same team has no menu in this group
     return [
         Reply(Rich(), menu=Menu(person_id, await audiences(ctx, person_id, unit)))
         for person_id in dict.fromkeys(person_ids)
+        if person_id.startswith(here)
     ]

@@ -184,10 +184,6 @@ def _route(deps: Deps, msg: Incoming) -> _Route | None:
             keyed = guided.start if key == "guided" else COMMANDS[key]
             return _Route(msg, key, "", keyed, alone=False)
     parsed = parse_command(msg.text, deps.bot_usernames, bare=private)
-    if parsed is None and not private and msg.reply_to_bot is not None and not msg.edited:
-        # In a group the bot sees a plain message only as a reply to one of its own: the
-        # answer to a guided report's question, or nothing for us.
-        return _Route(msg, "", msg.text, guided.text_or(None), alone=False)
     if parsed is None and not private and not msg.edited:
         loose = _LOOSE.match(msg.text)
         # "/bao-cao ho=2", "/bao_cáo ho=3": not a Telegram command at all, but meant for us.
@@ -195,6 +191,12 @@ def _route(deps: Deps, msg: Incoming) -> _Route | None:
             candidate = (loose["name"], loose["rest"].strip())
             if correct_command(*candidate) is not None:
                 parsed = candidate
+    # In a group the bot sees a plain message as a reply to one of its own (privacy mode):
+    # perhaps the answer to a guided report's question, or nothing for us. Where there are no
+    # buttons (the console) every message comes, and may be one too.
+    answer = msg.reply_to_bot is not None or not msg.buttons
+    if parsed is None and not private and not msg.edited and msg.text.strip() and answer:
+        return _Route(msg, "", msg.text, guided.text_or(None), alone=False)
     if parsed is None and (not private or msg.edited or not msg.text.strip()):
         return None
     name, args = parsed if parsed is not None else ("", msg.text)

@@ -194,6 +194,8 @@ class OutboxSender:
             quote=False,
             attachment=await self._attachment(row),
             buttons=buttons_from_json(row.buttons),
+            edit=row.edit_id,
+            delete=row.delete_id,
         )
         result = await messenger.deliver(row.chat_id, reply)
         stats.outcomes.append(result)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.models import Flow
 
@@ -18,12 +19,36 @@ def _key(chat_id: str, person_id: str) -> str:
 
 
 async def open_for(session: AsyncSession, *, chat_id: str, person_id: str) -> Flow | None:
-    found = await session.exec(select(Flow).where(Flow.open_key == _key(chat_id, person_id)))
-    return found.first()
+    stmt = select(Flow).where(Flow.open_key == _key(chat_id, person_id))
+    return (await session.exec(_locked(stmt))).first()
 
 
 async def get(session: AsyncSession, *, flow_id: int) -> Flow | None:
-    return await session.get(Flow, flow_id)
+    return (await session.exec(_locked(select(Flow).where(Flow.id == flow_id)))).first()
+
+
+def _locked(stmt: SelectOfScalar[Flow]) -> SelectOfScalar[Flow]:
+    """The flow's row held until the transaction ends (PostgreSQL; SQLite has one writer
+    anyway): a message id being kept (`remember`) or the sweep of silent flows waits for the
+    step in hand instead of writing over it."""
+    return stmt.with_for_update()
+
+
+async def closed_since(
+    session: AsyncSession, *, chat_id: str, person_id: str, since: datetime
+) -> bool:
+    """Whether one of the person's flows here ended unrecorded after `since`."""
+    found = await session.exec(
+        select(Flow.id)
+        .where(
+            Flow.chat_id == chat_id,
+            Flow.person_id == person_id,
+            col(Flow.ended_at) >= since,
+            col(Flow.outcome).in_(("cancelled", "expired")),
+        )
+        .limit(1)
+    )
+    return found.first() is not None
 
 
 async def start(
@@ -72,12 +97,14 @@ def end(flow: Flow, outcome: str, *, now: datetime, report_id: int | None = None
 
 
 async def silent_since(session: AsyncSession, *, before: datetime, limit: int) -> list[Flow]:
-    """Open flows nobody touched since `before`, oldest first."""
+    """Open flows nobody touched since `before`, oldest first; one being answered right now
+    (its row locked) is left for the next sweep."""
     stmt = (
         select(Flow)
         .where(col(Flow.ended_at).is_(None), col(Flow.touched_at) < before)
         .order_by(col(Flow.touched_at))
         .limit(limit)
+        .with_for_update(skip_locked=True)
     )
     return list((await session.exec(stmt)).all())
 
@@ -87,14 +114,12 @@ async def remember(
 ) -> bool:
     """The id of a message just sent for the flow, so that the next step edits or deletes it.
     False when the message is no longer wanted: the flow ended, or (a question) a later one
-    was asked meanwhile, the person having answered faster than this one was sent."""
-    flow = await session.get(Flow, flow_id)
-    if flow is None or flow.ended_at is not None:
-        return False
+    was asked meanwhile, the person having answered faster than this one was sent. One
+    conditional statement, so that it cannot undo a step written meanwhile."""
+    stmt = update(Flow).where(col(Flow.id) == flow_id, col(Flow.ended_at).is_(None))
     if slot == "card":
-        flow.card_id = message_id
-        return True
-    if ask != flow.asks:
-        return False
-    flow.ask_id = message_id
-    return True
+        stmt = stmt.values(card_id=message_id)
+    else:
+        stmt = stmt.where(col(Flow.asks) == ask).values(ask_id=message_id)
+    result = await session.exec(stmt)
+    return bool(result.rowcount)

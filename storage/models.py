@@ -265,6 +265,10 @@ class Outbox(SQLModel, table=True):
     media_kind: str | None = Field(default=None, max_length=16)  # photo | document
     # Buttons under the post, as JSON ([[[text, data], …], …]); rendered where a platform has them.
     buttons: str | None = None
+    # The post replaces this message of the bot's (a guided report's card, closed), or only
+    # deletes it (its question).
+    edit_id: str | None = Field(default=None, max_length=32)
+    delete_id: str | None = Field(default=None, max_length=32)
     # Where the post goes when `chat_id` refuses it (a leader who never opened the bot).
     fallback_chat_id: str | None = Field(default=None, max_length=64)
     state: str = Field(default="pending", max_length=16, index=True)  # pending | sent | failed

@@ -43,6 +43,8 @@ class QueuedPost:
     picture: Picture | None = None
     fallback_chat_id: str | None = None
     buttons: str | None = None  # JSON
+    edit_id: str | None = None
+    delete_id: str | None = None
 
 
 async def enqueue(
@@ -77,6 +79,8 @@ async def enqueue(
             "media_kind": post.picture.kind if post.picture else None,
             "fallback_chat_id": post.fallback_chat_id,
             "buttons": post.buttons,
+            "edit_id": post.edit_id,
+            "delete_id": post.delete_id,
             "created_at": utcnow(),
         }
         for post in posts

@@ -240,3 +240,28 @@ async def test_bot_api_502_is_retried_with_backoff(
     assert stats.retried == 2
     assert waited >= 1.0 + 2.0 - 0.2  # backed off 1 s, then 2 s
     assert [s.method for s in fake.posts_to(HA_LAM)][-1] == "sendphoto"
+
+
+def test_coalesced_answers_keep_shared_buttons_once_and_drop_personal_ones() -> None:
+    """Confirmations merged into one message keep one Report button and lose each report's
+    own undo (which could not say whose it is); an attachment or an edit between them keeps
+    its place, not merged."""
+    from bot.transport import coalesce
+    from handlers.incoming import Attachment, Button, Reply
+    from handlers.richtext import Rich
+
+    def confirmation(n: int) -> Reply:
+        row = (Button("↩️ Hoàn tác", f"u{n}", personal=True), Button("📝 Báo cáo", "go"))
+        return Reply(Rich().add(f"✅ {n}"), buttons=(row,))
+
+    chart = Reply(Rich().add("chart"), attachment=Attachment("c.png", b"png", "photo"))
+    edit = Reply(Rich().add("card"), edit="7")
+    merged = coalesce([(confirmation(1), "1"), (chart, None), (confirmation(2), "2"),
+                       (edit, None)])  # fmt: skip
+    assert [r for r, _q in merged][1:] == [chart, edit]
+    first, quote = merged[0]
+    assert quote is None
+    assert first.rich.plain() == "✅ 1\n\n✅ 2"
+    assert [[b.data for b in row] for row in first.buttons] == [["go"]]
+    alone = confirmation(3)
+    assert coalesce([(alone, "3")]) == [(alone, "3")]  # one answer keeps its own undo

@@ -10,6 +10,7 @@ from sqlmodel import select
 from handlers import report
 from handlers.incoming import Deps, buttons_from_json
 from handlers.reading.answer import read_number
+from handlers.richtext import Rich
 from scheduler import jobs
 from storage.models import Flow, Outbox
 from tests.harness import ChatRoom, Clock, Person
@@ -48,7 +49,7 @@ async def test_a_silent_flow_ends_after_half_an_hour_and_says_so_once(
         flow = (await s.exec(select(Flow))).one()
     assert len(posts) == 1
     assert posts[0].chat_id == "zalo:lan-chat"
-    assert "chờ quá 30 phút" in posts[0].body
+    assert "chờ quá 30 phút" in Rich.from_json(posts[0].body).plain()
     assert [[b.data for b in row] for row in buttons_from_json(posts[0].buttons)] == [["go"]]
     assert (flow.outcome, flow.open_key) == ("expired", None)
     # The flow is gone: a number alone is nothing now, and nothing was stored.
@@ -105,3 +106,28 @@ def test_a_typed_answer_is_one_number_or_none(text: str, value: int | None) -> N
     ]  # fmt: skip
     matcher = report.matcher_for(indicators)
     assert read_number(text, "ho", matcher, today=date(2026, 11, 20)) == value
+
+
+async def test_huy_just_after_a_guided_report_closed_withdraws_nothing(deps: Deps) -> None:
+    room = await _team(deps)
+    await _join(deps, room)
+    assert "Đã ghi cho" in await room.say(LAN, "bao cao ho=4")
+    assert "câu 1/6" in await room.say(LAN, "bao cao")
+    assert "Đã hủy báo cáo từng bước" in await room.say(LAN, "huy")
+    # A second "huy", meant for the guided report just closed: explained, nothing withdrawn.
+    out = await room.say(LAN, "hủy")
+    assert "Không có báo cáo từng bước nào đang mở" in out
+    assert "Hộ được hướng dẫn: 4/200 hộ" in await room.say(LAN, "tien do")
+    assert "Đã hủy báo cáo ngày" in await room.say(LAN, "/huy")  # the command still works
+
+
+async def test_a_group_without_buttons_answers_in_words(deps: Deps) -> None:
+    """The console (`tcns chat`) has groups and no buttons: every message comes, and the
+    flow's owner answers in words there too; other members' chatter is left alone."""
+    group = ChatRoom(deps, "console:-7", buttons=False)
+    await group.say(ADMIN, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=200")
+    hung = Person("console:2", "Hùng")
+    assert "câu 1/6" in await group.say(LAN, "/bao_cao")
+    assert await group.say(hung, "5") == ""  # not his flow, and no command
+    assert "câu 2/6" in await group.say(LAN, "5")
+    assert "Đã hủy báo cáo từng bước" in await group.say(LAN, "huy")

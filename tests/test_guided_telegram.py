@@ -11,8 +11,11 @@ from typing import Any
 from sqlmodel import func, select
 
 from bot import app
+from handlers import guided
 from sandbox import markup
 from sandbox.telegram import FakeTelegram, Sent
+from scheduler import jobs
+from scheduler.outbox import OutboxSender
 from storage.models import Flow, Report, UnitTotal
 from storage.reports import ALL_TIME
 from tests.conftest import lift_group_limit
@@ -43,7 +46,7 @@ def card_in(
             continue
         if owner not in text_of(fake, sent.message_id, chat):
             continue
-        if any(d.endswith(flow_data) for _t, d in fake.buttons(chat, sent.message_id)):
+        if any(guided.action(d) == flow_data for _t, d in fake.buttons(chat, sent.message_id)):
             return sent.message_id
     return None
 
@@ -67,7 +70,8 @@ def asks(fake: FakeTelegram, chat: int) -> list[Sent]:
 
 def data_of(fake: FakeTelegram, chat: int, message_id: int, action: str) -> str:
     """The data of the button for `action` under the message ("" when there is none)."""
-    return next((d for _t, d in fake.buttons(chat, message_id) if d.endswith(f":{action}")), "")
+    buttons = fake.buttons(chat, message_id)
+    return next((d for _t, d in buttons if guided.action(d) == action), "")
 
 
 async def press(
@@ -101,6 +105,14 @@ async def _village(s: Any) -> int:
 
     chat = await s.get(Chat, f"tg:{HA_LAM}")
     return int(chat.unit_id)
+
+
+async def flow_state(running: app.Running, owner: int = LAN) -> tuple[int, str]:
+    """(question, answers) of the person's open flow, as stored."""
+    async with running.deps.sessions() as s:
+        flow = (await s.exec(select(Flow).where(Flow.person_id == f"tg:{owner}"))).first()
+        assert flow is not None
+        return flow.step, flow.answers
 
 
 async def count(running: app.Running, model: Any) -> int:
@@ -144,7 +156,7 @@ async def test_a_guided_report_in_a_group(
         refused = await press(fake, HA_LAM, HUNG, card, data_of(fake, HA_LAM, card, "v5"))
         assert refused["show_alert"] is True
         assert "Nguyễn Thị Lan" in refused["text"]
-        assert "câu 1" in text_of(fake, card)
+        assert await flow_state(running) == (0, "{}")  # the press was answered and did nothing
 
         # Question 1 by reply, in words and with courtesy; the bot sees it in privacy mode.
         before = len(fake.sent)
@@ -294,7 +306,7 @@ def test_every_keyboard_the_bot_builds_is_within_the_limits() -> None:
                   kind="households")
         for n in range(12)
     ]  # fmt: skip
-    flow = Flow(id=big, chat_id="tg:-1", person_id="tg:1", unit_id=1, codes="")
+    flow = Flow(id=big, chat_id="tg:-1", person_id="tg:1", unit_id=1, codes="", step=99)
     view = guided._View(flow, None, indicators, indicators, None)  # type: ignore[arg-type]
     keyboards = [
         guided.start_button(),
@@ -380,6 +392,78 @@ async def test_admin_commands_are_shown_only_to_those_who_hold_rights_there(
         await fake.until(lambda: "tong_hop" in menu(LAN))
         assert "lien_ket" not in menu(LAN)
         assert fake.errors == []
+    finally:
+        await fake.wake_pollers()
+        await running.stop()
+
+
+async def test_taps_and_replies_that_could_go_wrong(
+    fake: FakeTelegram, database_url: str, clock: Clock
+) -> None:
+    """A double tap on a figure answers one question; a reply whose question's id the bot
+    does not have yet still answers; a misspelt command sent as a reply to the bot is still
+    corrected; a flow left alone for half an hour is closed, its card collapsed, its question
+    deleted and the chat told once."""
+    running = await app.start(settings_for(fake, database_url), schedule=False, clock=clock)
+    lift_group_limit(fake, running)
+    talk = Talk(fake)
+    try:
+        await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=200")
+        await talk.say(HA_LAM, LAN, "/bao_cao")
+        offer = fake.messages_to(HA_LAM)[-1].message_id or 0
+        await press(fake, HA_LAM, LAN, offer, "go")
+        card = await fake.until(lambda: card_in(fake, HA_LAM))
+
+        # Two taps on "2" before the card changed: question 1 answered, question 2 not.
+        two = data_of(fake, HA_LAM, card, "v2")
+        first = await fake.user_presses(HA_LAM, LAN, card, two)
+        second = await fake.user_presses(HA_LAM, LAN, card, two)
+        await fake.until(lambda: all(fake.callbacks[q]["answer"] for q in (first, second)))
+        await fake.until(lambda: "câu 2" in text_of(fake, card))
+        assert await flow_state(running) == (1, '{"ho": 2}')
+        assert "Đã nhận" in fake.callbacks[second]["answer"]["text"]
+
+        # The bot lost the ids of its messages (a failed write): a reply to its card answers.
+        async with running.deps.sessions() as s:
+            flow = (await s.exec(select(Flow))).one()
+            flow.ask_id = flow.card_id = None
+            s.add(flow)
+            await s.commit()
+        await fake.user_sends(HA_LAM, LAN, "3 hộ ạ", reply_to=card)
+        await fake.until(
+            lambda: "câu 3" in text_of(fake, card) or bool(newer_card(fake, card, "Lan"))
+        )
+        assert await flow_state(running) == (2, '{"app": 3, "ho": 2}')
+
+        # "/bao-cao ho=2" as a reply to the bot: corrected, as it is when it is no reply.
+        await fake.user_sends(HA_LAM, HUNG, "/bao-cao ho=2", reply_to=offer)
+        await fake.until(
+            lambda: any("/bao_cao ho=2" in (m.text or "") for m in fake.messages_to(HA_LAM))
+        )
+        assert await count(running, Report) == 0
+
+        # Half an hour of silence: closed, said once, the question gone, the card without keys.
+        clock.advance(minutes=31)
+        assert await jobs.close_silent_flows(running.deps, clock()) == 1
+        assert await jobs.close_silent_flows(running.deps, clock()) == 0
+        assert running.telegram is not None
+        await OutboxSender(running.deps, [running.telegram]).drain()
+        await fake.until(lambda: not asks(fake, HA_LAM))
+        # The card sent after the lost write is the one the flow knows: it loses its keys.
+        # (The first card keeps them, its id forgotten; a tap there is answered as stale.)
+        newest = max(
+            s.message_id or 0
+            for s in fake.posts_to(HA_LAM)
+            if s.method == "sendmessage"
+            and "câu 3" in (s.text or "")
+            and "Báo cáo của" in (s.text or "")
+        )
+        assert fake.buttons(HA_LAM, newest) == []
+        notices = [m for m in fake.messages_to(HA_LAM) if "chờ quá 30 phút" in (m.text or "")]
+        assert len(notices) == 1
+        assert await totals(running) == {}
+        assert fake.errors == []
+        assert_keyboards_ok(fake)
     finally:
         await fake.wake_pollers()
         await running.stop()

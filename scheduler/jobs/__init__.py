@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from handlers import guided
 from handlers.incoming import Deps
 from handlers.periods import local_date
+from handlers.richtext import Rich
 from scheduler.jobs import leaderboards, quarterly, reminders, summaries
 from scheduler.jobs.base import Chunk, Job, Post, chunks, enqueue
 from storage import rounds
@@ -71,8 +72,15 @@ async def close_silent_flows(deps: Deps, at: datetime) -> int:
     async with transaction(deps.sessions) as session:
         closed = await guided.expire(session, deps, now=at)
         for flow in closed:
+            period = f"f{flow.flow_id}"
+            if flow.card_id is not None:  # the card keeps its text and loses its buttons
+                card = Post(flow.chat_id, Rich(), edit_id=flow.card_id)
+                await enqueue(session, job=FLOWS, period=f"{period}c", posts=[card])
+            if flow.ask_id is not None:
+                ask = Post(flow.chat_id, Rich(), delete_id=flow.ask_id)
+                await enqueue(session, job=FLOWS, period=f"{period}q", posts=[ask])
             post = Post(flow.chat_id, flow.rich, buttons=flow.buttons)
-            await enqueue(session, job=FLOWS, period=f"f{flow.flow_id}", posts=[post])
+            await enqueue(session, job=FLOWS, period=period, posts=[post])
     return len(closed)
 
 

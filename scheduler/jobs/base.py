@@ -31,6 +31,8 @@ class Post:
     attachment: Attachment | None = None
     fallback_chat_id: str | None = None
     buttons: Buttons = ()
+    edit_id: str | None = None  # replaces this message of the bot's instead
+    delete_id: str | None = None  # only deletes this message of the bot's
 
 
 class Job(Protocol):
@@ -120,6 +122,8 @@ async def enqueue(session: AsyncSession, *, job: str, period: str, posts: Sequen
                 picture=_picture(post.attachment) if post.attachment is not None else None,
                 fallback_chat_id=post.fallback_chat_id,
                 buttons=buttons_to_json(post.buttons),
+                edit_id=post.edit_id,
+                delete_id=post.delete_id,
             )
             for post in posts
         ],

@@ -48,10 +48,14 @@ def upgrade() -> None:
     op.create_index("ix_flow_open", "flow", ["ended_at", "touched_at"])
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("buttons", sa.String(), nullable=True))
+        batch_op.add_column(sa.Column("edit_id", sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column("delete_id", sa.String(length=32), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_column("delete_id")
+        batch_op.drop_column("edit_id")
         batch_op.drop_column("buttons")
     op.drop_index("ix_flow_open", table_name="flow")
     op.drop_index("ix_flow_open_key", table_name="flow")
