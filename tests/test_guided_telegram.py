@@ -391,6 +391,11 @@ async def test_admin_commands_are_shown_only_to_those_who_hold_rights_there(
         await talk.say(HA_LAM, ADMIN_ID, "/to_truong", reply_to=said["message_id"])
         await fake.until(lambda: "tong_hop" in menu(LAN))
         assert "lien_ket" not in menu(LAN)
+
+        # Rights given before menus were per person: /huong_dan sets the asker's.
+        fake.member_commands.clear()
+        await talk.say(HA_LAM, ADMIN_ID, "/huong_dan")
+        await fake.until(lambda: "lien_ket" in menu(ADMIN_ID))
         assert fake.errors == []
     finally:
         await fake.wake_pollers()
