@@ -52,7 +52,7 @@ TABLE: tuple[Command, ...] = (
     Command(
         ("bao_cao", "report", "bc"), guided.report_command, N_("record a report"), editable=True
     ),
-    Command(("huy", "undo"), report.undo, N_("withdraw your last report this week")),
+    Command(("huy", "undo"), guided.undo_command, N_("withdraw your last report this week")),
     Command(("tien_do", "progress"), standing.progress, N_("the team's progress against targets")),
     Command(("xep_hang", "leaderboard"), standing.leaderboard, N_("the leaderboard")),
     Command(("toi", "me"), report.me, N_("your own reports")),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -28,11 +29,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import i18n, report
 from handlers.context import Ctx, indicator_name
+from handlers.grammar import Problem
 from handlers.i18n import _
 from handlers.incoming import Answer, Button, Buttons, Deps, Remember, Reply
 from handlers.periods import report_window, week_key
 from handlers.problems import REPORT_EXAMPLE
 from handlers.progress import IndicatorProgress, unit_progress
+from handlers.reading import parse_report
 from handlers.reading.answer import answer_words, read_number
 from handlers.richtext import Rich, Span, b, code, fmt, i, mention
 from handlers.views import number, percent, values_line
@@ -61,27 +64,27 @@ def action(data: str) -> str | None:
 
 
 # The words that answer a flow, folded and without courtesy (`answer_words`).
-_SKIP = frozenset({"bo qua", "bo", "qua", "bq", "skip", "khong biet", "chua biet", "next"})
-_CANCEL = frozenset({"huy", "huy bo", "thoi", "dung lai", "cancel", "stop", "ket thuc"})
-_RECORD = frozenset(
-    {
-        "ghi",
-        "dung",
-        "ok",
-        "oke",
-        "okay",
-        "gui",
-        "luu",
-        "xac nhan",
-        "dong y",
-        "chuan",
-        "record",
-        "yes",
-        "ghi lai",
-        "dung roi",
-    }
+_SKIP = frozenset(
+    {"bo qua", "bo", "qua", "bq", "skip", "khong biet", "chua biet", "ko biet", "k biet", "next"}
 )
-_CHANGE = frozenset({"sua", "doi", "edit", "change", "sua lai"})
+_CANCEL = frozenset(
+    {"huy", "huy bo", "thoi", "dung lai", "cancel", "stop", "ket thuc", "thoi khong bao cao"}
+)
+# "dung" is "đúng" (right: record) as the questions ask for it; "dừng" (stop), typed with its
+# accents, is told apart before folding (`_stops`).
+_RECORD = frozenset(
+    {"ghi", "dung", "ok", "oke", "okay", "gui", "luu", "xac nhan", "dong y", "chuan", "record",
+     "yes", "ghi lai", "dung roi", "ghi di", "vang", "da", "co", "u", "uh", "um", "duoc",
+     "dung vay", "chinh xac", "ghi vao"}
+)  # fmt: skip
+_CHANGE = frozenset({"sua", "doi", "edit", "change", "sua lai", "sai", "sai roi", "chua dung"})
+_BACK = frozenset({"quay lai", "back", "tro lai"})
+
+
+def _stops(text: str) -> bool:
+    """ "dừng", "Dừng lại ạ": stop, though it folds to "dung" (right)."""
+    return bool(re.search(r"\bd[ừứ]ng\b", unicodedata.normalize("NFC", text.lower())))
+
 
 # The private chat's keyboard (Telegram), and what each key does.
 KEY_REPORT, KEY_PROGRESS, KEY_BOARD, KEY_HELP = "📝", "📊", "🏆", "❓"
@@ -231,7 +234,7 @@ async def _step(ctx: Ctx, view: _View) -> Rich:
     if ctx.msg.buttons:
         rich.add(i(_("Press a number, or answer with another number.")))
     else:
-        rich.add(i(_("Send a number, 0 if none, or 'bo qua' to skip. 'huy' stops.")))
+        rich.add(i(_("Send a number, 0 if none, or 'skip'. 'cancel' stops.")))
         if n == 1:
             rich.add(
                 fmt(
@@ -284,7 +287,12 @@ def _confirm(ctx: Ctx, view: _View, problem: Rich | None = None) -> Rich:
         rich.blank().extend(problem)
     if not ctx.msg.buttons:
         rich.add(
-            i(_("Send 'ghi' (or 'dung') to record, 'sua' to change a value, 'huy' to cancel."))
+            i(
+                _(
+                    "Send 'record' (or 'ok') to record, 'change' to change a value, 'cancel' "
+                    "to cancel."
+                )
+            )
         )
     return rich
 
@@ -418,8 +426,9 @@ async def report_command(ctx: Ctx) -> list[Reply]:
     unit = await ctx.unit()
     if unit is None:
         return ctx.reply(report.not_linked(ctx))
-    if not ctx.msg.buttons:
-        return await start(ctx)
+    open_flow = await flows.open_for(ctx.session, chat_id=ctx.chat.id, person_id=ctx.person.id)
+    if not ctx.msg.buttons or (open_flow is not None and _fresh(ctx, open_flow)):
+        return await start(ctx)  # the first question, or the open report again
     indicators = await config.indicators_for(ctx.session, unit=unit)
     rich = report.template(indicators)
     rich.add("👇 ", _("Or press the button to be asked one question at a time."))
@@ -433,9 +442,11 @@ async def _replaced(ctx: Ctx) -> list[Reply]:
     flows.end(flow, "replaced", now=ctx.now)
     out = _Out(ctx, [])
     out.drop_ask(flow)
+    rich = Rich().add("↪️ ", _("Guided report closed: the typed report below replaces it."))
     if flow.card_id is not None and ctx.msg.buttons:
-        rich = Rich().add("↪️ ", _("Guided report closed: the typed report below replaces it."))
         out.replies.append(Reply(rich, quote=False, edit=flow.card_id))
+    elif not ctx.msg.buttons:
+        out.text(rich)
     return out.replies
 
 
@@ -607,6 +618,12 @@ async def _act(out: _Out, view: _View, action: str) -> None:
     else:
         out.answer()
         return
+    refused = await _over(ctx, view, ind.code, value) if value is not None else None
+    if refused is not None:
+        out.answer(refused.plain()[:200], alert=True)
+        if out.ctx.msg.press_id is None:
+            out.text(refused, quote=True)
+        return
     flows.set_answer(flow, ind.code, value, now=ctx.now)
     out.answer(
         _("Skipped")
@@ -707,6 +724,12 @@ def text_or(fallback: Command | None, *, command: bool = False) -> Command:
             answered = await _typed(ctx, flow, command=command)
             if answered is not None:
                 return answered
+        elif not ctx.is_private and ctx.msg.reply_to_bot is not None:
+            other = await flows.open_with_message(
+                ctx.session, chat_id=ctx.chat.id, message_id=ctx.msg.reply_to_bot
+            )
+            if other is not None and other.person_id != ctx.person.id:
+                return await _not_yours(ctx, other)
         elif command and answer_words(ctx.msg.text) in _CANCEL and await _just_closed(ctx):
             # "huy" meant for a guided report that has just closed would otherwise withdraw
             # the last report this person recorded.
@@ -734,24 +757,28 @@ async def _typed(ctx: Ctx, flow: Flow, *, command: bool = False) -> list[Reply] 
     if view is None:
         return None
     words = answer_words(ctx.msg.text)
-    if words in _CANCEL:
+    if words in _CANCEL or _stops(ctx.msg.text):
         await _act(out, view, "x")
         return out.replies
     if flow.mode == "confirm":
+        change = re.fullmatch(r"(?:sua|doi)\s+(\d{1,2})", words)  # "sửa 2": straight to it
         if words in _RECORD:
             await _record(out, view)
         elif words in _CHANGE:
             await _act(out, view, "e")
+        elif change is not None and 1 <= int(change[1]) <= len(view.indicators):
+            flow.mode = "choose"
+            await _act(out, view, f"e{int(change[1]) - 1}")
         elif command or _command_like(ctx):
             return None
         else:
             return _again(out, view)
         return out.replies
     if flow.mode == "choose":
-        index = int(words) if words.isdigit() else 0
+        index = int(words) if words.isdigit() and "-" not in ctx.msg.text else 0
         if 1 <= index <= len(view.indicators):
             await _act(out, view, f"e{index - 1}")
-        elif words in _RECORD or words in ("quay lai", "back"):
+        elif words in _RECORD or words in _BACK:
             await _act(out, view, "c")
         elif command:
             return None
@@ -765,13 +792,121 @@ async def _typed(ctx: Ctx, flow: Flow, *, command: bool = False) -> list[Reply] 
         await _act(out, view, "s")
         return out.replies
     matcher = report.matcher_for(view.all_indicators)
-    value = read_number(ctx.msg.text, ind.code, matcher, today=ctx.today)
-    if value is None:
-        if command or _command_like(ctx):
-            return None
-        return _again(out, view)
-    await _act(out, view, f"v{value}")
+    value = read_number(
+        ctx.msg.text, ind.code, matcher, today=ctx.today, households=ind.kind == "households"
+    )
+    if value is not None:
+        await _act(out, view, f"v{value}")
+        return out.replies
+    if await _several(out, view):
+        return out.replies
+    if command or _command_like(ctx):
+        return None
+    return _again(out, view)
+
+
+async def _several(out: _Out, view: _View) -> bool:
+    """A whole report typed as the answer ("ho=5 app=2", "5 hộ, cài app 2"): its figures
+    answer their questions, and the flow goes on from the first still unanswered."""
+    flow, ctx = view.flow, out.ctx
+    parsed = parse_report(ctx.msg.text, report.matcher_for(view.all_indicators), today=ctx.today)
+    asked = {ind.code for ind in view.indicators}
+    if isinstance(parsed, Problem) or not parsed.values or parsed.left_out or parsed.day:
+        return False
+    if not set(parsed.values) <= asked:
+        return False
+    for code_, value in parsed.values.items():
+        refused = await _over(ctx, view, code_, value)
+        if refused is not None:
+            out.text(refused, quote=True)
+            return True
+    for code_, value in parsed.values.items():
+        flows.set_answer(flow, code_, value, now=ctx.now)
+    given = flows.answers(flow)
+    later = [n for n, ind in enumerate(view.indicators) if ind.code not in given]
+    if flow.mode == "fix" or not later:
+        flow.mode = "confirm"
+    else:
+        flow.step = later[0]
+    await _show(out, view)
+    return True
+
+
+async def _over(ctx: Ctx, view: _View, code_: str, value: int) -> Rich | None:
+    """Why `value` cannot be the answer for a household indicator: more households than the
+    village has left to count (said at the question, not only at "Ghi")."""
+    ind = next((i for i in view.indicators if i.code == code_), None)
+    if ind is None or ind.kind != "households" or value == 0:
+        return None
+    progress = await unit_progress(
+        ctx.session, unit=view.unit, week=week_key(ctx.today), indicators=view.all_indicators
+    )
+    if not progress.households:
+        return None
+    item = next((it for it in progress.items if it.indicator.code == code_), None)
+    done = item.done if item is not None else 0
+    room = max(0, progress.households - done)
+    if value <= room:
+        return None
+    return Rich().add(
+        "⚠️ ",
+        fmt(
+            _("{value} is more than {unit} has left: {done} of its {households} households "
+              "are counted for {indicator}, so at most {room}. Nothing was recorded; send the "
+              "right number."),
+            value=b(number(value)),
+            unit=view.unit.name,
+            done=number(done),
+            households=number(progress.households),
+            indicator=indicator_name(ind.name_vi, ind.name_en),
+            room=b(number(room)),
+        ),
+    )  # fmt: skip
+
+
+async def _not_yours(ctx: Ctx, flow: Flow) -> list[Reply]:
+    """A reply to another member's question: whose it is, and how to report oneself."""
+    owner = await people.get_person(ctx.session, person_id=flow.person_id)
+    name = owner.display_name if owner is not None else "?"
+    rich = Rich().add(
+        "ℹ️ ",
+        fmt(
+            _("That question is for {name}; nothing was recorded. Press “Report” to report "
+              "yourself."),
+            name=mention(flow.person_id, name),
+        ),
+    )  # fmt: skip
+    return [Reply(rich, quote=True, buttons=start_button())]
+
+
+async def undo_command(ctx: Ctx) -> list[Reply]:
+    """`/huy` while a guided report is open here cancels that, not the last report recorded
+    (which a second `/huy` withdraws as always)."""
+    flow = await flows.open_for(ctx.session, chat_id=ctx.chat.id, person_id=ctx.person.id)
+    if flow is None or not _fresh(ctx, flow) or ctx.msg.edited:
+        return await report.undo(ctx)
+    view = await _view(ctx, flow)
+    if view is None:
+        return await report.undo(ctx)
+    out = _Out(ctx, [])
+    await _act(out, view, "x")
+    out.text(
+        Rich().add(
+            "ℹ️ ", _("Reports already recorded stay; send /huy again to withdraw the last one.")
+        ),
+        quote=True,
+    )
     return out.replies
+
+
+async def edited_answer(ctx: Ctx) -> list[Reply]:
+    """An answer edited after it was sent: the bot took the first version, and says so."""
+    flow = await flows.open_for(ctx.session, chat_id=ctx.chat.id, person_id=ctx.person.id)
+    if flow is None or not _answers_flow(ctx, flow):
+        return []
+    hint = _("An edited answer does not change what was taken; send 'change' (or press “Change”) "
+             "at the end to change a value.")  # fmt: skip
+    return ctx.reply(Rich().add("ℹ️ ", hint))
 
 
 async def _just_closed(ctx: Ctx) -> bool:
@@ -815,11 +950,11 @@ def is_answer_word(text: str) -> bool:
 def _again(out: _Out, view: _View) -> list[Reply]:
     """An answer that is no answer: said so, the flow unchanged."""
     if view.flow.mode == "confirm":
-        hint = _("Send 'ghi' to record, 'sua' to change a value or 'huy' to cancel.")
+        hint = _("Send 'ok' to record, 'change' to change a value or 'cancel' to cancel.")
     elif view.flow.mode == "choose":
         hint = _("Send the number of the value to change, from the list.")
     else:
-        hint = _("Send one number, for example 5 (0 if none), or 'bo qua' to skip.")
+        hint = _("Send one number, for example 5 (0 if none), or 'skip'.")
     out.text(
         Rich().add("❓ ", _("I did not get that; nothing was recorded."), " ", hint), quote=True
     )

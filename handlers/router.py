@@ -197,6 +197,9 @@ def _route(deps: Deps, msg: Incoming) -> _Route | None:
     answer = msg.reply_to_bot is not None or not msg.buttons
     if parsed is None and not private and not msg.edited and msg.text.strip() and answer:
         return _Route(msg, "", msg.text, guided.text_or(None), alone=False)
+    if parsed is None and msg.edited and (private or msg.reply_to_bot is not None):
+        # An answer to a guided report's question, corrected: said not to count.
+        return _Route(msg, "", msg.text, guided.edited_answer, alone=False)
     if parsed is None and (not private or msg.edited or not msg.text.strip()):
         return None
     name, args = parsed if parsed is not None else ("", msg.text)

@@ -34,6 +34,20 @@ def _locked(stmt: SelectOfScalar[Flow]) -> SelectOfScalar[Flow]:
     return stmt.with_for_update()
 
 
+async def open_with_message(
+    session: AsyncSession, *, chat_id: str, message_id: str
+) -> Flow | None:
+    """The open flow in the chat whose card or question this message is."""
+    found = await session.exec(
+        select(Flow).where(
+            Flow.chat_id == chat_id,
+            col(Flow.ended_at).is_(None),
+            (col(Flow.card_id) == message_id) | (col(Flow.ask_id) == message_id),
+        )
+    )
+    return found.first()
+
+
 async def closed_since(
     session: AsyncSession, *, chat_id: str, person_id: str, since: datetime
 ) -> bool:

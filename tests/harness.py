@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from handlers import router
@@ -49,6 +49,12 @@ class ChatRoom:
         self.texts[message_id] = text
         replies = await router.handle(self.deps, self._incoming(who, text, message_id, reply_to))
         return message_id, replies
+
+    async def send_reply(self, who: Person, text: str, *, to_bot: str) -> str:
+        """Sends `text` as a reply to the bot's message `to_bot`; returns what is shown."""
+        message_id = next(self._ids)
+        msg = replace(self._incoming(who, text, message_id, None), reply_to_bot=to_bot)
+        return shown(await router.handle(self.deps, msg))
 
     async def say(self, who: Person, text: str, *, reply_to: Person | None = None) -> str:
         """Sends and returns the replies as plain text."""

@@ -93,6 +93,14 @@ async def test_an_answer_to_a_flow_past_its_time_is_told_it_expired(
         ("nhà ông Ba", None),
         ("", None),
         ("5 hộ, app 2", None),  # more than the one question asked
+        ("5 người", None),  # people, not households
+        ("3 lượt", None),  # visits
+        ("chưa làm được hộ nào", 0),
+        ("chưa có ạ", 0),
+        ("ko", 0),
+        ("none", 0),
+        ("five", 5),
+        ("2 hộ thôi", 2),
     ],
 )
 def test_a_typed_answer_is_one_number_or_none(text: str, value: int | None) -> None:
@@ -131,3 +139,92 @@ async def test_a_group_without_buttons_answers_in_words(deps: Deps) -> None:
     assert await group.say(hung, "5") == ""  # not his flow, and no command
     assert "câu 2/6" in await group.say(LAN, "5")
     assert "Đã hủy báo cáo từng bước" in await group.say(LAN, "huy")
+
+
+async def test_words_a_volunteer_uses_in_the_middle_of_a_guided_report(deps: Deps) -> None:
+    room = await _team(deps)
+    await _join(deps, room)
+    assert "Đã ghi cho" in await room.say(LAN, "bao cao ho=4")
+    # "dừng" stops (though it folds to "dung", right), at a question and at the end.
+    assert "câu 1/6" in await room.say(LAN, "bao cao")
+    assert "Đã hủy báo cáo từng bước" in await room.say(LAN, "Dừng lại ạ")
+    assert "câu 1/6" in await room.say(LAN, "bao cao")
+    out = await room.say(LAN, "ho=5 app=2")  # a whole report as the answer
+    assert "câu 3/6" in out
+    for _question in range(4):
+        out = await room.say(LAN, "bo qua")
+    assert "Sẽ ghi cho" in out
+    assert "Đã hủy báo cáo từng bước" in await room.say(LAN, "dừng")
+    assert "Hộ được hướng dẫn: 4/200 hộ" in await room.say(LAN, "tien do")
+
+    # More households than the village has left: refused at the question, asked again.
+    assert "câu 1/6" in await room.say(LAN, "bao cao")
+    out = await room.say(LAN, "500")
+    assert "nhiều nhất là 196" in out
+    assert "câu 2/6" in await room.say(LAN, "6")
+    # "sửa 1" at the end goes straight to that value; "vâng" records.
+    for _question in range(5):
+        out = await room.say(LAN, "0")
+    assert "Sẽ ghi cho" in out
+    assert "câu 1/6" in await room.say(LAN, "sửa 1")
+    assert "Hộ được hướng dẫn +7" in await room.say(LAN, "7")
+    assert "Đã ghi cho" in await room.say(LAN, "vâng")
+    assert "Hộ được hướng dẫn: 11/200 hộ" in await room.say(LAN, "tien do")
+
+    # /huy while a guided report is open cancels that one, and keeps what was recorded.
+    assert "câu 1/6" in await room.say(LAN, "bao cao")
+    out = await room.say(LAN, "/huy")
+    assert "Đã hủy báo cáo từng bước" in out
+    assert "gửi /huy lần nữa" in out
+    assert "Hộ được hướng dẫn: 11/200 hộ" in await room.say(LAN, "tien do")
+
+    # A typed report in the middle says the guided one is closed.
+    assert "câu 1/6" in await room.say(LAN, "bao cao")
+    out = await room.say(LAN, "bao cao ho=1")
+    assert "Đã đóng báo cáo từng bước" in out
+    assert "Đã ghi cho" in out
+
+
+async def test_a_reply_to_someone_elses_question_is_told_whose_it_is(
+    deps: Deps, clock: Clock
+) -> None:
+    group = ChatRoom(deps, "tg:-4200")
+    await group.say(ADMIN, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=200")
+    lan, hung = Person("tg:11", "Lan"), Person("tg:12", "Hùng")
+    await group.say(lan, "/bao_cao ho=1")
+    chat = "tg:-4200"
+    # Lan's flow, started by the button; its card is message 900 (as if Telegram said so).
+    from storage import flows
+    from storage.db import transaction
+
+    async with transaction(deps.sessions) as session:
+        unit_id = await _unit(deps, chat)
+        flow = await flows.start(
+            session, chat_id=chat, person_id=lan.id, unit_id=unit_id, codes=["ho"], now=clock()
+        )
+        flow.card_id, flow.ask_id = "900", "901"
+    out = await group.send_reply(hung, "3", to_bot="901")
+    assert "Câu hỏi này dành cho Lan" in out
+    assert "chưa ghi nhận gì" in out
+    assert await group.send_reply(hung, "3", to_bot="555") == ""  # some other bot message
+
+
+async def _unit(deps: Deps, chat: str) -> int:
+    from storage.models import Chat
+
+    async with deps.sessions() as s:
+        found = await s.get(Chat, chat)
+        assert found is not None
+        assert found.unit_id is not None
+        return found.unit_id
+
+
+async def test_an_edited_answer_is_said_not_to_count(deps: Deps) -> None:
+    room = await _team(deps)
+    await _join(deps, room)
+    await room.say(LAN, "bao cao")
+    message_id, _replies = await room.send(LAN, "50")
+    out = await room.edit(LAN, message_id, "5")
+    assert "Sửa tin nhắn không làm đổi câu trả lời đã nhận" in out
+    out = await room.say(LAN, "sua")  # not at the end yet: no answer, asked again
+    assert "Chưa hiểu câu trả lời" in out

@@ -11,7 +11,17 @@ from handlers.reading.reader import parse_report, spelled_number
 from handlers.reading.vocabulary import ANSWER_COURTESY, DIGIT_WORDS, UNIT_PAIRS, UNIT_WORDS
 from storage.folding import fold
 
-_NUMBER_WORDS = frozenset({*DIGIT_WORDS, "muoi", "linh", "le", "khong"})
+_NUMBER_WORDS = frozenset({*DIGIT_WORDS, "muoi", "linh", "le"})
+# None done: "không", "chưa có", "chưa làm được hộ nào".
+_NONE = frozenset(
+    {"khong", "ko", "k", "kg", "khong co", "ko co", "chua", "chua co", "chua duoc", "chua lam",
+     "chua lam duoc", "chua lam duoc ho nao", "khong ho nao", "khong duoc", "chua duoc ho nao",
+     "none", "zero", "no", "nothing", "nobody", "not yet"}
+)  # fmt: skip
+_ENGLISH = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+            "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}  # fmt: skip
+# After a number: people and visits, which are no count of households.
+_NOT_HOUSEHOLDS = frozenset({"nguoi", "lan", "luot", "people", "person", "times", "visits"})
 _DIGITS = re.compile(r"\d{1,3}(?:[.,]\d{3})+|\d{1,7}")
 # "-3", "3/5", "8:30": no count of households, whatever the rest says.
 _NOT_A_COUNT = re.compile(r"[-−–]\s*\d|\d\s*[/:]\s*\d")
@@ -25,21 +35,30 @@ def answer_words(text: str) -> str:
     return " ".join(kept) if kept else " ".join(found)
 
 
-def read_number(text: str, code: str, matcher: IndicatorMatcher, *, today: date) -> int | None:
+def read_number(
+    text: str, code: str, matcher: IndicatorMatcher, *, today: date, households: bool = True
+) -> int | None:
     """The one number of an answer to the question for `code`: "5", "5 hộ ạ", "năm", "mười
-    hai", "1.200", "được 7 hộ rồi"; None when it is not exactly one count (then the question is
-    asked again and nothing is stored)."""
+    hai", "1.200", "được 7 hộ rồi", "chưa có" (0); None when it is not exactly one count (then
+    the question is asked again and nothing is stored). For a household indicator, "5 người"
+    or "3 lượt" is none: people and visits are not households."""
     if _NOT_A_COUNT.search(text):
         return None
     words = answer_words(text).split()
+    if " ".join(words) in _NONE:
+        return 0
     while words and words[-1] in UNIT_WORDS:
+        if households and words[-1] in _NOT_HOUSEHOLDS:
+            return None
         words.pop()
     if len(words) > 1 and f"{words[-2]} {words[-1]}" in UNIT_PAIRS:
         words = words[:-2]
     if len(words) == 1 and _DIGITS.fullmatch(words[0]):
         return int(re.sub(r"[.,]", "", words[0]))
+    if len(words) == 1 and words[0] in _ENGLISH:
+        return _ENGLISH[words[0]]
     if words and all(w in _NUMBER_WORDS for w in words):
-        return 0 if words == ["khong"] else spelled_number(words)
+        return spelled_number(words)
     # Anything longer goes through the report grammar, as if typed after the indicator's
     # code: "được 5 hộ", "hướng dẫn 5 hộ rồi".
     parsed = parse_report(f"{code} {text}", matcher, today=today)

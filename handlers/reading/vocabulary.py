@@ -34,7 +34,7 @@ COURTESY = FILLER | words("cam on thank thanks you ak nhe chuc ca mong cong viec
 # narrower set than COURTESY, which holds "qua" (yesterday) and "ho" (households).
 ANSWER_COURTESY = words(
     "a da vang nhe nha nhen em anh chi co chu bac giup dum voi cam on thanks thank you please "
-    "ak ah oi ban bot minh roi"
+    "ak ah oi ban bot minh roi thoi"
 )
 # The word right before a number that makes it a level, an ordinal, a place or a time.
 ORDINAL_WORDS = words(
