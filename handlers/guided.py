@@ -376,9 +376,10 @@ class _Out:
             Reply(rich, quote=False, buttons=buttons, edit=target, remember=remember)
         )
 
-    def ask(self, flow: Flow, view: _View) -> None:
+    def ask(self, flow: Flow, view: _View, note: Rich | None = None) -> None:
         """In a group, the question as a reply request aimed at the owner; the previous one
-        goes."""
+        goes. `note` (an answer not taken, and why) comes first in it: asked again, the
+        question replaces itself instead of leaving one more message in the group."""
         if not (self.buttons and self.group):
             return
         self.drop_ask(flow)
@@ -397,6 +398,8 @@ class _Out:
         hint = _("{indicator}: for example 5").format(
             indicator=indicator_name(ind.name_vi, ind.name_en)
         )
+        if note is not None:
+            rich = Rich(list(note.lines)).extend(rich)
         typed = self.ctx.msg.press_id is None
         flow.asks += 1
         remember = Remember(flow.id, "ask", flow.asks)
@@ -622,7 +625,7 @@ async def _act(out: _Out, view: _View, action: str) -> None:
     if refused is not None:
         out.answer(refused.plain()[:200], alert=True)
         if out.ctx.msg.press_id is None:
-            out.text(refused, quote=True)
+            _repeat(out, view, refused)
         return
     flows.set_answer(flow, ind.code, value, now=ctx.now)
     out.answer(
@@ -818,7 +821,7 @@ async def _several(out: _Out, view: _View) -> bool:
     for code_, value in parsed.values.items():
         refused = await _over(ctx, view, code_, value)
         if refused is not None:
-            out.text(refused, quote=True)
+            _repeat(out, view, refused)
             return True
     for code_, value in parsed.values.items():
         flows.set_answer(flow, code_, value, now=ctx.now)
@@ -955,10 +958,18 @@ def _again(out: _Out, view: _View) -> list[Reply]:
         hint = _("Send the number of the value to change, from the list.")
     else:
         hint = _("Send one number, for example 5 (0 if none), or 'skip'.")
-    out.text(
-        Rich().add("❓ ", _("I did not get that; nothing was recorded."), " ", hint), quote=True
+    _repeat(
+        out, view, Rich().add("❓ ", _("I did not get that; nothing was recorded."), " ", hint)
     )
     return out.replies
+
+
+def _repeat(out: _Out, view: _View, note: Rich) -> None:
+    """The question asked again after `note`: in a group, in place of the last one."""
+    if out.buttons and out.group and view.flow.mode in ("ask", "fix"):
+        out.ask(view.flow, view, note)
+    else:
+        out.text(note, quote=True)
 
 
 def _expired_notice(owner: Span | str) -> Rich:

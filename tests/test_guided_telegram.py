@@ -440,6 +440,19 @@ async def test_taps_and_replies_that_could_go_wrong(
         assert await flow_state(running) == (1, '{"ho": 2}')
         assert "Đã nhận" in fake.callbacks[second]["answer"]["text"]
 
+        # A reply that is no answer: the question asked again in place of the last one, not
+        # one more message in the group.
+        await fake.until(lambda: any("cài ứng dụng" in (a.text or "") for a in asks(fake, HA_LAM)))
+        await settled(running)
+        question = asks(fake, HA_LAM)[-1]
+        await fake.user_sends(HA_LAM, LAN, "nhà ông Ba", reply_to=question.message_id)
+        again = await fake.until(
+            lambda: next((a for a in asks(fake, HA_LAM) if "Chưa hiểu" in (a.text or "")), None)
+        )
+        assert "cài ứng dụng" in (again.text or "")
+        assert fake.message(HA_LAM, question.message_id or 0) is None
+        assert len(asks(fake, HA_LAM)) == 1
+
         # The bot lost the ids of its messages (a failed write): a reply to its card answers.
         await fake.until(
             lambda: any("hướng dẫn" not in (a.text or "") for a in asks(fake, HA_LAM))
