@@ -40,6 +40,7 @@ from handlers.reading.answer import answer_words, read_number
 from handlers.richtext import Rich, Span, b, code, fmt, i, mention
 from handlers.views import number, percent, values_line
 from storage import config, flows, people, reports, units
+from storage.folding import fold
 from storage.models import Flow, Indicator, Unit
 
 Command = Callable[[Ctx], Awaitable[list[Reply]]]
@@ -65,11 +66,14 @@ def action(data: str) -> str | None:
 
 # The words that answer a flow, folded and without courtesy (`answer_words`).
 _SKIP = frozenset(
-    {"bo qua", "bo", "qua", "bq", "skip", "khong biet", "chua biet", "ko biet", "k biet", "next"}
-)
+    {"bo qua", "bo", "qua", "bq", "skip", "khong biet", "chua biet", "ko biet", "k biet", "next",
+     "chua ro", "khong ro", "khong nho", "quen roi", "quen"}
+)  # fmt: skip
 _CANCEL = frozenset(
-    {"huy", "huy bo", "thoi", "dung lai", "cancel", "stop", "ket thuc", "thoi khong bao cao"}
-)
+    {"huy", "huy bo", "thoi", "dung lai", "cancel", "stop", "ket thuc", "bo di", "thoi khoi",
+     "khong bao cao nua", "thoi khong bao cao", "thoi khong", "thoi khong bao cao nua"}
+)  # fmt: skip
+_KIN = frozenset({"anh", "chi", "em", "co", "chu", "bac", "ong", "ba", "ban", "thay"})
 # "dung" is "đúng" (right: record) as the questions ask for it; "dừng" (stop), typed with its
 # accents, is told apart before folding (`_stops`).
 _RECORD = frozenset(
@@ -77,13 +81,22 @@ _RECORD = frozenset(
      "yes", "ghi lai", "dung roi", "ghi di", "vang", "da", "co", "u", "uh", "um", "duoc",
      "dung vay", "chinh xac", "ghi vao"}
 )  # fmt: skip
-_CHANGE = frozenset({"sua", "doi", "edit", "change", "sua lai", "sai", "sai roi", "chua dung"})
+_CHANGE = frozenset(
+    {"sua", "doi", "edit", "change", "sua lai", "sai", "sai roi", "chua dung", "khong dung"}
+)
 _BACK = frozenset({"quay lai", "back", "tro lai"})
 
 
-def _stops(text: str) -> bool:
-    """ "dừng", "Dừng lại ạ": stop, though it folds to "dung" (right)."""
-    return bool(re.search(r"\bd[ừứ]ng\b", unicodedata.normalize("NFC", text.lower())))
+def _cancels(text: str) -> bool:
+    """Stop the guided report: "huy", "Hủy ạ", "thôi không", and "dừng" or "đừng", typed with
+    their accents, though both fold to "dung" (right: record). Not "anh Huy", a name."""
+    if re.search(r"\b[dđ]ừng\b", unicodedata.normalize("NFC", text.lower())):
+        return True
+    raw = re.findall(r"[a-z0-9]+", fold(text))
+    if len(raw) > 1 and raw[-1] == "huy" and raw[-2] in _KIN:
+        return False
+    # "thôi" is courtesy after an answer ("2 hộ thôi"), and a stop at the start.
+    return answer_words(text) in _CANCEL or " ".join(raw) in _CANCEL
 
 
 # The private chat's keyboard (Telegram), and what each key does.
@@ -424,8 +437,11 @@ async def report_command(ctx: Ctx) -> list[Reply]:
     alone, it offers the guided report (the template and a button, or on a platform without
     buttons the first question)."""
     if ctx.args.strip() or ctx.msg.edited:
-        closing = [] if ctx.msg.edited else await _replaced(ctx)
-        return [*closing, *await report.report(ctx)]
+        answer = await report.report(ctx)
+        stored = await reports.by_message_key(ctx.session, message_key=ctx.msg.message_key)
+        # The guided report ends only once the typed one is stored: a refused line keeps it.
+        closing = [] if ctx.msg.edited or stored is None else await _replaced(ctx)
+        return [*closing, *answer]
     unit = await ctx.unit()
     if unit is None:
         return ctx.reply(report.not_linked(ctx))
@@ -623,7 +639,8 @@ async def _act(out: _Out, view: _View, action: str) -> None:
         return
     refused = await _over(ctx, view, ind.code, value) if value is not None else None
     if refused is not None:
-        out.answer(refused.plain()[:200], alert=True)
+        out.answer(_("More households than the village has left; nothing was recorded."),
+                   alert=True)  # fmt: skip
         if out.ctx.msg.press_id is None:
             _repeat(out, view, refused)
         return
@@ -760,7 +777,7 @@ async def _typed(ctx: Ctx, flow: Flow, *, command: bool = False) -> list[Reply] 
     if view is None:
         return None
     words = answer_words(ctx.msg.text)
-    if words in _CANCEL or _stops(ctx.msg.text):
+    if _cancels(ctx.msg.text):
         await _act(out, view, "x")
         return out.replies
     if flow.mode == "confirm":
@@ -796,7 +813,12 @@ async def _typed(ctx: Ctx, flow: Flow, *, command: bool = False) -> list[Reply] 
         return out.replies
     matcher = report.matcher_for(view.all_indicators)
     value = read_number(
-        ctx.msg.text, ind.code, matcher, today=ctx.today, households=ind.kind == "households"
+        ctx.msg.text,
+        ind.code,
+        matcher,
+        today=ctx.today,
+        households=ind.kind == "households",
+        english=i18n.current() == "en",
     )
     if value is not None:
         await _act(out, view, f"v{value}")
@@ -814,9 +836,17 @@ async def _several(out: _Out, view: _View) -> bool:
     flow, ctx = view.flow, out.ctx
     parsed = parse_report(ctx.msg.text, report.matcher_for(view.all_indicators), today=ctx.today)
     asked = {ind.code for ind in view.indicators}
-    if isinstance(parsed, Problem) or not parsed.values or parsed.left_out or parsed.day:
+    if isinstance(parsed, Problem) or not parsed.values or parsed.left_out or parsed.note:
         return False
-    if not set(parsed.values) <= asked:
+    if parsed.day is not None and parsed.day != ctx.today:
+        return False
+    current = view.current
+    given = flows.answers(flow)
+    # The figures must answer this question and others not answered yet: "5 hộ" answering
+    # another question names the first indicator ("hộ" is its word), and would overwrite it.
+    if current is None or current.code not in parsed.values or not set(parsed.values) <= asked:
+        return False
+    if any(c in given and c != current.code for c in parsed.values):
         return False
     for code_, value in parsed.values.items():
         refused = await _over(ctx, view, code_, value)
@@ -886,8 +916,14 @@ async def undo_command(ctx: Ctx) -> list[Reply]:
     """`/huy` while a guided report is open here cancels that, not the last report recorded
     (which a second `/huy` withdraws as always)."""
     flow = await flows.open_for(ctx.session, chat_id=ctx.chat.id, person_id=ctx.person.id)
-    if flow is None or not _fresh(ctx, flow) or ctx.msg.edited:
+    if flow is not None and not _fresh(ctx, flow):
+        flows.end(flow, "expired", now=ctx.now)  # long forgotten: /huy means the report
+        flow = None
+    if flow is None or ctx.msg.edited:
         return await report.undo(ctx)
+    if not _command_like(ctx) and not _cancels(ctx.msg.text):
+        # "anh Huy": read as "huy" by the router (courtesy, then the command), but a name.
+        return await _typed(ctx, flow) or []
     view = await _view(ctx, flow)
     if view is None:
         return await report.undo(ctx)
@@ -928,7 +964,8 @@ def _answers_flow(ctx: Ctx, flow: Flow) -> bool:
     answered before the bot had them, or keeping one failed)."""
     if ctx.is_private or not ctx.msg.buttons:
         return True
-    if flow.ask_id is None or flow.card_id is None:
+    asking = flow.mode in ("ask", "fix")
+    if flow.card_id is None or (asking and flow.ask_id is None):
         return ctx.msg.reply_to_bot is not None
     return ctx.msg.reply_to_bot in (flow.card_id, flow.ask_id)
 

@@ -99,8 +99,14 @@ async def test_an_answer_to_a_flow_past_its_time_is_told_it_expired(
         ("chưa có ạ", 0),
         ("ko", 0),
         ("none", 0),
-        ("five", 5),
         ("2 hộ thôi", 2),
+        ("chưa có hộ nào ạ", 0),
+        ("ko có ai", 0),
+        ("không cài app", None),  # not "none done" of this question
+        ("ho=5", None),  # names its indicator: read as a whole report instead
+        ("5 hộ hôm qua", None),  # another day: typed, a report can be dated
+        ("tên", None),
+        ("5k", None),
     ],
 )
 def test_a_typed_answer_is_one_number_or_none(text: str, value: int | None) -> None:
@@ -114,6 +120,7 @@ def test_a_typed_answer_is_one_number_or_none(text: str, value: int | None) -> N
     ]  # fmt: skip
     matcher = report.matcher_for(indicators)
     assert read_number(text, "ho", matcher, today=date(2026, 11, 20)) == value
+    assert read_number("five", "ho", matcher, today=date(2026, 11, 20), english=True) == 5
 
 
 async def test_huy_just_after_a_guided_report_closed_withdraws_nothing(deps: Deps) -> None:
@@ -228,3 +235,48 @@ async def test_an_edited_answer_is_said_not_to_count(deps: Deps) -> None:
     assert "Sửa tin nhắn không làm đổi câu trả lời đã nhận" in out
     out = await room.say(LAN, "sua")  # not at the end yet: no answer, asked again
     assert "Chưa hiểu câu trả lời" in out
+
+
+async def test_what_must_not_answer_a_question(deps: Deps) -> None:
+    room = await _team(deps)
+    await _join(deps, room)
+    assert "câu 1/6" in await room.say(LAN, "bao cao")
+    assert "câu 2/6" in await room.say(LAN, "4")
+    # "5 hộ" for the second question names the first ("hộ" is its word): not taken, and the
+    # first answer is not overwritten.
+    assert "Chưa hiểu" in await room.say(LAN, "tuyên truyền 5 hộ")
+    assert "Chưa hiểu" in await room.say(LAN, "anh Huy")  # a name, not "huy"
+    out = await room.say(LAN, "ho=4 app=2 ghi chú: bà Năm chưa cài")  # a note would be lost
+    assert "Chưa hiểu" in out
+    out = await room.say(LAN, "app=2 tt=1")  # two figures: both taken
+    assert "câu 4/6" in out
+    assert "✔️ Hộ được hướng dẫn: 4; Hộ cài ứng dụng công dân: 2; Hộ có tài khoản" in out
+    # A refused typed report keeps the guided one.
+    assert "Chưa ghi nhận gì" in await room.say(LAN, "/bao_cao ho=999")
+    assert "câu 4/6" in await room.say(LAN, "/bao_cao")
+    assert "Đã hủy báo cáo từng bước" in await room.say(LAN, "Đừng!")
+    assert "câu 1/6" in await room.say(LAN, "bao cao")
+    assert "Đã hủy báo cáo từng bước" in await room.say(LAN, "thôi không")
+
+
+async def test_a_reply_to_another_bot_message_does_not_answer_the_confirmation(
+    deps: Deps, clock: Clock
+) -> None:
+    """In a group, once a flow waits for "Ghi", the owner's "Dạ" to a reminder is no answer."""
+    from storage import flows
+    from storage.db import transaction
+
+    group = ChatRoom(deps, "tg:-4300")
+    await group.say(ADMIN, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=200")
+    lan = Person("tg:11", "Lan")
+    await group.say(lan, "/bao_cao ho=1")
+    unit_id = await _unit(deps, "tg:-4300")
+    async with transaction(deps.sessions) as session:
+        flow = await flows.start(
+            session, chat_id="tg:-4300", person_id=lan.id, unit_id=unit_id, codes=["ho"],
+            now=clock(),
+        )  # fmt: skip
+        flows.set_answer(flow, "ho", 3, now=clock())
+        flow.mode, flow.step, flow.card_id, flow.ask_id = "confirm", 1, "900", None
+    assert await group.send_reply(lan, "Dạ", to_bot="777") == ""  # the reminder
+    assert "Đã ghi cho" in await group.send_reply(lan, "Dạ", to_bot="900")  # the card
