@@ -17,11 +17,12 @@ from pydantic import ValidationError
 from bot import app, logs
 from bot.settings import Settings
 from bot.transport import Transport
-from handlers import export, plans
+from handlers import export, i18n, importing, plans
 from handlers.incoming import Messenger
 from scheduler import jobs
 from scheduler.outbox import OutboxSender
-from storage import db
+from storage import config, db, units
+from storage.models import Unit
 
 log = logging.getLogger("tcns")
 
@@ -126,6 +127,63 @@ async def _export(settings: Settings, unit_ref: str, period: str | None, out: st
     return 0
 
 
+async def _import(settings: Settings, file: str, *, dry_run: bool) -> int:
+    """`tcns import`: every row's outcome, then the summary; 1 when anything was wrong (and
+    then nothing was changed)."""
+    content = await asyncio.to_thread(Path(file).read_bytes)
+    engine, sessions = await app.prepare_database(settings)
+    try:
+        with i18n.use(settings.locale):
+            async with sessions() as session:
+                indicators = await config.all_indicators(session)
+                try:
+                    rows, ignored = importing.read(file, content, indicators)
+                except importing.ImportError_ as exc:
+                    print(f"tcns: {file}: {exc}", file=sys.stderr)  # noqa: T201 (CLI output)
+                    return 1
+                result = await importing.run(
+                    session, rows, actor_id="tcns import", scope=None, indicators=indicators
+                )
+                result.ignored = ignored
+                apply = result.ok and not dry_run
+                for outcome in result.outcomes:
+                    print(outcome.line)  # noqa: T201 (CLI output)
+                for line in result.summary(applied=apply):
+                    print(line)  # noqa: T201 (CLI output)
+                if apply:
+                    await session.commit()
+                else:
+                    await session.rollback()
+    finally:
+        await engine.dispose()
+    return 0 if result.ok else 1
+
+
+async def _import_template(settings: Settings, out: str, province_code: str | None) -> int:
+    engine, sessions = await app.prepare_database(settings)
+    try:
+        async with sessions() as session:
+            province = None
+            communes: list[Unit] = []
+            if province_code:
+                found = await units.find(session, level="province", query=province_code)
+                if not found:
+                    raise LookupError(f"no province has the code or name {province_code!r}")
+                province = found[0]
+                assert province.id is not None  # noqa: S101 (stored)
+                communes = [
+                    c for c in await units.children(session, unit_id=province.id)
+                    if c.level == "commune"
+                ]  # fmt: skip
+                communes.sort(key=lambda c: int(c.code) if c.code.isdigit() else 0)
+    finally:
+        await engine.dispose()
+    await asyncio.to_thread(Path(out).write_bytes, importing.template(communes, province))
+    where = f", with the {len(communes)} communes of {province.name}" if province else ""
+    print(f"tcns: wrote {out}{where}")  # noqa: T201 (CLI output)
+    return 0
+
+
 async def _upgrade(settings: Settings) -> None:
     engine, _sessions = await app.prepare_database(settings)
     await engine.dispose()
@@ -164,7 +222,14 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("--unit", required=True, help="tinh:48, xa:20791, or a village code")
     exp.add_argument("--period", help="2026-Q4, 2026-W47 or 2026 (default: this quarter)")
     exp.add_argument("--out", help="file to write (default: tcns-CODE-PERIOD.xlsx)")
+    imp = sub.add_parser("import", help="villages, households, targets from a workbook")
+    imp.add_argument("file", nargs="?", help="an .xlsx or .csv file, one row per village")
+    imp.add_argument("--dry-run", action="store_true", help="check and report; change nothing")
+    imp.add_argument("--template", metavar="FILE", help="write a template workbook to FILE")
+    imp.add_argument("--province", help="with --template: the communes of this province (48)")
     args = parser.parse_args(argv)
+    if args.command == "import" and not (args.file or args.template):
+        parser.error("import needs a FILE, or --template FILE")
 
     if args.command == "plan" and args.plan_command in ("check", "list"):
         return _plan_offline(args)
@@ -191,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run_console(settings, args))
         elif args.command == "jobs":
             return asyncio.run(_jobs_run(settings, args.job, args.at))
+        elif args.command == "import" and args.template:
+            return asyncio.run(_import_template(settings, args.template, args.province))
+        elif args.command == "import":
+            return asyncio.run(_import(settings, args.file, dry_run=args.dry_run))
         elif args.command == "export":
             return asyncio.run(_export(settings, args.unit, args.period, args.out))
         elif args.command == "plan":

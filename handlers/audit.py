@@ -25,6 +25,7 @@ def action_name(action: str) -> str:
         "join_code": _("join code"),
         "member": _("member details"),
         "plan": _("plan applied"),
+        "village": _("village created"),
     }.get(action, action)
 
 

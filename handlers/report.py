@@ -17,6 +17,7 @@ from handlers.progress import UnitProgress, unit_progress
 from handlers.reading import ParsedReport, parse_report, report_line
 from handlers.richtext import Rich, Span, b, code, fmt, i, mention
 from storage import config, people, reports, units
+from storage.folding import key
 from storage.models import Indicator, Unit
 from storage.reports import ALL_TIME
 
@@ -203,6 +204,7 @@ async def record(
         return Stored(_refuse(ctx, over, indicators))
 
     await people.ensure_member(ctx.session, person_id=ctx.person.id, unit_id=unit.id)
+    await claim_leadership(ctx, unit)
     clean_values = {k: v for k, v in values.items() if k is not None}
     if existing is None:
         report_id = await reports.create(
@@ -254,6 +256,21 @@ async def record(
         progress=progress,
     )
     return Stored(rich, report_id)
+
+
+async def claim_leadership(ctx: Ctx, unit: Unit) -> bool:
+    """The leader a province's workbook named (`tcns import`) becomes the leader once they
+    take part, when their name is that name (accents and case aside) and the team has none."""
+    if not unit.leader_name or unit.id is None:
+        return False
+    if key(unit.leader_name) != key(ctx.person.display_name):
+        return False
+    if any(m.role == "leader" for m, _p in await config.roster(ctx.session, unit_id=unit.id)):
+        return False
+    await config.set_leader(ctx.session, unit_id=unit.id, person_id=ctx.person.id)
+    await ctx.audit("leader", unit_id=unit.id, before=unit.leader_name, after=ctx.person.id)
+    unit.leader_name = None
+    return True
 
 
 def _apply(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import guided, roles
+from handlers import guided, report, roles
 from handlers.admin import unit_names
 from handlers.config_grammar import parse_member
 from handlers.context import Ctx
@@ -105,14 +105,14 @@ async def join(ctx: Ctx) -> list[Reply]:
     await people.ensure_member(ctx.session, person_id=ctx.person.id, unit_id=unit.id)
     ctx.chat.unit_id = unit.id  # this private chat now reports for the team
     where = await unit_names(ctx, unit)
-    return guided.with_keyboard(
-        ctx,
-        ctx.reply(
-            Rich()
-            .add("✅ ", fmt(_("You joined the team of {unit}."), unit=b(where)))
-            .add(fmt(_("Report here with {example}"), example=code(REPORT_EXAMPLE)))
-        ),
+    rich = (
+        Rich()
+        .add("✅ ", fmt(_("You joined the team of {unit}."), unit=b(where)))
+        .add(fmt(_("Report here with {example}"), example=code(REPORT_EXAMPLE)))
     )
+    if await report.claim_leadership(ctx, unit):
+        rich.add("⭐ ", _("The province's list names you the team's leader."))
+    return guided.with_keyboard(ctx, ctx.reply(rich))
 
 
 async def roster(ctx: Ctx) -> list[Reply]:

@@ -80,3 +80,18 @@ def unit_key(name: str) -> str:
         if k.startswith(prefix) and len(k) > len(prefix):
             return k[len(prefix) :].strip()
     return k
+
+
+_PUNCTUATION = re.compile(r"[^\w ]")
+# Words before a village's own name that are no part of it: "Thôn Phú Mỹ" is "Phú Mỹ".
+VILLAGE_WORDS = ("thon ", "ap ", "ban ", "khoi pho ", "to dan pho ", "khu pho ")
+
+
+def village_key(name: str) -> str:
+    """ "Thôn Phú Mỹ", "thon phu my" and "Phú Mỹ" meet; "Thôn 3" and "Tổ dân phố 3" do too."""
+    k = _PUNCTUATION.sub(" ", key(name))
+    k = " ".join(k.split())
+    for word in VILLAGE_WORDS:
+        if k.startswith(word) and len(k) > len(word):
+            return k[len(word) :]
+    return k

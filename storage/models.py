@@ -57,6 +57,8 @@ class Unit(SQLModel, table=True):
     households: int | None = None
     # The team's join code (`/tham_gia MÃ`), made on first request.
     join_code: str | None = Field(default=None, max_length=16)
+    # The leader's name as a province's workbook gives it, kept until that person joins.
+    leader_name: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 

@@ -14,7 +14,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import cache
-from storage.folding import key, unit_key
+from storage.folding import key, unit_key, village_key
 from storage.models import Unit
 
 
@@ -158,10 +158,13 @@ async def children(session: AsyncSession, *, unit_id: int) -> list[Unit]:
 
 
 async def find_village(session: AsyncSession, *, commune: Unit, name: str) -> Unit | None:
-    existing = await session.exec(
-        select(Unit).where(Unit.parent_id == commune.id, Unit.name_key == key(name))
+    """The commune's village of that name, accents, case and the word Thôn/Ấp/Bản/… aside:
+    `thon=Phu My` finds "Thôn Phú Mỹ" instead of making a second village."""
+    wanted = village_key(name)
+    found = await session.exec(
+        select(Unit).where(Unit.parent_id == commune.id, Unit.level == "village")
     )
-    return existing.first()
+    return next((u for u in found.all() if village_key(u.name) == wanted), None)
 
 
 async def create_village(session: AsyncSession, *, commune: Unit, name: str) -> Unit:

@@ -1,0 +1,453 @@
+"""A province from one workbook (`tcns import`, `/nhap`): its villages, their households, their
+own targets and their leaders, one row per village.
+
+The file is read whole and checked whole before anything is written: with any error nothing
+changes, and the answer names each row and why. A second import of the same file changes
+nothing (every row "unchanged"). Every change is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from openpyxl import Workbook, load_workbook
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.context import indicator_name
+from handlers.i18n import _
+from handlers.views import number
+from storage import config, people, reports, units
+from storage.folding import key, village_key
+from storage.models import Indicator, Unit
+
+MAX_ROWS = 20_000  # a province has about 2,100 villages; a file ten times that is a mistake
+# Header -> field, compared folded and without punctuation: "Mã xã", "MA XA", "mã_xã (*)".
+HEADERS = {
+    "ma xa": "commune_code",
+    "ma xa phuong": "commune_code",
+    "ma don vi": "commune_code",
+    "xa": "commune",
+    "xa phuong": "commune",
+    "phuong xa": "commune",
+    "ten xa": "commune",
+    "tinh": "province",
+    "tinh thanh pho": "province",
+    "tinh thanh": "province",
+    "thon": "village",
+    "ten thon": "village",
+    "thon to dan pho": "village",
+    "thon ap ban": "village",
+    "so ho": "households",
+    "so ho gia dinh": "households",
+    "tong so ho": "households",
+    "to truong": "leader",
+    "ten to truong": "leader",
+    "to truong to cns": "leader",
+}
+
+
+def _header(text: object) -> str:
+    k = re.sub(r"\(.*?\)|[^\w ]", " ", key(str(text or "")))
+    return " ".join(k.split())
+
+
+class ImportError_(Exception):
+    """The file cannot be read as an import at all (not its rows): one line why."""
+
+
+@dataclass
+class Row:
+    number: int  # as the spreadsheet numbers it (the header is row 1)
+    cells: dict[str, str]  # field -> text
+    targets: dict[str, str]  # indicator code -> text
+
+
+@dataclass
+class Outcome:
+    number: int
+    status: Literal["created", "updated", "unchanged", "error"]
+    line: str  # what to show, in the language in use
+
+
+@dataclass
+class Result:
+    outcomes: list[Outcome] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # columns nobody reads
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return self.count("error") == 0
+
+    def summary(self, *, applied: bool) -> list[str]:
+        lines = [
+            _("{rows} rows: {created} created, {updated} updated, {unchanged} unchanged, "
+              "{errors} with errors.").format(
+                rows=len(self.outcomes),
+                created=self.count("created"),
+                updated=self.count("updated"),
+                unchanged=self.count("unchanged"),
+                errors=self.count("error"),
+            )
+        ]  # fmt: skip
+        if self.ignored:
+            lines.append(_("Columns not read: {names}").format(names=", ".join(self.ignored)))
+        if not self.ok:
+            lines.append(_("Nothing was changed: correct the rows above and import again."))
+        elif not applied:
+            lines.append(_("Dry run: nothing was changed."))
+        return lines
+
+
+# --- reading the file -------------------------------------------------------------------
+
+
+def read(filename: str, content: bytes, indicators: Sequence[Indicator]) -> tuple[
+    list[Row], list[str]
+]:  # fmt: skip
+    """The rows of an .xlsx or .csv file and the columns it has that nothing reads."""
+    table = _table(filename, content)
+    if not table:
+        raise ImportError_(_("The file is empty."))
+    by_header = {**HEADERS}
+    for ind in indicators:
+        for name in (ind.code, ind.name_vi, ind.name_en):
+            for prefix in ("", "chi tieu ", "muc tieu ", "target "):
+                by_header.setdefault(prefix + _header(name), f"target:{ind.code}")
+    columns: dict[int, str] = {}
+    ignored: list[str] = []
+    for n, title in enumerate(table[0]):
+        found = by_header.get(_header(title))
+        if found is None:
+            if str(title or "").strip():
+                ignored.append(str(title).strip())
+            continue
+        if found in columns.values():
+            raise ImportError_(_("Two columns say “{name}”.").format(name=str(title).strip()))
+        columns[n] = found
+    named = set(columns.values())
+    if "village" not in named:
+        raise ImportError_(_("The first row has no column “Thôn” (the village's name)."))
+    if "households" not in named:
+        raise ImportError_(_("The first row has no column “Số hộ” (households)."))
+    if "commune_code" not in named and "commune" not in named:
+        raise ImportError_(_("The first row has no column “Mã xã” (or “Xã” with “Tỉnh”)."))
+    if len(table) - 1 > MAX_ROWS:
+        raise ImportError_(_("More than {count} rows: split the file.").format(count=MAX_ROWS))
+    rows: list[Row] = []
+    for n, values in enumerate(table[1:], start=2):
+        if not any(_text(v) for v in values):
+            continue  # a blank line
+        cells: dict[str, str] = {}
+        targets: dict[str, str] = {}
+        for i, what in columns.items():
+            text = _text(values[i]) if i < len(values) else ""
+            if what.startswith("target:"):
+                if text:
+                    targets[what.removeprefix("target:")] = text
+            else:
+                cells[what] = text
+        rows.append(Row(n, cells, targets))
+    return rows, ignored
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return " ".join(str(value).split())
+
+
+def _table(filename: str, content: bytes) -> list[list[object]]:
+    name = filename.lower()
+    if name.endswith(".csv"):
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ImportError_(_("The CSV file is not UTF-8: save it as “CSV UTF-8”.")) from exc
+        sample = text[:4096]
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else "excel"
+        return [list(r) for r in csv.reader(io.StringIO(text), dialect)]
+    if name.endswith((".xlsx", ".xlsm")):
+        try:
+            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        except Exception as exc:  # zip, XML or openpyxl's own: the file is not a workbook
+            raise ImportError_(_("This is not an Excel workbook (.xlsx).")) from exc
+        sheet = book.worksheets[0]
+        return [list(r) for r in sheet.iter_rows(values_only=True)]
+    raise ImportError_(_("Send an .xlsx or a .csv file."))
+
+
+# --- checking and applying --------------------------------------------------------------
+
+
+@dataclass
+class _Known:
+    """What the rows refer to, looked up once per file."""
+
+    provinces: dict[str, list[Unit]] = field(default_factory=dict)
+    communes: dict[tuple[str, str], list[Unit]] = field(default_factory=dict)
+    villages: dict[int, dict[str, Unit]] = field(default_factory=dict)  # commune -> key -> unit
+
+
+async def run(
+    session: AsyncSession,
+    rows: Sequence[Row],
+    *,
+    actor_id: str,
+    scope: Sequence[Unit] | None,
+    indicators: Sequence[Indicator],
+) -> Result:
+    """Checks every row and writes what it asks in `session` (the caller commits only when
+    the result is `ok` and it is no dry run). `scope`: the units the actor administers (None:
+    the operator, everything)."""
+    result = Result()
+    known = _Known()
+    seen: dict[tuple[int, str], int] = {}
+    by_code = {ind.code: ind for ind in indicators}
+    for row in rows:
+        outcome = await _row(session, row, known, seen, by_code, actor_id=actor_id, scope=scope)
+        result.outcomes.append(outcome)
+    return result
+
+
+async def _row(
+    session: AsyncSession,
+    row: Row,
+    known: _Known,
+    seen: dict[tuple[int, str], int],
+    by_code: dict[str, Indicator],
+    *,
+    actor_id: str,
+    scope: Sequence[Unit] | None,
+) -> Outcome:
+    def error(reason: str) -> Outcome:
+        line = _("Row {row}: {reason}").format(row=row.number, reason=reason)
+        return Outcome(row.number, "error", line)
+
+    commune = await _commune(session, row, known)
+    if isinstance(commune, str):
+        return error(commune)
+    village_name = row.cells.get("village", "")
+    if not village_name:
+        return error(_("no village name (“Thôn”)"))
+    households = _count(row.cells.get("households", ""))
+    if households is None:
+        given = row.cells.get("households", "")
+        if not given:
+            return error(_("no household count (“Số hộ”)"))
+        return error(_("the household count “{value}” is not a whole number of 0 or more")
+                     .format(value=given))  # fmt: skip
+    targets: dict[str, int] = {}
+    for code, text in row.targets.items():
+        ind = by_code[code]
+        value = _count(text.removesuffix("%").strip())
+        limit = 100 if ind.kind == "households" else None
+        if value is None or (limit is not None and value > limit):
+            return error(_("the target for {indicator} “{value}” is not a percent from 0 to 100")
+                         .format(indicator=indicator_name(ind.name_vi, ind.name_en),
+                                 value=text))  # fmt: skip
+        targets[code] = value
+    assert commune.id is not None  # noqa: S101 (stored)
+    vkey = village_key(village_name)
+    if (commune.id, vkey) in seen:
+        return error(_("the same village as row {row}").format(row=seen[(commune.id, vkey)]))
+    seen[(commune.id, vkey)] = row.number
+    if scope is not None and not any(
+        commune.path.startswith(u.path) or u.path.startswith(commune.path) for u in scope
+    ):
+        return error(_("{commune} is outside the units you administer").format(
+            commune=commune.name))  # fmt: skip
+    villages = await _villages(session, commune, known)
+    village = villages.get(vkey)
+    if (
+        scope is not None
+        and village is not None
+        and not any(village.path.startswith(u.path) for u in scope)
+    ):
+        return error(_("{village} is outside the units you administer").format(
+            village=village.name))  # fmt: skip
+    where = f"{village.name if village else village_name}, {commune.name}"
+    changes: list[str] = []
+    created = village is None
+    if village is None:
+        if scope is not None and not any(commune.path.startswith(u.path) for u in scope):
+            return error(_("a new village of {commune} needs an admin of the commune").format(
+                commune=commune.name))  # fmt: skip
+        village = await units.create_village(session, commune=commune, name=village_name)
+        villages[vkey] = village
+        await people.audit(session, actor_id=actor_id, action="village", unit_id=village.id,
+                           after=village.name)  # fmt: skip
+    assert village.id is not None  # noqa: S101 (stored)
+    if village.households != households:
+        low = await _below_reports(session, village, households, by_code)
+        if low is not None:
+            return error(low)
+        before = village.households
+        await people.audit(
+            session, actor_id=actor_id, action="households", unit_id=village.id,
+            before=None if before is None else str(before), after=str(households),
+        )  # fmt: skip
+        village.households = households
+        changes.append(
+            _("households {value}").format(value=number(households))
+            if before is None
+            else _("households {before} → {after}").format(
+                before=number(before), after=number(households)
+            )
+        )
+    own = {t.indicator_id: t for t in await config.targets_at(session, unit_ids=[village.id])}
+    for code, value in targets.items():
+        ind = by_code[code]
+        assert ind.id is not None  # noqa: S101 (stored)
+        current = own.get(ind.id)
+        if current is not None and current.percent == value:
+            continue
+        name = indicator_name(ind.name_vi, ind.name_en)
+        await config.set_target(session, unit_id=village.id, indicator_id=ind.id, percent=value)
+        shown = f"{value}%" if ind.kind == "households" else str(value)
+        await people.audit(
+            session, actor_id=actor_id, action="target", unit_id=village.id,
+            before=None if current is None else f"{name} {current.percent}",
+            after=f"{name} {value}",
+        )  # fmt: skip
+        changes.append(_("target {indicator} {value}").format(indicator=name, value=shown))
+    leader = row.cells.get("leader", "")
+    if (
+        leader
+        and leader != (village.leader_name or "")
+        and not await _has_leader(session, village)
+    ):
+        await people.audit(
+            session, actor_id=actor_id, action="leader", unit_id=village.id,
+            before=village.leader_name, after=leader,
+        )  # fmt: skip
+        village.leader_name = leader
+        changes.append(_("leader {name} (until they join)").format(name=leader))
+    await session.flush()
+    detail = "; ".join(changes)
+    if created:
+        return Outcome(row.number, "created", _("Row {row}: created {unit} — {changes}").format(
+            row=row.number, unit=where, changes=detail))  # fmt: skip
+    if changes:
+        return Outcome(row.number, "updated", _("Row {row}: updated {unit} — {changes}").format(
+            row=row.number, unit=where, changes=detail))  # fmt: skip
+    line = _("Row {row}: unchanged {unit}").format(row=row.number, unit=where)
+    return Outcome(row.number, "unchanged", line)
+
+
+def _count(text: str) -> int | None:
+    """A whole number of 0 or more: "350", "1.200", "1,200", "350.0" from a sheet."""
+    text = text.strip()
+    if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", text):
+        return int(re.sub(r"[.,]", "", text))
+    if re.fullmatch(r"\d+(?:\.0+)?", text):
+        return int(float(text))
+    return None
+
+
+async def _commune(session: AsyncSession, row: Row, known: _Known) -> Unit | str:
+    """The row's commune, or why there is none."""
+    code = row.cells.get("commune_code", "")
+    if code:
+        if not code.isdigit():
+            return _("the commune code “{code}” is not a number").format(code=code)
+        found = known.communes.get(("code", code))
+        if found is None:
+            found = await units.by_code(session, level="commune", code=str(int(code)))
+            known.communes[("code", code)] = found
+        if not found:
+            return _("no commune has the code {code}").format(code=code)
+        return found[0]
+    name, province_name = row.cells.get("commune", ""), row.cells.get("province", "")
+    if not name:
+        return _("no commune: give “Mã xã” (the official code), or “Xã” with “Tỉnh”")
+    province: Unit | None = None
+    if province_name:
+        provinces = known.provinces.get(province_name)
+        if provinces is None:
+            provinces = await units.find(session, level="province", query=province_name)
+            known.provinces[province_name] = provinces
+        if not provinces:
+            return _("no province is called “{name}”").format(name=province_name)
+        province = provinces[0]
+    lookup = (province.path if province else "", name)
+    communes = known.communes.get(lookup)
+    if communes is None:
+        communes = await units.find(
+            session, level="commune", query=name, parent_path=province.path if province else None
+        )
+        known.communes[lookup] = communes
+    if not communes:
+        where = province.name if province else _("the country")
+        return _("no commune “{name}” in {where}").format(name=name, where=where)
+    if len(communes) > 1:
+        codes = ", ".join(c.code for c in communes[:6])
+        return _("“{name}” is more than one commune ({codes}): give “Mã xã” or “Tỉnh”").format(
+            name=name, codes=codes
+        )
+    return communes[0]
+
+
+async def _villages(session: AsyncSession, commune: Unit, known: _Known) -> dict[str, Unit]:
+    assert commune.id is not None  # noqa: S101 (stored)
+    found = known.villages.get(commune.id)
+    if found is None:
+        children = await units.children(session, unit_id=commune.id)
+        found = {village_key(u.name): u for u in children if u.level == "village"}
+        known.villages[commune.id] = found
+    return found
+
+
+async def _below_reports(
+    session: AsyncSession, village: Unit, households: int, by_code: dict[str, Indicator]
+) -> str | None:
+    """Households may not drop below what is already recorded as done."""
+    assert village.id is not None  # noqa: S101 (stored)
+    if village.households is None:
+        return None
+    current = (await reports.totals(session, unit_ids=[village.id]))[village.id]
+    for ind in by_code.values():
+        done = current.get(ind.id or 0, 0)
+        if ind.kind == "households" and done > households:
+            return _("{village} already counts {done} households for {indicator}, more than "
+                     "{value}").format(village=village.name, done=number(done),
+                                       indicator=indicator_name(ind.name_vi, ind.name_en),
+                                       value=number(households))  # fmt: skip
+    return None
+
+
+async def _has_leader(session: AsyncSession, village: Unit) -> bool:
+    assert village.id is not None  # noqa: S101 (stored)
+    return any(m.role == "leader" for m, _p in await config.roster(session, unit_id=village.id))
+
+
+# --- the template -----------------------------------------------------------------------
+
+
+def template(communes: Sequence[Unit], province: Unit | None) -> bytes:
+    """A workbook ready to fill: the columns, an example row, and the province's communes
+    (one row each, the village left to fill) so that nobody has to look codes up."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None  # noqa: S101 (a new workbook has one)
+    sheet.title = "Thon"
+    sheet.append(["Mã xã", "Xã", "Tỉnh", "Thôn", "Số hộ", "app", "cks", "Tổ trưởng"])
+    sheet.append(["20791", "Xã Thăng Bình", "Thành phố Đà Nẵng", "Thôn Phú Mỹ", 350, 60, 40,
+                  "Nguyễn Văn An"])  # fmt: skip
+    for commune in communes:
+        sheet.append([commune.code, commune.name, province.name if province else "", "", None])
+    for column, width in zip("ABCDEFGH", (10, 28, 24, 24, 10, 8, 8, 24), strict=True):
+        sheet.column_dimensions[column].width = width
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
