@@ -41,7 +41,7 @@ from bot.render import chunks, html_line, telegram_html
 from bot.settings import Settings
 from handlers import i18n
 from handlers.commands import AUDIENCES, listed
-from handlers.incoming import Deps, Incoming, Menu, Reply, SendOutcome, SendResult
+from handlers.incoming import Deps, Document, Incoming, Menu, Reply, SendOutcome, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,9 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
     if not isinstance(message, dict):
         return None
     text, chat, sender = message.get("text"), message.get("chat"), _person(message.get("from"))
+    document = _document(message.get("document"))
+    if document is not None and text is None:
+        text = message.get("caption") or ""  # a file's command is in its caption
     message_id, date = _int(message.get("message_id")), _int(message.get("date"))
     if not isinstance(text, str) or sender is None or message_id is None or date is None:
         return None
@@ -168,7 +171,16 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
         reply_to_id=f"tg:{replied[0]}" if replied is not None else None,
         reply_to_name=replied[1] if replied is not None else None,
         reply_to_bot=to_bot,
+        document=document,
     )
+
+
+def _document(found: Any) -> Document | None:
+    if not isinstance(found, dict) or not isinstance(found.get("file_id"), str):
+        return None
+    name = found.get("file_name")
+    size = _int(found.get("file_size")) or 0
+    return Document(found["file_id"], name if isinstance(name, str) else "file", size)
 
 
 class TelegramPlatform:
@@ -251,6 +263,10 @@ class TelegramPlatform:
 
     async def close(self) -> None:
         await self.bot.shutdown()
+
+    async def download(self, file_id: str) -> bytes:
+        found = await self.bot.get_file(file_id)
+        return bytes(await found.download_as_bytearray())
 
     async def publish_commands(self) -> None:
         """The members' command menu, in Vietnamese by default and in English for English

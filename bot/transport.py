@@ -29,7 +29,16 @@ from bot.inbox import InboxWorker, Round, WaitNotices
 from bot.metrics import Metrics
 from bot.pacing import Pacer
 from handlers import router
-from handlers.incoming import Answer, Button, Deps, Incoming, Reply, SendOutcome, SendResult
+from handlers.incoming import (
+    Answer,
+    Button,
+    Deps,
+    Document,
+    Incoming,
+    Reply,
+    SendOutcome,
+    SendResult,
+)
 from handlers.richtext import Rich
 from storage import flows
 from storage.db import transaction
@@ -89,6 +98,10 @@ class Platform(Protocol):
         ...
 
     def is_group(self, chat_id: str) -> bool: ...
+
+    async def download(self, file_id: str) -> bytes:
+        """A file people sent (a workbook to import)."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -265,6 +278,10 @@ class Transport:
         msg = self.platform.to_incoming(payload)
         if msg is None:
             return
+        if msg.document is not None:
+            if round_ is not None:
+                raise router.NotShared("a file")  # fetched outside any transaction, alone
+            msg = await self._fetched(msg)
         if round_ is not None:
             deps = dataclasses.replace(self.deps, observer=round_.observing(self.deps.observer))
             replies = await router.handle(deps, msg, claim=claim, within=round_.session)
@@ -281,6 +298,21 @@ class Transport:
                 self.queue_reply(msg.chat_id, notice, None)
             raise
         self._queue_replies(msg, replies)
+
+    async def _fetched(self, msg: Incoming) -> Incoming:
+        """The message with its file's content, when it is small enough and could be had."""
+        document = msg.document
+        assert document is not None  # noqa: S101 (checked by the caller)
+        if document.size > Document.MAX_BYTES:
+            return msg
+        try:
+            content = await self.platform.download(document.file_id)
+        except Exception as exc:
+            log.warning("%s: could not fetch %s: %s", self.platform.title, document.name, exc)
+            return msg
+        if len(content) > Document.MAX_BYTES:
+            return msg
+        return dataclasses.replace(msg, document=dataclasses.replace(document, content=content))
 
     def _queue_replies(self, msg: Incoming, replies: list[Reply]) -> None:
         answered = False

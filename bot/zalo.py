@@ -166,6 +166,9 @@ class ZaloPlatform:
     def fetched(self, payloads: list[dict[str, Any]]) -> None:
         return None  # nothing to confirm: Zalo has no offset
 
+    async def download(self, file_id: str) -> bytes:
+        raise NotImplementedError("Zalo bots receive no files here")
+
     async def close(self) -> None:
         if self.http is not None:
             await self.http.close()

@@ -16,7 +16,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from handlers import admin, audit, delegation, guided, help, report, roles, standing, targets, team
+from handlers import (
+    admin,
+    audit,
+    delegation,
+    guided,
+    help,
+    report,
+    roles,
+    standing,
+    targets,
+    team,
+    upload,
+)
 from handlers.context import Ctx
 from handlers.i18n import N_
 from handlers.incoming import Reply
@@ -115,6 +127,14 @@ TABLE: tuple[Command, ...] = (
         "admin",
     ),
     Command(("nhat_ky", "audit"), audit.audit, N_("the latest configuration changes"), "admin"),
+    Command(
+        ("nhap", "import"),
+        upload.nhap,
+        N_("as a file's caption: villages and households from a workbook"),
+        "admin",
+        decides_access=True,  # an admin of the rows' units, in any chat (handlers/upload.py)
+        alone=True,
+    ),
 )
 
 BY_NAME: dict[str, Command] = {name: c for c in TABLE for name in c.names}

@@ -42,6 +42,19 @@ class Incoming:
     # press (answered at once, see `Answer`), `text` is the button's data and `message_key`
     # the message it was under.
     press_id: str | None = None
+    # A file sent with the message (its caption is `text`): the transport fetches its content
+    # before the router sees it (`Document.content`), outside any transaction.
+    document: Document | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    file_id: str
+    name: str
+    size: int
+    content: bytes | None = None  # None: not fetched (too big, or the platform failed)
+
+    MAX_BYTES = 5 * 1024 * 1024  # a province's workbook is a few hundred kilobytes
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import guided, i18n, report
+from handlers import guided, i18n, report, upload
 from handlers.commands import BY_NAME, guarded
 from handlers.context import Ctx
 from handlers.flood import ANSWER, MAX_TEXT, Verdict
@@ -172,7 +172,8 @@ def _route(deps: Deps, msg: Incoming) -> _Route | None:
     if msg.press_id is not None:
         # A press has no date of its own: it happens now. Its data names what it is for.
         msg = replace(msg, sent_at=deps.clock())
-        return _Route(msg, "", msg.text, guided.on_press, alone=False, press=True)
+        pressed = upload.on_press if msg.text.startswith(upload.PRESS) else guided.on_press
+        return _Route(msg, "", msg.text, pressed, alone=False, press=True)
     text = strip_invisible(msg.text)
     if text != msg.text:
         # A zero-width space after "/bao_cao" would hide the command from everything below.

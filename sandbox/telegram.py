@@ -272,6 +272,44 @@ class FakeTelegram(LoopbackServer):
             await self._push_update({"message": message})
         return message
 
+    async def user_sends_document(
+        self, chat_id: int, user_id: int, filename: str, content: bytes, *, caption: str = ""
+    ) -> dict[str, Any]:
+        """A person sends a file with a caption. In privacy mode a group's bot sees it only
+        when the caption is a command (as for text)."""
+        user = self.users[user_id]
+        file_id = f"doc-{len(self.files) + 1}"
+        self.files[file_id] = content
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(chat_id),
+            "date": int(self.clock()),
+            "chat": self.chats[chat_id],
+            "from": user.as_dict(),
+            "document": {"file_id": file_id, "file_unique_id": f"u{file_id}",
+                         "file_name": filename, "file_size": len(content)},
+        }  # fmt: skip
+        command = re.match(r"^/[A-Za-z0-9_]+(@\w+)?", caption)
+        if caption:
+            message["caption"] = caption
+        if command:
+            message["caption_entities"] = [
+                {"type": "bot_command", "offset": 0, "length": utf16_len(command.group(0))}
+            ]
+        self._messages[(chat_id, message["message_id"])] = message
+        if not self.privacy or self.chats[chat_id]["type"] == "private" or command is not None:
+            await self._push_update({"message": message})
+        return message
+
+    async def _m_getfile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params["file_id"])
+        content = self.files.get(file_id)
+        if content is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        if len(content) > 20 * 1024 * 1024:
+            raise ApiError(400, "Bad Request: file is too big")
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(content),
+                "file_path": f"documents/{file_id}"}  # fmt: skip
+
     async def user_edits(self, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
         message = dict(self._messages[(chat_id, message_id)])
         message["text"] = text
@@ -395,6 +433,17 @@ class FakeTelegram(LoopbackServer):
 
     def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """A file as `getFile` gave its path (Telegram serves bots files up to 20 MB)."""
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401}, status=401)
+        file_id = request.match_info["path"].removeprefix("documents/")
+        content = self.files.get(file_id)
+        if content is None:
+            return web.json_response({"ok": False, "error_code": 404}, status=404)
+        return web.Response(body=content)
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"].lower()

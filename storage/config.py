@@ -307,3 +307,13 @@ async def audit_entries(
         .limit(limit)
     )
     return list(rows.all())
+
+
+async def granted_units(session: AsyncSession, *, person_id: str) -> list[Unit]:
+    """The units a person was made admin of (each with everything under it)."""
+    rows = await session.exec(
+        select(Unit)
+        .join(AdminGrant, col(AdminGrant.unit_id) == col(Unit.id))
+        .where(AdminGrant.person_id == person_id)
+    )
+    return list(rows.all())

@@ -117,3 +117,19 @@ async def pending_count(session: AsyncSession) -> int:
         select(func.count()).select_from(Outbox).where(Outbox.state == "pending")
     )
     return int(found.one())
+
+
+async def keep_file(
+    session: AsyncSession, *, key: str, filename: str, mime: str, content: bytes
+) -> None:
+    """A file kept by its hash (a workbook waiting for its import to be confirmed)."""
+    if await session.get(Media, key) is None:
+        session.add(Media(key=key, filename=filename[:200], mime=mime, content=content))
+        await session.flush()
+
+
+async def file_by_prefix(session: AsyncSession, *, prefix: str) -> Media | None:
+    """The kept file whose hash starts so (a button's data holds only part of it)."""
+    found = await session.exec(select(Media).where(col(Media.key).startswith(prefix)).limit(2))
+    rows = list(found.all())
+    return rows[0] if len(rows) == 1 else None

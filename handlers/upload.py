@@ -1,0 +1,132 @@
+"""`/nhap`: an admin sends a province's workbook as a file with the caption `/nhap` (in a private
+chat or a commune's chat). The bot answers with the dry run and a button that applies it; both
+are limited to the units the admin administers (handlers/importing.py does the work)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from handlers import importing, roles
+from handlers.admin import denied
+from handlers.context import Ctx
+from handlers.i18n import _
+from handlers.incoming import Answer, Button, Document, Reply
+from handlers.richtext import Rich, b, code, fmt, i
+from storage import config, outbox
+from storage.models import Unit
+
+PRESS = "i:"  # "i:<the first 32 hex digits of the file's hash>": apply that import
+SHOWN = 30  # rows listed in the chat; the summary counts them all
+MIME = "application/octet-stream"
+
+
+async def _scope(ctx: Ctx) -> tuple[bool, Sequence[Unit] | None]:
+    """Whether the sender administers anything, and what (None: a superadmin, everything)."""
+    if roles.is_superadmin(ctx):
+        return True, None
+    granted = await config.granted_units(ctx.session, person_id=ctx.person.id)
+    return bool(granted), granted
+
+
+async def nhap(ctx: Ctx) -> list[Reply]:
+    admin, scope = await _scope(ctx)
+    if not admin:
+        return ctx.reply(denied())
+    document = ctx.msg.document
+    if document is None:
+        return ctx.reply(
+            Rich()
+            .add("📥 ", _("Send the workbook as a file, with /nhap as its caption."))
+            .add(_("One row per village: “Mã xã” (or “Xã” and “Tỉnh”), “Thôn”, “Số hộ”; "
+                   "optionally a column per indicator's target and “Tổ trưởng”."))
+            .add(fmt(_("A ready template: {command}"),
+                     command=code("tcns import --template mau.xlsx --province 48")))
+        )  # fmt: skip
+    if document.content is None:
+        limit = Document.MAX_BYTES // (1024 * 1024)
+        return ctx.reply(
+            Rich().add("⚠️ ", _("The file could not be read (at most {mb} MB).").format(mb=limit))
+        )
+    result, problem = await _run(ctx, document.name, document.content, scope)
+    if problem is not None:
+        return ctx.reply(Rich().add("⚠️ ", problem))
+    assert result is not None  # noqa: S101 (no problem)
+    rich = _report(result, applied=False, name=document.name)
+    changes = result.count("created") + result.count("updated")
+    if not result.ok or not changes:
+        return ctx.reply(rich)
+    digest = hashlib.sha256(document.content).hexdigest()
+    await outbox.keep_file(
+        ctx.session, key=digest, filename=document.name, mime=MIME, content=document.content
+    )
+    buttons = ((Button("✅ " + _("Apply"), f"{PRESS}{digest[:32]}"),),)
+    return [Reply(rich, quote=not ctx.is_private, buttons=buttons)]
+
+
+async def on_press(ctx: Ctx) -> list[Reply]:
+    """ "Apply" under a dry run: the same file imported for real, by an admin of its rows."""
+    press = ctx.msg.press_id
+    assert press is not None  # noqa: S101 (a press)
+    message = ctx.msg.message_key.rsplit(":", 1)[-1]
+    admin, scope = await _scope(ctx)
+    if not admin:
+        return [Reply(Rich(), answer=Answer(press, denied().plain()[:200], alert=True))]
+    kept = await outbox.file_by_prefix(ctx.session, prefix=ctx.args.removeprefix(PRESS))
+    if kept is None:
+        gone = _("That file is no longer here: send it again.")
+        return [Reply(Rich(), answer=Answer(press, gone, alert=True))]
+    result, problem = await _run(ctx, kept.filename, kept.content, scope, apply=True)
+    if problem is not None or result is None:
+        text = problem or ""
+        return [Reply(Rich(), answer=Answer(press, text[:200], alert=True))]
+    if not result.ok:
+        # Someone else's rows, or changed since the dry run: said to the presser alone; the
+        # dry run and its button stay for whoever may apply it.
+        first = next(o.line for o in result.outcomes if o.status == "error")
+        return [Reply(Rich(), answer=Answer(press, f"{_('Not imported')}: {first}"[:200], True))]
+    rich = _report(result, applied=True, name=kept.filename)
+    return [
+        Reply(Rich(), answer=Answer(press, _("Imported"))),
+        Reply(rich, quote=False, edit=message),  # the dry run becomes what was done
+    ]
+
+
+async def _run(
+    ctx: Ctx, name: str, content: bytes, scope: Sequence[Unit] | None, *, apply: bool = False
+) -> tuple[importing.Result | None, str | None]:
+    """The import of the file as this admin may make it: applied in the update's transaction,
+    or (a dry run) in a savepoint rolled back."""
+    indicators = await config.all_indicators(ctx.session)
+    try:
+        rows, ignored = importing.read(name, content, indicators)
+    except importing.ImportError_ as exc:
+        return None, str(exc)
+    savepoint = await ctx.session.begin_nested()
+    result = await importing.run(
+        ctx.session, rows, actor_id=ctx.person.id, scope=scope, indicators=indicators
+    )
+    result.ignored = ignored
+    if apply and result.ok:
+        await savepoint.commit()
+    else:
+        await savepoint.rollback()
+    return result, None
+
+
+def _report(result: importing.Result, *, applied: bool, name: str) -> Rich:
+    rich = Rich().add("📥 ", fmt(_("Import of {file}"), file=b(name)))
+    errors = [o for o in result.outcomes if o.status == "error"]
+    # The rows that need the admin first: every error, then the changes.
+    shown = errors or [o for o in result.outcomes if o.status != "unchanged"]
+    for outcome in shown[:SHOWN]:
+        rich.add(("❌ " if outcome.status == "error" else "• ") + outcome.line)
+    if len(shown) > SHOWN:
+        rich.add(i(_("… and {count} more rows").format(count=len(shown) - SHOWN)))
+    first, *rest = result.summary(applied=applied)
+    rich.add(b(first))
+    for line in rest:
+        rich.add(line)
+    if result.ok and not applied and (result.count("created") + result.count("updated")):
+        rich.add("👇 ", _("Press “Apply” to make these changes."))
+    return rich
