@@ -32,6 +32,23 @@ def tip(code: str) -> str:
     return tips.get(code, _("agree on a target for next week and split the households"))
 
 
+def moved(delta: int) -> str:
+    """ "+6", "−3", "±0": how a figure moved since last week."""
+    if delta > 0:
+        return f"+{views.number(delta)}"
+    if delta < 0:
+        return f"−{views.number(-delta)}"
+    return "±0"
+
+
+async def _ranked_before(session: AsyncSession, unit: Unit, week: str) -> bool:
+    """Whether the unit had any report before `week` (and so a rank then)."""
+    assert unit.id is not None  # noqa: S101 (stored)
+    ever = (await reports.totals(session, unit_ids=[unit.id]))[unit.id]
+    this = (await reports.totals(session, unit_ids=[unit.id], period=week))[unit.id]
+    return any(value - this.get(ind, 0) for ind, value in ever.items())
+
+
 async def reported_people(session: AsyncSession, *, unit_id: int, week: str) -> set[str]:
     return await reports.reporters(session, unit_id=unit_id, week=week)
 
@@ -53,15 +70,14 @@ async def weekly_summary(
         ),
     )
 
-    rich.add(b(_("This week against last week")))
+    rich.add(b(_("This week, and the change from last week")))
     for ind in indicators:
         if ind.id is None:
             continue
         now, before = this.get(ind.id, 0), prev.get(ind.id, 0)
         if now or before:
-            arrow = "↑" if now > before else ("↓" if now < before else "=")
             name = indicator_name(ind.name_vi, ind.name_en)
-            rich.add(f"• {name}: {now} ({arrow} {before})")
+            rich.add(f"• {name}: {views.number(now)} ({moved(now - before)})")
     if not this and not prev:
         rich.add(i(_("No reports this week or last week.")))
 
@@ -86,7 +102,18 @@ async def weekly_summary(
     then_board = await board(session, unit=unit, indicators=indicators, before_week=week)
     rank_now = next((r.rank for r in now_board.rows if r.unit.id == unit.id), None)
     rank_then = next((r.rank for r in then_board.rows if r.unit.id == unit.id), None)
-    if rank_now is not None:
+    if rank_now is not None and not await _ranked_before(session, unit, week):
+        # Its first week with reports: there was no rank to change from.
+        rich.add(
+            "🏆 ",
+            fmt(
+                _("Rank {rank} of {count} in {scope} (its first ranked week)"),
+                rank=b(str(rank_now)),
+                count=len(now_board.rows),
+                scope=now_board.scope.name,
+            ),
+        )
+    elif rank_now is not None:
         if rank_then is None or rank_then == rank_now:
             change = _("unchanged")
         elif rank_then > rank_now:
@@ -117,7 +144,7 @@ async def weekly_summary(
             fmt(
                 _("Weakest: {name} ({missing} households short). Suggestion: {tip}."),
                 name=b(name),
-                missing=str(weakest.missing),
+                missing=views.number(weakest.missing or 0),
                 tip=tip(weakest.indicator.code),
             ),
         )

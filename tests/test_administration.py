@@ -194,4 +194,10 @@ async def test_team_join_code_roster_and_commune_figures(deps: Deps, commune: Ch
     out = await commune.say(SUPER, "/nhat_ky")
     for action in ("tổ trưởng", "mã tham gia", "thông tin thành viên", "liên kết nhóm"):
         assert action in out, action
+    # People and units by name, and in a commune's log the village each change was made in.
+    assert "tổ trưởng (Thôn Hà Lam): – → Nguyễn Thị Lan" in out
+    assert "liên kết nhóm (Thôn Hà Lam): – → Thôn Hà Lam" in out
+    member = "thông tin thành viên (Thôn Hà Lam): chưa tập huấn → Nguyễn Thị Lan: đoàn thanh"
+    assert f"{member} niên, đã tập huấn" in out
+    assert not re.search(r"tg:|trained|youth_union", out)
     assert DENIED in await commune.say(LAN, "/nhat_ky")

@@ -27,7 +27,7 @@ from scheduler.jobs import summaries as jobs_summaries
 from scheduler.outbox import OutboxSender
 from storage.models import Chat, Outbox
 from tests.conftest import SUPERADMIN
-from tests.harness import ChatRoom, Person
+from tests.harness import ChatRoom, Clock, Person
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 SUPER = Person(SUPERADMIN, "Quản trị")
@@ -145,6 +145,7 @@ async def test_summary_to_leader_or_back_to_the_team(
 async def test_summary_reaches_the_leader_privately(
     deps: Deps, teams: dict[str, ChatRoom]
 ) -> None:
+    await ChatRoom(deps, "tg:101", kind="private").say(LAN, "/start")  # she opened the bot
     await jobs.run(deps, "summaries", at("2026-11-23T07:30"))
     recorder = Recorder()
     await OutboxSender(deps, [recorder]).drain()
@@ -313,7 +314,7 @@ async def test_a_summary_that_fails_leaves_the_other_teams(
     recorder = Recorder()
     await OutboxSender(deps, [recorder]).drain()
     [(chat, reply)] = recorder.posts
-    assert chat == MAI.id
+    assert chat == "tg:-3002"  # Mai never opened the bot: her team's chat
     assert "Tổng hợp tuần — Thôn Bình An" in reply.rich.plain()
 
 
@@ -349,3 +350,32 @@ async def test_a_poisoned_village_holds_up_no_round(
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     values = {c.value for c in cells if isinstance(c.value, str)}
     assert {"=HYPERLINK(1)", "=1+1", "mưa to"} <= values
+
+
+async def test_a_summary_says_the_change_and_claims_no_rank_change_in_a_first_week(
+    deps: Deps, teams: dict[str, ChatRoom], clock: Clock
+) -> None:
+    """Week 47 is Hà Lam's first (its first ranked week: no "unchanged" claimed); in week 48 it
+    reports 16 against 10 the week before: "16 (+6)", and a rank change or none is said."""
+    await ChatRoom(deps, "tg:101", kind="private").say(LAN, "/start")
+    await jobs.run(deps, "summaries", at("2026-11-23T07:30"))
+    recorder = Recorder()
+    await OutboxSender(deps, [recorder]).drain()
+    [first] = recorder.to("tg:101")
+    assert "• Hộ được hướng dẫn: 10 (+10)" in first
+    assert "(tuần đầu được xếp hạng)" in first
+    assert "so với tuần trước)" not in first
+
+    clock.now = at("2026-11-25T10:00")
+    await teams["ha_lam"].say(LAN, "/bao_cao ho=16 app=1")
+    # A Friday schedule: no second summary in a week that already had one, and the next is
+    # of the last finished week (48), not of the week still running.
+    await teams["ha_lam"].say(SUPER, "/lich tong_hop=thu6 17:00")
+    assert await jobs.run(deps, "summaries", at("2026-11-27T17:00")) == 0
+    assert await jobs.run(deps, "summaries", at("2026-12-04T17:00")) == 1
+    await OutboxSender(deps, [recorder]).drain()
+    latest = recorder.to("tg:101")[-1]
+    assert "tuần 48" in latest
+    assert "• Hộ được hướng dẫn: 16 (+6)" in latest
+    assert "• Hộ cài ứng dụng công dân: 1 (−3)" in latest
+    assert "so với tuần trước)" in latest  # now it had a rank to change from

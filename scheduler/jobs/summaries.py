@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import i18n
+from handlers.periods import week_start
 from handlers.summary import weekly_summary
 from scheduler.jobs.base import Chunk, Post, Weekly
 from storage import config, people
@@ -32,17 +33,20 @@ async def summaries(session: AsyncSession, chunk: Chunk) -> list[Post]:
             continue
         leader = leaders[0]
         own_chat = await people.private_chat_of(session, person_id=leader.person_id)
-        # Telegram lets a bot write to a user who has opened it, whose chat id is the user's
-        # id; a refusal sends the summary to the team chat instead.
-        target = own_chat.id if own_chat is not None else leader.person_id
         team_chat = chat.id if chat.kind != "private" else None
+        # A leader who never opened a private chat with the bot cannot be written to first
+        # (Telegram answers 403): the team chat straight away. One who did gets it privately,
+        # and should that chat refuse it now, the team chat has it instead.
+        target = own_chat.id if own_chat is not None else (team_chat or leader.person_id)
+        fallback = team_chat if target != team_chat else None
         if target in queued or (team_chat is not None and team_chat in queued):
             continue  # sent to the leader, or already fallen back to the team chat
         language = (own_chat.language if own_chat else None) or chat.language
         with i18n.use(language or deps.default_locale):
             indicators = await config.indicators_for(session, unit=unit)
-            # Sent on Monday morning by default: it reports on the week that just ended.
-            covered = today - timedelta(days=1)
+            # The last finished week, whatever day the unit's schedule says: a Friday summary
+            # of a week still running would report half of it.
+            covered = week_start(today) - timedelta(days=1)
             try:
                 rich = await weekly_summary(
                     session, unit=unit, today=covered, indicators=indicators
@@ -52,7 +56,7 @@ async def summaries(session: AsyncSession, chunk: Chunk) -> list[Post]:
                 log.exception("weekly summary of unit %s failed; left out", unit.id)
                 deps.observer.count("skipped", "summary")
                 continue
-        posts.append(Post(target, rich, fallback_chat_id=team_chat))
+        posts.append(Post(target, rich, fallback_chat_id=fallback))
     return posts
 
 
