@@ -30,6 +30,9 @@ def action_name(action: str) -> str:
         "member": _("member details"),
         "plan": _("plan applied"),
         "village": _("village created"),
+        "rename": _("renamed"),
+        "merge": _("villages merged"),
+        "remove": _("village removed"),
     }.get(action, action)
 
 

@@ -28,6 +28,7 @@ from handlers import (
     targets,
     team,
     upload,
+    villages,
 )
 from handlers.context import Ctx
 from handlers.i18n import N_
@@ -127,6 +128,19 @@ TABLE: tuple[Command, ...] = (
         "admin",
     ),
     Command(("nhat_ky", "audit"), audit.audit, N_("the latest configuration changes"), "admin"),
+    Command(("doi_ten", "rename"), villages.rename, N_("rename this chat's village"), "admin"),
+    Command(
+        ("gop", "merge"),
+        villages.merge,
+        N_("merge the village with that code into this chat's village"),
+        "admin",
+    ),
+    Command(
+        ("xoa_thon", "remove_village"),
+        villages.remove,
+        N_("remove an empty village by its code"),
+        "admin",
+    ),
     Command(
         ("nhap", "import"),
         upload.nhap,

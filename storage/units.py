@@ -169,15 +169,13 @@ async def find_village(session: AsyncSession, *, commune: Unit, name: str) -> Un
 
 async def create_village(session: AsyncSession, *, commune: Unit, name: str) -> Unit:
     name = " ".join(name.split())
-    count = (
-        await session.exec(
-            select(func.count()).select_from(Unit).where(Unit.parent_id == commune.id)
-        )
-    ).one()
+    codes = (await session.exec(select(Unit.code).where(Unit.parent_id == commune.id))).all()
+    # The next number after the highest: a removed or merged village's code is never reused.
+    taken = [int(c.rsplit("-", 1)[1]) for c in codes if c.rsplit("-", 1)[-1].isdigit()]
     village = Unit(
         parent_id=commune.id,
         level="village",
-        code=f"{commune.code}-{count + 1}",
+        code=f"{commune.code}-{max(taken, default=0) + 1}",
         name=name,
         name_key=key(name),
     )
