@@ -117,7 +117,7 @@ async def _export(settings: Settings, unit_ref: str, period: str | None, out: st
             today = datetime.now(settings.tz).date()
             first, last, label = export.parse_period(period, today)
             content = await export.workbook(
-                session, unit=unit, first=first, last=last, tz=settings.tz
+                session, unit=unit, first=first, last=last, tz=settings.tz, today=today
             )
     finally:
         await engine.dispose()

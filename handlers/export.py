@@ -4,7 +4,9 @@ and the reports themselves, with Vietnamese headers, frozen header rows and numb
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,6 +25,7 @@ from handlers.periods import week_key
 from handlers.progress import UnitProgress, own_targets, target_for, unit_progress
 from handlers.views import grade_name
 from storage import config, reports, units
+from storage.folding import fold
 from storage.models import Indicator, Unit
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -42,11 +46,35 @@ def quarter_key(day: date) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
+def month_bounds(year: int, month: int) -> tuple[date, date]:
+    first = date(year, month, 1)
+    after = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    return first, after - timedelta(days=1)
+
+
+# "quý 4", "quy IV", "Q4", "tháng 11", "thang 11/2025", "T11": as an official says a period.
+_SPOKEN_QUARTER = re.compile(r"^(?:quy|q)\s*(?P<q>[1-4]|i{1,3}|iv)(?:\s*[/-]\s*(?P<y>\d{4}))?$")
+_SPOKEN_MONTH = re.compile(r"^(?:thang|t|month)\s*(?P<m>\d{1,2})(?:\s*[/-]\s*(?P<y>\d{4}))?$")
+_ISO_MONTH = re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})$")
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+
+
 def parse_period(text: str | None, today: date) -> tuple[date, date, str]:
-    """`2026-Q4`, `2026-W47`, `2026`, or nothing for the current quarter: (first, last, label)."""
+    """`2026-Q4`, `Q4`, `quý 4`, `2026-11`, `tháng 11`, `2026-W47`, `2026`, or nothing for the
+    current quarter: (first, last, label). A quarter or month without a year is this year's."""
     if not text:
         first, last = quarter_bounds(today)
         return first, last, quarter_key(today)
+    spoken = " ".join(fold(text).split())
+    found = _SPOKEN_QUARTER.match(spoken)
+    if found:
+        n = _ROMAN.get(found["q"]) or int(found["q"])
+        in_year = int(found["y"] or today.year)
+        return (*quarter_bounds(date(in_year, 3 * n - 2, 1)), f"{in_year}-Q{n}")
+    found = _SPOKEN_MONTH.match(spoken) or _ISO_MONTH.match(spoken)
+    if found and 1 <= int(found["m"]) <= 12:
+        in_year, month = int(found["y"] or today.year), int(found["m"])
+        return (*month_bounds(in_year, month), f"{in_year}-{month:02d}")
     label = text.strip().upper()
     try:
         if "-Q" in label:
@@ -62,7 +90,7 @@ def parse_period(text: str | None, today: date) -> tuple[date, date, str]:
             return date(int(label), 1, 1), date(int(label), 12, 31), label
     except ValueError:
         pass
-    raise ValueError(f"period {text!r}: write 2026-Q4, 2026-W47 or 2026")
+    raise ValueError(f"period {text!r}: write 2026-Q4, quý 4, tháng 11, 2026-W47 or 2026")
 
 
 def level_name(level: str) -> str:
@@ -84,20 +112,61 @@ def append(ws: Worksheet, row: Sequence[object]) -> None:
             cell.data_type = "s"
 
 
-def _header(ws: Worksheet, titles: Sequence[str], widths: Sequence[int]) -> None:
+@dataclass(frozen=True)
+class Heading:
+    """What stands above every sheet's table: whose figures, for when, made when and by whom
+    (an official forwards the file as it is)."""
+
+    unit: str
+    first: date
+    last: date
+    made: date
+    by: str = ""
+
+
+TITLE_ROWS = 5  # the title block, and a blank row under it
+
+
+def _header(ws: Worksheet, titles: Sequence[str], widths: Sequence[int], heading: Heading) -> None:
+    append(ws, [heading.unit])
+    ws.cell(row=1, column=1).font = Font(bold=True, size=14)
+    period = f"{heading.first:%d/%m/%Y} – {heading.last:%d/%m/%Y}"
+    append(ws, [_("Period: {period}").format(period=period)])
+    append(ws, [_("Exported on {date}").format(date=f"{heading.made:%d/%m/%Y}")])
+    append(ws, [_("Prepared by: {name}").format(name=heading.by or "…………………………")])
+    append(ws, [])
     append(ws, list(titles))
-    for n, (cell, width) in enumerate(zip(ws[1], widths, strict=True), start=1):
+    header_row = TITLE_ROWS + 1
+    for n, (cell, width) in enumerate(zip(ws[header_row], widths, strict=True), start=1):
         cell.font, cell.fill = _HEADER, _FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
         ws.column_dimensions[get_column_letter(n)].width = width
-    ws.freeze_panes = "A2"
+    ws.freeze_panes = f"C{header_row + 1}"  # the header and the units' code and name
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages down as it takes, one page wide
+    if ws.sheet_properties.pageSetUpPr is None:
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties()
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
 async def workbook(
-    session: AsyncSession, *, unit: Unit, first: date, last: date, tz: ZoneInfo
+    session: AsyncSession,
+    *,
+    unit: Unit,
+    first: date,
+    last: date,
+    tz: ZoneInfo,
+    today: date | None = None,
+    by: str = "",
 ) -> bytes:
-    """Figures as they stand (from the running totals), the weeks from `first` to `last`, and
-    those weeks' reports."""
+    """Figures as they stand (from the running totals), the weeks from `first` to `last` that
+    have begun by `today`, and those weeks' reports; each sheet under a title block."""
+    today = today or last
+    shown_last = min(last, today)
+    heading = Heading(unit.name, first, last, today, by)
     indicators = await config.indicators_for(session, unit=unit)
     tree = await units.subtree(session, unit=unit)
     wb = Workbook()
@@ -107,9 +176,13 @@ async def workbook(
         members = [u for u in tree if u.level == level]
         if members:
             ws = wb.create_sheet(level_name(level))
-            await _level_sheet(session, ws, members, indicators, week_key(last))
-    await _weekly_sheet(session, wb.create_sheet(_("Weekly")), tree, indicators, first, last)
-    await _reports_sheet(session, wb.create_sheet(_("Reports")), unit, indicators, first, last, tz)
+            await _level_sheet(session, ws, members, indicators, week_key(shown_last), heading)
+    await _weekly_sheet(
+        session, wb.create_sheet(_("Weekly")), tree, indicators, first, shown_last, heading
+    )
+    await _reports_sheet(
+        session, wb.create_sheet(_("Reports")), unit, indicators, first, shown_last, tz, heading
+    )
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -121,6 +194,7 @@ async def _level_sheet(
     members: Sequence[Unit],
     indicators: Sequence[Indicator],
     week: str,
+    heading: Heading,
 ) -> None:
     titles, widths = [_("Code"), _("Unit"), _("Households")], [12, 34, 11]
     percent_columns: set[int] = set()
@@ -138,7 +212,7 @@ async def _level_sheet(
             widths.append(14)
     titles += [_("Score"), _("Grade"), _("Rank")]
     widths += [8, 12, 7]
-    _header(ws, titles, widths)
+    _header(ws, titles, widths, heading)
     progress: list[UnitProgress] = [
         await unit_progress(session, unit=u, week=week, indicators=indicators) for u in members
     ]
@@ -169,7 +243,7 @@ async def _level_sheet(
             ]
         row += [round(p.score, 1), grade_name(p.grade), ranks.get(p.unit.id or 0)]
         append(ws, row)
-    for cells in ws.iter_rows(min_row=2):
+    for cells in ws.iter_rows(min_row=TITLE_ROWS + 2):
         for cell in cells:
             if cell.column in percent_columns:
                 cell.number_format = "0.0%"
@@ -196,9 +270,16 @@ async def _weekly_sheet(
     indicators: Sequence[Indicator],
     first: date,
     last: date,
+    heading: Heading,
 ) -> None:
     weeks = _weeks(first, last)
-    _header(ws, [_("Code"), _("Unit"), _("Indicator"), *weeks], [12, 34, 30, *[10] * len(weeks)])
+    # Weeks as their dates, as people name them: "16/11–22/11".
+    spans = []
+    for week in weeks:
+        monday = date.fromisocalendar(int(week[:4]), int(week.split("W")[1]), 1)
+        spans.append(f"{monday:%d/%m}–{monday + timedelta(days=6):%d/%m}")
+    _header(ws, [_("Code"), _("Unit"), _("Indicator"), *spans], [12, 34, 30, *[12] * len(weeks)],
+            heading)  # fmt: skip
     ids = [u.id for u in scope if u.id is not None]
     table = await reports.weekly_totals(session, unit_ids=ids, weeks=weeks)
     for u in scope:
@@ -218,10 +299,12 @@ async def _reports_sheet(
     first: date,
     last: date,
     tz: ZoneInfo,
+    heading: Heading,
 ) -> None:
-    titles = [_("Date"), _("Week"), _("Unit"), _("Member"), *[i.code for i in indicators],
-              _("Note"), _("Recorded at")]  # fmt: skip
-    _header(ws, titles, [11, 10, 28, 26, *[7] * len(indicators), 30, 17])
+    names = [indicator_name(i.name_vi, i.name_en) for i in indicators]
+    titles = [_("Date"), _("Week"), _("Unit"), _("Member"), *names, _("Note"),
+              _("Recorded at")]  # fmt: skip
+    _header(ws, titles, [11, 10, 28, 26, *[14] * len(indicators), 30, 17], heading)
     for report, u, person, v in await reports.dated_in(
         session, scope=unit, first=first, last=last
     ):
@@ -238,6 +321,6 @@ async def _reports_sheet(
                 at.astimezone(tz).replace(tzinfo=None),  # Excel has no time zones: local time
             ],
         )
-    for cells in ws.iter_rows(min_row=2):
+    for cells in ws.iter_rows(min_row=TITLE_ROWS + 2):
         cells[0].number_format = "DD/MM/YYYY"
         cells[-1].number_format = "DD/MM/YYYY HH:MM"

@@ -65,10 +65,18 @@ async def export_workbook(ctx: Ctx) -> list[Reply]:
     except ValueError:
         return ctx.reply(
             Rich()
-            .add("⚠️ ", _("Name a period as 2026-Q4, 2026-W47 or 2026."))
+            .add("⚠️ ", _("Name a period as quý 4, tháng 11, 2026-Q4, 2026-W47 or 2026."))
             .add(fmt(_("Example: {example}"), example=code("/xuat 2026-Q4")))
         )
-    content = await workbook(ctx.session, unit=unit, first=first, last=last, tz=ctx.tz)
+    content = await workbook(
+        ctx.session,
+        unit=unit,
+        first=first,
+        last=last,
+        tz=ctx.tz,
+        today=ctx.today,
+        by=ctx.person.display_name,
+    )
     caption = Rich().add(
         "📊 ",
         fmt(

@@ -37,8 +37,17 @@ def test_periods(text: str | None, first: date, last: date) -> None:
     assert (got_first, got_last) == (first, last)
 
 
+def test_periods_as_officials_say_them() -> None:
+    today = date(2026, 11, 20)
+    for text in ("quý 4", "Quý IV", "Q4", "q4/2026", "2026-Q4"):
+        assert parse_period(text, today) == (date(2026, 10, 1), date(2026, 12, 31), "2026-Q4")
+    for text in ("tháng 11", "Tháng 11/2026", "T11", "2026-11"):
+        assert parse_period(text, today) == (date(2026, 11, 1), date(2026, 11, 30), "2026-11")
+    assert parse_period("tháng 2/2028", today)[1] == date(2028, 2, 29)
+
+
 def test_bad_period() -> None:
-    for text in ("2026-Q5", "quý 4", "2026-W60"):
+    for text in ("2026-Q5", "quý 5", "tháng 13", "2026-W60"):
         with pytest.raises(ValueError, match="period"):
             parse_period(text, date(2026, 11, 20))
     assert quarter_bounds(date(2026, 12, 31)) == (date(2026, 10, 1), date(2026, 12, 31))
@@ -56,7 +65,13 @@ async def _book(deps: Deps) -> bytes:
         unit = await resolve_unit(session, "xa:20791")
         with i18n.use("vi"):
             return await workbook(
-                session, unit=unit, first=date(2026, 10, 1), last=date(2026, 12, 31), tz=VN
+                session,
+                unit=unit,
+                first=date(2026, 10, 1),
+                last=date(2026, 12, 31),
+                tz=VN,
+                today=date(2026, 11, 20),
+                by="Trần Văn Quản",
             )
 
 
@@ -64,23 +79,43 @@ async def test_workbook_shape(deps: Deps) -> None:
     book = load_workbook(io.BytesIO(await _book(deps)))
     assert book.sheetnames == ["Xã", "Thôn", "Theo tuần", "Báo cáo"]
     villages = book["Thôn"]
-    assert villages.freeze_panes == "A2"
-    header = [c.value for c in villages[1]]
+    # A title block to forward as it is: whose, which period, when, by whom.
+    assert villages["A1"].value == "Xã Thăng Bình"
+    assert villages["A1"].font.b
+    assert villages["A2"].value == "Kỳ báo cáo: 01/10/2026 – 31/12/2026"
+    assert villages["A3"].value == "Ngày xuất: 20/11/2026"
+    assert villages["A4"].value == "Người lập biểu: Trần Văn Quản"
+    assert villages.freeze_panes == "C7"
+    # Printed landscape, one page wide, the header on every page.
+    assert villages.page_setup.orientation == "landscape"
+    assert villages.page_setup.fitToWidth == 1
+    assert villages.page_setup.fitToHeight == 0
+    fit = villages.sheet_properties.pageSetUpPr
+    assert fit is not None
+    assert fit.fitToPage is True
+    assert villages.print_title_rows == "$6:$6"
+    header = [c.value for c in villages[6]]
     assert header[:5] == ["Mã", "Đơn vị", "Số hộ", "Hộ được hướng dẫn: đã làm",
                           "Hộ được hướng dẫn: %"]  # fmt: skip
     assert header[-3:] == ["Điểm", "Xếp loại", "Hạng"]
-    assert villages["B2"].value == "Thôn Hà Lam"
-    assert villages["E2"].value == pytest.approx(250 / 350)
-    assert villages["E2"].number_format == "0.0%"
-    assert villages["G2"].value == 280 - 250  # 80 % of 350 households, 250 done
-    assert villages.cell(row=2, column=len(header)).value == 1  # rank
-    assert villages.cell(row=3, column=len(header)).value == 2
+    assert villages["B7"].value == "Thôn Hà Lam"
+    assert villages["E7"].value == pytest.approx(250 / 350)
+    assert villages["E7"].number_format == "0.0%"
+    assert villages["G7"].value == 280 - 250  # 80 % of 350 households, 250 done
+    assert villages.cell(row=7, column=len(header)).value == 1  # rank
+    assert villages.cell(row=8, column=len(header)).value == 2
     reports = book["Báo cáo"]
-    assert [reports.cell(row=2, column=n).value for n in (3, 4)] == ["Thôn Hà Lam",
+    assert [reports.cell(row=7, column=n).value for n in (3, 4)] == ["Thôn Hà Lam",
                                                                      '<b>Ánh & "Bé"']  # fmt: skip
-    assert reports["A2"].number_format == "DD/MM/YYYY"
+    assert reports["A7"].number_format == "DD/MM/YYYY"
+    # Indicators by name, not by code.
+    assert reports.cell(row=6, column=5).value == "Hộ được hướng dẫn"
     weekly = book["Theo tuần"]
-    assert weekly.max_row == 1 + 3 + 2  # commune ×2 indicators, Hà Lam ×2, Bình Quý ×1
+    assert weekly.max_row == 6 + 3 + 2  # commune ×2 indicators, Hà Lam ×2, Bình Quý ×1
+    # Weeks as their dates, none after the day of export (20/11, in the week of 16/11).
+    weeks = [c.value for c in weekly[6]][3:]
+    assert weeks[0] == "28/09–04/10"
+    assert weeks[-1] == "16/11–22/11"
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
