@@ -141,6 +141,8 @@ def _header(ws: Worksheet, titles: Sequence[str], widths: Sequence[int], heading
         cell.font, cell.fill = _HEADER, _FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
         ws.column_dimensions[get_column_letter(n)].width = width
+    # Tall enough for a wrapped "Hộ có tài khoản thanh toán điện tử: còn thiếu" when printed.
+    ws.row_dimensions[header_row].height = 80
     ws.freeze_panes = f"C{header_row + 1}"  # the header and the units' code and name
     ws.print_title_rows = f"{header_row}:{header_row}"
     ws.page_setup.orientation = "landscape"

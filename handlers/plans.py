@@ -6,6 +6,7 @@ A refused plan names its file, the line and the reason, so whoever edits it can 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tomllib
@@ -26,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.config_grammar import JOB_KEYS, parse_when
 from storage import config, people, units
 from storage.models import Indicator, PlanApplication, Unit
+from storage.reference import load_plan_file
 
 GRADE_KEYS = ("xuat_sac", "tot", "kha", "trung_binh")
 # The grade keys of plans, as scoring and the catalogues name them.
@@ -193,7 +195,21 @@ def parse_plan(label: str, text: str) -> Plan:
             line = _line_of(text, ("indicators", index, "code"))
             raise PlanError(label, line, f"indicators[{index}].code: {spec.code!r} appears twice")
         seen.add(spec.code)
+        # A national indicator's target, named by its code only: its kind is the nation's.
+        kind = spec.kind or _NATIONAL_KINDS().get(spec.code)
+        if kind == "households" and spec.target is not None and spec.target > 100:
+            line = _line_of(text, ("indicators", index, "target"))
+            raise PlanError(
+                label,
+                line,
+                f"indicators[{index}].target: {spec.target} is a share of households: 0 to 100",
+            )
     return plan
+
+
+@functools.cache
+def _NATIONAL_KINDS() -> dict[str, str]:
+    return {i["code"]: i["kind"] for i in load_plan_file()["indicators"]}
 
 
 def load_plan(ref: str) -> tuple[str, str, Plan]:

@@ -76,3 +76,15 @@ def test_export(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert book.sheetnames == ["Xã", "Theo tuần", "Báo cáo"]
     assert book["Theo tuần"]["D6"].value == "28/09–04/10"  # the first week of Q4, by its dates
     assert main(["export", "--unit", "xa:20791", "--period", "Q9"]) == 2
+
+
+def test_plan_check_refuses_a_share_above_100(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    plan = tmp_path / "too_much.toml"
+    plan.write_text('name = "x"\nsource = "y"\n[[indicators]]\ncode = "app"\ntarget = 150\n',
+                    encoding="utf-8")  # fmt: skip
+    assert main(["plan", "check", str(plan)]) == 2
+    assert f"{plan}:5: indicators[0].target: 150 is a share of households: 0 to 100" in (
+        capsys.readouterr().err
+    )

@@ -94,6 +94,12 @@ BROKEN = [
         5,
         "indicators[1].code: 'ho' appears twice",
     ),
+    # A national indicator's share named by its code only: refused by `tcns plan check` too.
+    (
+        'name = "x"\n[[indicators]]\ncode = "app"\ntarget = 150\n',
+        4,
+        "150 is a share of households",
+    ),
 ]
 
 
@@ -115,7 +121,6 @@ def test_broken_plan_is_refused_precisely(
     ("text", "line", "reason"),
     [
         ('name = "x"\n[[indicators]]\ncode = "moi"\ntarget = 5\n', 3, "not a known indicator"),
-        ('name = "x"\n[[indicators]]\ncode = "app"\ntarget = 150\n', 4, "share of households"),
         (
             'name = "x"\n[[indicators]]\ncode = "dvc"\nname_vi = "a"\nname_en = "b"\n'
             'kind = "households"\n',
