@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+from rapidfuzz import fuzz
+
 from handlers import i18n, roles
 from handlers.context import Ctx, indicator_name
 from handlers.grammar import Problem, parse_count, parse_link
@@ -12,6 +16,7 @@ from handlers.report import not_linked
 from handlers.richtext import Rich, b, code, fmt
 from handlers.views import number
 from storage import config, reports, units
+from storage.folding import village_key
 from storage.models import Unit
 
 
@@ -21,6 +26,40 @@ def denied() -> Rich:
 
 def leaders_only() -> Rich:
     return Rich().add("⛔ ", _("Only the team's leader or an admin of this unit can do that."))
+
+
+async def _close_villages(ctx: Ctx, commune: Unit, name: str) -> list[Unit]:
+    """The commune's villages whose names are close to `name` (a typo, a missing word)."""
+    assert commune.id is not None  # noqa: S101 (stored)
+    wanted = village_key(name)
+    found = [u for u in await units.children(ctx.session, unit_id=commune.id)
+             if u.level == "village"]  # fmt: skip
+    digits = re.findall(r"\d+", wanted)
+    # "Thôn 2" is no typo of "Thôn 3": names that differ in their numbers are other villages.
+    scored = [
+        (fuzz.ratio(wanted, village_key(u.name)), u)
+        for u in found
+        if re.findall(r"\d+", village_key(u.name)) == digits
+    ]
+    return [u for score, u in sorted(scored, key=lambda s: -s[0]) if score >= 80][:5]
+
+
+def _did_you_mean(commune: Unit, name: str, close: list[Unit]) -> Rich:
+    rich = Rich().add(
+        "❓ ",
+        fmt(
+            _("{commune} has no village “{name}” but has one close to it. Did you mean:"),
+            commune=b(commune.name),
+            name=name,
+        ),
+    )
+    for village in close:
+        rich.add(
+            "• ", b(village.name), " — ", code(f"/lien_ket xa={commune.code} thon={village.code}")
+        )
+    rich.add(fmt(_("A new village all the same: {example}"),
+                 example=code(f"/lien_ket xa={commune.code} thon={name} moi=co")))  # fmt: skip
+    return rich
 
 
 async def unit_names(ctx: Ctx, unit: Unit) -> str:
@@ -57,6 +96,16 @@ async def link(ctx: Ctx) -> list[Reply]:
     existing = commune
     if request.village:
         village = await units.find_village(ctx.session, commune=commune, name=request.village)
+        if village is None and re.fullmatch(r"\d+-\d+", request.village):
+            # thon=20791-3: the village by its code, as a "did you mean" answer names it.
+            coded = await units.by_code(ctx.session, level="village", code=request.village)
+            village = next((v for v in coded if v.parent_id == commune.id), None)
+            if village is None:
+                return ctx.reply(_not_found(_("village"), request.village))
+        if village is None and not request.new:
+            close = await _close_villages(ctx, commune, request.village)
+            if close:
+                return ctx.reply(_did_you_mean(commune, request.village, close))
         existing = village if village is not None else commune
     # A new village needs an admin of its commune; an existing unit, an admin of that unit.
     if not await roles.is_admin_of(ctx, existing):

@@ -126,7 +126,7 @@ def parse_date(value: str, *, today: date) -> date | None:
 
 # --- /lien_ket -----------------------------------------------------------------------------
 
-LINK_KEYS = ("tinh", "xa", "thon", "ho")
+LINK_KEYS = ("tinh", "xa", "thon", "ho", "moi")
 _LINK_KEY = re.compile(r"(?:^|(?<=[\s,;]))(?P<key>[a-z_]+)\s*=")
 _LINK_ALIASES = {"phuong": "xa", "dac_khu": "xa", "ban": "thon", "ap": "thon", "to": "thon"}
 
@@ -137,6 +137,7 @@ class LinkRequest:
     province: str | None = None
     village: str | None = None
     households: int | None = None
+    new: bool = False  # `moi=co`: a new village even when one of a close name exists
 
 
 def parse_link(text: str) -> LinkRequest | Problem:
@@ -175,6 +176,7 @@ def parse_link(text: str) -> LinkRequest | Problem:
         province=fields.get("tinh"),
         village=fields.get("thon"),
         households=households,
+        new=fold(fields.get("moi", "")) in ("co", "yes", "1"),
     )
 
 

@@ -38,9 +38,20 @@ async def test_rename_merge_and_remove(deps: Deps) -> None:
     # A second group of the same village, typed without accents or "Thôn": found, not made.
     again = ChatRoom(deps, "tg:-6002")
     assert "Đã tạo" not in await again.say(SUPER, "/lien_ket xa=20791 thon=phu my")
+    # A near miss asks instead of making a second village; by its code it links.
+    near = ChatRoom(deps, "tg:-6009")
+    out = await near.say(SUPER, "/lien_ket xa=20791 thon=Phu Mi")
+    assert "Có phải là:" in out
+    assert "Thôn Phú Mỹ — /lien_ket xa=20791 thon=20791-" in out
+    assert "/lien_ket xa=20791 thon=Phu Mi moi=co" in out
+    code_line = re.search(r"thon=(20791-\d+)", out)
+    assert code_line is not None
+    assert "liên kết với Thôn Phú Mỹ" in await near.say(
+        SUPER, f"/lien_ket xa=20791 thon={code_line[1]}"
+    )
     # A real duplicate, made under another name, with reports of its own.
     dup = ChatRoom(deps, "tg:-6003")
-    out = await dup.say(SUPER, "/lien_ket xa=20791 thon=Phú Mỹ 2 ho=100")
+    out = await dup.say(SUPER, "/lien_ket xa=20791 thon=Phú Mỹ 2 ho=100 moi=co")
     dup_code = re.search(r"mã (20791-\d+)", out)
     assert dup_code is not None
     other = ChatRoom(deps, "tg:-6004")
