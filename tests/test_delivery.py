@@ -214,10 +214,10 @@ async def test_export_command_sends_a_workbook(fake: FakeTelegram, running: app.
     assert doc.content is not None
     book = load_workbook(io.BytesIO(doc.content))
     assert book.sheetnames == ["Thôn", "Theo tuần", "Báo cáo"]
-    assert book["Thôn"]["B2"].value == "Thôn Hà Lam"
-    assert book["Thôn"].freeze_panes == "A2"
+    assert book["Thôn"]["B7"].value == "Thôn Hà Lam"  # under the title block
+    assert book["Thôn"].freeze_panes == "C7"
     assert "Lê Văn Hùng" in [c.value for c in book["Báo cáo"]["D"]]
-    assert "Ví dụ: /xuat 2026-Q4" in await talk.say(HA_LAM, ADMIN_ID, "/xuat quy 4")
+    assert "Ví dụ: /xuat 2026-Q4" in await talk.say(HA_LAM, ADMIN_ID, "/xuat quý 9")
 
 
 async def test_bot_api_502_is_retried_with_backoff(

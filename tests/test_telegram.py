@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -12,6 +13,7 @@ from sqlmodel import func, select
 from bot import app
 from bot.telegram import WEBHOOK_PATH
 from sandbox.telegram import FakeTelegram
+from storage import outbox as outbox_store
 from storage.models import Report
 from tests.conftest import lift_group_limit
 from tests.factories import settings_for
@@ -29,6 +31,11 @@ async def polling(
     yield running
     await fake.wake_pollers()
     await running.stop()
+
+
+async def _pending(running: app.Running) -> int:
+    async with running.deps.sessions() as s:
+        return await outbox_store.pending_count(s)
 
 
 async def _report_count(running: app.Running) -> int:
@@ -183,6 +190,11 @@ async def test_webhook_mode(fake: FakeTelegram, database_url: str, clock: Clock)
             async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
                 assert r.status == 200
                 assert (await r.json())["ok"] is True
+            # The scheduler's first tick caught up Monday's boards: once they are out, the
+            # gauge says so (waiting for the sender, not for a time).
+            async with asyncio.timeout(30):
+                while await _pending(running):  # noqa: ASYNC110 (no event in a database)
+                    await asyncio.sleep(0.05)
             async with http.get(f"http://127.0.0.1:{port}/metrics") as r:
                 assert r.status == 200
                 page = await r.text()
