@@ -136,6 +136,9 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
     if not isinstance(message, dict):
         return None
     text, chat, sender = message.get("text"), message.get("chat"), _person(message.get("from"))
+    gone = _person(message.get("left_chat_member"))
+    if gone is not None and text is None:
+        text = ""  # the service message of someone leaving: no text of its own
     document = _document(message.get("document"))
     if document is not None and text is None:
         text = message.get("caption") or ""  # a file's command is in its caption
@@ -172,6 +175,7 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
         reply_to_name=replied[1] if replied is not None else None,
         reply_to_bot=to_bot,
         document=document,
+        left=f"tg:{gone[0]}" if gone is not None and not gone[3] else None,
     )
 
 

@@ -30,6 +30,7 @@ def action_name(action: str) -> str:
         "member": _("member details"),
         "plan": _("plan applied"),
         "village": _("village created"),
+        "left": _("left the team"),
         "rename": _("renamed"),
         "merge": _("villages merged"),
         "remove": _("village removed"),

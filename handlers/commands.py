@@ -73,6 +73,12 @@ TABLE: tuple[Command, ...] = (
     Command(("chi_tieu", "targets"), targets.targets, N_("the targets in force")),
     Command(("lich", "schedule"), targets.schedule, N_("when reminders and boards go out")),
     Command(("tham_gia", "join"), team.join, N_("join a team with its code (private chat)")),
+    Command(
+        ("roi_to", "leave"),
+        team.leave,
+        N_("leave the team; as a reply, a leader takes someone off it"),
+        decides_access=True,
+    ),
     Command(("huong_dan", "help", "start"), help.help_, N_("how to use the bot")),
     Command(("tong_hop", "summary"), standing.summary, N_("the weekly summary now"), "leader"),
     Command(

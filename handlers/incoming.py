@@ -45,6 +45,9 @@ class Incoming:
     # A file sent with the message (its caption is `text`): the transport fetches its content
     # before the router sees it (`Document.content`), outside any transaction.
     document: Document | None = None
+    # Someone left the group (Telegram's service message, which reaches bots in privacy
+    # mode): their platform-tagged id; `text` is empty.
+    left: str | None = None
 
 
 @dataclass(frozen=True)

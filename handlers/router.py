@@ -11,7 +11,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import guided, i18n, report, upload
+from handlers import guided, i18n, report, team, upload
 from handlers.commands import BY_NAME, guarded
 from handlers.context import Ctx
 from handlers.flood import ANSWER, MAX_TEXT, Verdict
@@ -174,6 +174,8 @@ def _route(deps: Deps, msg: Incoming) -> _Route | None:
         msg = replace(msg, sent_at=deps.clock())
         pressed = upload.on_press if msg.text.startswith(upload.PRESS) else guided.on_press
         return _Route(msg, "", msg.text, pressed, alone=False, press=True)
+    if msg.left is not None:
+        return _Route(msg, "", "", team.left_group, alone=False)
     text = strip_invisible(msg.text)
     if text != msg.text:
         # A zero-width space after "/bao_cao" would hide the command from everything below.

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from handlers import guided, report, roles
-from handlers.admin import unit_names
+from handlers.admin import leaders_only, unit_names
 from handlers.config_grammar import parse_member
 from handlers.context import Ctx
-from handlers.delegation import admin_and_subject
+from handlers.delegation import admin_and_subject, replied_person
 from handlers.grammar import Problem
 from handlers.i18n import _
 from handlers.incoming import Reply
@@ -60,6 +60,49 @@ async def leader(ctx: Ctx) -> list[Reply]:
         ),
         *menus,
     ]
+
+
+async def leave(ctx: Ctx) -> list[Reply]:
+    """`/roi_to`: a member leaves the team; a leader or admin, as a reply, takes someone off it.
+    Their reports stay where they were made; they are no longer reminded."""
+    unit = await ctx.unit()
+    if unit is None or unit.id is None:
+        return ctx.reply(not_linked(ctx))
+    subject = ctx.person
+    if ctx.msg.reply_to_id is not None and ctx.msg.reply_to_id != ctx.person.id:
+        if not (await roles.is_admin_of(ctx, unit) or await roles.is_leader_of(ctx, unit)):
+            return ctx.reply(leaders_only())
+        found = await replied_person(ctx)
+        assert found is not None  # noqa: S101 (a reply)
+        subject = found
+    was = await config.leave(ctx.session, person_id=subject.id, unit_id=unit.id)
+    name = mention(subject.id, subject.display_name)
+    if was is None:
+        return ctx.reply(Rich().add("ℹ️ ", fmt(_("{name} is not in the team of {unit}."),
+                                                name=name, unit=b(unit.name))))  # fmt: skip
+    await ctx.audit("left", unit_id=unit.id, before=subject.id)
+    rich = Rich().add("👋 ", fmt(_("{name} is no longer in the team of {unit}."), name=name,
+                                 unit=b(unit.name)))  # fmt: skip
+    if was.role == "leader":
+        rich.add("ℹ️ ", fmt(_("The team has no leader now: an admin names one with {example}."),
+                            example=code("/to_truong")))  # fmt: skip
+    return ctx.reply(rich)
+
+
+async def left_group(ctx: Ctx) -> list[Reply]:
+    """Someone left the team's Telegram group: no longer a member (nor reminded); said
+    nothing, as the group saw them go."""
+    unit = await ctx.unit()
+    gone = ctx.msg.left
+    if unit is None or unit.id is None or gone is None or ctx.is_private:
+        return []
+    was = await config.leave(ctx.session, person_id=gone, unit_id=unit.id)
+    if was is not None:
+        await people.audit(
+            ctx.session, actor_id=gone, action="left", unit_id=unit.id, chat_id=ctx.chat.id,
+            before=gone,
+        )  # fmt: skip
+    return []
 
 
 async def join_code(ctx: Ctx) -> list[Reply]:

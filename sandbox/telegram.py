@@ -310,6 +310,21 @@ class FakeTelegram(LoopbackServer):
         return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(content),
                 "file_path": f"documents/{file_id}"}  # fmt: skip
 
+    async def user_leaves(self, chat_id: int, user_id: int) -> dict[str, Any]:
+        """A person leaves a group: Telegram's service message, which bots get whatever their
+        privacy mode."""
+        user = self.users[user_id].as_dict()
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(chat_id),
+            "date": int(self.clock()),
+            "chat": self.chats[chat_id],
+            "from": user,
+            "left_chat_member": user,
+        }
+        self._messages[(chat_id, message["message_id"])] = message
+        await self._push_update({"message": message})
+        return message
+
     async def user_edits(self, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
         message = dict(self._messages[(chat_id, message_id)])
         message["text"] = text

@@ -249,6 +249,16 @@ async def membership(session: AsyncSession, *, person_id: str, unit_id: int) -> 
     ).first()
 
 
+async def leave(session: AsyncSession, *, person_id: str, unit_id: int) -> Membership | None:
+    """The person is no longer a member of the team (their reports stay); the membership
+    that was, or None."""
+    found = await membership(session, person_id=person_id, unit_id=unit_id)
+    if found is not None:
+        await session.delete(found)
+        await session.flush()
+    return found
+
+
 async def roster(session: AsyncSession, *, unit_id: int) -> list[tuple[Membership, Person]]:
     rows = await session.exec(
         select(Membership, Person)
