@@ -112,6 +112,19 @@ async def _drive(fake: FakeTelegram, groups: list[int], load: Load, pid: int) ->
     return Figures(len(latencies), seconds, latencies, _cpu_seconds(pid) - cpu)
 
 
+def bot_env(fake: FakeTelegram, url: str, *, workers: int = 1) -> dict[str, str]:
+    """The environment of a `tcns run` child against the sandbox, sending limits lifted."""
+    return {
+        "TCNS_TELEGRAM_TOKEN": fake.token,
+        "TCNS_TELEGRAM_API_URL": fake.url,
+        "TCNS_DATABASE_URL": url,
+        "TCNS_SEND_PER_SECOND": str(UNLIMITED),
+        "TCNS_SEND_PER_GROUP_MINUTE": str(UNLIMITED),
+        "TCNS_HTTP_PORT": "0",
+        "TCNS_WORKERS": str(workers),
+    }
+
+
 def _server() -> FakeTelegram:
     return FakeTelegram(global_per_second=UNLIMITED, group_per_minute=UNLIMITED)
 
@@ -141,15 +154,7 @@ async def _tcns(load: Load, workdir: Path, *, url: str | None = None, workers: i
     )
     groups = groups[: load.groups]
     await settle_rounds(url)
-    env = {
-        "TCNS_TELEGRAM_TOKEN": fake.token,
-        "TCNS_TELEGRAM_API_URL": fake.url,
-        "TCNS_DATABASE_URL": url,
-        "TCNS_SEND_PER_SECOND": str(UNLIMITED),
-        "TCNS_SEND_PER_GROUP_MINUTE": str(UNLIMITED),
-        "TCNS_HTTP_PORT": "0",
-        "TCNS_WORKERS": str(workers),
-    }
+    env = bot_env(fake, url, workers=workers)
     proc = await spawn(["-m", "bot", "run"], env=env, log=workdir / "tcns-run.log")
     try:
         figures = await _drive(fake, groups, load, proc.pid)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.groups import fresh_database, link_groups
-from bench.ingest import UNLIMITED, settle_rounds
+from bench.ingest import UNLIMITED, bot_env, settle_rounds
 from bench.process import spawn, stop
 from handlers import guided
 from sandbox.telegram import FakeTelegram
@@ -92,14 +92,7 @@ async def measure(load: Load, workdir: Path) -> dict[str, float]:
     groups = (await link_groups(url, fake, communes=1 + load.groups // 20, per=20,
                                 households=1_000_000))[: load.groups]  # fmt: skip
     await settle_rounds(url)
-    env = {
-        "TCNS_TELEGRAM_TOKEN": fake.token,
-        "TCNS_TELEGRAM_API_URL": fake.url,
-        "TCNS_DATABASE_URL": url,
-        "TCNS_SEND_PER_SECOND": str(UNLIMITED),
-        "TCNS_SEND_PER_GROUP_MINUTE": str(UNLIMITED),
-        "TCNS_HTTP_PORT": "0",
-    }
+    env = bot_env(fake, url)
     users = {chat: 20_000_000 + n for n, chat in enumerate(groups)}
     for user in users.values():
         fake.add_user(user, "Thành viên", str(user))

@@ -167,7 +167,10 @@ class ZaloPlatform:
         return None  # nothing to confirm: Zalo has no offset
 
     async def download(self, file_id: str) -> bytes:
-        raise NotImplementedError("Zalo bots receive no files here")
+        """Never asked: `to_incoming` reads only text messages, so no Zalo update carries a
+        file. Should one, it is refused as the API refuses what it lacks (the transport then
+        answers that the file could not be read)."""
+        raise ZaloError(400, 400, f"files are not read from Zalo ({file_id})")
 
     async def close(self) -> None:
         if self.http is not None:

@@ -8,6 +8,7 @@ import csv
 import logging
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -150,7 +151,7 @@ def test_a_province_from_one_workbook(
     # The commune's board lists its imported villages.
     engine = db.create_engine(url)
     deps = Deps(sessions=db.session_factory(engine), superadmins=frozenset({"tg:1"}),
-                clock=Clock(__import__("datetime").datetime.now(__import__("datetime").UTC)),
+                clock=Clock(datetime(2026, 11, 20, 3, 0, tzinfo=UTC)),
                 flood=FloodGate(limit=100_000))  # fmt: skip
 
     async def board() -> str:
