@@ -31,6 +31,7 @@ def action_name(action: str) -> str:
         "plan": _("plan applied"),
         "village": _("village created"),
         "left": _("left the team"),
+        "moved": _("moved to another team"),
         "rename": _("renamed"),
         "merge": _("villages merged"),
         "remove": _("village removed"),
@@ -69,7 +70,7 @@ async def _names(ctx: Ctx, entries: list[AuditEntry]) -> dict[str, str]:
     person_ids: set[str] = set()
     for e in entries:
         for value in (e.before, e.after):
-            if value and e.action == "link" and value.isdigit():
+            if value and e.action in ("link", "moved") and value.isdigit():
                 unit_ids.add(int(value))
             elif value and _PERSON.match(value):
                 person_ids.add(value)
@@ -87,7 +88,7 @@ def _shown(action: str, value: str | None, names: dict[str, str]) -> str:
     """A value as people read it: a unit's or person's name, not its id."""
     if not value:
         return "–"
-    if action == "link" and value.isdigit():
+    if action in ("link", "moved") and value.isdigit():
         return names.get(f"unit:{value}", value)
     if value in names:
         return names[value]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from handlers import guided, report, roles
+import functools
+
+from handlers import guided, notices, report, roles
 from handlers.admin import leaders_only, unit_names
 from handlers.config_grammar import parse_member
 from handlers.context import Ctx
@@ -15,6 +17,7 @@ from handlers.progress import DEFAULT_TEAM
 from handlers.report import not_linked
 from handlers.richtext import Rich, b, code, fmt, i, mention
 from storage import config, people
+from storage.models import Membership, Unit
 
 MEMBER_EXAMPLE = "/thanh_vien to=doan tap_huan=co"
 
@@ -145,14 +148,23 @@ async def join(ctx: Ctx) -> list[Reply]:
             .add("⚠️ ", _("That join code is not valid. Ask your team leader for the current one."))
             .add(fmt(_("Example: {example}"), example=code("/tham_gia K7M2Q9XP")))
         )
+    already = await config.membership(ctx.session, person_id=ctx.person.id, unit_id=unit.id)
+    moved = [] if already is not None else await _leave_other_teams(ctx, unit)
     await people.ensure_member(ctx.session, person_id=ctx.person.id, unit_id=unit.id)
     ctx.chat.unit_id = unit.id  # this private chat now reports for the team
     where = await unit_names(ctx, unit)
-    rich = (
-        Rich()
-        .add("✅ ", fmt(_("You joined the team of {unit}."), unit=b(where)))
-        .add(fmt(_("Report here with {example}"), example=code(REPORT_EXAMPLE)))
-    )
+    rich = Rich()
+    if already is not None:
+        rich.add("ℹ️ ", fmt(_("You are already in the team of {unit}."), unit=b(where)))
+    else:
+        rich.add("✅ ", fmt(_("You joined the team of {unit}."), unit=b(where)))
+    for old, was in moved:
+        rich.add("🔁 ", fmt(_("You are no longer in the team of {unit}; your reports there stay."),
+                            unit=b(old.name)))  # fmt: skip
+        if was.role == "leader":
+            rich.add("ℹ️ ", fmt(_("{unit} has no leader now: an admin names one with {example}."),
+                                unit=b(old.name), example=code("/to_truong")))  # fmt: skip
+    rich.add(fmt(_("Report here with {example}"), example=code(REPORT_EXAMPLE)))
     if await report.claim_leadership(ctx, unit):
         rich.add("⭐ ", _("The province's list names you the team's leader."))
     return guided.with_keyboard(ctx, ctx.reply(rich))
@@ -224,3 +236,35 @@ async def member(ctx: Ctx) -> list[Reply]:
             ),
         )
     )
+
+
+async def _leave_other_teams(ctx: Ctx, unit: Unit) -> list[tuple[Unit, Membership]]:
+    """Joining a team by its code moves the person: a volunteer works in one village. The teams
+    they leave are told (their leader, else their group); their reports stay where they were
+    made. Returns the teams left and the memberships that were."""
+    left: list[tuple[Unit, Membership]] = []
+    for was, old in await config.memberships_of(ctx.session, person_id=ctx.person.id):
+        if old.id is None or old.id == unit.id or old.level != "village":
+            continue
+        await config.leave(ctx.session, person_id=ctx.person.id, unit_id=old.id)
+        await ctx.audit("moved", unit_id=old.id, before=ctx.person.id, after=str(unit.id))
+        left.append((old, was))
+        await notices.tell_team(
+            ctx,
+            old,
+            key=f"moved:{ctx.msg.message_key}",
+            text=functools.partial(_moved_notice, ctx.person.display_name, unit.name, old.name),
+            skip=ctx.person.id,
+        )
+    return left
+
+
+def _moved_notice(name: str, unit: str, old: str) -> Rich:
+    return Rich().add(
+        "🔁 ",
+        fmt(
+            _("{name} joined the team of {unit} by its code and is no longer in the team "
+              "of {old}."),
+            name=b(name), unit=b(unit), old=b(old),
+        ),
+    )  # fmt: skip

@@ -14,6 +14,7 @@ from storage import cache
 from storage.models import (
     AdminGrant,
     AuditEntry,
+    Chat,
     Indicator,
     Membership,
     Person,
@@ -257,6 +258,29 @@ async def leave(session: AsyncSession, *, person_id: str, unit_id: int) -> Membe
         await session.delete(found)
         await session.flush()
     return found
+
+
+async def memberships_of(
+    session: AsyncSession, *, person_id: str
+) -> list[tuple[Membership, Unit]]:
+    """The teams the person is in, oldest membership first."""
+    rows = await session.exec(
+        select(Membership, Unit)
+        .join(Unit, col(Unit.id) == col(Membership.unit_id))
+        .where(Membership.person_id == person_id)
+        .order_by(col(Membership.joined_at), col(Membership.id))
+    )
+    return list(rows.all())
+
+
+async def team_chat(session: AsyncSession, *, unit_id: int) -> Chat | None:
+    """The team's group chat (the first linked, if several), or None."""
+    rows = await session.exec(
+        select(Chat)
+        .where(Chat.unit_id == unit_id, Chat.kind != "private", col(Chat.active).is_(True))
+        .order_by(col(Chat.created_at), col(Chat.id))
+    )
+    return rows.first()
 
 
 async def roster(session: AsyncSession, *, unit_id: int) -> list[tuple[Membership, Person]]:

@@ -3,6 +3,8 @@ leaves the Telegram group no longer reminded (the service message, in privacy mo
 
 from __future__ import annotations
 
+import re
+
 from bot import app
 from sandbox.telegram import FakeTelegram
 from scheduler import jobs
@@ -11,7 +13,7 @@ from tests.conftest import lift_group_limit
 from tests.factories import settings_for
 from tests.harness import Clock
 from tests.test_jobs import at
-from tests.tg_world import ADMIN_ID, HA_LAM, Talk
+from tests.tg_world import ADMIN_ID, BINH_AN, HA_LAM, Talk
 
 LAN, HUNG, ANH = 101, 102, 103
 
@@ -55,6 +57,62 @@ async def test_members_leave_and_are_no_longer_reminded(
         assert "không còn trong tổ" in await talk.say(HA_LAM, LAN, "/roi_to")
         log = await talk.say(HA_LAM, ADMIN_ID, "/nhat_ky")
         assert "rời tổ: Lê Văn Hùng → –" in log
+        assert fake.errors == []
+    finally:
+        await fake.wake_pollers()
+        await running.stop()
+
+
+async def test_joining_another_team_by_code_moves_the_member(
+    fake: FakeTelegram, database_url: str, clock: Clock
+) -> None:
+    running = await app.start(settings_for(fake, database_url), schedule=False, clock=clock)
+    lift_group_limit(fake, running)
+    talk = Talk(fake)
+    try:
+        await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=200")
+        await talk.say(BINH_AN, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Bình An ho=150")
+        said = {}
+        for user in (LAN, HUNG):
+            before = len(fake.messages_to(HA_LAM))
+            said[user] = await fake.user_sends(HA_LAM, user, "/bao_cao ho=2")
+            await fake.wait_sent(before + 1, chat_id=HA_LAM)
+        await talk.say(HA_LAM, ADMIN_ID, "/to_truong", reply_to=said[LAN]["message_id"])
+        # Lan, the leader of Hà Lam, has a private chat with the bot: she is told there.
+        await talk.say(LAN, LAN, "/start")
+        code = re.search(r"/tham_gia (\w+)", await talk.say(BINH_AN, ADMIN_ID, "/ma_tham_gia"))
+        assert code is not None
+
+        out = await talk.say(HUNG, HUNG, f"/tham_gia {code[1]}")
+        assert "Bạn đã tham gia Tổ CNS Thôn Bình An" in out
+        assert "Bạn không còn trong tổ của Thôn Hà Lam; các báo cáo ở đó vẫn giữ nguyên." in out
+        # Joining again says so and moves nothing.
+        assert "Bạn đã ở trong tổ" in await talk.say(HUNG, HUNG, f"/tham_gia {code[1]}")
+        assert "Lê Văn Hùng" not in await talk.say(HA_LAM, LAN, "/danh_sach")
+        assert "Lê Văn Hùng" in await talk.say(BINH_AN, ADMIN_ID, "/danh_sach")
+        # His report stays with Hà Lam.
+        assert "4/200" in await talk.say(HA_LAM, LAN, "/tien_do")
+
+        before = len(fake.messages_to(LAN))
+        assert running.telegram is not None
+        await OutboxSender(running.deps, [running.telegram]).drain()
+        told = fake.messages_to(LAN)[before:]
+        assert [m.text for m in told] == [
+            "🔁 Lê Văn Hùng đã tham gia tổ của Thôn Bình An bằng mã và không còn trong tổ của "
+            "Thôn Hà Lam."
+        ]
+        assert "chuyển sang tổ khác: Lê Văn Hùng → Thôn Bình An" in await talk.say(
+            HA_LAM, ADMIN_ID, "/nhat_ky"
+        )
+
+        # The leader herself moving: the group is told, and that it has no leader now.
+        out = await talk.say(LAN, LAN, f"/tham_gia {code[1]}")
+        assert "Thôn Hà Lam chưa có tổ trưởng" in out
+        before = len(fake.messages_to(HA_LAM))
+        await OutboxSender(running.deps, [running.telegram]).drain()
+        assert "Nguyễn Thị Lan đã tham gia tổ của Thôn Bình An" in (
+            fake.messages_to(HA_LAM)[before].text or ""
+        )
         assert fake.errors == []
     finally:
         await fake.wake_pollers()
