@@ -19,6 +19,7 @@ from bot.settings import Settings
 from bot.transport import Transport
 from handlers import export, i18n, importing, plans
 from handlers.incoming import Messenger
+from handlers.views import merged_line
 from scheduler import jobs
 from scheduler.outbox import OutboxSender
 from storage import config, db, units
@@ -166,10 +167,12 @@ async def _import_template(settings: Settings, out: str, province_code: str | No
             province = None
             communes: list[Unit] = []
             if province_code:
-                found = await units.find(session, level="province", query=province_code)
+                found, former = await units.find_province(session, query=province_code)
                 if not found:
                     raise LookupError(f"no province has the code or name {province_code!r}")
                 province = found[0]
+                if former is not None:
+                    sys.stderr.write(merged_line(former, province) + "\n")
                 assert province.id is not None  # noqa: S101 (stored)
                 communes = [
                     c for c in await units.children(session, unit_id=province.id)

@@ -14,9 +14,10 @@ from handlers.incoming import Reply
 from handlers.problems import HOUSEHOLDS_EXAMPLE, LINK_EXAMPLE, describe
 from handlers.report import not_linked
 from handlers.richtext import Rich, b, code, fmt
-from handlers.views import number
+from handlers.views import merged_line, number
 from storage import config, reports, units
 from storage.folding import village_key
+from storage.merged_provinces import FormerProvince
 from storage.models import Unit
 
 
@@ -77,8 +78,9 @@ async def link(ctx: Ctx) -> list[Reply]:
         return ctx.reply(describe(request, example=LINK_EXAMPLE))
 
     province: Unit | None = None
+    former: FormerProvince | None = None
     if request.province:
-        found = await units.find(ctx.session, level="province", query=request.province)
+        found, former = await units.find_province(ctx.session, query=request.province)
         if not found:
             return ctx.reply(_not_found(_("province"), request.province))
         province = found[0]
@@ -89,7 +91,8 @@ async def link(ctx: Ctx) -> list[Reply]:
         parent_path=province.path if province else None,
     )
     if not communes:
-        return ctx.reply(_not_found(_("commune"), request.commune))
+        missing = _not_found(_("commune"), request.commune)
+        return ctx.reply(merged_note(former, province).extend(missing))
     if len(communes) > 1:
         return ctx.reply(await _ambiguous(ctx, communes))
     commune = communes[0]
@@ -127,7 +130,7 @@ async def link(ctx: Ctx) -> list[Reply]:
             return ctx.reply(describe(problem, example=LINK_EXAMPLE))
 
     where = await unit_names(ctx, target)
-    rich = Rich()
+    rich = merged_note(former, province)
     if created:
         rich.add("🆕 ", fmt(_("Created {unit} (code {code})."), unit=b(where), code=target.code))
     if ctx.is_private:
@@ -152,6 +155,14 @@ async def link(ctx: Ctx) -> list[Reply]:
         rich.add(fmt(_("Set the households with {example}"), example=code(HOUSEHOLDS_EXAMPLE)))
     rich.add(fmt(_("Members report with {example}"), example=code("/bao_cao ho=12 app=5")))
     return ctx.reply(rich) + await roles.menus(ctx, target, [ctx.person.id])
+
+
+def merged_note(former: FormerProvince | None, province: Unit | None) -> Rich:
+    """ "Tỉnh Quảng Nam has been part of Thành phố Đà Nẵng since 01/07/2025", when the province
+    was named as it was before the merger; else nothing."""
+    if former is None or province is None:
+        return Rich()
+    return Rich().add("ℹ️ ", merged_line(former, province))
 
 
 def _not_found(kind: str, name: str) -> Rich:
@@ -188,8 +199,8 @@ async def _below_reports(ctx: Ctx, unit: Unit, households: int) -> Problem | Non
                 return Problem(
                     "below_reports",
                     {
-                        "value": str(households),
-                        "current": str(done),
+                        "value": number(households),
+                        "current": number(done),
                         "key": indicator_name(ind.name_vi, ind.name_en),
                     },
                 )

@@ -10,6 +10,7 @@ from handlers.incoming import Reply
 from handlers.report import not_linked
 from handlers.richtext import Rich, b, fmt, i
 from handlers.team import affiliation_name
+from handlers.views import number
 from storage import config, people, units
 from storage.models import AuditEntry
 
@@ -92,6 +93,8 @@ def _shown(action: str, value: str | None, names: dict[str, str]) -> str:
         return names.get(f"unit:{value}", value)
     if value in names:
         return names[value]
+    if action == "households" and value.isdigit():
+        return number(int(value))
     member = _MEMBER.match(value)
     if action == "member" and member is not None:
         # "youth_union trained=True (tg:42)": the person, their affiliation, their training.

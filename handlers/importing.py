@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.context import indicator_name
 from handlers.i18n import _
-from handlers.views import number
+from handlers.views import merged_line, number
 from storage import config, people, reports, units
 from storage.folding import key, village_key
 from storage.models import Indicator, Unit
@@ -78,6 +78,7 @@ class Outcome:
 class Result:
     outcomes: list[Outcome] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # columns nobody reads
+    notes: list[str] = field(default_factory=list)  # how a name was read (a merged province)
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -90,15 +91,16 @@ class Result:
         lines = [
             _("{rows} rows: {created} created, {updated} updated, {unchanged} unchanged, "
               "{errors} with errors.").format(
-                rows=len(self.outcomes),
-                created=self.count("created"),
-                updated=self.count("updated"),
-                unchanged=self.count("unchanged"),
-                errors=self.count("error"),
+                rows=number(len(self.outcomes)),
+                created=number(self.count("created")),
+                updated=number(self.count("updated")),
+                unchanged=number(self.count("unchanged")),
+                errors=number(self.count("error")),
             )
         ]  # fmt: skip
         if self.ignored:
             lines.append(_("Columns not read: {names}").format(names=", ".join(self.ignored)))
+        lines += self.notes
         if not self.ok:
             lines.append(_("Nothing was changed: correct the rows above and import again."))
         elif not applied:
@@ -140,7 +142,9 @@ def read(filename: str, content: bytes, indicators: Sequence[Indicator]) -> tupl
     if "commune_code" not in named and "commune" not in named:
         raise ImportError_(_("The first row has no column “Mã xã” (or “Xã” with “Tỉnh”)."))
     if len(table) - 1 > MAX_ROWS:
-        raise ImportError_(_("More than {count} rows: split the file.").format(count=MAX_ROWS))
+        raise ImportError_(
+            _("More than {count} rows: split the file.").format(count=number(MAX_ROWS))
+        )
     rows: list[Row] = []
     for n, values in enumerate(table[1:], start=2):
         if not any(_text(v) for v in values):
@@ -194,6 +198,7 @@ class _Known:
     """What the rows refer to, looked up once per file."""
 
     provinces: dict[str, list[Unit]] = field(default_factory=dict)
+    merged: dict[str, str] = field(default_factory=dict)  # a former province's name -> note
     communes: dict[tuple[str, str], list[Unit]] = field(default_factory=dict)
     villages: dict[int, dict[str, Unit]] = field(default_factory=dict)  # commune -> key -> unit
 
@@ -216,6 +221,7 @@ async def run(
     for row in rows:
         outcome = await _row(session, row, known, seen, by_code, actor_id=actor_id, scope=scope)
         result.outcomes.append(outcome)
+    result.notes = list(known.merged.values())
     return result
 
 
@@ -374,8 +380,10 @@ async def _commune(session: AsyncSession, row: Row, known: _Known) -> Unit | str
     if province_name:
         provinces = known.provinces.get(province_name)
         if provinces is None:
-            provinces = await units.find(session, level="province", query=province_name)
+            provinces, former = await units.find_province(session, query=province_name)
             known.provinces[province_name] = provinces
+            if former is not None and provinces:
+                known.merged[province_name] = merged_line(former, provinces[0])
         if not provinces:
             return _("no province is called “{name}”").format(name=province_name)
         province = provinces[0]

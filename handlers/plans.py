@@ -229,6 +229,13 @@ async def resolve_unit(session: AsyncSession, ref: str) -> Unit:
     found: list[Unit] = []
     for level in levels:
         found += await units.by_code(session, level=level, code=code)
+    if not found and "province" in levels:
+        now, former = await units.find_province(session, query=code)
+        if former is not None and now:
+            raise LookupError(
+                f"{former.name} (code {former.code}) has been part of {now[0].name} "
+                f"(tinh:{now[0].code}) since 01/07/2025"
+            )
     if not found:
         raise LookupError(f"no unit with code {ref!r}")
     if len(found) > 1:

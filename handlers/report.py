@@ -363,10 +363,10 @@ async def _over_households(
                 "over_households",
                 {
                     "key": indicator_name(ind.name_vi, ind.name_en),
-                    "current": str(before),
-                    "value": str(v),
-                    "households": str(households),
-                    "room": str(max(0, households - before)),
+                    "current": views.number(before),
+                    "value": views.number(v),
+                    "households": views.number(households),
+                    "room": views.number(max(0, households - before)),
                 },
             )
     return None

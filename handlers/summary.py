@@ -88,7 +88,7 @@ async def weekly_summary(
         b(_("Reported")),
         ": ",
         _("{done} of {total} members").format(
-            done=len(members) - len(missing), total=len(members)
+            done=views.number(len(members) - len(missing)), total=views.number(len(members))
         ),
     )
     if missing:
@@ -108,8 +108,8 @@ async def weekly_summary(
             "🏆 ",
             fmt(
                 _("Rank {rank} of {count} in {scope} (its first ranked week)"),
-                rank=b(str(rank_now)),
-                count=len(now_board.rows),
+                rank=b(views.number(rank_now)),
+                count=views.number(len(now_board.rows)),
                 scope=now_board.scope.name,
             ),
         )
@@ -117,15 +117,15 @@ async def weekly_summary(
         if rank_then is None or rank_then == rank_now:
             change = _("unchanged")
         elif rank_then > rank_now:
-            change = _("up {steps}").format(steps=rank_then - rank_now)
+            change = _("up {steps}").format(steps=views.number(rank_then - rank_now))
         else:
-            change = _("down {steps}").format(steps=rank_now - rank_then)
+            change = _("down {steps}").format(steps=views.number(rank_now - rank_then))
         rich.add(
             "🏆 ",
             fmt(
                 _("Rank {rank} of {count} in {scope} ({change} since last week)"),
-                rank=b(str(rank_now)),
-                count=len(now_board.rows),
+                rank=b(views.number(rank_now)),
+                count=views.number(len(now_board.rows)),
                 scope=now_board.scope.name,
                 change=change,
             ),

@@ -16,6 +16,7 @@ from handlers.problems import REPORT_EXAMPLE, describe
 from handlers.progress import DEFAULT_TEAM
 from handlers.report import not_linked
 from handlers.richtext import Rich, b, code, fmt, i, mention
+from handlers.views import number
 from storage import config, people
 from storage.models import Membership, Unit
 
@@ -179,7 +180,7 @@ async def roster(ctx: Ctx) -> list[Reply]:
     low, high = (plan.team_min, plan.team_max) if plan is not None else DEFAULT_TEAM
     rich = Rich().add(
         "👥 ",
-        fmt(_("Team of {unit}: {count} members"), unit=b(unit.name), count=len(members)),
+        fmt(_("Team of {unit}: {count} members"), unit=b(unit.name), count=number(len(members))),
     )
     for m, person in members:
         parts = [mention(person.id, person.display_name)]

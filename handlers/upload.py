@@ -13,6 +13,7 @@ from handlers.context import Ctx
 from handlers.i18n import _
 from handlers.incoming import Answer, Button, Document, Reply
 from handlers.richtext import Rich, b, code, fmt, i
+from handlers.views import number
 from storage import config, outbox
 from storage.models import Unit
 
@@ -122,7 +123,7 @@ def _report(result: importing.Result, *, applied: bool, name: str) -> Rich:
     for outcome in shown[:SHOWN]:
         rich.add(("❌ " if outcome.status == "error" else "• ") + outcome.line)
     if len(shown) > SHOWN:
-        rich.add(i(_("… and {count} more rows").format(count=len(shown) - SHOWN)))
+        rich.add(i(_("… and {count} more rows").format(count=number(len(shown) - SHOWN))))
     first, *rest = result.summary(applied=applied)
     rich.add(b(first))
     for line in rest:

@@ -13,7 +13,8 @@ from handlers.context import indicator_name
 from handlers.i18n import _
 from handlers.progress import Board, UnitProgress
 from handlers.richtext import Line, Rich, Span, b, fmt, i
-from storage.models import Indicator
+from storage.merged_provinces import MERGED_ON, FormerProvince
+from storage.models import Indicator, Unit
 
 BOARD_TOP = 20
 
@@ -31,6 +32,13 @@ def _formatted(value: float, pattern: str, locale: str) -> str:
 
 def percent(value: float) -> str:
     return f"{number(value, '0.#')}%"
+
+
+def merged_line(former: FormerProvince, province: Unit) -> str:
+    """A province named as it was before 1 July 2025, and where it is now."""
+    return _("{old} has been part of {new} since {date}.").format(
+        old=former.name, new=province.name, date=MERGED_ON.strftime("%d/%m/%Y")
+    )
 
 
 def grade_name(key: str) -> str:
@@ -54,7 +62,7 @@ def week_label(week: str, start: date) -> str:
 def values_line(values: Mapping[int, int], indicators: Sequence[Indicator], sign: str = "") -> str:
     by_id = {ind.id: ind for ind in indicators}
     parts = [
-        f"{indicator_name(by_id[k].name_vi, by_id[k].name_en)} {sign}{v}"
+        f"{indicator_name(by_id[k].name_vi, by_id[k].name_en)} {sign}{number(v)}"
         for k, v in sorted(values.items(), key=lambda kv: by_id[kv[0]].position)
         if k in by_id
     ]
@@ -223,5 +231,5 @@ def board(bd: Board, *, top: int = BOARD_TOP) -> Rich:
             rich.add(label, " — ", score_text)
     hidden = len(bd.rows) - len(shown) - len(own)
     if hidden > 0:
-        rich.add(i(_("… and {count} more").format(count=hidden)))
+        rich.add(i(_("… and {count} more").format(count=number(hidden))))
     return rich

@@ -11,6 +11,7 @@ from handlers.i18n import _
 from handlers.incoming import Reply
 from handlers.report import not_linked
 from handlers.richtext import Rich, b, code, fmt
+from handlers.views import number
 from storage import units, villages
 from storage.folding import village_key
 from storage.models import Unit
@@ -153,7 +154,7 @@ async def remove(ctx: Ctx) -> list[Reply]:
                     _("{village} has {count} reports and cannot be removed; merge it into "
                       "the right village instead: in that village's chat send {example}"),
                     village=b(village.name),
-                    count=str(count),
+                    count=number(count),
                     example=code(f"/gop {village.code}"),
                 ),
             )

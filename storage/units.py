@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import cache
 from storage.folding import key, unit_key, village_key
+from storage.merged_provinces import FormerProvince, former_province
 from storage.models import Unit
 
 
@@ -148,6 +149,21 @@ async def find(
         stmt = stmt.where(Unit.name_key == unit_key(text))
     rows = await session.exec(stmt.order_by(col(Unit.code)))
     return list(rows.all())
+
+
+async def find_province(
+    session: AsyncSession, *, query: str
+) -> tuple[list[Unit], FormerProvince | None]:
+    """Today's province that `query` names, or the one a province merged on 1 July 2025 is part
+    of now, with that former province."""
+    found = await find(session, level="province", query=query)
+    former = None if found else former_province(query)
+    if former is None:
+        return found, None
+    rows = await session.exec(
+        select(Unit).where(Unit.level == "province", Unit.name_key == former.now_key)
+    )
+    return list(rows.all()), former
 
 
 async def children(session: AsyncSession, *, unit_id: int) -> list[Unit]:

@@ -1,0 +1,96 @@
+"""Provinces merged on 1 July 2025, named as they were: recognised, and where they are now said."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from bot.__main__ import main
+from handlers.incoming import Deps
+from handlers.plans import resolve_unit
+from storage import units
+from storage.merged_provinces import former_province, former_provinces
+from storage.models import Unit
+from tests.conftest import SUPERADMIN
+from tests.harness import ChatRoom, Person
+from tests.test_import import url  # noqa: F401 (a fixture)
+
+SUPER = Person(SUPERADMIN, "Trần Văn Quản")
+
+
+@pytest.mark.parametrize(
+    ("written", "old", "now"),
+    [
+        ("Quảng Nam", "Tỉnh Quảng Nam", "da nang"),
+        ("tinh quang nam", "Tỉnh Quảng Nam", "da nang"),
+        ("QuangNam", "Tỉnh Quảng Nam", "da nang"),
+        ("49", "Tỉnh Quảng Nam", "da nang"),
+        ("Bà Rịa – Vũng Tàu", "Tỉnh Bà Rịa - Vũng Tàu", "ho chi minh"),
+        ("Hoà Bình", "Tỉnh Hòa Bình", "phu tho"),
+        ("Dak Nong", "Tỉnh Đắk Nông", "lam dong"),
+        ("Kon Tum", "Tỉnh Kon Tum", "quang ngai"),
+    ],
+)
+def test_a_former_province_by_name_or_code(written: str, old: str, now: str) -> None:
+    former = former_province(written)
+    assert former is not None
+    assert (former.name, former.now_key) == (old, now)
+
+
+def test_provinces_of_today_are_not_former() -> None:
+    for written in ("Đà Nẵng", "Hà Nội", "Gia Lai", "Huế", "Thăng Bình", "48"):
+        assert former_province(written) is None, written
+
+
+async def test_every_former_province_is_part_of_one_of_today(deps: Deps) -> None:
+    async with deps.sessions() as session:
+        today = (await session.exec(select(Unit).where(Unit.level == "province"))).all()
+        assert len(today) == 34
+        formers = {f.name for f in former_provinces()}
+        assert len(formers) == 29  # 63 provinces became 34
+        for name in sorted(formers):
+            found, former = await units.find_province(session, query=name)
+            assert former is not None
+            assert len(found) == 1, name
+        # Today's code wins where a merged province had the same one (Bình Định was 52).
+        found, former = await units.find_province(session, query="52")
+        assert (found[0].name, former) == ("Gia Lai", None)
+        found, former = await units.find_province(session, query="Bình Định")
+        assert former is not None
+        assert found[0].name == "Gia Lai"
+        with pytest.raises(LookupError, match=r"Tỉnh Quảng Nam \(code 49\) .* \(tinh:48\)"):
+            await resolve_unit(session, "tinh:49")
+
+
+async def test_linking_with_the_old_province_name(deps: Deps) -> None:
+    room = ChatRoom(deps, "tg:-2002")
+    out = await room.say(SUPER, "/lien_ket tinh=Quảng Nam xa=Thăng Bình thon=Hà Lam ho=100")
+    assert "Tỉnh Quảng Nam đã nhập vào Thành phố Đà Nẵng từ 01/07/2025." in out
+    assert "Nhóm này đã được liên kết với Hà Lam, Xã Thăng Bình, Thành phố Đà Nẵng" in out
+    out = await ChatRoom(deps, "tg:-2003").say(SUPER, "/lien_ket tinh=49 xa=Không Có thon=A")
+    assert "Tỉnh Quảng Nam đã nhập vào Thành phố Đà Nẵng từ 01/07/2025." in out
+    assert "Không tìm thấy xã" in out
+    out = await ChatRoom(deps, "tg:-2004").say(SUPER, "/lien_ket tinh=Quảng Nom xa=Thăng Bình")
+    assert "Không tìm thấy tỉnh" in out
+
+
+def test_importing_rows_that_name_the_old_province(
+    url: str,  # noqa: F811 (the fixture)
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "thon.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["Tỉnh", "Xã", "Thôn", "Số hộ"])
+        writer.writerow(["Quảng Nam", "Thăng Bình", "Phú Mỹ", "120"])
+        writer.writerow(["Quảng Nam", "Thăng Bình", "Hà Lam", "300"])
+    assert main(["import", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "Dòng 2: đã tạo Phú Mỹ, Xã Thăng Bình" in out
+    assert out.count("Tỉnh Quảng Nam đã nhập vào Thành phố Đà Nẵng từ 01/07/2025.") == 1
+    assert main(["import", "--template", str(tmp_path / "m.xlsx"), "--province", "49"]) == 0
+    assert "Tỉnh Quảng Nam đã nhập vào Thành phố Đà Nẵng" in capsys.readouterr().err
