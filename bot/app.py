@@ -19,6 +19,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from bot import web as webserver
 from bot.inbox import InboxWorker
 from bot.metrics import Metrics
+from bot.pages import Pages
 from bot.settings import Settings
 from bot.telegram import TelegramPlatform
 from bot.transport import Transport
@@ -149,6 +150,7 @@ def make_deps(
         superadmins=settings.superadmin_ids,
         timezone=settings.timezone,
         default_locale=settings.locale,
+        public_url=settings.web_url,
     )
     if clock is not None:
         deps.clock = clock
@@ -188,10 +190,12 @@ async def start(
             await inbox_task
 
         undo.push_async_callback(stop_inbox)
+        token = settings.telegram_token.get_secret_value() if settings.telegram_token else None
         app = webserver.build(
             sessions=sessions,
             transports=[t for t in (telegram, zalo) if t is not None],
             metrics=metrics,
+            pages=Pages(deps, bot_token=token, telegram=telegram),
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

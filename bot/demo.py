@@ -26,12 +26,15 @@ from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 
-from bot import app
+from bot import app, pages
 from bot.settings import Settings
 from handlers import guided
+from handlers.periods import local_date
+from handlers.weblinks import Pass
 from sandbox.telegram import FakeTelegram, Sent
 from scheduler import jobs
 from scheduler.outbox import OutboxSender
+from storage import people, units
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 FIRST_MONDAY = date(2026, 10, 5)
@@ -363,6 +366,29 @@ async def _finale(world: World, members: list[Member], out: Path) -> None:
         name = documents[-1].params.get("document", {}).get("filename", "tcns.xlsx")
         safe = re.sub(r"[^\w.-]", "_", str(name)) or "tcns.xlsx"
         (out / safe).write_bytes(documents[-1].content or b"")
+    await _dashboard(world, out)
+
+
+async def _dashboard(world: World, out: Path) -> None:
+    """The commune's dashboard as it stood at the end, as one file that needs no server."""
+    deps = world.running.deps
+    async with deps.sessions() as session:
+        chat = await people.get_chat(session, chat_id=f"tg:{COMMUNE_GROUP}")
+        unit = await units.get(session, unit_id=chat.unit_id) if chat and chat.unit_id else None
+    if unit is None or unit.id is None:
+        return
+    now = world.clock()
+    granted = Pass(unit.id, "admin", int(now.timestamp()), deps.default_locale)
+    html = await pages.dashboard_html(
+        deps,
+        unit=unit,
+        granted=granted,
+        today=local_date(now, ZoneInfo(deps.timezone)),
+        secret=None,
+        offline=True,
+    )
+    (out / "dashboard.html").write_text(html, encoding="utf-8")
+    world.log.write(f"Dashboard of {unit.name}: {out / 'dashboard.html'}")
 
 
 def prepare_output(out: Path) -> None:
@@ -419,7 +445,10 @@ async def run_demo(out: Path, *, seed: int = 2026, stream: TextIO = sys.stdout) 
             f"refused (those members never opened the bot), {len(refused)} other refusals.",
             "1",
         )
-        log.write(f"Output: {out}/ (leaderboard.png, the workbook, transcript.txt, demo.db)")
+        log.write(
+            f"Output: {out}/ (dashboard.html, leaderboard.png, the workbook, transcript.txt, "
+            "demo.db)"
+        )
         for error in refused:
             log.write(f"refused: {error}", "31")
     return 0 if not refused else 1

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # Where people's phones reach this server: the dashboard's links, the report form and the
+    # charts sent to Zalo by address. The webhook's base address when set, else this machine.
+    public_url: str | None = None
     # How often the scheduler looks for due posts, and how soon another worker takes over the
     # ticking when its holder dies. Not in PRODUCT.md's table: an operator's knob, 60 by default.
     scheduler_tick: int = 60
@@ -87,10 +90,15 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
-    @field_validator("webhook_base_url")
+    @field_validator("webhook_base_url", "public_url")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else None
+
+    @property
+    def web_url(self) -> str:
+        """TCNS_PUBLIC_URL, or what it defaults to."""
+        return self.public_url or self.webhook_base_url or f"http://127.0.0.1:{self.http_port}"
 
     @cached_property
     def superadmin_ids(self) -> frozenset[str]:

@@ -19,9 +19,12 @@ from telegram import (
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    KeyboardButton,
     LinkPreviewOptions,
+    MenuButtonWebApp,
     ReplyKeyboardMarkup,
     ReplyParameters,
+    WebAppInfo,
 )
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -41,7 +44,16 @@ from bot.render import chunks, html_line, telegram_html
 from bot.settings import Settings
 from handlers import i18n
 from handlers.commands import AUDIENCES, listed
-from handlers.incoming import Deps, Document, Incoming, Menu, Reply, SendOutcome, SendResult
+from handlers.incoming import (
+    Button,
+    Deps,
+    Document,
+    Incoming,
+    Menu,
+    Reply,
+    SendOutcome,
+    SendResult,
+)
 
 log = logging.getLogger(__name__)
 
@@ -292,6 +304,15 @@ class TelegramPlatform:
             if reply.menu is not None:
                 await self.publish_menu(target, reply.menu)
                 return SendResult(SendOutcome.SENT)
+            if reply.app_menu is not None and not group:
+                text, url = reply.app_menu
+                try:
+                    await self.bot.set_chat_menu_button(
+                        chat_id=target, menu_button=MenuButtonWebApp(text, WebAppInfo(url))
+                    )
+                except BadRequest as exc:
+                    # The message still goes: the menu button is a convenience.
+                    log.warning("telegram: menu button of %s not set: %s", target, exc)
             if reply.delete is not None:
                 async with self.pacer.slot(chat_id, group=group):
                     await self._delete(target, int(reply.delete))
@@ -455,15 +476,18 @@ def _commands(language: str, audiences: Sequence[str]) -> list[BotCommand]:
         ]
 
 
+def _inline_button(button: Button) -> InlineKeyboardButton:
+    if button.kind == "link":
+        return InlineKeyboardButton(button.text, url=button.data)
+    if button.kind == "app":
+        return InlineKeyboardButton(button.text, web_app=WebAppInfo(button.data))
+    return InlineKeyboardButton(button.text, callback_data=button.data)
+
+
 def inline_markup(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(b.text, callback_data=b.data) for b in row]
-            for row in reply.buttons
-        ]
-    )
+    return InlineKeyboardMarkup([[_inline_button(b) for b in row] for row in reply.buttons])
 
 
 def reply_markup(
@@ -475,7 +499,13 @@ def reply_markup(
     if reply.ask is not None:
         return ForceReply(selective=True, input_field_placeholder=reply.ask[:64] or None)
     if reply.keys:
+        apps = dict(reply.key_apps)
         return ReplyKeyboardMarkup(
-            [list(row) for row in reply.keys], resize_keyboard=True, is_persistent=True
+            [
+                [KeyboardButton(k, web_app=WebAppInfo(apps[k])) if k in apps else k for k in row]
+                for row in reply.keys
+            ],
+            resize_keyboard=True,
+            is_persistent=True,
         )
     return None

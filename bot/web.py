@@ -1,4 +1,4 @@
-"""The aiohttp server: each transport's webhook, /healthz and /metrics."""
+"""The aiohttp server: each transport's webhook, /healthz, /metrics and the pages under /web/."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from bot.metrics import Metrics
+from bot.pages import Pages
 from bot.transport import Transport
 from storage import db
 from storage.db import SessionFactory
@@ -22,6 +23,7 @@ def build(
     sessions: SessionFactory,
     transports: Sequence[Transport] = (),
     metrics: Metrics | None = None,
+    pages: Pages | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
 
@@ -43,4 +45,6 @@ def build(
         app.router.add_get("/metrics", metrics_page)
     for transport in transports:
         app.router.add_post(*transport.route())
+    if pages is not None:
+        pages.add_to(app)
     return app

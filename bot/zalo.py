@@ -19,6 +19,10 @@ from bot.pacing import Pacer
 from bot.render import plain
 from bot.settings import Settings
 from handlers.incoming import Deps, Incoming, Reply, SendOutcome, SendResult
+from handlers.web_access import CHART_PATH
+from handlers.weblinks import SECRET_NAME, chart_token
+from storage import outbox, secrets
+from storage.db import transaction
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +87,7 @@ class ZaloPlatform:
         self.base = f"{settings.zalo_api_url}/bot{settings.zalo_token.get_secret_value()}"
         self.pacer = Pacer.configured(settings)
         self.http: aiohttp.ClientSession | None = None
+        self.deps: Deps | None = None
 
     async def call(
         self, method: str, payload: dict[str, Any] | None = None, *, wait: float = 30
@@ -138,6 +143,7 @@ class ZaloPlatform:
         return False  # a Zalo bot talks in private chats only
 
     async def open(self, deps: Deps) -> None:
+        self.deps = deps
         if self.http is None:
             self.http = aiohttp.ClientSession()
         me = await self.call("getMe") or {}
@@ -177,15 +183,42 @@ class ZaloPlatform:
             await self.http.close()
             self.http = None
 
+    async def _photo_url(self, reply: Reply) -> str | None:
+        """Where Zalo can fetch the reply's chart: an unguessable, expiring address of this
+        server's (bot/pages.py), when TCNS_PUBLIC_URL is public (https). Zalo sends photos by
+        address only; without one the chart goes as its text."""
+        picture = reply.attachment
+        deps = self.deps
+        if picture is None or picture.kind != "photo" or deps is None:
+            return None
+        if not deps.public_url.startswith("https://"):
+            return None
+        key = hashlib.sha256(picture.content).hexdigest()
+        async with transaction(deps.sessions) as session:
+            await outbox.keep_file(
+                session, key=key, filename=picture.filename, mime=picture.mime,
+                content=picture.content,
+            )  # fmt: skip
+            secret = await secrets.named(session, name=SECRET_NAME)
+        token = chart_token(secret, media_key=key, now=deps.clock())
+        return f"{deps.public_url}{CHART_PATH}{token}.png"
+
     async def send(self, chat_id: str, reply: Reply, *, reply_to: str | None) -> SendResult:
-        """Plain text under 2000 characters a message, split at line boundaries. Zalo sends
-        photos only by URL and tcns serves none, so a chart or workbook goes as its text."""
+        """Plain text under 2000 characters a message, split at line boundaries; a chart by
+        its address (`_photo_url`) with the first part as its caption."""
         target = chat_id.removeprefix("zalo:")
         if not reply.is_message or (reply.edit is not None and not reply.rich.lines):
             return SendResult(SendOutcome.SENT)  # no buttons, menus or deletions on Zalo
         try:
+            texts = plain(reply.rich, TEXT_LIMIT)
+            url = await self._photo_url(reply)
+            if url is not None:
+                async with self.pacer.slot(chat_id, group=False):
+                    caption = texts.pop(0) if texts else ""
+                    await self.call("sendPhoto", {"chat_id": target, "photo": url,
+                                                  "caption": caption})  # fmt: skip
             # Zalo cannot edit a message either: an edit comes as a new one.
-            for text in plain(reply.rich, TEXT_LIMIT):
+            for text in texts:
                 async with self.pacer.slot(chat_id, group=False):
                     await self.call("sendMessage", {"chat_id": target, "text": text})
             return SendResult(SendOutcome.SENT)

@@ -29,6 +29,7 @@ from handlers import (
     team,
     upload,
     villages,
+    web_access,
 )
 from handlers.context import Ctx
 from handlers.i18n import N_
@@ -69,6 +70,7 @@ TABLE: tuple[Command, ...] = (
     Command(("tien_do", "progress"), standing.progress, N_("the team's progress against targets")),
     Command(("xep_hang", "leaderboard"), standing.leaderboard, N_("the leaderboard")),
     Command(("toi", "me"), report.me, N_("your own reports")),
+    Command(("theo_doi", "dashboard"), web_access.dashboard, N_("a link to the team's dashboard")),
     Command(("danh_sach", "roster"), team.roster, N_("the team's members")),
     Command(("chi_tieu", "targets"), targets.targets, N_("the targets in force")),
     Command(("lich", "schedule"), targets.schedule, N_("when reminders and boards go out")),

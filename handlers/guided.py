@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import i18n, report
+from handlers import i18n, report, web_access
 from handlers.context import Ctx, indicator_name
 from handlers.grammar import Problem
 from handlers.i18n import _
@@ -116,7 +116,10 @@ def with_keyboard(ctx: Ctx, replies: list[Reply]) -> list[Reply]:
     """In a private chat where the platform has them, the keyboard under the answer."""
     if not (ctx.is_private and ctx.msg.buttons) or not replies:
         return replies
-    return [*replies[:-1], replace(replies[-1], keys=keyboard())]
+    last = replace(replies[-1], keys=keyboard())
+    if ctx.chat.unit_id is not None:
+        last = web_access.with_form(ctx.deps, last, platform=ctx.msg.platform, private=True)
+    return [*replies[:-1], last]
 
 
 def pressed_key(text: str) -> str | None:

@@ -63,10 +63,13 @@ class Document:
 @dataclass(frozen=True)
 class Button:
     text: str
-    data: str  # what a press sends back; Telegram allows 1-64 bytes
+    data: str  # what a press sends back (Telegram allows 1-64 bytes); the address of a link
     # Meaningful only under its own message (undo this report): dropped when several
     # answers are merged into one message.
     personal: bool = False
+    # "press" comes back as `data`; "link" opens the address `data`; "app" opens it as a
+    # Telegram Mini App (private chats, https only).
+    kind: Literal["press", "link", "app"] = "press"
 
 
 Buttons = tuple[tuple[Button, ...], ...]
@@ -76,13 +79,20 @@ def buttons_to_json(buttons: Buttons) -> str | None:
     """Buttons as a stored post keeps them: [[[text, data], …], …]."""
     if not buttons:
         return None
-    return json.dumps([[[b.text, b.data] for b in row] for row in buttons], ensure_ascii=False)
+    return json.dumps(
+        [[[b.text, b.data] if b.kind == "press" else [b.text, b.data, b.kind] for b in row]
+         for row in buttons],
+        ensure_ascii=False,
+    )  # fmt: skip
 
 
 def buttons_from_json(data: str | None) -> Buttons:
     if not data:
         return ()
-    return tuple(tuple(Button(str(t), str(d)) for t, d in row) for row in json.loads(data))
+    return tuple(
+        tuple(Button(str(b[0]), str(b[1]), kind=b[2] if len(b) > 2 else "press") for b in row)
+        for row in json.loads(data)
+    )
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,10 @@ class Reply:
     ask: str | None = None
     # A keyboard that stays under a private chat's input field.
     keys: tuple[tuple[str, ...], ...] = ()
+    # Those of its keys that open a Mini App: label -> address (Telegram, https only).
+    key_apps: tuple[tuple[str, str], ...] = ()
+    # The private chat's menu button opens this Mini App: (label, address).
+    app_menu: tuple[str, str] | None = None
     # Replace this message of the bot's (text and buttons) instead of sending a new one.
     edit: str | None = None
     # Only remove this message of the bot's; the text is not sent.
@@ -158,6 +172,7 @@ class Reply:
             and self.attachment is None
             and self.ask is None
             and not self.keys
+            and self.app_menu is None
             and self.edit is None
             and self.remember is None
         )
@@ -213,5 +228,7 @@ class Deps:
     default_locale: str = "vi"
     clock: Callable[[], datetime] = system_clock
     bot_usernames: set[str] = field(default_factory=set)
+    # TCNS_PUBLIC_URL (or its default): the base of the web pages' addresses.
+    public_url: str = "http://127.0.0.1:8080"
     flood: FloodGate = field(default_factory=FloodGate)
     observer: Observer = field(default_factory=NoObserver)

@@ -9,6 +9,7 @@ own where it has one.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 INLINE_ROW, INLINE_ALL = 8, 100
@@ -47,14 +48,15 @@ class MarkupError(Exception):
     """What the Bot API answers 400 with, without its "Bad Request: " prefix."""
 
 
-def check(markup: Any) -> None:
-    """Raises MarkupError when Telegram would refuse `markup` (a parsed `reply_markup`)."""
+def check(markup: Any, *, private: bool = True) -> None:
+    """Raises MarkupError when Telegram would refuse `markup` (a parsed `reply_markup`) in a
+    private chat or (`private` False) a group, where Mini App buttons are not allowed."""
     if not isinstance(markup, dict):
         raise MarkupError("can't parse reply keyboard markup JSON object")
     if "inline_keyboard" in markup:
-        _grid(markup["inline_keyboard"], _inline_button, INLINE_ROW, INLINE_ALL)
+        _grid(markup["inline_keyboard"], _inline_button, INLINE_ROW, INLINE_ALL, private)
     elif "keyboard" in markup:
-        _grid(markup["keyboard"], _reply_button, REPLY_ROW, REPLY_ALL)
+        _grid(markup["keyboard"], _reply_button, REPLY_ROW, REPLY_ALL, private)
         _placeholder(markup)
     elif "force_reply" in markup:
         if markup["force_reply"] is not True:
@@ -79,14 +81,34 @@ def callback_data(markup: Any) -> set[str]:
     }
 
 
-def _grid(rows: Any, button: Any, per_row: int, in_all: int) -> None:
+def web_app(value: Any, *, private: bool, what: str = "inline keyboard button") -> None:
+    """A Mini App: only in a private chat, only at an https address (Telegram's rule)."""
+    if not private:
+        raise MarkupError("BUTTON_TYPE_INVALID")
+    url = value.get("url") if isinstance(value, dict) else None
+    if not isinstance(url, str) or not url.startswith("https://"):
+        raise MarkupError(f"{what} Web App URL '{url}' is invalid: Only HTTPS links are allowed")
+
+
+def _url(url: Any) -> None:
+    """A link button: a web address a phone can open (Telegram refuses local ones)."""
+    match = re.match(r"^(?:https?|tg)://([^/:?#]*)", url) if isinstance(url, str) else None
+    host = match.group(1).lower() if match else ""
+    if not match or (
+        url.startswith("http")
+        and (host in ("localhost", "") or host.startswith("127.") or "." not in host)
+    ):
+        raise MarkupError(f"inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
+
+
+def _grid(rows: Any, button: Any, per_row: int, in_all: int, private: bool) -> None:
     if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
         raise MarkupError('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array')
     if any(len(r) > per_row for r in rows) or sum(len(r) for r in rows) > in_all:
         raise MarkupError("reply markup is too long")
     for row in rows:
         for b in row:
-            button(b)
+            button(b, private)
 
 
 def _text(b: Any) -> str:
@@ -97,7 +119,7 @@ def _text(b: Any) -> str:
     return str(b["text"])
 
 
-def _inline_button(b: Any) -> None:
+def _inline_button(b: Any, private: bool) -> None:
     _text(b)
     unknown = set(b) - set(_INLINE_ACTIONS) - set(_INLINE_LOOKS)
     if unknown:
@@ -116,15 +138,21 @@ def _inline_button(b: Any) -> None:
         not isinstance(data, str) or not 1 <= len(data.encode()) <= CALLBACK_DATA_BYTES
     ):
         raise MarkupError("BUTTON_DATA_INVALID")
+    if "web_app" in b:
+        web_app(b["web_app"], private=private)
+    if "url" in b:
+        _url(b["url"])
 
 
-def _reply_button(b: Any) -> None:
+def _reply_button(b: Any, private: bool) -> None:
     if isinstance(b, str):  # a bare string is a text button
         b = {"text": b}
     _text(b)
     unknown = set(b) - set(_REPLY_BUTTON)
     if unknown:
         raise MarkupError(f"can't parse keyboard button: unknown field {sorted(unknown)[0]}")
+    if "web_app" in b:
+        web_app(b["web_app"], private=private, what="keyboard button")
 
 
 def _placeholder(markup: dict[str, Any]) -> None:

@@ -175,6 +175,8 @@ class FakeTelegram(LoopbackServer):
     member_commands: dict[tuple[int, int, str | None], list[dict[str, str]]] = field(
         default_factory=dict
     )
+    # private chat (None: every chat's default) -> its menu button (setChatMenuButton)
+    menu_buttons: dict[int | None, dict[str, Any]] = field(default_factory=dict)
     owners: dict[int, int] = field(default_factory=dict)  # group -> the user who created it
     kicked: set[int] = field(default_factory=set)  # groups that removed the bot
     migrated: dict[int, int] = field(default_factory=dict)  # group -> its supergroup
@@ -625,6 +627,23 @@ class FakeTelegram(LoopbackServer):
             self.member_commands[(*scope, params.get("language_code"))] = commands
         return True
 
+    async def _m_setchatmenubutton(self, params: dict[str, Any]) -> bool:
+        button = params.get("menu_button") or {"type": "default"}
+        chat = params.get("chat_id")
+        if chat is not None and int(chat) not in self.users:
+            raise ApiError(400, "Bad Request: chat not found")
+        if button.get("type") == "web_app":
+            if not 1 <= len(str(button.get("text") or "")) <= 64:
+                raise ApiError(400, "Bad Request: BUTTON_TEXT_INVALID")
+            try:
+                markup.web_app(button.get("web_app"), private=True, what="menu button")
+            except markup.MarkupError as exc:
+                raise ApiError(400, f"Bad Request: {exc}") from exc
+        elif button.get("type") not in ("default", "commands"):
+            raise ApiError(400, "Bad Request: menu button type is invalid")
+        self.menu_buttons[None if chat is None else int(chat)] = button
+        return True
+
     async def _m_deletemycommands(self, params: dict[str, Any]) -> bool:
         scope = self._scope(params)
         if scope is None:
@@ -743,7 +762,7 @@ class FakeTelegram(LoopbackServer):
         if given is None:
             return None
         try:
-            markup.check(given)
+            markup.check(given, private=int(params.get("chat_id") or 0) > 0)
         except markup.MarkupError as exc:
             raise ApiError(400, f"Bad Request: {exc}") from exc
         return given if "inline_keyboard" in given else None

@@ -340,3 +340,14 @@ class ConfigVersion(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     n: int = 0
+
+
+class Secret(SQLModel, table=True):
+    """A server secret made once and shared by every worker: the key that signs the web links
+    (handlers/weblinks.py). Kept in the database so that a restart does not void them."""
+
+    __tablename__ = "secret"
+
+    name: str = Field(primary_key=True, max_length=32)
+    value: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import cache, dialect
 from storage.dialect import core
-from storage.models import Person, Report, ReportValue, Unit, UnitTotal, utcnow
+from storage.models import Membership, Person, Report, ReportValue, Unit, UnitTotal, utcnow
 from storage.units import in_subtree, path_ids
 
 ALL_TIME = "all"
@@ -328,3 +328,54 @@ async def dated_in(
         for rv in rvs.all():
             values.setdefault(rv.report_id, {})[rv.indicator_id] = rv.value
     return [(r, u, p, values.get(r.id or 0, {})) for r, u, p in found]
+
+
+async def reporting_rate(
+    session: AsyncSession, *, scope: Unit, week: str
+) -> tuple[int, int, int, int]:
+    """DHIS2's reporting rate of `week` in `scope`'s subtree, as counts: (teams expected,
+    teams that reported, members expected, members who reported). A team is expected when its
+    village has a member; a member, in the team they belong to."""
+    villages = select(Unit.id).where(in_subtree(scope.path), Unit.level == "village")
+    expected_teams, expected_members = (
+        await session.exec(
+            select(func_count_distinct(Membership.unit_id), sa.func.count()).where(
+                col(Membership.unit_id).in_(villages)
+            )
+        )
+    ).one()
+    reported = (
+        select(Report.unit_id, Report.person_id)
+        .where(
+            col(Report.unit_id).in_(villages),
+            Report.week == week,
+            col(Report.withdrawn_at).is_(None),
+        )
+        .distinct()
+        .subquery()
+    )
+    teams_reported, members_reported = (
+        await session.exec(
+            select(
+                # Only members count, and only teams with one: someone who left still reported.
+                func_count_distinct(
+                    sa.case((col(Membership.id).is_not(None), reported.c.unit_id))
+                ),
+                sa.func.count(col(Membership.id)),
+            )
+            .select_from(reported)
+            .join(
+                Membership,
+                sa.and_(
+                    col(Membership.unit_id) == reported.c.unit_id,
+                    col(Membership.person_id) == reported.c.person_id,
+                ),
+                isouter=True,
+            )
+        )
+    ).one()
+    return int(expected_teams), int(teams_reported), int(expected_members), int(members_reported)
+
+
+def func_count_distinct(column: Any) -> Any:
+    return sa.func.count(sa.distinct(column))

@@ -53,6 +53,7 @@ class FakeZalo(LoopbackServer):
     token: str = "3121907645830011:ZALOtestTOKENforTHEfake"
     users: dict[str, ZaloUser] = field(default_factory=dict)
     sent: list[tuple[str, str]] = field(default_factory=list)  # (chat id, text)
+    photos: list[tuple[str, str, str]] = field(default_factory=list)  # (chat id, url, caption)
     errors: list[tuple[str, int, str]] = field(default_factory=list)
     idle_polls: int = 0  # getUpdates calls answered 408
     webhook_url: str | None = None
@@ -195,10 +196,16 @@ class FakeZalo(LoopbackServer):
         return {"message_id": secrets.token_hex(16), "date": int(self.clock() * 1000)}
 
     async def _m_sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
-        self._chat(params)
+        chat_id = self._chat(params)
         if not str(params["photo"]).startswith(("http://", "https://")):
             raise ZaloApiError(400, "Bad Request: photo must be a URL")
-        return {"message_id": secrets.token_hex(16)}
+        caption = params.get("caption", "")
+        if not isinstance(caption, str) or len(caption) > 2000:
+            raise ZaloApiError(400, "Bad Request: caption must have at most 2000 characters")
+        self.photos.append((chat_id, str(params["photo"]), caption))
+        async with self._new_sent:
+            self._new_sent.notify_all()
+        return {"message_id": secrets.token_hex(16), "date": int(self.clock() * 1000)}
 
     async def _m_sendchataction(self, params: dict[str, Any]) -> bool:
         self._chat(params)

@@ -1,0 +1,406 @@
+"""The web pages under /web/, served by the bot's own aiohttp server: a unit's dashboard behind a
+signed pass (handlers/weblinks.py), its workbook for admins, the charts sent to Zalo by address,
+and the report form Telegram opens as a Mini App (its initData checked: handlers/initdata.py).
+
+Rendered on the server from Jinja2 templates (bot/templates), in the viewer's language; charts
+are inline SVG, so a dashboard is one small self-contained response and reads without
+JavaScript. Only the form runs a few lines of script: Telegram hands the Mini App its signed
+initData in the page's address fragment, which never reaches a server by itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import secrets as random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from aiohttp import web
+
+from bot.render import html_line
+from bot.transport import Transport
+from handlers import dashboard as dashboards
+from handlers import i18n, router, views
+from handlers.context import indicator_name
+from handlers.export import XLSX_MIME, quarter_bounds, workbook
+from handlers.incoming import Deps, Incoming
+from handlers.initdata import WebAppUser, validate
+from handlers.periods import local_date, report_window, week_key
+from handlers.progress import unit_progress
+from handlers.richtext import Rich
+from handlers.web_access import CHART_PATH, DASHBOARD_PATH, FORM_PATH
+from handlers.weblinks import SECRET_NAME, Pass, check, check_chart, issue
+from storage import config, outbox, people, reports, secrets, units
+from storage.db import transaction
+from storage.models import Unit
+
+log = logging.getLogger(__name__)
+
+FORM_FIELDS = 40  # more indicators than any plan has; a bigger form is not ours
+NOTE_CHARS = 500
+_PALETTE = ("#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#ad1457", "#5d4037")
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("bot", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, lambda s, p, n: i18n.gettext(s if n == 1 else p), newstyle=False
+    )
+    env.filters["n"] = lambda v, pattern="#,##0.#": views.number(v, pattern)
+    env.filters["pct"] = views.percent
+    env.filters["grade"] = views.grade_name
+    env.globals["indicator_name"] = lambda ind: indicator_name(ind.name_vi, ind.name_en)
+    return env
+
+
+def render(template: str, *, language: str, **values: Any) -> str:
+    with i18n.use(language):
+        return _templates().get_template(template).render(language=i18n.current(), **values)
+
+
+# --- safe headers --------------------------------------------------------------------------
+
+
+def _headers(response: web.StreamResponse, nonce: str, *, framed: bool) -> None:
+    """No page may load anything from elsewhere, run anything but its own nonce'd script, or
+    send a form elsewhere; the pass in the address must not leak in a Referer. The form is a
+    Mini App, which Telegram's web client shows in a frame; nothing else is framed."""
+    ancestors = "https://web.telegram.org https://*.telegram.org" if framed else "'none'"
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
+        f"img-src 'self' data:; form-action 'self'; base-uri 'none'; "
+        f"frame-ancestors {ancestors}"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if not framed:
+        response.headers["X-Frame-Options"] = "DENY"
+
+
+def _page(
+    template: str, *, language: str, status: int = 200, framed: bool = False, **values: Any
+) -> web.Response:
+    nonce = random.token_urlsafe(16)
+    body = render(template, language=language, nonce=nonce, **values)
+    response = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+    _headers(response, nonce, framed=framed)
+    return response
+
+
+# --- the dashboard's pictures --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    name: str
+    colour: str
+    points: str  # "x,y x,y …" in the chart's coordinates
+    last: float
+
+
+def trend_lines(trend: dashboards.Trend, *, width: int = 320, height: int = 150) -> list[Line]:
+    """Each household indicator's share week by week, as a polyline 0–100 % high."""
+    count = max(1, len(trend.labels) - 1)
+    lines = []
+    for index, series in enumerate(trend.series):
+        points = " ".join(
+            f"{round(width * n / count, 1)},{round(height - height * min(v, 100.0) / 100, 1)}"
+            for n, v in enumerate(series.values)
+        )
+        colour = _PALETTE[index % len(_PALETTE)]
+        lines.append(Line(series.name, colour, points, series.values[-1] if series.values else 0))
+    return lines
+
+
+# --- rendering a dashboard (the page, and the demo's file) ---------------------------------
+
+
+async def dashboard_html(
+    deps: Deps,
+    *,
+    unit: Unit,
+    granted: Pass,
+    today: date,
+    secret: bytes | None,
+    nonce: str = "",
+    offline: bool = False,
+) -> str:
+    """The dashboard page. `secret`: signs the links to the units below (admins); `nonce`: the
+    page's style may run under the Content-Security-Policy; `offline`: a file with no links
+    back to the server (the demo's)."""
+    async with deps.sessions() as session:
+        with i18n.use(granted.language):
+            board = await dashboards.build(session, unit=unit, granted=granted, today=today)
+    token = issue(secret, granted) if secret is not None and not offline else None
+    below_links = {}
+    if secret is not None and not offline:
+        for child in board.below:
+            assert child.id is not None  # noqa: S101 (stored)
+            child_pass = Pass(child.id, granted.role, granted.expires, granted.language)
+            below_links[child.id] = DASHBOARD_PATH + issue(secret, child_pass)
+    return render(
+        "dashboard.html",
+        language=granted.language,
+        nonce=nonce,
+        d=board,
+        granted=granted,
+        lines=trend_lines(board.trend),
+        links=below_links,
+        workbook=f"{DASHBOARD_PATH}{token}/workbook.xlsx" if token and granted.sees_all else None,
+        until=datetime.fromtimestamp(granted.expires, tz=_zone(deps)),
+        offline=offline,
+    )
+
+
+def _zone(deps: Deps) -> ZoneInfo:
+    return ZoneInfo(deps.timezone)
+
+
+# --- the routes ----------------------------------------------------------------------------
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Pages:
+    def __init__(
+        self, deps: Deps, *, bot_token: str | None, telegram: Transport | None = None
+    ) -> None:
+        self.deps = deps
+        self.bot_token = bot_token
+        self.telegram = telegram
+
+    def add_to(self, app: web.Application) -> None:
+        app.router.add_get(DASHBOARD_PATH + "{token}", self.dashboard)
+        app.router.add_get(DASHBOARD_PATH + "{token}/workbook.xlsx", self.workbook)
+        app.router.add_get(CHART_PATH + "{token}", self.chart)
+        app.router.add_get(FORM_PATH, self.form_shell)
+        app.router.add_post(FORM_PATH, self.form_post)
+
+    @property
+    def today(self) -> date:
+        return local_date(self.deps.clock(), _zone(self.deps))
+
+    async def _secret(self) -> bytes:
+        async with transaction(self.deps.sessions) as session:
+            return await secrets.named(session, name=SECRET_NAME)
+
+    async def _pass(self, request: web.Request) -> tuple[Pass, Unit] | None:
+        granted = check(await self._secret(), request.match_info["token"], now=self.deps.clock())
+        if granted is None:
+            return None
+        async with self.deps.sessions() as session:
+            unit = await units.get(session, unit_id=granted.unit_id)
+        return (granted, unit) if unit is not None else None
+
+    def _refused(self, request: web.Request, *, form: bool = False) -> web.Response:
+        language = _language(request.headers.get("Accept-Language"), self.deps.default_locale)
+        return _page("refused.html", language=language, status=403, framed=form, form=form)
+
+    async def dashboard(self, request: web.Request) -> web.Response:
+        found = await self._pass(request)
+        if found is None:
+            return self._refused(request)
+        granted, unit = found
+        nonce = random.token_urlsafe(16)
+        html = await dashboard_html(
+            self.deps,
+            unit=unit,
+            granted=granted,
+            today=self.today,
+            secret=await self._secret(),
+            nonce=nonce,
+        )
+        response = web.Response(text=html, content_type="text/html", charset="utf-8")
+        _headers(response, nonce, framed=False)
+        return response
+
+    async def workbook(self, request: web.Request) -> web.StreamResponse:
+        found = await self._pass(request)
+        if found is None or not found[0].sees_all:
+            return self._refused(request)
+        granted, unit = found
+        first, last = quarter_bounds(self.today)
+        async with self.deps.sessions() as session:
+            with i18n.use(granted.language):
+                content = await workbook(
+                    session, unit=unit, first=first, last=last, tz=_zone(self.deps),
+                    today=self.today, by="",
+                )  # fmt: skip
+        name = f"tcns-{unit.code}-{first.year}-Q{(first.month - 1) // 3 + 1}.xlsx"
+        response = web.Response(body=content, content_type=XLSX_MIME)
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        _headers(response, "-", framed=False)
+        return response
+
+    async def chart(self, request: web.Request) -> web.StreamResponse:
+        key = check_chart(await self._secret(), request.match_info["token"], now=self.deps.clock())
+        media = None
+        if key is not None:
+            async with self.deps.sessions() as session:
+                media = await outbox.media(session, key=key)
+        if media is None or not media.mime.startswith("image/"):
+            return self._refused(request)
+        response = web.Response(body=media.content, content_type=media.mime)
+        _headers(response, "-", framed=False)
+        response.headers["Cache-Control"] = "private, max-age=86400"
+        return response
+
+    # --- the report form (a Telegram Mini App) ---------------------------------------------
+
+    async def form_shell(self, request: web.Request) -> web.Response:
+        """The page Telegram opens: its script posts the initData from the address fragment
+        back here, where it is checked before anything is shown."""
+        language = _language(request.headers.get("Accept-Language"), self.deps.default_locale)
+        return _page("form_shell.html", language=language, framed=True)
+
+    async def form_post(self, request: web.Request) -> web.Response:
+        data = await request.post()
+        init = str(data.get("init") or "")
+        user = validate(init, self.bot_token, now=self.deps.clock()) if self.bot_token else None
+        if user is None:
+            return self._refused(request, form=True)
+        chat_id = f"tg:{user.id}"
+        async with self.deps.sessions() as session:
+            chat = await people.get_chat(session, chat_id=chat_id)
+            unit = (
+                await units.get(session, unit_id=chat.unit_id)
+                if chat is not None and chat.unit_id is not None
+                else None
+            )
+        language = (chat.language if chat else None) or (
+            user.language if user.language in ("vi", "en") else self.deps.default_locale
+        )
+        if unit is None:
+            return _page("form_join.html", language=language, framed=True, user=user)
+        if data.get("action") != "save":
+            return await self._form(language, user, unit, init)
+        return await self._save(language, user, unit, init, data)
+
+    async def _form(
+        self,
+        language: str,
+        user: WebAppUser,
+        unit: Unit,
+        init: str,
+        *,
+        error: str | None = None,
+        given: dict[str, str] | None = None,
+    ) -> web.Response:
+        today = self.today
+        first, last = report_window(today)
+        async with self.deps.sessions() as session:
+            with i18n.use(language):
+                indicators = await config.indicators_for(session, unit=unit)
+                progress = await unit_progress(
+                    session, unit=unit, week=week_key(today), indicators=indicators, team=False
+                )
+        return _page(
+            "form.html",
+            language=language,
+            framed=True,
+            user=user,
+            unit=unit,
+            items=progress.items[:FORM_FIELDS],
+            households=progress.households,
+            init=init,
+            first=first,
+            last=last,
+            error=error,
+            given=given or {},
+            note_chars=NOTE_CHARS,
+        )
+
+    async def _save(
+        self, language: str, user: WebAppUser, unit: Unit, init: str, data: Any
+    ) -> web.Response:
+        """The form as a typed report: the same reading, checks, totals and dedupe."""
+        async with self.deps.sessions() as session:
+            indicators = await config.indicators_for(session, unit=unit)
+        given = {k: str(v).strip() for k, v in data.items() if isinstance(v, str)}
+        parts: list[str] = []
+        with i18n.use(language):
+            for ind in indicators[:FORM_FIELDS]:
+                text = given.get(f"v_{ind.code}", "")
+                if not text:
+                    continue
+                if not text.isdigit():
+                    problem = i18n.gettext("Write whole numbers only, 0 or more.")
+                    return await self._form(language, user, unit, init, error=problem,
+                                            given=given)  # fmt: skip
+                if int(text):
+                    parts.append(f"{ind.code}={int(text)}")
+            if not parts:
+                problem = i18n.gettext("Enter at least one number above 0.")
+                return await self._form(language, user, unit, init, error=problem, given=given)
+        day = given.get("date", "")
+        try:
+            dated = date.fromisoformat(day) if day else None
+        except ValueError:
+            dated = None
+        if dated is not None:
+            parts.append(f"ngay={dated:%d/%m/%Y}")
+        note = " ".join(given.get("note", "").split())[:NOTE_CHARS]
+        if note:
+            parts.append(f"ghi_chu={note}")
+        text = "/bao_cao " + " ".join(parts)
+        # The same form sent twice (a double tap, a retry) is one report; a changed one, another.
+        digest = hashlib.sha256(f"{init}\n{text}".encode()).hexdigest()[:24]
+        chat_id = f"tg:{user.id}"
+        msg = Incoming(
+            platform="tg",
+            chat_id=chat_id,
+            chat_kind="private",
+            sender_id=chat_id,
+            sender_name=user.name,
+            sender_username=user.username,
+            text=text,
+            sent_at=self.deps.clock(),
+            message_key=f"{chat_id}:form:{digest}",
+            update_key=f"tg:form:{digest}",
+        )
+        replies = await router.handle(self.deps, msg)
+        for reply in replies:
+            if self.telegram is not None and reply.is_message:
+                self.telegram.queue_reply(chat_id, reply, None)
+        async with self.deps.sessions() as session:
+            stored = await reports.by_message_key(session, message_key=msg.message_key)
+        return _page(
+            "form_done.html",
+            language=language,
+            framed=True,
+            answers=[_html(r.rich) for r in replies if r.is_message],
+            recorded=stored is not None and stored.withdrawn_at is None,
+            again=not replies,  # the same form a second time: recorded the first
+        )
+
+
+def _html(rich: Rich) -> list[str]:
+    """A reply's lines in Telegram's HTML subset: escaped text in b, i, code and a."""
+    return [html_line(line) for line in rich.lines]
+
+
+def _language(header: str | None, default: str) -> str:
+    """The viewer's language when nothing else says it (a refused link): vi unless the browser
+    prefers English."""
+    for part in (header or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("vi"):
+            return "vi"
+        if tag.startswith("en"):
+            return "en"
+    return default

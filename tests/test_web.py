@@ -1,0 +1,303 @@
+"""The web side over HTTP, against `tcns run` and the sandbox: dashboard links by role, refused
+when forged, altered or expired; the same figures as the chat; the workbook for admins only;
+the report form's initData checked before anything is accepted; Mini App buttons only where
+Telegram allows them; charts to Zalo by address."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from openpyxl import load_workbook
+
+from bot import app
+from handlers.initdata import sign
+from sandbox.telegram import FakeTelegram
+from tests.conftest import lift_group_limit
+from tests.factories import settings_for
+from tests.harness import Clock
+from tests.tg_world import ADMIN_ID, BINH_AN, HA_LAM, Talk
+
+LAN, HUNG, ANH, MAI = 101, 102, 103, 201
+COMMUNE = -1001003
+
+
+@dataclass
+class Site:
+    running: app.Running
+    talk: Talk
+    fake: FakeTelegram
+    http: aiohttp.ClientSession
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.running.port}"
+
+    async def link(self, chat: int, user: int) -> str:
+        out = await self.talk.say(chat, user, "/theo_doi")
+        found = re.search(r"https?://\S+/web/d/\S+", out)
+        assert found is not None, out
+        return found[0]
+
+    async def get(self, url: str) -> tuple[int, str, Any]:
+        async with self.http.get(url) as response:
+            return response.status, await response.text(), response.headers
+
+    async def post(self, path: str, data: dict[str, str]) -> tuple[int, str]:
+        async with self.http.post(self.base + path, data=data) as response:
+            return response.status, await response.text()
+
+
+async def world(fake: FakeTelegram, database_url: str, clock: Clock, **extra: object) -> Site:
+    fake.add_group(COMMUNE, "Ban chỉ đạo xã Thăng Bình")
+    running = await app.start(
+        settings_for(fake, database_url, **extra), schedule=False, clock=clock
+    )
+    lift_group_limit(fake, running)
+    talk = Talk(fake)
+    await talk.say(COMMUNE, ADMIN_ID, "/lien_ket tinh=Đà Nẵng xa=Thăng Bình")
+    await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=200")
+    await talk.say(BINH_AN, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Bình An ho=150")
+    said = {}
+    for user, text in ((LAN, "/bao_cao ho=12 app=7 tt=3"), (HUNG, "/bao_cao ho=4 app=1")):
+        before = len(fake.messages_to(HA_LAM))
+        said[user] = await fake.user_sends(HA_LAM, user, text)
+        await fake.wait_sent(before + 1, chat_id=HA_LAM)
+    await talk.say(HA_LAM, ANH, "/bao_cao ho=2")
+    await talk.say(HA_LAM, ANH, "/huy")  # a member with nothing this week
+    await talk.say(HA_LAM, ADMIN_ID, "/to_truong", reply_to=said[LAN]["message_id"])
+    await talk.say(HA_LAM, HUNG, "/roi_to")
+    await talk.say(HA_LAM, HUNG, "/bao_cao ho=1")  # back in the team by reporting
+    await talk.say(BINH_AN, MAI, "/bao_cao ho=30 app=20 cks=5")
+    return Site(running, talk, fake, aiohttp.ClientSession())
+
+
+@pytest.fixture
+async def site(fake: FakeTelegram, database_url: str, clock: Clock) -> AsyncIterator[Site]:
+    made = await world(fake, database_url, clock)
+    try:
+        yield made
+    finally:
+        await made.http.close()
+        await fake.wake_pollers()
+        await made.running.stop()
+
+
+def tampered(url: str) -> list[str]:
+    """The same pass with one part changed: another unit, a later end, a role, a signature."""
+    head, token = url.rsplit("/", 1)
+    unit, role, expires, language, signature = token.split(".")
+    return [
+        f"{head}/{int(unit) + 1}.{role}.{expires}.{language}.{signature}",
+        f"{head}/{unit}.{'l' if role == 'a' else 'a'}.{expires}.{language}.{signature}",
+        f"{head}/{unit}.{role}.{int(expires) + 86400}.{language}.{signature}",
+        f"{head}/{unit}.{role}.{expires}.{language}.{signature[:-1]}"
+        f"{'B' if signature[-1] == 'A' else 'A'}",
+        f"{head}/{unit}.{role}.{expires}.{language}",
+        f"{head}/{unit}.{role}.{expires}.en.{signature}",
+    ]
+
+
+async def test_dashboards_by_role_and_refused_when_forged_or_expired(
+    site: Site, clock: Clock
+) -> None:
+    # The commune's admin: every village, each a link of its own, and the workbook.
+    commune = await site.link(COMMUNE, ADMIN_ID)
+    status, page, headers = await site.get(commune)
+    assert status == 200
+    assert "Xã Thăng Bình" in page
+    assert "Thôn Hà Lam" in page
+    assert "Thôn Bình An" in page
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "<script" not in page  # a dashboard reads without JavaScript
+    assert "Tổ đã báo cáo tuần này" in page
+    # 2 teams of 2 reported, 3 members of 4 (Ánh withdrew hers; Hùng left, then reported again).
+    assert re.search(r"Tổ đã báo cáo tuần này</small>\s*<b>2/2</b>", page)
+    assert re.search(r"Thành viên đã báo cáo tuần này</small>\s*<b>3/4</b>", page)
+    village = re.search(r'<a href="(/web/d/[^"]+)">Thôn Hà Lam</a>', page)
+    assert village is not None
+    status, ha_lam, _h = await site.get(site.base + village[1])
+    assert status == 200
+    assert "Chưa báo cáo" in ha_lam  # an admin sees who has not reported
+    workbook = re.search(r'href="(/web/d/[^"]+/workbook\.xlsx)"', page)
+    assert workbook is not None
+    async with site.http.get(site.base + workbook[1]) as response:
+        assert response.status == 200
+        assert "attachment" in response.headers["Content-Disposition"]
+        sheets = load_workbook(io.BytesIO(await response.read())).sheetnames
+    assert len(sheets) >= 3
+
+    # The leader: their village and who has not reported; no workbook, no other village.
+    leader = await site.link(HA_LAM, LAN)
+    status, page, _h = await site.get(leader)
+    assert status == 200
+    missing = re.search(r'<ul class="missing">(.*?)</ul>', page, re.S)
+    assert missing is not None
+    assert "&lt;b&gt;Ánh &amp; &#34;Bé&#34;" in missing[1]  # escaped, as every name is
+    assert "Nguyễn Thị Lan" not in missing[1]
+    assert "workbook.xlsx" not in page
+    assert "/web/d/" not in page.replace(leader.split("127.0.0.1")[-1], "")
+    # A member: the village's figures, not who is missing, nor the workbook.
+    member = await site.link(HA_LAM, HUNG)
+    status, page, _h = await site.get(member)
+    assert status == 200
+    assert "Chưa báo cáo" not in page
+    status, _b, _h = await site.get(member + "/workbook.xlsx")
+    assert status == 403
+
+    # Forged, altered or expired: 403 and how to get a new one.
+    for bad in [*tampered(member), *tampered(commune), site.base + "/web/d/nothing"]:
+        status, page, _h = await site.get(bad)
+        assert status == 403, bad
+        assert "/theo_doi" in page
+    clock.advance(hours=23)
+    assert (await site.get(member))[0] == 200
+    clock.advance(hours=2)
+    status, page, _h = await site.get(member)
+    assert status == 403
+    assert "hết hạn" in page
+    assert site.fake.errors == []
+
+
+async def test_the_dashboard_says_what_the_chat_says(site: Site) -> None:
+    progress = await site.talk.say(HA_LAM, LAN, "/tien_do")
+    board = await site.talk.say(HA_LAM, LAN, "/xep_hang")
+    status, page, _h = await site.get(await site.link(HA_LAM, LAN))
+    assert status == 200
+    # "Hộ được hướng dẫn: 17/200 hộ (8,5%) — mục tiêu 80% = 160 hộ, còn thiếu 143 hộ"
+    for done, share, needed, missing in re.findall(
+        r": (\d+)/200 hộ \(([\d,]+%)\) — mục tiêu \d+% = (\d+) hộ, còn thiếu (\d+) hộ", progress
+    ):
+        assert f"{done} · {share}" in page
+        assert f"= {needed} hộ" in page
+        assert f"còn thiếu {missing}" in page
+    score = re.search(r"Điểm: ([\d,]+) — (\w+)", progress)
+    assert score is not None
+    assert f"<b>{score[1]}</b><small>{score[2]}</small>" in page
+    for rank, name, points in re.findall(r"(\d+)\. (Thôn [^—]+) — ([\d,]+) điểm", board):
+        assert re.search(rf">{rank}</td>\s*<td>{name.strip()}</td>\s*<td class=\"num\">{points}<",
+                         page), (rank, name)  # fmt: skip
+    # The weekly trend: this week's additions in the table, and a line per indicator.
+    assert page.count("<polyline") == 4
+
+
+def init_data(fake: FakeTelegram, user: int, *, at: float, **extra: str) -> str:
+    person = fake.users[user]
+    fields = {
+        "query_id": f"AAH{user}",
+        "user": json.dumps(
+            {"id": user, "first_name": person.first_name, "last_name": person.last_name or "",
+             "language_code": "vi"},
+            separators=(",", ":"), ensure_ascii=False,
+        ),
+        "auth_date": str(int(at)),
+        **extra,
+    }  # fmt: skip
+    return sign(fields, fake.token)
+
+
+async def test_the_report_form_checks_initdata_and_records_like_a_typed_report(
+    site: Site, clock: Clock
+) -> None:
+    code = re.search(r"/tham_gia (\w+)", await site.talk.say(HA_LAM, LAN, "/ma_tham_gia"))
+    assert code is not None
+    assert "tổ của Thôn Hà Lam" in await site.talk.say(HUNG, HUNG, f"/tham_gia {code[1]}")
+    now = clock().timestamp()
+    good = init_data(site.fake, HUNG, at=now - 60)
+
+    # Refused before anything is shown or stored: forged, altered, too old, another bot's.
+    forged = good.replace(f"%22id%22%3A{HUNG}", f"%22id%22%3A{LAN}")
+    assert forged != good
+    too_old = init_data(site.fake, HUNG, at=now - 25 * 3600)
+    other_bot = sign({"user": json.dumps({"id": HUNG}), "auth_date": str(int(now))}, "1:other")
+    for bad in (forged, too_old, other_bot, "", "user=%7B%7D&hash=00"):
+        for action in ("", "save"):
+            status, page = await site.post("/web/form", {"init": bad, "action": action,
+                                                         "v_ho": "5"})  # fmt: skip
+            assert status == 403, bad
+    status, page = await site.post("/web/form", {"init": good})
+    assert status == 200
+    assert "Báo cáo của Lê Văn Hùng" in page
+    assert 'name="v_ho"' in page
+    assert "còn thiếu 143" in page  # what the village still misses, as /tien_do says
+    assert f'min="{(clock().date() - timedelta(days=clock().weekday() + 7)).isoformat()}"' in page
+
+    # Bad input: said on the page, nothing stored.
+    status, page = await site.post("/web/form", {"init": good, "action": "save", "v_ho": "-2"})
+    assert "Chỉ nhập số nguyên" in page
+    status, page = await site.post("/web/form", {"init": good, "action": "save", "v_ho": ""})
+    assert "ít nhất một số" in page
+    assert "17/200" in await site.talk.say(HA_LAM, LAN, "/tien_do")
+
+    before = len(site.fake.messages_to(HUNG))
+    form = {"init": good, "action": "save", "v_ho": "6", "v_app": "2", "v_tt": "0",
+            "date": clock().date().isoformat(), "note": "hộ bà Năm <b>ở xa</b>"}  # fmt: skip
+    status, page = await site.post("/web/form", form)
+    assert status == 200
+    assert "Đã ghi" in page
+    assert "<b>ở xa</b>" not in page  # the note, escaped wherever it is shown
+    # The usual confirmation in the member's chat, and the totals moved.
+    sent = await site.fake.wait_sent(before + 1, chat_id=HUNG)
+    assert "Đã ghi cho Lê Văn Hùng" in (sent[-1].text or "")
+    assert "23/200" in await site.talk.say(HA_LAM, LAN, "/tien_do")
+    # The same form sent twice is one report.
+    status, page = await site.post("/web/form", form)
+    assert "đã được gửi rồi" in page
+    assert "23/200" in await site.talk.say(HA_LAM, LAN, "/tien_do")
+    assert site.fake.errors == []
+
+
+async def test_mini_app_buttons_only_where_telegram_allows_them(
+    fake: FakeTelegram, database_url: str, clock: Clock
+) -> None:
+    # An http address (the default, this machine): no Mini App anywhere, the link as text.
+    site = await world(fake, database_url, clock)
+    try:
+        out = await site.talk.say(HUNG, HUNG, "/start")
+        assert "web_app" not in json.dumps(fake.messages_to(HUNG)[-1].params)
+        assert "127.0.0.1" in await site.talk.say(HA_LAM, HUNG, "/theo_doi")
+        assert not fake.menu_buttons
+    finally:
+        await site.http.close()
+        await fake.wake_pollers()
+        await site.running.stop()
+    assert fake.errors == []
+    assert out
+
+
+async def test_mini_app_buttons_at_an_https_address(
+    fake: FakeTelegram, database_url: str, clock: Clock
+) -> None:
+    site = await world(fake, database_url, clock, public_url="https://tcns.example.vn")
+    try:
+        code = re.search(r"/tham_gia (\w+)", await site.talk.say(HA_LAM, LAN, "/ma_tham_gia"))
+        assert code is not None
+        await site.talk.say(HUNG, HUNG, f"/tham_gia {code[1]}")
+        keyboard = fake.messages_to(HUNG)[-1].params["reply_markup"]["keyboard"]
+        apps = [b for row in keyboard for b in row if isinstance(b, dict) and "web_app" in b]
+        assert apps == [{"text": "🧾 Biểu mẫu báo cáo",
+                         "web_app": {"url": "https://tcns.example.vn/web/form"}}]  # fmt: skip
+        assert fake.menu_buttons[HUNG]["web_app"]["url"] == "https://tcns.example.vn/web/form"
+        # /theo_doi: a Mini App button in a private chat, a link button in a group.
+        await site.talk.say(HUNG, HUNG, "/theo_doi")
+        private = fake.messages_to(HUNG)[-1].params["reply_markup"]["inline_keyboard"][0][0]
+        assert private["web_app"]["url"].startswith("https://tcns.example.vn/web/d/")
+        await site.talk.say(HA_LAM, HUNG, "/theo_doi")
+        group = fake.messages_to(HA_LAM)[-1].params["reply_markup"]["inline_keyboard"][0][0]
+        assert group["url"].startswith("https://tcns.example.vn/web/d/")
+        assert "web_app" not in group
+    finally:
+        await site.http.close()
+        await fake.wake_pollers()
+        await site.running.stop()
+    assert fake.errors == []
