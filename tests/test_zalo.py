@@ -321,3 +321,51 @@ async def test_a_guided_report_on_zalo_in_plain_text(
     assert "Đã hủy báo cáo ngày" in await zsay(zfake, lan, "/huy")
     assert "Hộ được hướng dẫn: 0/300 hộ" in await zsay(zfake, lan, "tien do")
     assert zfake.errors == []
+
+
+async def test_zalo_members_get_the_leaderboard_chart_by_address(
+    fake: FakeTelegram,
+    zfake: FakeZalo,
+    database_url: str,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a public (https) TCNS_PUBLIC_URL, the chart goes by sendPhoto with an unguessable,
+    expiring address of the bot's own server; the board's text is its caption."""
+    monkeypatch.setattr(bot.zalo, "POLL_TIMEOUT", 1)
+    admin = zfake.add_user("Trần Thị Quản")
+    public = "https://tcns.example.vn"
+    running = await app.start(
+        _settings(fake, zfake, database_url, admin, public_url=public), schedule=False,
+        clock=clock,
+    )  # fmt: skip
+    try:
+        await Talk(fake).say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=200")
+        linked = await zsay(zfake, admin, "/lien_ket xa=20791 thon=Thôn Hà Lam")
+        code = re.search(r"/tham_gia ([A-Z0-9]{8})", linked)
+        assert code is not None
+        member = zfake.add_user("Lê Thị Zalo")
+        await zsay(zfake, member, f"/tham_gia {code[1]}")
+        await zsay(zfake, member, "/bao_cao ho=3")
+        await jobs.run(running.deps, "leaderboards", at("2026-11-23T08:00"))
+        messengers = [m for m in (running.telegram, running.zalo) if m is not None]
+        await OutboxSender(running.deps, messengers).drain()
+        [(_chat, url, caption)] = [p for p in zfake.photos if p[0] == member.chat_id]
+        assert url.startswith(f"{public}/web/c/")
+        assert url.endswith(".png")
+        assert "Bảng xếp hạng — Xã Thăng Bình" in caption
+        local = url.replace(public, f"http://127.0.0.1:{running.port}")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(local) as response:
+                assert response.status == 200
+                assert response.content_type == "image/png"
+                assert (await response.read()).startswith(b"\x89PNG")
+            async with http.get(local.replace("/web/c/", "/web/c/0")) as response:
+                assert response.status == 403
+            clock.advance(days=8)
+            async with http.get(local) as response:
+                assert response.status == 403  # the address expires
+        assert zfake.errors == []
+    finally:
+        await fake.wake_pollers()
+        await running.stop()

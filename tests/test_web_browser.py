@@ -1,0 +1,168 @@
+"""The pages in a real browser: Debian's Chromium, headless, at a phone's size, driven by Selenium
+through Debian's ChromeDriver (nothing is downloaded). A leader's dashboard with its villages,
+numbers and chart; the report form opened as Telegram opens a Mini App (the signed initData in
+the address fragment), filled in and counted; a forged initData refused.
+
+Without Chromium these tests skip, unless TCNS_TEST_BROWSER=required (as `.ci/run` sets it).
+Screenshots go to TCNS_SCREENSHOTS when it names a folder (docs/ keeps one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import pytest
+
+from sandbox.telegram import FakeTelegram
+from tests.harness import Clock
+from tests.test_web import HUNG, LAN, Site, init_data, world
+from tests.tg_world import HA_LAM
+
+T = TypeVar("T")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+PHONE = (412, 915)  # CSS pixels of a common Android phone
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        if os.environ.get("TCNS_TEST_BROWSER") == "required":
+            pytest.fail(f"no Chromium at {CHROMIUM} or ChromeDriver at {CHROMEDRIVER}")
+        pytest.skip("Chromium and ChromeDriver are not installed (apt-get install chromium "
+                    "chromium-driver)")  # fmt: skip
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--lang=vi",
+    ):
+        options.add_argument(argument)
+    # A phone's viewport (a desktop window cannot be made this narrow).
+    metrics = {"width": PHONE[0], "height": PHONE[1], "pixelRatio": 1.0, "mobile": True}
+    options.add_experimental_option("mobileEmulation", {"deviceMetrics": metrics})
+    options.add_experimental_option("prefs", {"intl.accept_languages": "vi-VN,vi"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+async def off_loop(call: Callable[..., T], *args: Any) -> T:
+    """Selenium blocks; the bot serving the page runs on this test's event loop."""
+    return await asyncio.to_thread(call, *args)
+
+
+async def wait_for(driver: Any, css: str, seconds: float = 15) -> Any:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(driver, seconds)
+    return await off_loop(
+        wait.until, expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, css))
+    )
+
+
+async def screenshot(driver: Any, name: str, tmp_path: Path) -> Path:
+    """The whole page at the phone's width."""
+    height = await off_loop(driver.execute_script, "return document.body.scrollHeight")
+    metrics = {"width": PHONE[0], "height": min(int(height), 5000), "deviceScaleFactor": 1,
+               "mobile": True}  # fmt: skip
+    await off_loop(driver.execute_cdp_cmd, "Emulation.setDeviceMetricsOverride", metrics)
+    folder = Path(os.environ.get("TCNS_SCREENSHOTS") or tmp_path)
+    await off_loop(functools.partial(folder.mkdir, parents=True, exist_ok=True))
+    path = folder / name
+    await off_loop(driver.save_screenshot, str(path))
+    await off_loop(driver.execute_cdp_cmd, "Emulation.clearDeviceMetricsOverride", {})
+    assert path.stat().st_size > 10_000
+    return path
+
+
+@pytest.fixture
+async def site(fake: FakeTelegram, database_url: str, clock: Clock) -> Any:
+    made = await world(fake, database_url, clock)
+    try:
+        yield made
+    finally:
+        await made.http.close()
+        await fake.wake_pollers()
+        await made.running.stop()
+
+
+async def test_a_leaders_dashboard_in_a_browser(browser: Any, site: Site, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    progress = await site.talk.say(HA_LAM, LAN, "/tien_do")
+    await off_loop(browser.get, await site.link(HA_LAM, LAN))
+    await wait_for(browser, "#progress")
+    text = await off_loop(lambda: browser.find_element(By.TAG_NAME, "body").text)
+    assert "Thôn Hà Lam" in text
+    assert "Thôn Bình An" in text  # the commune's board, as /xep_hang shows it
+    assert "17 · 8,5%" in text
+    assert "Hộ được hướng dẫn: 17/200 hộ (8,5%)" in progress
+    assert "còn thiếu 143" in text
+    assert "Chưa báo cáo" in text  # the leader sees who has not reported
+    chart = await wait_for(browser, "#trend svg")
+    size = await off_loop(lambda: chart.size)
+    assert size["width"] > 300
+    assert size["height"] > 120
+    lines = await off_loop(browser.find_elements, By.CSS_SELECTOR, "#trend polyline")
+    assert len(lines) == 4
+    # Fits a phone: nothing wider than the screen but the scrolling weekly table.
+    width = await off_loop(browser.execute_script, "return document.documentElement.scrollWidth")
+    assert width <= PHONE[0]
+    await screenshot(browser, "dashboard.png", tmp_path)
+    assert site.fake.errors == []
+
+
+async def test_the_report_form_as_a_mini_app_in_a_browser(
+    browser: Any, site: Site, clock: Clock, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    code = await site.talk.say(HA_LAM, LAN, "/ma_tham_gia")
+    await site.talk.say(HUNG, HUNG, "/tham_gia " + code.split("/tham_gia ")[1].split()[0])
+    init = init_data(site.fake, HUNG, at=clock().timestamp() - 30)
+    # As Telegram opens a Mini App: the page's address with the signed data in its fragment.
+    address = f"{site.base}/web/form#tgWebAppData={quote(init)}&tgWebAppVersion=8.0"
+    await off_loop(browser.get, address)
+    field = await wait_for(browser, "#v_ho")
+    await off_loop(field.send_keys, "6")
+    await off_loop(browser.find_element(By.ID, "v_app").send_keys, "2")
+    await off_loop(browser.find_element(By.ID, "note").send_keys, "hộ ông Tư, cảm ơn ạ")
+    await screenshot(browser, "form.png", tmp_path)
+    before = len(site.fake.messages_to(HUNG))
+    await off_loop(browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click)
+    answer = await wait_for(browser, "#answer")
+    assert "Đã ghi cho Lê Văn Hùng" in await off_loop(lambda: answer.text)
+    header = await off_loop(lambda: browser.find_element(By.TAG_NAME, "h1").text)
+    assert header == "Đã ghi"
+    sent = await site.fake.wait_sent(before + 1, chat_id=HUNG)
+    assert "Đã ghi cho Lê Văn Hùng" in (sent[-1].text or "")
+    assert "23/200" in await site.talk.say(HA_LAM, LAN, "/tien_do")
+
+    # The same page with forged data (another person's id, the old signature): refused.
+    forged = init.replace(f"%22id%22%3A{HUNG}", f"%22id%22%3A{LAN}")
+    await off_loop(browser.get, "about:blank")  # else only the fragment changes: no load
+    await off_loop(browser.get, f"{site.base}/web/form#tgWebAppData={quote(forged)}")
+    refused = await wait_for(browser, "h1")
+    assert "không hợp lệ" in await off_loop(lambda: refused.text)
+    assert "23/200" in await site.talk.say(HA_LAM, LAN, "/tien_do")
+    assert site.fake.errors == []
