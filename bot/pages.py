@@ -91,6 +91,33 @@ def _headers(response: web.StreamResponse, nonce: str, *, framed: bool) -> None:
         response.headers["X-Frame-Options"] = "DENY"
 
 
+def _baseline(response: web.StreamResponse) -> None:
+    """A response made elsewhere (aiohttp's 404 and 405, an error): still nothing to run."""
+    response.headers.setdefault("Content-Security-Policy", "default-src 'none'; "
+                                "frame-ancestors 'none'; base-uri 'none'")  # fmt: skip
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Cache-Control", "no-store")
+
+
+@web.middleware
+async def safe_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every answer under /web/ carries the safe headers, a failure included (and a failure
+    says no more than that)."""
+    if not request.path.startswith("/web/"):
+        return await handler(request)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        _baseline(exc)
+        raise
+    except Exception:
+        log.exception("web: %s %s failed", request.method, request.path)
+        response = web.Response(status=500, text="500: tcns could not show this page")
+    _baseline(response)
+    return response
+
+
 def _page(
     template: str, *, language: str, status: int = 200, framed: bool = False, **values: Any
 ) -> web.Response:
@@ -269,7 +296,10 @@ class Pages:
         return _page("form_shell.html", language=language, framed=True)
 
     async def form_post(self, request: web.Request) -> web.Response:
-        data = await request.post()
+        try:
+            data = await request.post()
+        except (ValueError, UnicodeDecodeError):
+            return self._refused(request, form=True)
         init = str(data.get("init") or "")
         user = validate(init, self.bot_token, now=self.deps.clock()) if self.bot_token else None
         if user is None:
@@ -338,7 +368,7 @@ class Pages:
                 text = given.get(f"v_{ind.code}", "")
                 if not text:
                     continue
-                if not text.isdigit():
+                if not (text.isascii() and text.isdigit() and len(text) <= 9):
                     problem = i18n.gettext("Write whole numbers only, 0 or more.")
                     return await self._form(language, user, unit, init, error=problem,
                                             given=given)  # fmt: skip
@@ -351,7 +381,9 @@ class Pages:
         try:
             dated = date.fromisoformat(day) if day else None
         except ValueError:
-            dated = None
+            with i18n.use(language):
+                problem = i18n.gettext("Choose the date of the work from the calendar.")
+            return await self._form(language, user, unit, init, error=problem, given=given)
         if dated is not None:
             parts.append(f"ngay={dated:%d/%m/%Y}")
         note = " ".join(given.get("note", "").split())[:NOTE_CHARS]

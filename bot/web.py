@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from bot.metrics import Metrics
-from bot.pages import Pages
+from bot.pages import Pages, safe_headers
 from bot.transport import Transport
 from storage import db
 from storage.db import SessionFactory
@@ -25,7 +25,9 @@ def build(
     metrics: Metrics | None = None,
     pages: Pages | None = None,
 ) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY)
+    app = web.Application(
+        client_max_size=MAX_BODY, middlewares=[safe_headers] if pages is not None else []
+    )
 
     async def healthz(_request: web.Request) -> web.Response:
         try:

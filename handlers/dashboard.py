@@ -160,14 +160,14 @@ async def _quarter(
 ) -> Quarter:
     assert unit.id is not None  # noqa: S101 (stored)
     first, last = quarter_bounds(today)
+    # Totals are kept by ISO week: the quarter's weeks are those whose Thursday is in it (as
+    # ISO counts a week into the month and year of its Thursday), and the page says which.
     weeks: list[str] = []
-    day = first
-    while day <= min(last, today):
-        if week_key(day) not in weeks:
-            weeks.append(week_key(day))
-        day += timedelta(days=7)
-    if week_key(min(last, today)) not in weeks:
-        weeks.append(week_key(min(last, today)))
+    monday = week_start(first)
+    while monday <= today:
+        if first <= monday + timedelta(days=3) <= last:
+            weeks.append(week_key(monday))
+        monday += timedelta(weeks=1)
     table = await reports.weekly_totals(session, unit_ids=[unit.id], weeks=weeks)
     added = []
     for item in progress.items:
@@ -178,4 +178,8 @@ async def _quarter(
     label = _("quarter {quarter}/{year}").format(
         quarter=(first.month - 1) // 3 + 1, year=first.year
     )
+    if weeks:
+        label = _("{quarter}, weeks {first}–{last}").format(
+            quarter=label, first=int(weeks[0].split("W")[1]), last=int(weeks[-1].split("W")[1])
+        )
     return Quarter(label, first, last, added, rank, len(ranked.rows))

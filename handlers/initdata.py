@@ -56,10 +56,10 @@ def validate(init_data: str, bot_token: str, *, now: datetime) -> WebAppUser | N
         return None  # a field twice: which one did Telegram sign?
     given = fields.get("hash", "")
     expected = hmac.new(_secret(bot_token), _check_string(fields).encode(), hashlib.sha256)
-    if not given or not hmac.compare_digest(expected.hexdigest(), given.lower()):
+    if not given or not hmac.compare_digest(expected.hexdigest().encode(), given.lower().encode()):
         return None
     auth = fields.get("auth_date", "")
-    if not auth.isdigit():
+    if not (auth.isascii() and auth.isdigit() and len(auth) <= 12):
         return None
     signed_at = datetime.fromtimestamp(int(auth), tz=now.tzinfo)
     if not now - MAX_AGE <= signed_at <= now + CLOCK_SKEW:

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Literal
 
-from handlers import roles
+from handlers import i18n, notices, roles
 from handlers.context import Ctx
 from handlers.i18n import _
 from handlers.incoming import Button, Deps, Reply
 from handlers.report import not_linked
-from handlers.richtext import Rich, b, fmt, i
+from handlers.richtext import Rich, b, fmt, i, mention
 from handlers.weblinks import SECRET_NAME, Role, grant
-from storage import secrets
+from storage import people, secrets
 
 DASHBOARD_PATH = "/web/d/"
 FORM_PATH = "/web/form"
@@ -34,14 +33,18 @@ def form_url(deps: Deps) -> str:
 
 async def dashboard_url(ctx: Ctx, *, unit_id: int, role: Role) -> tuple[str, datetime]:
     secret = await secrets.named(ctx.session, name=SECRET_NAME)
-    token, granted = grant(secret, unit_id=unit_id, role=role, language=ctx.language, now=ctx.now)
+    # The language the link is written in (the reader's: a private chat's may differ).
+    language = i18n.current()
+    token, granted = grant(secret, unit_id=unit_id, role=role, language=language, now=ctx.now)
     return ctx.deps.public_url + DASHBOARD_PATH + token, datetime.fromtimestamp(
         granted.expires, tz=ctx.tz
     )
 
 
 async def dashboard(ctx: Ctx) -> list[Reply]:
-    """`/theo_doi`: a link valid for a day, to the chat's unit as the asker may see it."""
+    """`/theo_doi`: a link valid for a day, to the chat's unit as the asker may see it. A
+    leader's or admin's link shows who has not reported (and an admin's the workbook): asked in
+    a group, it goes to their private chat, and the group sees only that it went."""
     unit = await ctx.unit()
     if unit is None or unit.id is None:
         return ctx.reply(not_linked(ctx))
@@ -50,12 +53,35 @@ async def dashboard(ctx: Ctx) -> list[Reply]:
         role = "admin"
     elif await roles.is_leader_of(ctx, unit):
         role = "leader"
-    url, until = await dashboard_url(ctx, unit_id=unit.id, role=role)
+    if role == "member" or ctx.is_private:
+        rich, buttons = await _link(ctx, unit_id=unit.id, unit_name=unit.name, role=role)
+        return [Reply(rich=rich, quote=not ctx.is_private, buttons=buttons)]
+    own = await people.private_chat_of(ctx.session, person_id=ctx.person.id)
+    name = mention(ctx.person.id, ctx.person.display_name)
+    if own is None:
+        rich, buttons = await _link(ctx, unit_id=unit.id, unit_name=unit.name, role="member")
+        rich.add("🔒 ", fmt(_("{name}: your own link shows more, so it is sent only in a private "
+                              "chat. Open a chat with the bot, press Start, then send /theo_doi "
+                              "here again."), name=name))  # fmt: skip
+        return [Reply(rich=rich, buttons=buttons)]
+    with i18n.use(own.language or ctx.deps.default_locale):
+        private, buttons = await _link(ctx, unit_id=unit.id, unit_name=unit.name, role=role)
+    await notices.tell(
+        ctx, own, key=f"dashboard:{ctx.msg.message_key}", text=lambda: private, buttons=buttons
+    )
+    went = _("{name}: your dashboard link went to your private chat with the bot.")
+    return ctx.reply(Rich().add("🔒 ", fmt(went, name=name)))
+
+
+async def _link(
+    ctx: Ctx, *, unit_id: int, unit_name: str, role: Role
+) -> tuple[Rich, tuple[tuple[Button, ...], ...]]:
+    url, until = await dashboard_url(ctx, unit_id=unit_id, role=role)
     seen = {
         "member": _("the figures of {unit}"),
         "leader": _("the figures of {unit} and who has not reported"),
         "admin": _("the figures of {unit} and of every unit under it, and its workbook"),
-    }[role].format(unit=unit.name)
+    }[role].format(unit=unit_name)
     rich = (
         Rich()
         .add("📈 ", fmt(_("Your dashboard: {what}."), what=b(seen)))
@@ -63,14 +89,11 @@ async def dashboard(ctx: Ctx) -> list[Reply]:
         .add(i(_("The link is yours and works until {time}. Ask again with /theo_doi for a new "
                  "one; do not forward it.").format(time=f"{until:%H:%M %d/%m}")))
     )  # fmt: skip
-    reply = Reply(rich=rich, quote=not ctx.is_private)
+    buttons: tuple[tuple[Button, ...], ...] = ()
     if is_public(ctx.deps) and ctx.msg.platform == "tg":
-        # In a private chat it opens inside Telegram as a Mini App; in a group, as a link.
-        kind: Literal["app", "link"] = "app" if ctx.is_private else "link"
-        reply = replace(
-            reply, buttons=((Button("📈 " + _("Open the dashboard"), url, kind=kind),),)
-        )
-    return [reply]
+        # A link button: the dashboard opens in the browser (it is not framed, not a Mini App).
+        buttons = ((Button("📈 " + _("Open the dashboard"), url, kind="link"),),)
+    return rich, buttons
 
 
 def with_form(deps: Deps, reply: Reply, *, platform: str, private: bool) -> Reply:

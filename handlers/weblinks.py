@@ -61,6 +61,15 @@ def grant(
     return issue(secret, granted), granted
 
 
+def _same(a: str, b: str) -> bool:
+    """Constant-time, and for any text (compare_digest refuses non-ASCII strings)."""
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def _number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 12
+
+
 def check(secret: bytes, token: str, *, now: datetime) -> Pass | None:
     """The pass the token is, if its signature is right and it has not expired."""
     parts = token.split(".")
@@ -68,9 +77,9 @@ def check(secret: bytes, token: str, *, now: datetime) -> Pass | None:
         return None
     unit, role, expires, language, signature = parts
     payload = ".".join(parts[:4])
-    if not hmac.compare_digest(_sign(secret, payload), signature):
+    if not _same(_sign(secret, payload), signature):
         return None
-    if not (unit.isdigit() and expires.isdigit() and role in ROLES and language in ("vi", "en")):
+    if not (_number(unit) and _number(expires) and role in ROLES and language in ("vi", "en")):
         return None
     if int(expires) < now.timestamp():
         return None
@@ -90,8 +99,8 @@ def check_chart(secret: bytes, token: str, *, now: datetime) -> str | None:
     if len(parts) != 3:
         return None
     key, expires, signature = parts
-    if not hmac.compare_digest(_sign(secret, f"c.{key}.{expires}"), signature):
+    if not _same(_sign(secret, f"c.{key}.{expires}"), signature):
         return None
-    if not expires.isdigit() or int(expires) < now.timestamp():
+    if not _number(expires) or int(expires) < now.timestamp():
         return None
     return key

@@ -138,6 +138,17 @@ def test_note_keeps_accents_and_rest_of_line() -> None:
     assert result.values == {"ho": 12, "app": 2}
 
 
+def test_number_words_in_a_note_are_the_note_not_figures() -> None:
+    result = parse_report("ho=2 app=1 ghi chú: năm hộ ở xa, hẹn tuần sau", MATCHER, today=TODAY)
+    assert isinstance(result, ParsedReport), result
+    assert result.values == {"ho": 2, "app": 1}
+    assert result.note == "năm hộ ở xa, hẹn tuần sau"
+    # Outside the note a spelled number is still confirmed before it is recorded.
+    asked = parse_report("năm hộ cài app ghi chú: hai hộ ở xa", MATCHER, today=TODAY)
+    assert isinstance(asked, Problem)
+    assert asked.code == "ask_words"
+
+
 def test_note_with_underscore_key() -> None:
     result = parse_report("ho=2 ghi_chu=mưa to, ít nhà", MATCHER, today=TODAY)
     assert isinstance(result, ParsedReport)

@@ -20,6 +20,7 @@ from openpyxl import load_workbook
 from bot import app
 from handlers.initdata import sign
 from sandbox.telegram import FakeTelegram
+from scheduler.outbox import OutboxSender
 from tests.conftest import lift_group_limit
 from tests.factories import settings_for
 from tests.harness import Clock
@@ -44,6 +45,19 @@ class Site:
         out = await self.talk.say(chat, user, "/theo_doi")
         found = re.search(r"https?://\S+/web/d/\S+", out)
         assert found is not None, out
+        return found[0]
+
+    async def private_link(self, chat: int, user: int) -> str:
+        """A leader's or admin's link asked for in a group: it goes to their private chat."""
+        out = await self.talk.say(chat, user, "/theo_doi")
+        assert "đã được gửi vào chat riêng" in out, out
+        assert "/web/d/" not in out
+        before = len(self.fake.messages_to(user))
+        assert self.running.telegram is not None
+        await OutboxSender(self.running.deps, [self.running.telegram]).drain()
+        sent = await self.fake.wait_sent(before + 1, chat_id=user)
+        found = re.search(r"https?://\S+/web/d/\S+", sent[-1].text or "")
+        assert found is not None, sent[-1].text
         return found[0]
 
     async def get(self, url: str) -> tuple[int, str, Any]:
@@ -75,7 +89,15 @@ async def world(fake: FakeTelegram, database_url: str, clock: Clock, **extra: ob
     await talk.say(HA_LAM, ADMIN_ID, "/to_truong", reply_to=said[LAN]["message_id"])
     await talk.say(HA_LAM, HUNG, "/roi_to")
     await talk.say(HA_LAM, HUNG, "/bao_cao ho=1")  # back in the team by reporting
-    await talk.say(BINH_AN, MAI, "/bao_cao ho=30 app=20 cks=5")
+    before = len(fake.messages_to(BINH_AN))
+    mai = await fake.user_sends(BINH_AN, MAI, "/bao_cao ho=30 app=20 cks=5")
+    await fake.wait_sent(before + 1, chat_id=BINH_AN)
+    await talk.say(BINH_AN, ADMIN_ID, "/to_truong", reply_to=mai["message_id"])
+    # The leader and the admin have private chats with the bot (Lan's reports for Hà Lam).
+    code = re.search(r"/tham_gia (\w+)", await talk.say(HA_LAM, LAN, "/ma_tham_gia"))
+    assert code is not None
+    await talk.say(LAN, LAN, f"/tham_gia {code[1]}")
+    await talk.say(ADMIN_ID, ADMIN_ID, "/start")
     return Site(running, talk, fake, aiohttp.ClientSession())
 
 
@@ -108,8 +130,9 @@ def tampered(url: str) -> list[str]:
 async def test_dashboards_by_role_and_refused_when_forged_or_expired(
     site: Site, clock: Clock
 ) -> None:
-    # The commune's admin: every village, each a link of its own, and the workbook.
-    commune = await site.link(COMMUNE, ADMIN_ID)
+    # The commune's admin: every village, each a link of its own, and the workbook; asked for
+    # in the commune's group, the link goes to the admin's private chat.
+    commune = await site.private_link(COMMUNE, ADMIN_ID)
     status, page, headers = await site.get(commune)
     assert status == 200
     assert "Xã Thăng Bình" in page
@@ -138,7 +161,11 @@ async def test_dashboards_by_role_and_refused_when_forged_or_expired(
     assert len(sheets) >= 3
 
     # The leader: their village and who has not reported; no workbook, no other village.
-    leader = await site.link(HA_LAM, LAN)
+    leader = await site.link(LAN, LAN)  # in her private chat, which reports for Hà Lam
+    assert (
+        leader.split("/")[-1].split(".")[:2]
+        == (await site.private_link(HA_LAM, LAN)).split("/")[-1].split(".")[:2]
+    )
     status, page, _h = await site.get(leader)
     assert status == 200
     missing = re.search(r'<ul class="missing">(.*?)</ul>', page, re.S)
@@ -154,6 +181,11 @@ async def test_dashboards_by_role_and_refused_when_forged_or_expired(
     assert "Chưa báo cáo" not in page
     status, _b, _h = await site.get(member + "/workbook.xlsx")
     assert status == 403
+
+    # A leader who never opened the bot: the group gets a member's link and how to get hers.
+    out = await site.talk.say(BINH_AN, MAI, "/theo_doi")
+    assert "chỉ gửi trong chat riêng" in out
+    assert ".m." in out.split("/web/d/")[1].split()[0]
 
     # Forged, altered or expired: 403 and how to get a new one.
     for bad in [*tampered(member), *tampered(commune), site.base + "/web/d/nothing"]:
@@ -172,7 +204,7 @@ async def test_dashboards_by_role_and_refused_when_forged_or_expired(
 async def test_the_dashboard_says_what_the_chat_says(site: Site) -> None:
     progress = await site.talk.say(HA_LAM, LAN, "/tien_do")
     board = await site.talk.say(HA_LAM, LAN, "/xep_hang")
-    status, page, _h = await site.get(await site.link(HA_LAM, LAN))
+    status, page, _h = await site.get(await site.link(LAN, LAN))
     assert status == 200
     # "Hộ được hướng dẫn: 17/200 hộ (8,5%) — mục tiêu 80% = 160 hộ, còn thiếu 143 hộ"
     for done, share, needed, missing in re.findall(
@@ -288,10 +320,10 @@ async def test_mini_app_buttons_at_an_https_address(
         assert apps == [{"text": "🧾 Biểu mẫu báo cáo",
                          "web_app": {"url": "https://tcns.example.vn/web/form"}}]  # fmt: skip
         assert fake.menu_buttons[HUNG]["web_app"]["url"] == "https://tcns.example.vn/web/form"
-        # /theo_doi: a Mini App button in a private chat, a link button in a group.
+        # /theo_doi: a link button (the dashboard opens in the browser, it is never framed).
         await site.talk.say(HUNG, HUNG, "/theo_doi")
         private = fake.messages_to(HUNG)[-1].params["reply_markup"]["inline_keyboard"][0][0]
-        assert private["web_app"]["url"].startswith("https://tcns.example.vn/web/d/")
+        assert private["url"].startswith("https://tcns.example.vn/web/d/")
         await site.talk.say(HA_LAM, HUNG, "/theo_doi")
         group = fake.messages_to(HA_LAM)[-1].params["reply_markup"]["inline_keyboard"][0][0]
         assert group["url"].startswith("https://tcns.example.vn/web/d/")
@@ -301,3 +333,42 @@ async def test_mini_app_buttons_at_an_https_address(
         await fake.wake_pollers()
         await site.running.stop()
     assert fake.errors == []
+
+
+async def test_odd_requests_are_refused_with_the_safe_headers(site: Site, clock: Clock) -> None:
+    for path in (
+        "/web/d/1.a.1.vi.%C3%A9",
+        "/web/d/%C2%B2.a.9999999999.vi.x",
+        "/web/d/1.a." + "9" * 5000 + ".vi.x",
+        "/web/c/k.1.%C3%A9.png",
+    ):
+        status, _page, headers = await site.get(site.base + path)
+        assert status == 403, path
+        assert "default-src 'none'" in headers["Content-Security-Policy"]
+    status, _page, headers = await site.get(site.base + "/web/nothing-here")
+    assert status == 404
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+    for init in ("user=%7B%7D&hash=%C3%A9", "auth_date=%C2%B2&hash=00"):
+        assert (await site.post("/web/form", {"init": init}))[0] == 403
+    async with site.http.post(
+        site.base + "/web/form",
+        data=b"init=\xff\xfe",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    ) as response:
+        assert response.status in (400, 403)
+    # A date the form cannot read is asked again, not replaced by today.
+    code = re.search(r"/tham_gia (\w+)", await site.talk.say(HA_LAM, LAN, "/ma_tham_gia"))
+    assert code is not None
+    await site.talk.say(HUNG, HUNG, f"/tham_gia {code[1]}")
+    good = init_data(site.fake, HUNG, at=clock().timestamp())
+    status, page = await site.post(
+        "/web/form", {"init": good, "action": "save", "v_ho": "2", "date": "2026-13-45"}
+    )
+    assert status == 200
+    assert "Hãy chọn ngày làm trên lịch" in page
+    for digits in ("²", "9" * 12):
+        status, page = await site.post("/web/form", {"init": good, "action": "save",
+                                                     "v_ho": digits})  # fmt: skip
+        assert "Chỉ nhập số nguyên" in page
+    assert "17/200" in await site.talk.say(HA_LAM, LAN, "/tien_do")

@@ -110,7 +110,7 @@ async def test_a_leaders_dashboard_in_a_browser(browser: Any, site: Site, tmp_pa
     from selenium.webdriver.common.by import By
 
     progress = await site.talk.say(HA_LAM, LAN, "/tien_do")
-    await off_loop(browser.get, await site.link(HA_LAM, LAN))
+    await off_loop(browser.get, await site.link(LAN, LAN))
     await wait_for(browser, "#progress")
     text = await off_loop(lambda: browser.find_element(By.TAG_NAME, "body").text)
     assert "Thôn Hà Lam" in text

@@ -151,7 +151,9 @@ def parse_report(text: str, matcher: IndicatorMatcher, *, today: date) -> Parsed
         return Problem("odd_digit", {"value": odd})
     t = Text(clean(text), fold(text))
     notes: list[str] = []
-    words_used = _number_words(t)
+    # A note may say anything ("ghi chú: năm hộ ở xa hẹn lại"): its words are not figures.
+    in_note = _NOTE.search(t.folded)
+    words_used = _number_words(t, skip=(in_note.start(), in_note.end()) if in_note else None)
     for house in list(_HOUSE.finditer(t.folded)):
         t.blank(house.start(), house.end())  # "nhà số 12": an address, not a figure
 
@@ -229,11 +231,14 @@ def _whole_text_doubt(folded: str) -> str | None:
     return next((reason for reason, pattern in _DOUBTS if pattern.search(folded)), None)
 
 
-def _number_words(t: Text) -> bool:
+def _number_words(t: Text, *, skip: tuple[int, int] | None = None) -> bool:
     """Vietnamese number words before a unit ("năm hộ", "hai mươi hộ") become digits, in
-    place and padded, so the text keeps its length; True when any did."""
+    place and padded, so the text keeps its length; True when any did. Words inside `skip`
+    (the note) stay words."""
     found = False
     for m in list(_NUMBER_WORDS.finditer(t.folded)):
+        if skip is not None and skip[0] <= m.start("words") < skip[1]:
+            continue
         value = spelled_number(m.group("words").split())
         if value is None:
             continue
