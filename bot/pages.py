@@ -290,10 +290,20 @@ class Pages:
     # --- the report form (a Telegram Mini App) ---------------------------------------------
 
     async def form_shell(self, request: web.Request) -> web.Response:
-        """The page Telegram opens: its script posts the initData from the address fragment
-        back here, where it is checked before anything is shown."""
+        """The page Telegram opens. From the menu button: its script posts the initData from
+        the address fragment back here, where it is checked before anything is shown. From the
+        keyboard (`?k=`, a pass for the unit's form; Telegram gives such a Mini App no
+        initData): the form itself, which sends the report back through Telegram."""
         language = _language(request.headers.get("Accept-Language"), self.deps.default_locale)
-        return _page("form_shell.html", language=language, framed=True)
+        key = request.query.get("k")
+        if key is None:
+            return _page("form_shell.html", language=language, framed=True)
+        granted = check(await self._secret(), key, now=self.deps.clock())
+        async with self.deps.sessions() as session:
+            unit = await units.get(session, unit_id=granted.unit_id) if granted else None
+        if granted is None or unit is None:
+            return self._refused(request, form=True)
+        return await self._form(granted.language, None, unit, "", keyboard=True)
 
     async def form_post(self, request: web.Request) -> web.Response:
         try:
@@ -324,12 +334,13 @@ class Pages:
     async def _form(
         self,
         language: str,
-        user: WebAppUser,
+        user: WebAppUser | None,
         unit: Unit,
         init: str,
         *,
         error: str | None = None,
         given: dict[str, str] | None = None,
+        keyboard: bool = False,
     ) -> web.Response:
         today = self.today
         first, last = report_window(today)
@@ -353,6 +364,7 @@ class Pages:
             error=error,
             given=given or {},
             note_chars=NOTE_CHARS,
+            keyboard=keyboard,
         )
 
     async def _save(

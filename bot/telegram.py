@@ -57,6 +57,10 @@ from handlers.incoming import (
 
 log = logging.getLogger(__name__)
 
+# What the keyboard's report form sends (Telegram.WebApp.sendData, at most 4096 bytes).
+FORM_PREFIX = "/bao_cao "
+MAX_FORM_DATA = 4096
+
 # `fetch` asks for getUpdates by name to have the updates' JSON as it came; PTB warns about
 # every such call that it has a method of its own for it.
 warnings.filterwarnings(
@@ -154,6 +158,13 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
     document = _document(message.get("document"))
     if document is not None and text is None:
         text = message.get("caption") or ""  # a file's command is in its caption
+    sent = message.get("web_app_data")
+    if isinstance(sent, dict) and text is None and chat_kind_of(message) == "private":
+        # The report form opened from the keyboard (bot/pages.py) sends its report as the
+        # person's own message: read as if typed, and only as a report.
+        data = sent.get("data")
+        if isinstance(data, str) and data.startswith(FORM_PREFIX):
+            text = data[:MAX_FORM_DATA]
     message_id, date = _int(message.get("message_id")), _int(message.get("date"))
     if not isinstance(text, str) or sender is None or message_id is None or date is None:
         return None
@@ -189,6 +200,11 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
         document=document,
         left=f"tg:{gone[0]}" if gone is not None and not gone[3] else None,
     )
+
+
+def chat_kind_of(message: dict[str, Any]) -> str:
+    chat = message.get("chat")
+    return "private" if isinstance(chat, dict) and chat.get("type") == "private" else "group"
 
 
 def _document(found: Any) -> Document | None:

@@ -112,13 +112,11 @@ def keyboard() -> tuple[tuple[str, ...], ...]:
     )
 
 
-def with_keyboard(ctx: Ctx, replies: list[Reply]) -> list[Reply]:
+async def with_keyboard(ctx: Ctx, replies: list[Reply]) -> list[Reply]:
     """In a private chat where the platform has them, the keyboard under the answer."""
     if not (ctx.is_private and ctx.msg.buttons) or not replies:
         return replies
-    last = replace(replies[-1], keys=keyboard())
-    if ctx.chat.unit_id is not None:
-        last = web_access.with_form(ctx.deps, last, platform=ctx.msg.platform, private=True)
+    last = await web_access.with_form(ctx, replace(replies[-1], keys=keyboard()))
     return [*replies[:-1], last]
 
 

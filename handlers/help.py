@@ -43,7 +43,7 @@ async def help_(ctx: Ctx) -> list[Reply]:
     for command in listed(audiences):
         assert command.describe is not None  # noqa: S101 (listed() keeps described ones)
         rich.add(f"/{command.name} (/{command.alias}) — {_(command.describe)}")
-    replies = guided.with_keyboard(ctx, ctx.reply(rich))
+    replies = await guided.with_keyboard(ctx, ctx.reply(rich))
     if unit is not None and len(audiences) > 1:
         # Leaders and admins made before menus were per person get theirs by asking for help.
         replies += await roles.menus(ctx, unit, [ctx.person.id])

@@ -168,7 +168,7 @@ async def join(ctx: Ctx) -> list[Reply]:
     rich.add(fmt(_("Report here with {example}"), example=code(REPORT_EXAMPLE)))
     if await report.claim_leadership(ctx, unit):
         rich.add("⭐ ", _("The province's list names you the team's leader."))
-    return guided.with_keyboard(ctx, ctx.reply(rich))
+    return await guided.with_keyboard(ctx, ctx.reply(rich))
 
 
 async def roster(ctx: Ctx) -> list[Reply]:

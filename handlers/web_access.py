@@ -14,7 +14,7 @@ from handlers.i18n import _
 from handlers.incoming import Button, Deps, Reply
 from handlers.report import not_linked
 from handlers.richtext import Rich, b, fmt, i, mention
-from handlers.weblinks import SECRET_NAME, Role, grant
+from handlers.weblinks import FORM_PASS_HOURS, SECRET_NAME, Role, grant
 from storage import people, secrets
 
 DASHBOARD_PATH = "/web/d/"
@@ -96,14 +96,23 @@ async def _link(
     return rich, buttons
 
 
-def with_form(deps: Deps, reply: Reply, *, platform: str, private: bool) -> Reply:
-    """The private keyboard's reply, with the report form's key and menu button added."""
-    if not (private and platform == "tg" and is_public(deps)) or not reply.keys:
+async def with_form(ctx: Ctx, reply: Reply) -> Reply:
+    """The private keyboard's reply, with the report form's key and menu button added. Opened
+    from the menu button, the form gets Telegram's signed initData; opened from a keyboard key
+    it gets none (Telegram's rule), so the key's address carries a pass for the unit's form and
+    the form sends the report back as the person's own message (`web_app_data`)."""
+    unit_id = ctx.chat.unit_id
+    if not (ctx.is_private and ctx.msg.platform == "tg" and is_public(ctx.deps)):
         return reply
+    if not reply.keys or unit_id is None:
+        return reply
+    secret = await secrets.named(ctx.session, name=SECRET_NAME)
+    token, _pass = grant(secret, unit_id=unit_id, role="member", language=i18n.current(),
+                         now=ctx.now, hours=FORM_PASS_HOURS)  # fmt: skip
     label = "🧾 " + _("Report form")
     return replace(
         reply,
         keys=(*reply.keys, (label,)),
-        key_apps=((label, form_url(deps)),),
-        app_menu=(_("Report"), form_url(deps)),
+        key_apps=((label, f"{form_url(ctx.deps)}?k={token}"),),
+        app_menu=(_("Report"), form_url(ctx.deps)),
     )

@@ -19,6 +19,10 @@ from typing import Literal
 Role = Literal["member", "leader", "admin"]
 ROLES: dict[str, Role] = {"m": "member", "l": "leader", "a": "admin"}
 PASS_HOURS = 24
+# The report form on a private chat's keyboard: the keyboard stays for weeks and is sent again
+# with every /start; the pass only shows the form of the unit (a report itself is the person's
+# own message, which Telegram vouches for).
+FORM_PASS_HOURS = 30 * 24
 CHART_DAYS = 7
 SECRET_NAME = "web"  # noqa: S105 (the name of the row, not a secret)
 _SIGNATURE_BYTES = 16
@@ -54,10 +58,16 @@ def issue(secret: bytes, granted: Pass) -> str:
 
 
 def grant(
-    secret: bytes, *, unit_id: int, role: Role, language: str, now: datetime
+    secret: bytes,
+    *,
+    unit_id: int,
+    role: Role,
+    language: str,
+    now: datetime,
+    hours: int = PASS_HOURS,
 ) -> tuple[str, Pass]:
-    """A pass valid for PASS_HOURS from `now`, and its token."""
-    granted = Pass(unit_id, role, int((now + timedelta(hours=PASS_HOURS)).timestamp()), language)
+    """A pass valid for `hours` from `now`, and its token."""
+    granted = Pass(unit_id, role, int((now + timedelta(hours=hours)).timestamp()), language)
     return issue(secret, granted), granted
 
 

@@ -274,6 +274,26 @@ class FakeTelegram(LoopbackServer):
             await self._push_update({"message": message})
         return message
 
+    async def user_sends_web_app_data(
+        self, user_id: int, data: str, *, button_text: str
+    ) -> dict[str, Any]:
+        """What Telegram delivers when a Mini App opened from a keyboard key calls
+        `Telegram.WebApp.sendData(data)`: a service message from the person, in their private
+        chat with the bot, with no text. Telegram keeps `data` to 4096 bytes and requires the
+        key to be one of the bot's keyboard's web_app keys."""
+        if not 1 <= len(data.encode()) <= 4096:
+            raise ValueError("sendData takes 1-4096 bytes")
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(user_id),
+            "date": int(self.clock()),
+            "chat": self.chats[user_id],
+            "from": self.users[user_id].as_dict(),
+            "web_app_data": {"data": data, "button_text": button_text},
+        }
+        self._messages[(user_id, message["message_id"])] = message
+        await self._push_update({"message": message})
+        return message
+
     async def user_sends_document(
         self, chat_id: int, user_id: int, filename: str, content: bytes, *, caption: str = ""
     ) -> dict[str, Any]:

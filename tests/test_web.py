@@ -317,9 +317,31 @@ async def test_mini_app_buttons_at_an_https_address(
         await site.talk.say(HUNG, HUNG, f"/tham_gia {code[1]}")
         keyboard = fake.messages_to(HUNG)[-1].params["reply_markup"]["keyboard"]
         apps = [b for row in keyboard for b in row if isinstance(b, dict) and "web_app" in b]
-        assert apps == [{"text": "🧾 Biểu mẫu báo cáo",
-                         "web_app": {"url": "https://tcns.example.vn/web/form"}}]  # fmt: skip
+        assert [b["text"] for b in apps] == ["🧾 Biểu mẫu báo cáo"]
+        key_url = apps[0]["web_app"]["url"]
+        assert key_url.startswith("https://tcns.example.vn/web/form?k=")
         assert fake.menu_buttons[HUNG]["web_app"]["url"] == "https://tcns.example.vn/web/form"
+        # The key's form (no initData from a keyboard key): the unit's fields, sent back
+        # through Telegram; a changed pass is refused.
+        local = key_url.replace("https://tcns.example.vn", site.base)
+        status, page, _h = await site.get(local)
+        assert status == 200
+        assert 'data-send="1"' in page
+        assert 'name="v_ho"' in page
+        assert "còn thiếu 143" in page
+        assert (await site.get(local[:-2] + ("AA" if local[-2:] != "AA" else "BB")))[0] == 403
+        # What the form sends arrives as Hùng's own message and is recorded like a typed one.
+        before = len(fake.messages_to(HUNG))
+        await fake.user_sends_web_app_data(
+            HUNG, "/bao_cao ho=4 app=1 ghi_chu=năm hộ hẹn lại", button_text="🧾 Biểu mẫu báo cáo"
+        )
+        sent = await fake.wait_sent(before + 1, chat_id=HUNG)
+        assert "Đã ghi cho Lê Văn Hùng" in (sent[-1].text or "")
+        assert "21/200" in await site.talk.say(HA_LAM, LAN, "/tien_do")
+        # Only a report: anything else sent that way is not read.
+        await fake.user_sends_web_app_data(HUNG, "/huy", button_text="🧾 Biểu mẫu báo cáo")
+        assert await site.talk.silent(HUNG, 0.5)
+        assert "21/200" in await site.talk.say(HA_LAM, LAN, "/tien_do")
         # /theo_doi: a link button (the dashboard opens in the browser, it is never framed).
         await site.talk.say(HUNG, HUNG, "/theo_doi")
         private = fake.messages_to(HUNG)[-1].params["reply_markup"]["inline_keyboard"][0][0]

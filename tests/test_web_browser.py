@@ -166,3 +166,54 @@ async def test_the_report_form_as_a_mini_app_in_a_browser(
     assert "không hợp lệ" in await off_loop(lambda: refused.text)
     assert "23/200" in await site.talk.say(HA_LAM, LAN, "/tien_do")
     assert site.fake.errors == []
+
+
+async def test_the_keyboard_form_sends_the_report_through_telegram(
+    browser: Any, fake: FakeTelegram, database_url: str, clock: Clock, tmp_path: Path
+) -> None:
+    """Opened from the private keyboard's key, a Mini App has no initData: the page sends the
+    report with Telegram's web_app_data_send event, which the Telegram client (here a stub of
+    its webview bridge, then the sandbox) delivers as the person's own message."""
+    import json
+
+    from selenium.webdriver.common.by import By
+
+    site = await world(fake, database_url, clock, public_url="https://tcns.example.vn")
+    bridge = await off_loop(
+        browser.execute_cdp_cmd,
+        "Page.addScriptToEvaluateOnNewDocument",
+        {"source": "window.TelegramWebviewProxy = {postEvent: function (type, data) {"
+                   " (window.__telegram = window.__telegram || []).push([type, data]); }};"},
+    )  # fmt: skip
+    try:
+        code = await site.talk.say(HA_LAM, LAN, "/ma_tham_gia")
+        await site.talk.say(HUNG, HUNG, "/tham_gia " + code.split("/tham_gia ")[1].split()[0])
+        keyboard = fake.messages_to(HUNG)[-1].params["reply_markup"]["keyboard"]
+        [key] = [b for row in keyboard for b in row if isinstance(b, dict) and "web_app" in b]
+        url = key["web_app"]["url"].replace("https://tcns.example.vn", site.base)
+        await off_loop(browser.get, url)
+        field = await wait_for(browser, "#v_ho")
+        await off_loop(field.send_keys, "3")
+        await off_loop(browser.find_element(By.ID, "v_cks").send_keys, "1")
+        await off_loop(browser.find_element(By.ID, "note").send_keys, "hai hộ\nhẹn lại")
+        await off_loop(browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click)
+        events = await off_loop(browser.execute_script, "return window.__telegram || []")
+        assert [e[0] for e in events] == ["web_app_data_send"]
+        data = json.loads(events[0][1])["data"]
+        assert data.startswith("/bao_cao ho=3 cks=1 ngay=")
+        assert data.endswith("ghi_chu=hai hộ hẹn lại")
+        before = len(fake.messages_to(HUNG))
+        await fake.user_sends_web_app_data(HUNG, data, button_text=key["text"])
+        sent = await fake.wait_sent(before + 1, chat_id=HUNG)
+        assert "Đã ghi cho Lê Văn Hùng" in (sent[-1].text or "")
+        assert "20/200" in await site.talk.say(HA_LAM, LAN, "/tien_do")
+        assert fake.errors == []
+    finally:
+        await off_loop(
+            browser.execute_cdp_cmd,
+            "Page.removeScriptToEvaluateOnNewDocument",
+            {"identifier": bridge["identifier"]},
+        )
+        await site.http.close()
+        await fake.wake_pollers()
+        await site.running.stop()
