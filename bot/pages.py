@@ -418,17 +418,24 @@ class Pages:
             update_key=f"tg:form:{digest}",
         )
         replies = await router.handle(self.deps, msg)
+        async with self.deps.sessions() as session:
+            stored = await reports.by_message_key(session, message_key=msg.message_key)
+        recorded = stored is not None and stored.withdrawn_at is None
+        answers = [r for r in replies if r.is_message and r.rich.lines]
+        if not recorded and answers:
+            # Refused (more households than the village has, a date out of the window): the
+            # form again with the reason and what was typed; the chat is not told.
+            reason = "".join(span.text for span in answers[0].rich.lines[0])
+            return await self._form(language, user, unit, init, error=reason, given=given)
         for reply in replies:
             if self.telegram is not None and reply.is_message:
                 self.telegram.queue_reply(chat_id, reply, None)
-        async with self.deps.sessions() as session:
-            stored = await reports.by_message_key(session, message_key=msg.message_key)
         return _page(
             "form_done.html",
             language=language,
             framed=True,
-            answers=[_html(r.rich) for r in replies if r.is_message],
-            recorded=stored is not None and stored.withdrawn_at is None,
+            answers=[_html(r.rich) for r in answers],
+            recorded=recorded,
             again=not replies,  # the same form a second time: recorded the first
         )
 

@@ -37,6 +37,7 @@ class Trend:
     labels: list[str]  # each week's Monday, "16/11"
     series: list[Series]  # household indicators, as shares
     added: list[tuple[str, list[int]]]  # every indicator: what each week added
+    active: list[bool]  # whether anything was added in each week
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,10 @@ class Dashboard:
     last_teams: Rate  # the last finished week's
     last_members: Rate
     quarter: Quarter
-    # Leaders and admins of a village: who has not reported this week.
+    # Leaders and admins of a village: who has not reported this week, and last week.
     missing: list[str] | None = None
+    missing_last: list[str] | None = None
+    last_week_label: str = ""
     # Admins: the units right below, each to be opened.
     below: list[Unit] = field(default_factory=list)
 
@@ -111,11 +114,14 @@ async def build(session: AsyncSession, *, unit: Unit, granted: Pass, today: date
         last_teams=Rate(last[0], last[1]),
         last_members=Rate(last[2], last[3]),
         quarter=await _quarter(session, unit=unit, progress=progress, ranked=ranked, today=today),
+        last_week_label=views.week_label(last_week, monday - timedelta(days=7)),
     )
     if granted.sees_missing and unit.level == "village":
         members = await config.roster(session, unit_id=unit.id)
         done = await reported_people(session, unit_id=unit.id, week=week)
         dashboard.missing = [p.display_name for _m, p in members if p.id not in done]
+        done_last = await reported_people(session, unit_id=unit.id, week=last_week)
+        dashboard.missing_last = [p.display_name for _m, p in members if p.id not in done_last]
     if granted.sees_all:
         dashboard.below = [
             u for u in await units.children(session, unit_id=unit.id) if u.level != "province"
@@ -152,34 +158,27 @@ async def _trend(
             ends.append(100.0 * (item.done - later) / progress.households)
             later += value
         series.append(Series(name, ind.code, item.target, list(reversed(ends))))
-    return Trend(labels=labels, series=series, added=added)
+    active = [any(values[n] for _name, values in added) for n in range(len(weeks))]
+    return Trend(labels=labels, series=series, added=added, active=active)
 
 
 async def _quarter(
     session: AsyncSession, *, unit: Unit, progress: UnitProgress, ranked: Board, today: date
 ) -> Quarter:
+    """What the quarter has added so far, by the reports' dates (as the workbook counts)."""
     assert unit.id is not None  # noqa: S101 (stored)
     first, last = quarter_bounds(today)
-    # Totals are kept by ISO week: the quarter's weeks are those whose Thursday is in it (as
-    # ISO counts a week into the month and year of its Thursday), and the page says which.
-    weeks: list[str] = []
-    monday = week_start(first)
-    while monday <= today:
-        if first <= monday + timedelta(days=3) <= last:
-            weeks.append(week_key(monday))
-        monday += timedelta(weeks=1)
-    table = await reports.weekly_totals(session, unit_ids=[unit.id], weeks=weeks)
-    added = []
-    for item in progress.items:
-        ind = item.indicator
-        values = table.get((unit.id, ind.id or 0), {})
-        added.append((indicator_name(ind.name_vi, ind.name_en), sum(values.values())))
+    sums = await reports.sums_dated_in(session, scope=unit, first=first, last=min(last, today))
+    added = [
+        (indicator_name(item.indicator.name_vi, item.indicator.name_en),
+         sums.get(item.indicator.id or 0, 0))
+        for item in progress.items
+    ]  # fmt: skip
     rank = next((r.rank for r in ranked.rows if r.unit.id == unit.id), None)
-    label = _("quarter {quarter}/{year}").format(
-        quarter=(first.month - 1) // 3 + 1, year=first.year
+    label = _("quarter {quarter}/{year} ({first}–{last})").format(
+        quarter=(first.month - 1) // 3 + 1,
+        year=first.year,
+        first=f"{first:%d/%m}",
+        last=f"{min(last, today):%d/%m}",
     )
-    if weeks:
-        label = _("{quarter}, weeks {first}–{last}").format(
-            quarter=label, first=int(weeks[0].split("W")[1]), last=int(weeks[-1].split("W")[1])
-        )
     return Quarter(label, first, last, added, rank, len(ranked.rows))

@@ -82,13 +82,11 @@ async def _link(
         "leader": _("the figures of {unit} and who has not reported"),
         "admin": _("the figures of {unit} and of every unit under it, and its workbook"),
     }[role].format(unit=unit_name)
-    rich = (
-        Rich()
-        .add("📈 ", fmt(_("Your dashboard: {what}."), what=b(seen)))
-        .add(url)
-        .add(i(_("The link is yours and works until {time}. Ask again with /theo_doi for a new "
-                 "one; do not forward it.").format(time=f"{until:%H:%M %d/%m}")))
-    )  # fmt: skip
+    rich = Rich().add("📈 ", fmt(_("Your dashboard: {what}."), what=b(seen))).add(url)
+    mine = _("The link is yours and works until {time}. Ask again with /theo_doi for a new one; "
+             "do not forward it.")  # fmt: skip
+    shared = _("For the members of this group, until {time}; /theo_doi gives a new one.")
+    rich.add(i((mine if ctx.is_private else shared).format(time=f"{until:%H:%M %d/%m}")))
     buttons: tuple[tuple[Button, ...], ...] = ()
     if is_public(ctx.deps) and ctx.msg.platform == "tg":
         # A link button: the dashboard opens in the browser (it is not framed, not a Mini App).

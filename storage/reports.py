@@ -379,3 +379,23 @@ async def reporting_rate(
 
 def func_count_distinct(column: Any) -> Any:
     return sa.func.count(sa.distinct(column))
+
+
+async def sums_dated_in(
+    session: AsyncSession, *, scope: Unit, first: date, last: date
+) -> dict[int, int]:
+    """Indicator id -> the sum of the values of the reports dated from `first` to `last` in
+    `scope`'s subtree (withdrawn ones left out): the workbook's Reports sheet, added up."""
+    rows = await session.exec(
+        select(ReportValue.indicator_id, sa.func.sum(ReportValue.value))
+        .join(Report, col(Report.id) == col(ReportValue.report_id))
+        .join(Unit, col(Unit.id) == col(Report.unit_id))
+        .where(
+            col(Unit.path).startswith(scope.path),
+            col(Report.withdrawn_at).is_(None),
+            col(Report.report_date) >= first,
+            col(Report.report_date) <= last,
+        )
+        .group_by(col(ReportValue.indicator_id))
+    )
+    return {int(ind): int(total or 0) for ind, total in rows.all()}

@@ -168,7 +168,7 @@ async def test_dashboards_by_role_and_refused_when_forged_or_expired(
     )
     status, page, _h = await site.get(leader)
     assert status == 200
-    missing = re.search(r'<ul class="missing">(.*?)</ul>', page, re.S)
+    missing = re.search(r'<ul class="missing" id="missing">(.*?)</ul>', page, re.S)
     assert missing is not None
     assert "&lt;b&gt;Ánh &amp; &#34;Bé&#34;" in missing[1]  # escaped, as every name is
     assert "Nguyễn Thị Lan" not in missing[1]
@@ -201,6 +201,18 @@ async def test_dashboards_by_role_and_refused_when_forged_or_expired(
     assert site.fake.errors == []
 
 
+async def test_a_village_without_its_households_says_so(site: Site) -> None:
+    phu_my = -1001009
+    site.fake.add_group(phu_my, "Tổ CNS thôn Phú Mỹ")
+    await site.talk.say(phu_my, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Phú Mỹ")
+    await site.talk.say(phu_my, MAI, "/bao_cao ho=3")
+    status, page, _h = await site.get(await site.link(phu_my, MAI))
+    assert status == 200
+    assert "Chưa có số hộ nên chưa tính được tỉ lệ" in page
+    assert "mục tiêu 80% (chưa có số hộ)" in page
+    assert "không có chỉ tiêu" not in page.split("Hồ sơ dịch vụ công")[0]
+
+
 async def test_the_dashboard_says_what_the_chat_says(site: Site) -> None:
     progress = await site.talk.say(HA_LAM, LAN, "/tien_do")
     board = await site.talk.say(HA_LAM, LAN, "/xep_hang")
@@ -221,6 +233,12 @@ async def test_the_dashboard_says_what_the_chat_says(site: Site) -> None:
                          page), (rank, name)  # fmt: skip
     # The weekly trend: this week's additions in the table, and a line per indicator.
     assert page.count("<polyline") == 4
+    assert "Tuần bắt đầu" in page
+    # The quarter by the reports' dates, and said so.
+    assert "Từ đầu quý 4/2026 (01/10–20/11) đến nay" in page
+    assert "Theo ngày của báo cáo" in page
+    # A leader sees who missed last week too (Monday's question), here everyone.
+    assert "Không báo cáo tuần 46 (09/11–15/11)" in page
 
 
 def init_data(fake: FakeTelegram, user: int, *, at: float, **extra: str) -> str:
@@ -269,6 +287,17 @@ async def test_the_report_form_checks_initdata_and_records_like_a_typed_report(
     assert "Chỉ nhập số nguyên" in page
     status, page = await site.post("/web/form", {"init": good, "action": "save", "v_ho": ""})
     assert "ít nhất một số" in page
+    # Refused by the report's own checks: the form again, with the reason and what was typed;
+    # the chat is not told, nothing is stored.
+    said = len(site.fake.messages_to(HUNG))
+    status, page = await site.post(
+        "/web/form", {"init": good, "action": "save", "v_ho": "500", "v_app": "2"}
+    )
+    assert 'role="alert"' in page
+    assert "vượt quá 200 hộ của thôn" in page
+    assert 'value="500"' in page
+    assert "/bao_cao" not in page.split('role="alert"')[1].split("</p>")[0]
+    assert len(site.fake.messages_to(HUNG)) == said
     assert "17/200" in await site.talk.say(HA_LAM, LAN, "/tien_do")
 
     before = len(site.fake.messages_to(HUNG))
