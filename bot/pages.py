@@ -132,14 +132,16 @@ def _page(
 
 
 @dataclass(frozen=True)
-class Line:
+class TrendLine:
     name: str
     colour: str
     points: str  # "x,y x,y …" in the chart's coordinates
     last: float
 
 
-def trend_lines(trend: dashboards.Trend, *, width: int = 320, height: int = 150) -> list[Line]:
+def trend_lines(
+    trend: dashboards.Trend, *, width: int = 320, height: int = 150
+) -> list[TrendLine]:
     """Each household indicator's share week by week, as a polyline 0–100 % high."""
     count = max(1, len(trend.labels) - 1)
     lines = []
@@ -149,7 +151,9 @@ def trend_lines(trend: dashboards.Trend, *, width: int = 320, height: int = 150)
             for n, v in enumerate(series.values)
         )
         colour = _PALETTE[index % len(_PALETTE)]
-        lines.append(Line(series.name, colour, points, series.values[-1] if series.values else 0))
+        lines.append(
+            TrendLine(series.name, colour, points, series.values[-1] if series.values else 0)
+        )
     return lines
 
 
