@@ -14,7 +14,7 @@ from handlers.incoming import Reply
 from handlers.problems import HOUSEHOLDS_EXAMPLE, LINK_EXAMPLE, describe
 from handlers.report import not_linked
 from handlers.richtext import Rich, b, code, fmt
-from handlers.views import merged_line, number
+from handlers.views import merged_line, number, old_commune_line, split_commune_line
 from storage import config, reports, units
 from storage.folding import village_key
 from storage.merged_provinces import FormerProvince
@@ -90,9 +90,17 @@ async def link(ctx: Ctx) -> list[Reply]:
         query=request.commune,
         parent_path=province.path if province else None,
     )
+    note = merged_note(former, province)
+    if not communes and request.commune.strip().isdigit():
+        # A code of before 1 July 2025: the commune it became part of, or which to choose.
+        communes, old = await units.communes_now(ctx.session, code=request.commune)
+        if old is not None and len(communes) > 1:
+            return ctx.reply(note.add("❓ ", split_commune_line(old, communes)))
+        if old is not None and communes:
+            note.add("ℹ️ ", old_commune_line(old, communes[0]))
     if not communes:
         missing = _not_found(_("commune"), request.commune)
-        return ctx.reply(merged_note(former, province).extend(missing))
+        return ctx.reply(note.extend(missing))
     if len(communes) > 1:
         return ctx.reply(await _ambiguous(ctx, communes))
     commune = communes[0]
@@ -130,7 +138,7 @@ async def link(ctx: Ctx) -> list[Reply]:
             return ctx.reply(describe(problem, example=LINK_EXAMPLE))
 
     where = await unit_names(ctx, target)
-    rich = merged_note(former, province)
+    rich = note
     if created:
         rich.add("🆕 ", fmt(_("Created {unit} (code {code})."), unit=b(where), code=target.code))
     if ctx.is_private:

@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.context import indicator_name
 from handlers.i18n import _
-from handlers.views import merged_line, number
+from handlers.views import merged_line, number, old_commune_line, split_commune_line
 from storage import config, people, reports, units
 from storage.folding import key, village_key
 from storage.models import Indicator, Unit
@@ -369,6 +369,14 @@ async def _commune(session: AsyncSession, row: Row, known: _Known) -> Unit | str
         found = known.communes.get(("code", code))
         if found is None:
             found = await units.by_code(session, level="commune", code=str(int(code)))
+            if not found:
+                # A code of before 1 July 2025 (a province's older list): the commune it is
+                # part of now, said once in the summary; an old commune divided is an error.
+                found, old = await units.communes_now(session, code=code)
+                if old is not None and len(found) > 1:
+                    return split_commune_line(old, found)
+                if old is not None and found:
+                    known.merged[f"xa:{code}"] = old_commune_line(old, found[0])
             known.communes[("code", code)] = found
         if not found:
             return _("no commune has the code {code}").format(code=code)

@@ -13,7 +13,7 @@ from handlers.context import indicator_name
 from handlers.i18n import _
 from handlers.progress import Board, UnitProgress
 from handlers.richtext import Line, Rich, Span, b, fmt, i
-from storage.merged_provinces import MERGED_ON, FormerProvince
+from storage.merged_provinces import MERGED_ON, FormerCommune, FormerProvince
 from storage.models import Indicator, Unit
 
 BOARD_TOP = 20
@@ -39,6 +39,22 @@ def merged_line(former: FormerProvince, province: Unit) -> str:
     return _("{old} has been part of {new} since {date}.").format(
         old=former.name, new=province.name, date=MERGED_ON.strftime("%d/%m/%Y")
     )
+
+
+def old_commune_line(former: FormerCommune, now: Unit) -> str:
+    """A commune named by its code of before 1 July 2025, and the one it is part of now."""
+    line = _("Commune code {old} ({name}, before {date}) is now part of {now} (code {code}).")
+    return line.format(old=former.code, name=former.name, date=MERGED_ON.strftime("%d/%m/%Y"),
+                       now=now.name, code=now.code)  # fmt: skip
+
+
+def split_commune_line(former: FormerCommune, now: Sequence[Unit]) -> str:
+    """An old commune divided between several of today's: which to write instead."""
+    return _("Commune code {old} ({name}, before {date}) was divided between {communes}: write "
+             "the code of the right one.").format(
+        old=former.code, name=former.name, date=MERGED_ON.strftime("%d/%m/%Y"),
+        communes=", ".join(f"{u.name} ({u.code})" for u in now),
+    )  # fmt: skip
 
 
 def grade_name(key: str) -> str:

@@ -1,5 +1,6 @@
 """The provinces that ceased to exist on 1 July 2025, when 63 provinces became 34, and the
-province each is part of now.
+province each is part of now; the communes of before, by their old codes, and those of today
+they became part of.
 
 Spreadsheets, habits and signboards still say "Quảng Nam" or "Bình Định"; the units here are the
 34 of today (vietnam-provinces). The mapping is the `vietnamadminunits` package's data (its
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from storage.folding import unit_key
+from storage.folding import fold, unit_key
 
 MERGED_ON = date(2025, 7, 1)
 
@@ -77,3 +78,57 @@ def former_province(query: str) -> FormerProvince | None:
         return _former().get(str(int(text)))
     k = unit_key(text)
     return _former().get(k) or _former().get(k.replace(" ", ""))
+
+
+@dataclass(frozen=True)
+class FormerCommune:
+    """A commune (xã, phường, thị trấn) as it was before 1 July 2025, by its GSO code."""
+
+    name: str  # "Xã Bình Nguyên"
+    code: str
+    province_key: str  # the unit_key of the province it is in now
+    now: tuple[str, ...]  # the communes of today it became part of, as `commune_key`s
+
+
+def commune_key(name: str) -> str:
+    """ "Xã Thăng Bình" -> "xathangbinh": how the mapping names communes (kind included)."""
+    return "".join(ch for ch in fold(name) if ch.isalnum() and ch.isascii())
+
+
+@functools.cache
+def _former_communes() -> dict[str, FormerCommune]:
+    folder = _data_dir()
+    legacy = json.loads((folder / "parser_legacy.json").read_text("utf-8"))
+    merged = json.loads((folder / "converter_2025.json").read_text("utf-8"))
+    provinces = legacy["DICT_PROVINCE"]
+    went: dict[str, dict[str, list[str]]] = {}  # new province -> old commune key -> new keys
+    for new_province, communes in merged["DICT_PROVINCE_WARD_NO_DIVIDED"].items():
+        for new_key, old_keys in communes.items():
+            for old_key in old_keys:
+                went.setdefault(new_province, {}).setdefault(old_key, []).append(new_key)
+    for new_province, divided in merged["DICT_PROVINCE_WARD_DIVIDED"].items():
+        for old_key, parts in divided.items():
+            ordered = sorted(parts, key=lambda p: not p.get("isDefaultNewWard"))
+            keys = went.setdefault(new_province, {}).setdefault(old_key, [])
+            keys += [p["newWardKey"] for p in ordered if p["newWardKey"] not in keys]
+    found: dict[str, FormerCommune] = {}
+    old = legacy["DICT_PROVINCE_DISTRICT_WARD_NO_ACCENTED"]
+    for new_province, moves in went.items():
+        now_key = unit_key(provinces[new_province]["provinceShort"])
+        for old_key, new_keys in moves.items():
+            province, district, ward = old_key.split("_", 2)
+            entry = old.get(province, {}).get(district, {}).get(ward)
+            if not entry or not str(entry.get("wardCode", "")).isdigit():
+                continue
+            code = str(int(entry["wardCode"]))
+            found[code] = FormerCommune(entry["ward"], code, now_key, tuple(new_keys))
+    return found
+
+
+def former_commune(code: str) -> FormerCommune | None:
+    """The commune an old GSO code named, and what it became part of. The caller looks among
+    today's codes first: a commune of today kept the code of one of those it was made of."""
+    text = code.strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return _former_communes().get(str(int(text)))

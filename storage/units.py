@@ -15,7 +15,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import cache
 from storage.folding import key, unit_key, village_key
-from storage.merged_provinces import FormerProvince, former_province
+from storage.merged_provinces import (
+    FormerCommune,
+    FormerProvince,
+    commune_key,
+    former_commune,
+    former_province,
+)
 from storage.models import Unit
 
 
@@ -164,6 +170,25 @@ async def find_province(
         select(Unit).where(Unit.level == "province", Unit.name_key == former.now_key)
     )
     return list(rows.all()), former
+
+
+async def communes_now(
+    session: AsyncSession, *, code: str
+) -> tuple[list[Unit], FormerCommune | None]:
+    """For a commune code that is not today's: the commune of before 1 July 2025 it was, and
+    the communes of today it became part of (the first the one most of it went to)."""
+    former = former_commune(code)
+    if former is None:
+        return [], None
+    province = (
+        await session.exec(
+            select(Unit).where(Unit.level == "province", Unit.name_key == former.province_key)
+        )
+    ).first()
+    if province is None or province.id is None:
+        return [], former
+    by_key = {commune_key(c.name): c for c in await children(session, unit_id=province.id)}
+    return [by_key[k] for k in former.now if k in by_key], former
 
 
 async def children(session: AsyncSession, *, unit_id: int) -> list[Unit]:

@@ -94,3 +94,43 @@ def test_importing_rows_that_name_the_old_province(
     assert out.count("Tỉnh Quảng Nam đã nhập vào Thành phố Đà Nẵng từ 01/07/2025.") == 1
     assert main(["import", "--template", str(tmp_path / "m.xlsx"), "--province", "49"]) == 0
     assert "Tỉnh Quảng Nam đã nhập vào Thành phố Đà Nẵng" in capsys.readouterr().err
+
+
+async def test_a_commune_by_its_code_of_before_the_merger(deps: Deps) -> None:
+    async with deps.sessions() as session:
+        assert not await units.by_code(session, level="commune", code="20272")
+        now, old = await units.communes_now(session, code="20272")
+        assert old is not None
+        assert old.name == "Phường An Hải Bắc"
+        assert [u.name for u in now] == ["Phường An Hải"]
+        now, old = await units.communes_now(session, code="20296")  # Hòa Liên, divided
+        assert old is not None
+        assert [u.name for u in now] == ["Phường Liên Chiểu", "Phường Hải Vân"]
+        assert (await units.communes_now(session, code="99999")) == ([], None)
+    room = ChatRoom(deps, "tg:-2005")
+    out = await room.say(SUPER, "/lien_ket xa=20272 thon=Tổ 12 ho=80")
+    assert "Mã xã 20272 (Phường An Hải Bắc, trước 01/07/2025) nay thuộc Phường An Hải" in out
+    assert "liên kết với Tổ 12, Phường An Hải" in out
+    out = await ChatRoom(deps, "tg:-2006").say(SUPER, "/lien_ket xa=20296 thon=Tổ 3")
+    assert "đã chia về Phường Liên Chiểu" in out
+    assert "Phường Hải Vân" in out
+    assert "liên kết" not in out
+
+
+def test_importing_rows_with_old_commune_codes(
+    url: str,  # noqa: F811 (the fixture)
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "cu.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["Mã xã", "Thôn", "Số hộ"])
+        writer.writerow(["20272", "Tổ 1", "120"])
+        writer.writerow(["20272", "Tổ 2", "90"])
+        writer.writerow(["20296", "Thôn Hòa Liên", "300"])
+    assert main(["import", str(path), "--dry-run"]) == 1
+    out = capsys.readouterr().out
+    assert "Dòng 2: đã tạo Tổ 1, Phường An Hải" in out
+    assert "Dòng 4: Mã xã 20296 (Xã Hòa Liên, trước 01/07/2025) đã chia về" in out
+    assert out.count("Mã xã 20272 (Phường An Hải Bắc, trước 01/07/2025) nay thuộc") == 1
