@@ -45,6 +45,7 @@ from bot.settings import Settings
 from handlers import i18n
 from handlers.commands import AUDIENCES, listed
 from handlers.incoming import (
+    LATEST_DATE,
     Button,
     Deps,
     Document,
@@ -90,6 +91,11 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _date(value: Any) -> int | None:
+    seconds = _int(value)
+    return seconds if seconds is not None and 0 <= seconds <= LATEST_DATE else None
+
+
 def _person(user: Any) -> tuple[int, str, str | None, bool] | None:
     """(id, full name, username, is a bot) of a User object; None when it is not one."""
     if not isinstance(user, dict) or _int(user.get("id")) is None:
@@ -117,7 +123,7 @@ def _press(update: dict[str, Any]) -> Incoming | None:
     chat, message_id, date = (
         message.get("chat"),
         _int(message.get("message_id")),
-        _int(message.get("date")),
+        _date(message.get("date")),
     )
     if not isinstance(chat, dict) or _int(chat.get("id")) is None or message_id is None:
         return None
@@ -165,7 +171,7 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
         data = sent.get("data")
         if isinstance(data, str) and data.startswith(FORM_PREFIX):
             text = data[:MAX_FORM_DATA]
-    message_id, date = _int(message.get("message_id")), _int(message.get("date"))
+    message_id, date = _int(message.get("message_id")), _date(message.get("date"))
     if not isinstance(text, str) or sender is None or message_id is None or date is None:
         return None
     if not isinstance(chat, dict) or _int(chat.get("id")) is None:

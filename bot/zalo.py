@@ -18,7 +18,7 @@ from aiohttp import web
 from bot.pacing import Pacer
 from bot.render import plain
 from bot.settings import Settings
-from handlers.incoming import Deps, Incoming, Reply, SendOutcome, SendResult
+from handlers.incoming import LATEST_DATE, Deps, Incoming, Reply, SendOutcome, SendResult
 from handlers.web_access import CHART_PATH
 from handlers.weblinks import SECRET_NAME, chart_token
 from storage import outbox, secrets
@@ -56,7 +56,10 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
     sent = message.get("date")
     sent_at = (
         datetime.fromtimestamp(int(sent) / 1000, UTC)
-        if isinstance(sent, int | float | str) and str(sent).isdigit()
+        if isinstance(sent, int | float | str)
+        and str(sent).isascii()
+        and str(sent).isdigit()
+        and int(sent) <= LATEST_DATE * 1000
         else datetime.now(UTC)
     )
     chat_id = f"zalo:{chat['id']}"

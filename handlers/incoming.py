@@ -16,6 +16,11 @@ from storage.db import SessionFactory
 ChatKind = Literal["private", "group"]
 
 
+# Seconds since the epoch a message's date may be: up to the year 2500 (the C library refuses
+# far larger ones, and no message is dated there); a platform drops an update dated later.
+LATEST_DATE = 16_725_225_600
+
+
 @dataclass(frozen=True)
 class Incoming:
     platform: str  # "tg", "zalo", "console"
