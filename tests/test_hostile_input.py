@@ -212,14 +212,12 @@ async def test_oversized_message_is_refused(deps: Deps) -> None:
 def test_a_date_no_calendar_holds_is_dropped_not_a_crash() -> None:
     """Hypothesis found it: `datetime.fromtimestamp` raises OSError past what the C library
     holds. No platform sends such a date; an update carrying one is not read."""
-    update = {
-        "update_id": 1,
-        "message": {
+    message: dict[str, Any] = {
             "message_id": 1, "date": 67_768_036_191_676_800,
             "chat": {"id": 5, "type": "private"},
             "from": {"id": 5, "first_name": "A", "is_bot": False}, "text": "/bao_cao ho=1",
-        },
     }  # fmt: skip
+    update = {"update_id": 1, "message": message}
     assert telegram_incoming(update) is None
-    update["message"]["date"] = 1_795_000_000
+    message["date"] = 1_795_000_000
     assert telegram_incoming(update) is not None

@@ -12,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import select
 import shutil
+import socket
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,7 +26,7 @@ import pytest
 from sandbox.telegram import FakeTelegram
 from tests.harness import Clock
 from tests.test_web import HUNG, LAN, Site, init_data, world
-from tests.tg_world import HA_LAM
+from tests.tg_world import HA_LAM, free_port
 
 T = TypeVar("T")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -39,7 +42,6 @@ def browser() -> Iterator[Any]:
         pytest.skip("Chromium and ChromeDriver are not installed (apt-get install chromium "
                     "chromium-driver)")  # fmt: skip
     from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -56,12 +58,39 @@ def browser() -> Iterator[Any]:
     metrics = {"width": PHONE[0], "height": PHONE[1], "pixelRatio": 1.0, "mobile": True}
     options.add_experimental_option("mobileEmulation", {"deviceMetrics": metrics})
     options.add_experimental_option("prefs", {"intl.accept_languages": "vi-VN,vi"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    # ChromeDriver started here, with the environment less libfaketime: the browser is the
+    # outside world (a phone keeps its own time), and Selenium's start-up polling sleeps with
+    # time.sleep, which libfaketime breaks (EINVAL) when the suite runs a year ahead.
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LD_PRELOAD", "FAKETIME"))}
+    driver_process = subprocess.Popen(  # noqa: S603 (our own argument list)
+        [CHROMEDRIVER, f"--port={port}"], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
     try:
-        yield driver
+        _until_listening(port, driver_process)
+        driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
+        driver.set_page_load_timeout(30)
+        try:
+            yield driver
+        finally:
+            driver.quit()
     finally:
-        driver.quit()
+        driver_process.terminate()
+        driver_process.wait(timeout=10)
+
+
+def _until_listening(port: int, process: subprocess.Popen[bytes], seconds: float = 20) -> None:
+    """Waits for ChromeDriver's port by trying to connect (no time.sleep: see above)."""
+    for _attempt in range(int(seconds / 0.1)):
+        if process.poll() is not None:
+            raise RuntimeError(f"chromedriver exited with {process.returncode}")
+        with socket.socket() as probe:
+            probe.settimeout(0.1)
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        select.select([], [], [], 0.1)
+    raise RuntimeError("chromedriver did not start")
 
 
 async def off_loop(call: Callable[..., T], *args: Any) -> T:
@@ -70,14 +99,24 @@ async def off_loop(call: Callable[..., T], *args: Any) -> T:
 
 
 async def wait_for(driver: Any, css: str, seconds: float = 15) -> Any:
+    """The element once it is shown (polled on the event loop: WebDriverWait sleeps with
+    time.sleep, which fails under libfaketime)."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    wait = WebDriverWait(driver, seconds)
-    return await off_loop(
-        wait.until, expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, css))
-    )
+    def shown() -> Any:
+        try:
+            element = driver.find_element(By.CSS_SELECTOR, css)
+            return element if element.is_displayed() else None
+        except WebDriverException:
+            return None
+
+    for _attempt in range(int(seconds / 0.05)):
+        found = await off_loop(shown)
+        if found is not None:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{css} was not shown within {seconds} s")
 
 
 async def screenshot(driver: Any, name: str, tmp_path: Path) -> Path:
