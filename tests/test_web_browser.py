@@ -76,8 +76,9 @@ def browser() -> Iterator[Any]:
         finally:
             driver.quit()
     finally:
-        driver_process.terminate()
-        driver_process.wait(timeout=10)
+        # Killed and reaped without a timeout: Popen.wait(timeout=…) polls with time.sleep.
+        driver_process.kill()
+        driver_process.wait()
 
 
 def _until_listening(port: int, process: subprocess.Popen[bytes], seconds: float = 20) -> None:
