@@ -397,6 +397,12 @@ class Transport:
             )
             await self.deliver(chat_id, gone)
 
+    async def replies_sent(self, chat_id: str) -> None:
+        """Waits until every reply queued for the chat so far has left (a test reading a
+        whole answer that came as several messages)."""
+        while (flusher := self._flushers.get(chat_id)) is not None:
+            await asyncio.gather(flusher, return_exceptions=True)
+
     async def drain_replies(self) -> None:
         """Waits until every queued reply has left (for a clean stop)."""
         while self._flushers or self._answers:
