@@ -214,6 +214,7 @@ class Pages:
         self.deps = deps
         self.bot_token = bot_token
         self.telegram = telegram
+        self._key: bytes | None = None
 
     def add_to(self, app: web.Application) -> None:
         app.router.add_get(DASHBOARD_PATH + "{token}", self.dashboard)
@@ -227,8 +228,12 @@ class Pages:
         return local_date(self.deps.clock(), _zone(self.deps))
 
     async def _secret(self) -> bytes:
-        async with transaction(self.deps.sessions) as session:
-            return await secrets.named(session, name=SECRET_NAME)
+        """The signing key: made once and never changed, so read once per process rather than
+        in a transaction of every request."""
+        if self._key is None:
+            async with transaction(self.deps.sessions) as session:
+                self._key = await secrets.named(session, name=SECRET_NAME)
+        return self._key
 
     async def _pass(self, request: web.Request) -> tuple[Pass, Unit] | None:
         granted = check(await self._secret(), request.match_info["token"], now=self.deps.clock())

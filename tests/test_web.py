@@ -5,6 +5,7 @@ Telegram allows them; charts to Zalo by address."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -101,15 +102,24 @@ async def world(fake: FakeTelegram, database_url: str, clock: Clock, **extra: ob
     return Site(running, talk, fake, aiohttp.ClientSession())
 
 
-@pytest.fixture
-async def site(fake: FakeTelegram, database_url: str, clock: Clock) -> AsyncIterator[Site]:
-    made = await world(fake, database_url, clock)
+@contextlib.asynccontextmanager
+async def opened(
+    fake: FakeTelegram, database_url: str, clock: Clock, **extra: object
+) -> AsyncIterator[Site]:
+    """`world`, stopped again afterwards."""
+    made = await world(fake, database_url, clock, **extra)
     try:
         yield made
     finally:
         await made.http.close()
         await fake.wake_pollers()
         await made.running.stop()
+
+
+@pytest.fixture
+async def site(fake: FakeTelegram, database_url: str, clock: Clock) -> AsyncIterator[Site]:
+    async with opened(fake, database_url, clock) as made:
+        yield made
 
 
 def tampered(url: str) -> list[str]:
@@ -322,16 +332,11 @@ async def test_mini_app_buttons_only_where_telegram_allows_them(
     fake: FakeTelegram, database_url: str, clock: Clock
 ) -> None:
     # An http address (the default, this machine): no Mini App anywhere, the link as text.
-    site = await world(fake, database_url, clock)
-    try:
+    async with opened(fake, database_url, clock) as site:
         out = await site.talk.say(HUNG, HUNG, "/start")
         assert "web_app" not in json.dumps(fake.messages_to(HUNG)[-1].params)
         assert "127.0.0.1" in await site.talk.say(HA_LAM, HUNG, "/theo_doi")
         assert not fake.menu_buttons
-    finally:
-        await site.http.close()
-        await fake.wake_pollers()
-        await site.running.stop()
     assert fake.errors == []
     assert out
 
@@ -339,8 +344,7 @@ async def test_mini_app_buttons_only_where_telegram_allows_them(
 async def test_mini_app_buttons_at_an_https_address(
     fake: FakeTelegram, database_url: str, clock: Clock
 ) -> None:
-    site = await world(fake, database_url, clock, public_url="https://tcns.example.vn")
-    try:
+    async with opened(fake, database_url, clock, public_url="https://tcns.example.vn") as site:
         code = re.search(r"/tham_gia (\w+)", await site.talk.say(HA_LAM, LAN, "/ma_tham_gia"))
         assert code is not None
         await site.talk.say(HUNG, HUNG, f"/tham_gia {code[1]}")
@@ -379,10 +383,6 @@ async def test_mini_app_buttons_at_an_https_address(
         group = fake.messages_to(HA_LAM)[-1].params["reply_markup"]["inline_keyboard"][0][0]
         assert group["url"].startswith("https://tcns.example.vn/web/d/")
         assert "web_app" not in group
-    finally:
-        await site.http.close()
-        await fake.wake_pollers()
-        await site.running.stop()
     assert fake.errors == []
 
 

@@ -25,7 +25,8 @@ import pytest
 
 from sandbox.telegram import FakeTelegram
 from tests.harness import Clock
-from tests.test_web import HUNG, LAN, Site, init_data, world
+from tests.test_web import HUNG, LAN, Site, init_data, opened
+from tests.test_web import site as site  # the fixture, shared with the HTTP tests
 from tests.tg_world import HA_LAM, free_port
 
 T = TypeVar("T")
@@ -135,17 +136,6 @@ async def screenshot(driver: Any, name: str, tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-async def site(fake: FakeTelegram, database_url: str, clock: Clock) -> Any:
-    made = await world(fake, database_url, clock)
-    try:
-        yield made
-    finally:
-        await made.http.close()
-        await fake.wake_pollers()
-        await made.running.stop()
-
-
 async def test_a_leaders_dashboard_in_a_browser(browser: Any, site: Site, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
@@ -209,16 +199,20 @@ async def test_the_report_form_as_a_mini_app_in_a_browser(
 
 
 async def test_the_keyboard_form_sends_the_report_through_telegram(
-    browser: Any, fake: FakeTelegram, database_url: str, clock: Clock, tmp_path: Path
+    browser: Any, fake: FakeTelegram, database_url: str, clock: Clock
 ) -> None:
     """Opened from the private keyboard's key, a Mini App has no initData: the page sends the
     report with Telegram's web_app_data_send event, which the Telegram client (here a stub of
     its webview bridge, then the sandbox) delivers as the person's own message."""
+    async with opened(fake, database_url, clock, public_url="https://tcns.example.vn") as site:
+        await _keyboard_form(browser, fake, site)
+
+
+async def _keyboard_form(browser: Any, fake: FakeTelegram, site: Site) -> None:
     import json
 
     from selenium.webdriver.common.by import By
 
-    site = await world(fake, database_url, clock, public_url="https://tcns.example.vn")
     bridge = await off_loop(
         browser.execute_cdp_cmd,
         "Page.addScriptToEvaluateOnNewDocument",
@@ -254,6 +248,3 @@ async def test_the_keyboard_form_sends_the_report_through_telegram(
             "Page.removeScriptToEvaluateOnNewDocument",
             {"identifier": bridge["identifier"]},
         )
-        await site.http.close()
-        await fake.wake_pollers()
-        await site.running.stop()
