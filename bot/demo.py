@@ -378,7 +378,7 @@ async def _dashboard(world: World, out: Path) -> None:
     if unit is None or unit.id is None:
         return
     now = world.clock()
-    granted = Pass(unit.id, "admin", int(now.timestamp()), deps.default_locale)
+    granted = Pass(unit.id, "admin", now, deps.default_locale)
     html = await pages.dashboard_html(
         deps,
         unit=unit,

@@ -16,13 +16,14 @@ import logging
 import secrets as random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
 
+from bot.page_guard import BUSY_SECONDS, PageGuard
 from bot.render import html_line
 from bot.transport import Transport
 from handlers import dashboard as dashboards
@@ -34,8 +35,8 @@ from handlers.initdata import WebAppUser, validate
 from handlers.periods import local_date, report_window, week_key
 from handlers.progress import unit_progress
 from handlers.richtext import Rich
-from handlers.web_access import CHART_PATH, DASHBOARD_PATH, FORM_PATH
-from handlers.weblinks import SECRET_NAME, Pass, check, check_chart, issue
+from handlers.web_access import CHART_PATH, DASHBOARD_PATH, FORM_PATH, WORKBOOK_PATH
+from handlers.weblinks import SECRET_NAME, Kind, Pass, check, check_chart, workbook_pass
 from storage import config, outbox, people, reports, secrets, units
 from storage.db import transaction
 from storage.models import Unit
@@ -170,19 +171,24 @@ async def dashboard_html(
     nonce: str = "",
     offline: bool = False,
 ) -> str:
-    """The dashboard page. `secret`: signs the links to the units below (admins); `nonce`: the
-    page's style may run under the Content-Security-Policy; `offline`: a file with no links
-    back to the server (the demo's)."""
+    """The dashboard page. `secret`: signs the workbook's link (admins); `nonce`: the page's
+    style may run under the Content-Security-Policy; `offline`: a file with no links back to
+    the server (the demo's)."""
     async with deps.sessions() as session:
         with i18n.use(granted.language):
             board = await dashboards.build(session, unit=unit, granted=granted, today=today)
-    token = issue(secret, granted) if secret is not None and not offline else None
-    below_links = {}
-    if secret is not None and not offline:
+    below_links: dict[int | None, str] = {}
+    workbook_url = None
+    if granted.token and not offline:
+        # The units below open under the admin's own link, named by what never changes.
         for child in board.below:
-            assert child.id is not None  # noqa: S101 (stored)
-            child_pass = Pass(child.id, granted.role, granted.expires, granted.language)
-            below_links[child.id] = DASHBOARD_PATH + issue(secret, child_pass)
+            below_links[child.id] = f"{DASHBOARD_PATH}{granted.token}/{child.level}/{child.code}"
+        if granted.sees_all and secret is not None:
+            async with transaction(deps.sessions) as session:
+                token = await workbook_pass(
+                    session, secret, of=granted, unit=unit, now=deps.clock()
+                )
+            workbook_url = WORKBOOK_PATH + token
     return render(
         "dashboard.html",
         language=granted.language,
@@ -191,8 +197,8 @@ async def dashboard_html(
         granted=granted,
         lines=trend_lines(board.trend),
         links=below_links,
-        workbook=f"{DASHBOARD_PATH}{token}/workbook.xlsx" if token and granted.sees_all else None,
-        until=datetime.fromtimestamp(granted.expires, tz=_zone(deps)),
+        workbook=workbook_url,
+        until=granted.expires.astimezone(_zone(deps)),
         offline=offline,
     )
 
@@ -209,16 +215,23 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 class Pages:
     def __init__(
-        self, deps: Deps, *, bot_token: str | None, telegram: Transport | None = None
+        self,
+        deps: Deps,
+        *,
+        bot_token: str | None,
+        telegram: Transport | None = None,
+        guard: PageGuard | None = None,
     ) -> None:
         self.deps = deps
         self.bot_token = bot_token
         self.telegram = telegram
         self._key: bytes | None = None
+        self.guard = guard or PageGuard()
 
     def add_to(self, app: web.Application) -> None:
         app.router.add_get(DASHBOARD_PATH + "{token}", self.dashboard)
-        app.router.add_get(DASHBOARD_PATH + "{token}/workbook.xlsx", self.workbook)
+        app.router.add_get(DASHBOARD_PATH + "{token}/{level}/{code}", self.dashboard)
+        app.router.add_get(WORKBOOK_PATH + "{token}", self.workbook)
         app.router.add_get(CHART_PATH + "{token}", self.chart)
         app.router.add_get(FORM_PATH, self.form_shell)
         app.router.add_post(FORM_PATH, self.form_post)
@@ -235,48 +248,77 @@ class Pages:
                 self._key = await secrets.named(session, name=SECRET_NAME)
         return self._key
 
-    async def _pass(self, request: web.Request) -> tuple[Pass, Unit] | None:
-        granted = check(await self._secret(), request.match_info["token"], now=self.deps.clock())
-        if granted is None:
-            return None
+    async def _open(self, token: str, kind: Kind) -> tuple[Pass, Unit] | None:
+        """The pass and its unit, when the token is an open link of this kind whose holder
+        still holds what it was given for."""
         async with self.deps.sessions() as session:
-            unit = await units.get(session, unit_id=granted.unit_id)
-        return (granted, unit) if unit is not None else None
+            return await check(session, token, kind=kind, now=self.deps.clock(),
+                               superadmins=self.deps.superadmins)  # fmt: skip
 
     def _refused(self, request: web.Request, *, form: bool = False) -> web.Response:
         language = _language(request.headers.get("Accept-Language"), self.deps.default_locale)
         return _page("refused.html", language=language, status=403, framed=form, form=form)
 
-    async def dashboard(self, request: web.Request) -> web.Response:
-        found = await self._pass(request)
+    def _busy(self, request: web.Request, wait: int) -> web.Response:
+        """Too many requests through one link, or pages queued behind each other: later."""
+        language = _language(request.headers.get("Accept-Language"), self.deps.default_locale)
+        response = _page("busy.html", language=language, status=429, seconds=wait)
+        response.headers["Retry-After"] = str(wait)
+        return response
+
+    async def dashboard(self, request: web.Request) -> web.StreamResponse:
+        token = request.match_info["token"]
+        wait = self.guard.admit(token)
+        if wait:
+            return self._busy(request, wait)
+        found = await self._open(token, "dashboard")
         if found is None:
             return self._refused(request)
         granted, unit = found
-        nonce = random.token_urlsafe(16)
-        html = await dashboard_html(
-            self.deps,
-            unit=unit,
-            granted=granted,
-            today=self.today,
-            secret=await self._secret(),
-            nonce=nonce,
-        )
+        level, code = request.match_info.get("level"), request.match_info.get("code")
+        if level is not None and code is not None:
+            # A unit under an admin's own (the links of its page): by level and code.
+            async with self.deps.sessions() as session:
+                below = await units.by_code(session, level=level, code=code)
+            inside = [u for u in below if u.id != unit.id and u.path.startswith(unit.path)]
+            if not granted.sees_all or not inside:
+                return self._refused(request)
+            unit = inside[0]
+        async with self.guard.rendering() as admitted:
+            if not admitted:
+                return self._busy(request, BUSY_SECONDS)
+            nonce = random.token_urlsafe(16)
+            html = await dashboard_html(
+                self.deps,
+                unit=unit,
+                granted=granted,
+                today=self.today,
+                secret=await self._secret(),
+                nonce=nonce,
+            )
         response = web.Response(text=html, content_type="text/html", charset="utf-8")
         _headers(response, nonce, framed=False)
         return response
 
     async def workbook(self, request: web.Request) -> web.StreamResponse:
-        found = await self._pass(request)
+        token = request.match_info["token"]
+        wait = self.guard.admit(token)
+        if wait:
+            return self._busy(request, wait)
+        found = await self._open(token, "workbook")
         if found is None or not found[0].sees_all:
             return self._refused(request)
         granted, unit = found
         first, last = quarter_bounds(self.today)
-        async with self.deps.sessions() as session:
-            with i18n.use(granted.language):
-                content = await workbook(
-                    session, unit=unit, first=first, last=last, tz=_zone(self.deps),
-                    today=self.today, by="",
-                )  # fmt: skip
+        async with self.guard.rendering() as admitted:
+            if not admitted:
+                return self._busy(request, BUSY_SECONDS)
+            async with self.deps.sessions() as session:
+                with i18n.use(granted.language):
+                    content = await workbook(
+                        session, unit=unit, first=first, last=last, tz=_zone(self.deps),
+                        today=self.today, by="",
+                    )  # fmt: skip
         name = f"tcns-{unit.code}-{first.year}-Q{(first.month - 1) // 3 + 1}.xlsx"
         response = web.Response(body=content, content_type=XLSX_MIME)
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -298,20 +340,22 @@ class Pages:
 
     # --- the report form (a Telegram Mini App) ---------------------------------------------
 
-    async def form_shell(self, request: web.Request) -> web.Response:
+    async def form_shell(self, request: web.Request) -> web.StreamResponse:
         """The page Telegram opens. From the menu button: its script posts the initData from
         the address fragment back here, where it is checked before anything is shown. From the
-        keyboard (`?k=`, a pass for the unit's form; Telegram gives such a Mini App no
+        keyboard (`?k=`, a form link for the unit; Telegram gives such a Mini App no
         initData): the form itself, which sends the report back through Telegram."""
         language = _language(request.headers.get("Accept-Language"), self.deps.default_locale)
         key = request.query.get("k")
         if key is None:
             return _page("form_shell.html", language=language, framed=True)
-        granted = check(await self._secret(), key, now=self.deps.clock())
-        async with self.deps.sessions() as session:
-            unit = await units.get(session, unit_id=granted.unit_id) if granted else None
-        if granted is None or unit is None:
+        wait = self.guard.admit(key)
+        if wait:
+            return self._busy(request, wait)
+        found = await self._open(key, "form")
+        if found is None:
             return self._refused(request, form=True)
+        granted, unit = found
         return await self._form(granted.language, None, unit, "", keyboard=True)
 
     async def form_post(self, request: web.Request) -> web.Response:

@@ -36,6 +36,7 @@ def action_name(action: str) -> str:
         "rename": _("renamed"),
         "merge": _("villages merged"),
         "remove": _("village removed"),
+        "links": _("web links withdrawn"),
     }.get(action, action)
 
 
@@ -93,7 +94,7 @@ def _shown(action: str, value: str | None, names: dict[str, str]) -> str:
         return names.get(f"unit:{value}", value)
     if value in names:
         return names[value]
-    if action == "households" and value.isdigit():
+    if action in ("households", "links") and value.isdigit():
         return number(int(value))
     member = _MEMBER.match(value)
     if action == "member" and member is not None:

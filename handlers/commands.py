@@ -71,6 +71,11 @@ TABLE: tuple[Command, ...] = (
     Command(("xep_hang", "leaderboard"), standing.leaderboard, N_("the leaderboard")),
     Command(("toi", "me"), report.me, N_("your own reports")),
     Command(("theo_doi", "dashboard"), web_access.dashboard, N_("a link to the team's dashboard")),
+    Command(
+        ("thu_hoi_link", "revoke_links", "thu_hoi_lien_ket"),
+        web_access.withdraw,
+        N_("withdraw web links: an admin every link to this unit, anyone else their own"),
+    ),
     Command(("danh_sach", "roster"), team.roster, N_("the team's members")),
     Command(("chi_tieu", "targets"), targets.targets, N_("the targets in force")),
     Command(("lich", "schedule"), targets.schedule, N_("when reminders and boards go out")),

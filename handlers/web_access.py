@@ -14,12 +14,14 @@ from handlers.i18n import _
 from handlers.incoming import Button, Deps, Reply
 from handlers.report import not_linked
 from handlers.richtext import Rich, b, fmt, i, mention
-from handlers.weblinks import FORM_PASS_HOURS, SECRET_NAME, Role, grant
-from storage import people, secrets
+from handlers.views import number
+from handlers.weblinks import Role, grant
+from storage import passes, people
 
 DASHBOARD_PATH = "/web/d/"
 FORM_PATH = "/web/form"
 CHART_PATH = "/web/c/"
+WORKBOOK_PATH = "/web/w/"
 
 
 def is_public(deps: Deps) -> bool:
@@ -31,14 +33,17 @@ def form_url(deps: Deps) -> str:
     return deps.public_url + FORM_PATH
 
 
-async def dashboard_url(ctx: Ctx, *, unit_id: int, role: Role) -> tuple[str, datetime]:
-    secret = await secrets.named(ctx.session, name=SECRET_NAME)
-    # The language the link is written in (the reader's: a private chat's may differ).
-    language = i18n.current()
-    token, granted = grant(secret, unit_id=unit_id, role=role, language=language, now=ctx.now)
-    return ctx.deps.public_url + DASHBOARD_PATH + token, datetime.fromtimestamp(
-        granted.expires, tz=ctx.tz
-    )
+async def dashboard_url(
+    ctx: Ctx, *, unit_id: int, role: Role, holder: str | None = None
+) -> tuple[str, datetime]:
+    """A new dashboard link: the asker's own, or (`holder`, a group chat's id) the group's."""
+    granted = await grant(
+        ctx.session, kind="dashboard", unit_id=unit_id, role=role,
+        # The language the link is written in (the reader's: a private chat's may differ).
+        language=i18n.current(), now=ctx.now,
+        person_id=None if holder else ctx.person.id, chat_id=holder,
+    )  # fmt: skip
+    return ctx.deps.public_url + DASHBOARD_PATH + granted.token, granted.expires.astimezone(ctx.tz)
 
 
 async def dashboard(ctx: Ctx) -> list[Reply]:
@@ -76,7 +81,9 @@ async def dashboard(ctx: Ctx) -> list[Reply]:
 async def _link(
     ctx: Ctx, *, unit_id: int, unit_name: str, role: Role
 ) -> tuple[Rich, tuple[tuple[Button, ...], ...]]:
-    url, until = await dashboard_url(ctx, unit_id=unit_id, role=role)
+    # A member's link asked in a group is the group's: it works while the group is linked.
+    holder = None if ctx.is_private or role != "member" else ctx.chat.id
+    url, until = await dashboard_url(ctx, unit_id=unit_id, role=role, holder=holder)
     seen = {
         "member": _("the figures of {unit}"),
         "leader": _("the figures of {unit} and who has not reported"),
@@ -104,9 +111,11 @@ async def with_form(ctx: Ctx, reply: Reply) -> Reply:
         return reply
     if not reply.keys or unit_id is None:
         return reply
-    secret = await secrets.named(ctx.session, name=SECRET_NAME)
-    token, _pass = grant(secret, unit_id=unit_id, role="member", language=i18n.current(),
-                         now=ctx.now, hours=FORM_PASS_HOURS)  # fmt: skip
+    granted = await grant(
+        ctx.session, kind="form", unit_id=unit_id, role="member", language=i18n.current(),
+        now=ctx.now, person_id=ctx.person.id,
+    )  # fmt: skip
+    token = granted.token
     label = "🧾 " + _("Report form")
     return replace(
         reply,
@@ -114,3 +123,25 @@ async def with_form(ctx: Ctx, reply: Reply) -> Reply:
         key_apps=((label, f"{form_url(ctx.deps)}?k={token}"),),
         app_menu=(_("Report"), form_url(ctx.deps)),
     )
+
+
+async def withdraw(ctx: Ctx) -> list[Reply]:
+    """`/thu_hoi_link`: an admin withdraws every link to the pages of the chat's unit and
+    the units under it (a leaked link, a phone lost); anyone else their own links to it."""
+    unit = await ctx.unit()
+    if unit is None or unit.id is None:
+        return ctx.reply(not_linked(ctx))
+    admin = await roles.is_admin_of(ctx, unit)
+    mine = None if admin else ctx.person.id
+    count = await passes.withdraw(ctx.session, unit=unit, now=ctx.now, person_id=mine)
+    again = _("Whoever needs the dashboard again sends /theo_doi.")
+    if admin:
+        await ctx.audit("links", unit_id=unit.id, after=str(count))
+        said = _("{count} links to the pages of {unit} and the units under it were withdrawn; "
+                 "they no longer open.")  # fmt: skip
+    else:
+        said = _("{count} of your links to the pages of {unit} were withdrawn; they no longer "
+                 "open.")  # fmt: skip
+        again = _("Send /theo_doi for a new one.")
+    rich = Rich().add("🔒 ", fmt(said, count=b(number(count)), unit=b(unit.name)))
+    return ctx.reply(rich.add(i(again)))

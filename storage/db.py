@@ -65,9 +65,28 @@ def _upgrade(connection: Connection, revision: str) -> None:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply the migrations on this engine's database (`tcns db upgrade`, and `tcns run`)."""
-    async with engine.begin() as conn:
-        await conn.run_sync(_upgrade, revision)
+    """Apply the migrations on this engine's database (`tcns db upgrade`, and `tcns run`).
+
+    On SQLite a migration may rebuild a table that others refer to; with foreign keys on, the
+    rebuild's DROP would delete through them. They are off for the migrations (SQLite allows
+    that only outside a transaction), and every reference is checked before they are on again.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    async with engine.connect() as conn:
+        if sqlite:
+            await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await conn.commit()
+        try:
+            async with conn.begin():
+                await conn.run_sync(_upgrade, revision)
+                if sqlite:
+                    broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise RuntimeError(f"migrations broke references: {broken[:5]}")
+        finally:
+            if sqlite:
+                await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await conn.commit()
 
 
 # Registers the listeners that notice configuration changes in every session (storage/cache.py).

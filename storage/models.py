@@ -43,6 +43,9 @@ class Unit(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("level", "code", name="uq_unit_level_code"),
         sa.UniqueConstraint("join_code", name="uq_unit_join_code"),
+        # A removed unit's id is never handed to a new one (SQLite reuses the highest free
+        # rowid otherwise; PostgreSQL's sequences never go back).
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -90,7 +93,10 @@ class Person(SQLModel, table=True):
 
 class Membership(SQLModel, table=True):
     __tablename__ = "membership"
-    __table_args__ = (sa.UniqueConstraint("person_id", "unit_id", name="uq_membership"),)
+    __table_args__ = (
+        sa.UniqueConstraint("person_id", "unit_id", name="uq_membership"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: str = Field(foreign_key="person.id", index=True, max_length=64)
@@ -137,7 +143,10 @@ class AdminGrant(SQLModel, table=True):
     """Admin rights over a unit and everything under it."""
 
     __tablename__ = "admin_grant"
-    __table_args__ = (sa.UniqueConstraint("person_id", "unit_id", name="uq_admin_grant"),)
+    __table_args__ = (
+        sa.UniqueConstraint("person_id", "unit_id", name="uq_admin_grant"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: str = Field(foreign_key="person.id", index=True, max_length=64)
@@ -177,6 +186,7 @@ class PlanApplication(SQLModel, table=True):
 
 class Report(SQLModel, table=True):
     __tablename__ = "report"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: int | None = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
@@ -351,3 +361,24 @@ class Secret(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=32)
     value: str = Field(max_length=128)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class WebPass(SQLModel, table=True):
+    """A link to a web page, given to one holder for one purpose (handlers/weblinks.py). The
+    address carries only a random token; this row says what it opens and for whom, so that the
+    holder's rights are checked again at every request and a link can be withdrawn."""
+
+    __tablename__ = "web_pass"
+
+    # SHA-256 of the token, hex: the database never holds a working address.
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=16)  # dashboard | form | workbook
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    role: str = Field(max_length=16)  # member | leader | admin
+    # Who holds it: a person (a private chat's link), or a group chat (a link given there).
+    person_id: str | None = Field(default=None, max_length=64, index=True)
+    chat_id: str | None = Field(default=None, max_length=64)
+    language: str = Field(max_length=8)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    expires_at: datetime = Field(sa_column=_ts())
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

@@ -21,6 +21,7 @@ from storage.models import (
     Target,
     Unit,
     UnitTotal,
+    WebPass,
 )
 
 
@@ -95,8 +96,8 @@ async def _move_unique(session: AsyncSession, table: Any, source: int, into: int
 
 
 async def _drop(session: AsyncSession, unit: Unit) -> None:
-    """The unit's own settings, then the unit."""
-    for table in (Target, Schedule, PlanApplication):
+    """The unit's own settings and the links to its pages, then the unit."""
+    for table in (Target, Schedule, PlanApplication, WebPass):
         await session.exec(delete(table).where(col(table.unit_id) == unit.id))
     await session.delete(unit)
     await session.flush()

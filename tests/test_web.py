@@ -123,17 +123,17 @@ async def site(fake: FakeTelegram, database_url: str, clock: Clock) -> AsyncIter
 
 
 def tampered(url: str) -> list[str]:
-    """The same pass with one part changed: another unit, a later end, a role, a signature."""
+    """The same link with its token changed: a character, shorter, longer, another case, and
+    another token's shape altogether (the old signed form included)."""
     head, token = url.rsplit("/", 1)
-    unit, role, expires, language, signature = token.split(".")
+    swapped = token[:-1] + ("B" if token[-1] == "A" else "A")
     return [
-        f"{head}/{int(unit) + 1}.{role}.{expires}.{language}.{signature}",
-        f"{head}/{unit}.{'l' if role == 'a' else 'a'}.{expires}.{language}.{signature}",
-        f"{head}/{unit}.{role}.{int(expires) + 86400}.{language}.{signature}",
-        f"{head}/{unit}.{role}.{expires}.{language}.{signature[:-1]}"
-        f"{'B' if signature[-1] == 'A' else 'A'}",
-        f"{head}/{unit}.{role}.{expires}.{language}",
-        f"{head}/{unit}.{role}.{expires}.en.{signature}",
+        f"{head}/{swapped}",
+        f"{head}/{token[:-1]}",
+        f"{head}/{token}A",
+        f"{head}/{token.swapcase()}",
+        f"{head}/1.a.9999999999.vi.{token}",
+        f"{head}/{'A' * 22}",
     ]
 
 
@@ -162,7 +162,7 @@ async def test_dashboards_by_role_and_refused_when_forged_or_expired(
     status, ha_lam, _h = await site.get(site.base + village[1])
     assert status == 200
     assert "Chưa báo cáo" in ha_lam  # an admin sees who has not reported
-    workbook = re.search(r'href="(/web/d/[^"]+/workbook\.xlsx)"', page)
+    workbook = re.search(r'href="(/web/w/[^"]+)"', page)
     assert workbook is not None
     async with site.http.get(site.base + workbook[1]) as response:
         assert response.status == 200
@@ -172,37 +172,54 @@ async def test_dashboards_by_role_and_refused_when_forged_or_expired(
 
     # The leader: their village and who has not reported; no workbook, no other village.
     leader = await site.link(LAN, LAN)  # in her private chat, which reports for Hà Lam
-    assert (
-        leader.split("/")[-1].split(".")[:2]
-        == (await site.private_link(HA_LAM, LAN)).split("/")[-1].split(".")[:2]
-    )
+    asked_in_group = await site.private_link(HA_LAM, LAN)
+    assert asked_in_group != leader  # each asking gives a link of its own
+    assert "Chưa báo cáo" in (await site.get(asked_in_group))[1]
     status, page, _h = await site.get(leader)
     assert status == 200
     missing = re.search(r'<ul class="missing" id="missing">(.*?)</ul>', page, re.S)
     assert missing is not None
     assert "&lt;b&gt;Ánh &amp; &#34;Bé&#34;" in missing[1]  # escaped, as every name is
     assert "Nguyễn Thị Lan" not in missing[1]
-    assert "workbook.xlsx" not in page
-    assert "/web/d/" not in page.replace(leader.split("127.0.0.1")[-1], "")
+    assert "/web/w/" not in page
+    assert "/web/d/" not in page
     # A member: the village's figures, not who is missing, nor the workbook.
     member = await site.link(HA_LAM, HUNG)
     status, page, _h = await site.get(member)
     assert status == 200
     assert "Chưa báo cáo" not in page
-    status, _b, _h = await site.get(member + "/workbook.xlsx")
-    assert status == 403
+    for elsewhere in (
+        member.replace("/web/d/", "/web/w/"),  # a dashboard link is no workbook link
+        member.replace("/web/d/", "/web/form?k="),  # nor a form's
+        member + "/village/20791-2",  # nor does a member's open other villages
+        site.base + workbook[1].replace("/web/w/", "/web/d/"),  # a workbook link no dashboard
+        commune + "/province/48",  # an admin's opens only units under its own
+    ):
+        status, _b, _h = await site.get(elsewhere)
+        assert status in (403, 404), elsewhere
 
     # A leader who never opened the bot: the group gets a member's link and how to get hers.
     out = await site.talk.say(BINH_AN, MAI, "/theo_doi")
     assert "chỉ gửi trong chat riêng" in out
-    assert ".m." in out.split("/web/d/")[1].split()[0]
+    shared = re.search(r"https?://\S+/web/d/\S+", out)
+    assert shared is not None
+    status, page, _h = await site.get(shared[0])
+    assert status == 200
+    assert "Chưa báo cáo" not in page  # the group's link shows what any member sees
 
     # Forged, altered or expired: 403 and how to get a new one.
     for bad in [*tampered(member), *tampered(commune), site.base + "/web/d/nothing"]:
         status, page, _h = await site.get(bad)
         assert status == 403, bad
         assert "/theo_doi" in page
-    clock.advance(hours=23)
+    # A leader's and an admin's links show names: a working session; a member's a day.
+    clock.advance(hours=5)
+    assert (await site.get(leader))[0] == 200
+    assert (await site.get(commune))[0] == 200
+    clock.advance(hours=2)
+    assert (await site.get(leader))[0] == 403
+    assert (await site.get(commune))[0] == 403
+    clock.advance(hours=16)
     assert (await site.get(member))[0] == 200
     clock.advance(hours=2)
     status, page, _h = await site.get(member)
@@ -391,6 +408,9 @@ async def test_odd_requests_are_refused_with_the_safe_headers(site: Site, clock:
         "/web/d/1.a.1.vi.%C3%A9",
         "/web/d/%C2%B2.a.9999999999.vi.x",
         "/web/d/1.a." + "9" * 5000 + ".vi.x",
+        "/web/d/%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9",
+        "/web/w/" + "A" * 22,
+        "/web/form?k=" + "A" * 5000,
         "/web/c/k.1.%C3%A9.png",
     ):
         status, _page, headers = await site.get(site.base + path)
