@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from bot import app, logs
 from bot.settings import Settings
 from bot.transport import Transport
-from handlers import export, i18n, importing, plans
+from handlers import export, i18n, importing, plans, sheets
 from handlers.incoming import Messenger
 from handlers.views import merged_line
 from scheduler import jobs
@@ -131,6 +131,14 @@ async def _export(settings: Settings, unit_ref: str, period: str | None, out: st
 async def _import(settings: Settings, file: str, *, dry_run: bool) -> int:
     """`tcns import`: every row's outcome, then the summary; 1 when anything was wrong (and
     then nothing was changed)."""
+    size = (await asyncio.to_thread(Path(file).stat)).st_size
+    with i18n.use(settings.locale):
+        if size > sheets.MAX_BYTES:  # not even read into memory
+            refused = importing.unreadable(
+                sheets.Unreadable("too_big", {"mb": sheets.MAX_BYTES // (1024 * 1024)})
+            )
+            print(f"tcns: {file}: {refused}", file=sys.stderr)  # noqa: T201 (CLI output)
+            return 1
     content = await asyncio.to_thread(Path(file).read_bytes)
     engine, sessions = await app.prepare_database(settings)
     try:
@@ -138,7 +146,7 @@ async def _import(settings: Settings, file: str, *, dry_run: bool) -> int:
             async with sessions() as session:
                 indicators = await config.all_indicators(session)
                 try:
-                    rows, ignored = importing.read(file, content, indicators)
+                    rows, ignored = await importing.read(file, content, indicators)
                 except importing.ImportError_ as exc:
                     print(f"tcns: {file}: {exc}", file=sys.stderr)  # noqa: T201 (CLI output)
                     return 1

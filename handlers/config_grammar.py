@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from handlers.grammar import IndicatorMatcher, Problem
+from handlers.grammar import IndicatorMatcher, Problem, foreign_digit
 from storage.folding import clean, fold, key
 
 # The scheduled jobs a unit can time, by their one name (the scheduler's, the outbox's,
@@ -72,6 +72,9 @@ class When:
 
 def _pairs(text: str) -> list[tuple[str, str]] | Problem:
     """`a=1 b c=2 3`: each value runs to the next `key=`; keys folded, values as typed."""
+    odd = foreign_digit(text)
+    if odd is not None:
+        return Problem("odd_digit", {"value": odd})
     original = clean(text)
     folded = fold(text)
     found = list(_PAIR_KEY.finditer(folded))

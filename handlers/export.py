@@ -59,6 +59,16 @@ _ISO_MONTH = re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})$")
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # a campaign's years; anything else is a typing slip
+
+
+def _year(text: str | int) -> int:
+    year = int(text)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"year {year}")
+    return year
+
+
 def parse_period(text: str | None, today: date) -> tuple[date, date, str]:
     """`2026-Q4`, `Q4`, `quý 4`, `2026-11`, `tháng 11`, `2026-W47`, `2026`, or nothing for the
     current quarter: (first, last, label). A quarter or month without a year is this year's."""
@@ -69,11 +79,11 @@ def parse_period(text: str | None, today: date) -> tuple[date, date, str]:
     found = _SPOKEN_QUARTER.match(spoken)
     if found:
         n = _ROMAN.get(found["q"]) or int(found["q"])
-        in_year = int(found["y"] or today.year)
+        in_year = _year(found["y"] or today.year)
         return (*quarter_bounds(date(in_year, 3 * n - 2, 1)), f"{in_year}-Q{n}")
     found = _SPOKEN_MONTH.match(spoken) or _ISO_MONTH.match(spoken)
     if found and 1 <= int(found["m"]) <= 12:
-        in_year, month = int(found["y"] or today.year), int(found["m"])
+        in_year, month = _year(found["y"] or today.year), int(found["m"])
         return (*month_bounds(in_year, month), f"{in_year}-{month:02d}")
     label = text.strip().upper()
     try:
@@ -81,14 +91,14 @@ def parse_period(text: str | None, today: date) -> tuple[date, date, str]:
             year, q = label.split("-Q")
             if not 1 <= int(q) <= 4:
                 raise ValueError(q)
-            return (*quarter_bounds(date(int(year), 3 * int(q) - 2, 1)), label)
+            return (*quarter_bounds(date(_year(year), 3 * int(q) - 2, 1)), label)
         if "-W" in label:
             year, w = label.split("-W")
-            first = date.fromisocalendar(int(year), int(w), 1)
+            first = date.fromisocalendar(_year(year), int(w), 1)
             return first, first + timedelta(days=6), label
-        if label.isdigit():
-            return date(int(label), 1, 1), date(int(label), 12, 31), label
-    except ValueError:
+        if label.isascii() and label.isdigit():
+            return date(_year(label), 1, 1), date(_year(label), 12, 31), label
+    except (ValueError, OverflowError):  # a number no calendar holds is no period either
         pass
     raise ValueError(f"period {text!r}: write 2026-Q4, quý 4, tháng 11, 2026-W47 or 2026")
 

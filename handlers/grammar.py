@@ -5,16 +5,18 @@ matcher that the report reader (`handlers.reading`) and `/chi_tieu` share. Pure,
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
 from rapidfuzz import fuzz, process
 
-from storage.folding import clean, fold, key
+from storage.folding import clean, fold, key, safe_name
 
 MAX_VALUE = 100_000
 MAX_NOTE = 500
+NAME_CHARS = 120  # a unit's name as given in a command ("Khu phố Tân Long Đông Bắc" is 25)
 # Words that count households rather than name an indicator.
 _COUNTING_WORDS = frozenset({"ho", "gia", "dinh", "dan", "households", "household"})
 _NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)*$")
@@ -124,6 +126,16 @@ def parse_date(value: str, *, today: date) -> date | None:
         return None
 
 
+def foreign_digit(text: str) -> str | None:
+    """A character Unicode counts as a digit that is not a keyboard's 0–9: a superscript
+    ("10³" folds to 103), a subscript, a circled, full-width or other script's digit. The
+    numbers of commands that set something (households, targets, times) take only 0–9."""
+    for ch in text:
+        if not ch.isascii() and unicodedata.category(ch) in ("Nd", "No", "Nl"):
+            return ch
+    return None
+
+
 # --- /lien_ket -----------------------------------------------------------------------------
 
 LINK_KEYS = ("tinh", "xa", "thon", "ho", "moi")
@@ -142,6 +154,9 @@ class LinkRequest:
 
 def parse_link(text: str) -> LinkRequest | Problem:
     """`tinh=Đà Nẵng xa=Thăng Bình thon=Thôn 3 ho=350`: each value runs to the next key."""
+    odd = foreign_digit(text)
+    if odd is not None:
+        return Problem("odd_digit", {"value": odd})
     original = clean(text)
     folded = fold(text)
     found = list(_LINK_KEY.finditer(folded))
@@ -158,9 +173,12 @@ def parse_link(text: str) -> LinkRequest | Problem:
             return Problem("link_unknown", {"key": m.group("key")})
         if name in fields:
             return Problem("duplicate", {"key": name})
+        value = safe_name(value, limit=NAME_CHARS + 1)
         if not value:
             return Problem("link_missing_value", {"key": name})
-        fields[name] = " ".join(value.split())
+        if len(value) > NAME_CHARS:
+            return Problem("name_too_long", {"key": name, "count": str(NAME_CHARS)})
+        fields[name] = value
     if "xa" not in fields:
         return Problem("link_no_commune")
     households: int | None = None
@@ -182,6 +200,9 @@ def parse_link(text: str) -> LinkRequest | Problem:
 
 def parse_count(text: str) -> int | Problem:
     """A single non-negative whole number, as `/so_ho 350` takes (a unit word may follow)."""
+    odd = foreign_digit(text)
+    if odd is not None:
+        return Problem("odd_digit", {"value": odd})
     words = fold(text).split()
     if not words:
         return Problem("count_missing")

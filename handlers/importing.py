@@ -8,24 +8,24 @@ nothing (every row "unchanged"). Every change is written to the audit log.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers import sheets
 from handlers.context import indicator_name
+from handlers.grammar import NAME_CHARS
 from handlers.i18n import _
 from handlers.views import merged_line, number, old_commune_line, split_commune_line
 from storage import config, people, reports, units
-from storage.folding import key, village_key
+from storage.folding import key, safe_name, village_key
 from storage.models import Indicator, Unit
 
-MAX_ROWS = 20_000  # a province has about 2,100 villages; a file ten times that is a mistake
 # Header -> field, compared folded and without punctuation: "Mã xã", "MA XA", "mã_xã (*)".
 HEADERS = {
     "ma xa": "commune_code",
@@ -111,11 +111,53 @@ class Result:
 # --- reading the file -------------------------------------------------------------------
 
 
-def read(filename: str, content: bytes, indicators: Sequence[Indicator]) -> tuple[
+async def read(filename: str, content: bytes, indicators: Sequence[Indicator]) -> tuple[
     list[Row], list[str]
 ]:  # fmt: skip
-    """The rows of an .xlsx or .csv file and the columns it has that nothing reads."""
-    table = _table(filename, content)
+    """The rows of an .xlsx or .csv file and the columns it has that nothing reads. The file is
+    read in a process of its own (handlers/sheets.py), so that no file can stall the bot."""
+    try:
+        table = await sheets.read(filename, content)
+    except sheets.Unreadable as exc:
+        raise ImportError_(unreadable(exc)) from exc
+    return rows_of(table, indicators)
+
+
+def unreadable(exc: sheets.Unreadable) -> str:
+    """Why the file could not be read, in one line."""
+    values = {k: number(v) if isinstance(v, int) else v for k, v in exc.values.items()}
+    too_big = _("File too large: {why}")
+    words = {
+        "too_big": lambda: too_big.format(why=_("more than {mb} MB.").format(**values)),
+        "too_big_unpacked": lambda: too_big.format(
+            why=_("its contents unpack to more than {mb} MB.").format(**values)
+        ),
+        "too_big_memory": lambda: too_big.format(why=_("it needs too much memory to read.")),
+        "too_slow": lambda: too_big.format(
+            why=_("it could not be read in {seconds} seconds.").format(**values)
+        ),
+        "too_many_rows": lambda: too_big.format(
+            why=_("row {row} holds data, but a file has at most {count} rows: split it, or "
+                  "delete what lies below the table.").format(**values)
+        ),
+        "too_long": lambda: too_big.format(
+            why=_("the sheet goes on past row {row}, but a file has at most {count} rows: "
+                  "delete what lies below the table, or split it.").format(**values)
+        ),
+        "cell_too_long": lambda: _(
+            "Row {row}: a cell is longer than {count} characters; nothing was read."
+        ).format(**values),
+        "not_utf8": lambda: _("The CSV file is not UTF-8: save it as “CSV UTF-8”."),
+        "not_csv": lambda: _("This CSV file cannot be read: save it again as “CSV UTF-8”."),
+        "kind": lambda: _("Send an .xlsx or a .csv file."),
+    }  # fmt: skip
+    return words.get(exc.code, lambda: _("This is not an Excel workbook (.xlsx)."))()
+
+
+def rows_of(table: sheets.Table, indicators: Sequence[Indicator]) -> tuple[
+    list[Row], list[str]
+]:  # fmt: skip
+    """The rows of a table read from a file, by its header row."""
     if not table:
         raise ImportError_(_("The file is empty."))
     by_header = {**HEADERS}
@@ -129,10 +171,10 @@ def read(filename: str, content: bytes, indicators: Sequence[Indicator]) -> tupl
         found = by_header.get(_header(title))
         if found is None:
             if str(title or "").strip():
-                ignored.append(str(title).strip())
+                ignored.append(safe_name(str(title)))
             continue
         if found in columns.values():
-            raise ImportError_(_("Two columns say “{name}”.").format(name=str(title).strip()))
+            raise ImportError_(_("Two columns say “{name}”.").format(name=safe_name(str(title))))
         columns[n] = found
     named = set(columns.values())
     if "village" not in named:
@@ -141,10 +183,6 @@ def read(filename: str, content: bytes, indicators: Sequence[Indicator]) -> tupl
         raise ImportError_(_("The first row has no column “Số hộ” (households)."))
     if "commune_code" not in named and "commune" not in named:
         raise ImportError_(_("The first row has no column “Mã xã” (or “Xã” with “Tỉnh”)."))
-    if len(table) - 1 > MAX_ROWS:
-        raise ImportError_(
-            _("More than {count} rows: split the file.").format(count=number(MAX_ROWS))
-        )
     rows: list[Row] = []
     for n, values in enumerate(table[1:], start=2):
         if not any(_text(v) for v in values):
@@ -163,31 +201,12 @@ def read(filename: str, content: bytes, indicators: Sequence[Indicator]) -> tupl
 
 
 def _text(value: object) -> str:
+    """A cell as text: whole numbers without ".0", names made safe (storage/folding.py)."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return " ".join(str(value).split())
-
-
-def _table(filename: str, content: bytes) -> list[list[object]]:
-    name = filename.lower()
-    if name.endswith(".csv"):
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ImportError_(_("The CSV file is not UTF-8: save it as “CSV UTF-8”.")) from exc
-        sample = text[:4096]
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else "excel"
-        return [list(r) for r in csv.reader(io.StringIO(text), dialect)]
-    if name.endswith((".xlsx", ".xlsm")):
-        try:
-            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except Exception as exc:  # zip, XML or openpyxl's own: the file is not a workbook
-            raise ImportError_(_("This is not an Excel workbook (.xlsx).")) from exc
-        sheet = book.worksheets[0]
-        return [list(r) for r in sheet.iter_rows(values_only=True)]
-    raise ImportError_(_("Send an .xlsx or a .csv file."))
+    return safe_name(str(value), limit=sheets.MAX_CELL)
 
 
 # --- checking and applying --------------------------------------------------------------
@@ -245,6 +264,10 @@ async def _row(
     village_name = row.cells.get("village", "")
     if not village_name:
         return error(_("no village name (“Thôn”)"))
+    for text in (village_name, row.cells.get("leader", "")):
+        if len(text) > NAME_CHARS:
+            return error(_("“{value}…” is longer than {count} characters").format(
+                value=text[:30], count=NAME_CHARS))  # fmt: skip
     households = _count(row.cells.get("households", ""))
     if households is None:
         given = row.cells.get("households", "")

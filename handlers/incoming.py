@@ -12,6 +12,7 @@ from typing import Literal, Protocol
 from handlers.flood import FloodGate
 from handlers.richtext import Rich
 from storage.db import SessionFactory
+from storage.folding import safe_name
 
 ChatKind = Literal["private", "group"]
 
@@ -19,6 +20,9 @@ ChatKind = Literal["private", "group"]
 # Seconds since the epoch a message's date may be: up to the year 2500 (the C library refuses
 # far larger ones, and no message is dated there); a platform drops an update dated later.
 LATEST_DATE = 16_725_225_600
+# A person's or chat's name as shown and stored: Telegram allows 128 characters for a title
+# and for first and last names together.
+NAME_CHARS = 128
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,16 @@ class Incoming:
     # Someone left the group (Telegram's service message, which reaches bots in privacy
     # mode): their platform-tagged id; `text` is empty.
     left: str | None = None
+
+    def __post_init__(self) -> None:
+        # The names a platform gives are people's to choose: made safe here, once, for every
+        # platform (storage/folding.py says what that means).
+        name = safe_name(self.sender_name, limit=NAME_CHARS) or self.sender_username or "?"
+        object.__setattr__(self, "sender_name", name)
+        for name in ("chat_title", "reply_to_name"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, safe_name(value, limit=NAME_CHARS))
 
 
 @dataclass(frozen=True)

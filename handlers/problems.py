@@ -30,6 +30,7 @@ def _messages() -> dict[str, str]:
         "link_unknown": _("I do not know “{key}”; use tinh=, xa=, thon= and ho=."),
         "link_missing_value": _("“{key}=” has no value."),
         "link_no_commune": _("The commune (xa=) is missing."),
+        "name_too_long": _("“{key}”: a name has at most {count} characters."),
         "count_missing": _("Give the number of households."),
         "over_households": _(
             "{key}: {current} households are recorded already; adding {value} would pass the "

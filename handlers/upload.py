@@ -100,7 +100,7 @@ async def _run(
     or (a dry run) in a savepoint rolled back."""
     indicators = await config.all_indicators(ctx.session)
     try:
-        rows, ignored = importing.read(name, content, indicators)
+        rows, ignored = await importing.read(name, content, indicators)
     except importing.ImportError_ as exc:
         return None, str(exc)
     savepoint = await ctx.session.begin_nested()

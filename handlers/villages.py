@@ -7,13 +7,14 @@ from __future__ import annotations
 from handlers import roles
 from handlers.admin import denied, unit_names
 from handlers.context import Ctx
+from handlers.grammar import NAME_CHARS
 from handlers.i18n import _
 from handlers.incoming import Reply
 from handlers.report import not_linked
 from handlers.richtext import Rich, b, code, fmt
 from handlers.views import number
 from storage import units, villages
-from storage.folding import village_key
+from storage.folding import safe_name, village_key
 from storage.models import Unit
 
 RENAME_EXAMPLE = "/doi_ten Thôn Phú Mỹ Đông"
@@ -47,8 +48,8 @@ async def rename(ctx: Ctx) -> list[Reply]:
     if isinstance(found, list):
         return found
     unit = found
-    name = " ".join(ctx.args.split())
-    if not name or len(name) > 200:
+    name = safe_name(ctx.args, limit=NAME_CHARS + 1)
+    if not name or len(name) > NAME_CHARS:
         return ctx.reply(
             Rich()
             .add("⚠️ ", _("Give the village's new name."))

@@ -41,6 +41,39 @@ def clean(text: str) -> str:
     return "".join(ch for ch in text if not unicodedata.combining(ch))
 
 
+# Characters that change how text around them is shown without being seen: controls (BEL,
+# ESC, NUL…), format characters (bidi overrides and isolates, zero-width spaces and joiners,
+# BOMs, tags), private-use, surrogates and unassigned code points.
+_HIDDEN = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
+_MARKS_PER_LETTER = 3  # Vietnamese needs two (a vowel mark and a tone) when decomposed
+
+
+def safe_name(text: str, *, limit: int = 200) -> str:
+    """A name as a person gave it, made safe to store and to show anywhere (a board, a
+    workbook, a page, a terminal): hidden characters removed, every kind of space and line
+    break made one space, stacks of combining marks cut, composed (NFC), at most `limit`
+    characters. The one cleaner for every name that comes in: a village's, a team's, a
+    person's, a chat's, an imported cell."""
+    out: list[str] = []
+    marks = 0
+    for ch in unicodedata.normalize("NFC", text):
+        category = unicodedata.category(ch)
+        if category[0] == "Z" or ch in "\t\n\r\v\f\x1c\x1d\x1e\x1f\x85":
+            out.append(" ")
+            marks = 0
+        elif category in _HIDDEN:
+            continue
+        elif category[0] == "M":
+            marks += 1
+            if marks <= _MARKS_PER_LETTER:
+                out.append(ch)
+        else:
+            out.append(ch)
+            marks = 0
+    name = " ".join("".join(out).split())
+    return name[:limit].rstrip()
+
+
 def fold_char(ch: str) -> str:
     if ch in "đĐ":
         return "d"

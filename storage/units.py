@@ -14,7 +14,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import cache
-from storage.folding import key, unit_key, village_key
+from storage.folding import key, safe_name, unit_key, village_key
 from storage.merged_provinces import (
     FormerCommune,
     FormerProvince,
@@ -209,7 +209,7 @@ async def find_village(session: AsyncSession, *, commune: Unit, name: str) -> Un
 
 
 async def create_village(session: AsyncSession, *, commune: Unit, name: str) -> Unit:
-    name = " ".join(name.split())
+    name = safe_name(name)
     codes = (await session.exec(select(Unit.code).where(Unit.parent_id == commune.id))).all()
     # The next number after the highest: a removed or merged village's code is never reused.
     taken = [int(c.rsplit("-", 1)[1]) for c in codes if c.rsplit("-", 1)[-1].isdigit()]

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.folding import key
+from storage.folding import key, safe_name
 from storage.models import (
     AdminGrant,
     AuditEntry,
@@ -34,7 +34,7 @@ async def report_count(session: AsyncSession, *, unit_id: int) -> int:
 
 
 def rename(unit: Unit, name: str) -> None:
-    unit.name = " ".join(name.split())
+    unit.name = safe_name(name)
     unit.name_key = key(unit.name)
 
 

@@ -1,0 +1,189 @@
+"""A table from a file people send (.xlsx or .csv), read so that no file can exhaust the server.
+
+What a file declares is not believed: a sheet that says it spans A1:XFD1048576 is read row by
+row as it really is, at most MAX_COLUMNS wide, and reading stops as soon as it runs past
+MAX_ROWS rows (its rows after that may only be blank, and not many). A workbook whose
+parts unpack to more than MAX_UNPACKED bytes is not opened; a cell longer than MAX_CELL
+characters is refused. The reading runs in a process of its own under a memory ceiling
+(`read`), so a file that still misbehaves costs that process, never the bot's event loop.
+
+Refusals are `Unreadable(code, values)`; the caller words them (a worker process has no
+language).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import json
+import sys
+import zipfile
+from typing import Any
+
+MAX_BYTES = 5 * 1024 * 1024  # a province's workbook is a few hundred kilobytes
+MAX_ROWS = 20_000  # a province has about 2,100 villages; a file ten times that is a mistake
+MAX_COLUMNS = 64
+MAX_CELL = 1_000  # characters
+MAX_UNPACKED = 32 * 1024 * 1024  # bytes of XML inside a workbook
+MAX_PARTS = 1_000
+# Blank rows read past the last allowed one, looking for the sheet's end, before giving up.
+BLANK_TAIL = 1_000
+MEMORY_CEILING = 768 * 1024 * 1024  # the reading process's address space
+SECONDS = 30
+
+Table = list[list[object]]
+
+
+class Unreadable(Exception):
+    """Why a file cannot be read: `code` says which, `values` fill in its sentence."""
+
+    def __init__(self, code: str, values: dict[str, Any] | None = None) -> None:
+        super().__init__(code, values or {})
+        self.code = code
+        self.values = values or {}
+
+
+def table(filename: str, content: bytes) -> Table:
+    """The rows of the file's first sheet, blank ones included (their numbers are the
+    spreadsheet's), each at most MAX_COLUMNS wide; trailing blank rows left out."""
+    if len(content) > MAX_BYTES:
+        raise Unreadable("too_big", {"mb": MAX_BYTES // (1024 * 1024)})
+    name = filename.lower()
+    if name.endswith(".csv"):
+        return _bounded(_csv_rows(content))
+    if name.endswith((".xlsx", ".xlsm")):
+        return _bounded(_xlsx_rows(content))
+    raise Unreadable("kind")
+
+
+def _csv_rows(content: bytes) -> Any:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Unreadable("not_utf8") from exc
+    sample = text[:4096]
+    try:
+        dialect: Any = (
+            csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else "excel"
+        )
+    except csv.Error:
+        dialect = "excel"
+    try:
+        yield from csv.reader(io.StringIO(text), dialect)
+    except csv.Error as exc:
+        raise Unreadable("not_csv") from exc
+
+
+def _xlsx_rows(content: bytes) -> Any:
+    try:
+        parts = zipfile.ZipFile(io.BytesIO(content)).infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise Unreadable("not_xlsx") from exc
+    if len(parts) > MAX_PARTS or sum(p.file_size for p in parts) > MAX_UNPACKED:
+        raise Unreadable("too_big_unpacked", {"mb": MAX_UNPACKED // (1024 * 1024)})
+    from openpyxl import load_workbook  # the parent process never needs it
+
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        sheet: Any = book.worksheets[0]
+    except Exception as exc:  # zip, XML or openpyxl's own: the file is not a workbook
+        raise Unreadable("not_xlsx") from exc
+    # The declared dimension is the sheet's claim, not its content: forget it, or every
+    # missing row and column up to it is made up.
+    sheet.reset_dimensions()
+    try:
+        yield from sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+    except Unreadable:
+        raise
+    except Exception as exc:
+        raise Unreadable("not_xlsx") from exc
+    finally:
+        book.close()
+
+
+def _bounded(rows: Any) -> Table:
+    out: Table = []
+    blank_run = 0
+    known_blank: object = None  # openpyxl fills a gap with one and the same empty row
+    for number, values in enumerate(rows, start=1):
+        if values is known_blank or not any(v is not None and v != "" for v in values):
+            known_blank = values
+            if number > MAX_ROWS + 1:
+                blank_run += 1
+                if blank_run > BLANK_TAIL:
+                    # Blank further than anyone leaves a sheet, and still not its end.
+                    raise Unreadable("too_long", {"count": MAX_ROWS, "row": number})
+            out.append([])
+            continue
+        if number > MAX_ROWS + 1:
+            raise Unreadable("too_many_rows", {"count": MAX_ROWS, "row": number})
+        out.append([_cell(v, number) for v in list(values)[:MAX_COLUMNS]])
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def _cell(value: object, row: int) -> object:
+    if isinstance(value, str) and len(value) > MAX_CELL:
+        raise Unreadable("cell_too_long", {"row": row, "count": MAX_CELL})
+    return value
+
+
+# --- in a process of its own --------------------------------------------------------------
+
+
+def _plain(value: object) -> object:
+    """A cell as JSON carries it: dates and times as the text `str` gives them."""
+    return value if value is None or isinstance(value, bool | int | float | str) else str(value)
+
+
+def _main() -> None:
+    """`python -m handlers.sheets NAME`: the file on standard input, the table (or why not) as
+    JSON on standard output, under a memory ceiling."""
+    with contextlib.suppress(ImportError, ValueError, OSError):
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CEILING, MEMORY_CEILING))
+    try:
+        rows = table(sys.argv[1], sys.stdin.buffer.read(MAX_BYTES + 1))
+        answer: dict[str, Any] = {"rows": [[_plain(v) for v in row] for row in rows]}
+    except Unreadable as exc:
+        answer = {"code": exc.code, "values": exc.values}
+    except MemoryError:
+        answer = {"code": "too_big_memory", "values": {}}
+    except Exception:
+        answer = {"code": "not_readable", "values": {}}
+    sys.stdout.write(json.dumps(answer, ensure_ascii=True))
+
+
+async def read(filename: str, content: bytes, *, seconds: float = SECONDS) -> Table:
+    """`table`, computed in a process of its own under a memory ceiling and a time limit: the
+    event loop waits for nothing but the answer, and a file that misbehaves costs only that
+    process."""
+    if len(content) > MAX_BYTES:
+        raise Unreadable("too_big", {"mb": MAX_BYTES // (1024 * 1024)})
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "handlers.sheets", filename,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        out, _err = await asyncio.wait_for(child.communicate(content), seconds)
+    except TimeoutError:
+        child.kill()
+        await child.wait()
+        raise Unreadable("too_slow", {"seconds": int(seconds)}) from None
+    try:
+        answer = json.loads(out)
+    except ValueError:
+        answer = {"code": "too_big_memory" if child.returncode else "not_readable", "values": {}}
+    if "rows" in answer:
+        rows: Table = answer["rows"]
+        return rows
+    raise Unreadable(str(answer["code"]), dict(answer["values"]))
+
+
+if __name__ == "__main__":
+    _main()
