@@ -93,8 +93,13 @@ def _xlsx_rows(content: bytes) -> Any:
     # The declared dimension is the sheet's claim, not its content: forget it, or every
     # missing row and column up to it is made up.
     sheet.reset_dimensions()
+    from openpyxl.utils.escape import unescape
+
     try:
-        yield from sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+        for row in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
+            # Excel writes a control character in a cell as _x0007_: read as Excel shows it
+            # (the names' cleaner then removes it).
+            yield [unescape(v) if isinstance(v, str) and "_x" in v else v for v in row]
     except Unreadable:
         raise
     except Exception as exc:
@@ -119,7 +124,10 @@ def _bounded(rows: Any) -> Table:
             continue
         if number > MAX_ROWS + 1:
             raise Unreadable("too_many_rows", {"count": MAX_ROWS, "row": number})
-        out.append([_cell(v, number) for v in list(values)[:MAX_COLUMNS]])
+        cells = [_cell(v, number) for v in list(values)[:MAX_COLUMNS]]
+        while cells and cells[-1] is None:
+            cells.pop()
+        out.append(cells)
     while out and not out[-1]:
         out.pop()
     return out

@@ -5,6 +5,7 @@ Telegram allows them; charts to Zalo by address."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -443,3 +444,24 @@ async def test_odd_requests_are_refused_with_the_safe_headers(site: Site, clock:
                                                      "v_ho": digits})  # fmt: skip
         assert "Chỉ nhập số nguyên" in page
     assert "17/200" in await site.talk.say(HA_LAM, LAN, "/tien_do")
+
+
+async def test_a_leaked_link_is_slowed_and_the_chats_are_not(site: Site) -> None:
+    """A link opened over and over (a leaked link, a refreshing browser) is answered 429 after
+    a few times, and a report in another group is answered meanwhile."""
+    link = await site.link(HA_LAM, HUNG)
+
+    async def get() -> tuple[int, str | None]:
+        async with site.http.get(link) as response:
+            await response.read()
+            return response.status, response.headers.get("Retry-After")
+
+    requests = [asyncio.ensure_future(get()) for _ in range(40)]
+    answer = await site.talk.say(BINH_AN, 201, "/bao_cao ho=2")
+    assert "Đã ghi" in answer
+    results = await asyncio.gather(*requests)
+    statuses = [status for status, _wait in results]
+    assert statuses.count(200) >= 1
+    assert 429 in statuses
+    assert all(wait is not None and int(wait) >= 1 for status, wait in results if status == 429)
+    assert set(statuses) <= {200, 429}
