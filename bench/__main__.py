@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bench import cost, dashboard, fanout, ingest, memory, presses
+from bench import cost, dashboard, fanout, ingest, memory, pages, presses
 from bench.groups import fresh_database
 from bench.national import Shape, build
 from handlers import i18n
@@ -52,7 +52,7 @@ async def _timed(fn: Callable[[], Awaitable[object]], runs: int) -> float:
     return statistics.median(samples)
 
 
-PARTS = ("ingest", "presses", "boards", "memory", "fanout", "dashboard")
+PARTS = ("ingest", "presses", "boards", "memory", "fanout", "dashboard", "pages")
 Table = list[tuple[str, dict[str, float]]]  # (column heading, figure -> value)
 
 
@@ -177,6 +177,12 @@ def main() -> int:
         table = [("20 villages, 10,000 reports", figures)]
         _print("Dashboard", table)
         sections.append(("Dashboard", table))
+    if "pages" in parts:
+        figures = asyncio.run(pages.measure(workdir, seconds=3 if args.quick else 30))
+        heading = f"{pages.GROUPS} groups, {pages.REPORTS_PER_SECOND} reports/s"
+        table = [(heading, figures)]
+        _print("Pages beside the chats", table)
+        sections.append(("Pages beside the chats", table))
     write_report(Path(args.out), sections, quick=args.quick, parts=parts)
     return 0
 
@@ -230,6 +236,9 @@ def verdicts(sections: dict[str, Table]) -> list[str]:
     for heading, figures in sections.get("Dashboard", []):
         say(f"commune dashboard, slowest of the 95 %, {heading}", figures["commune p95 (ms)"],
             200, " ms", most=True)  # fmt: skip
+    for heading, figures in sections.get("Pages beside the chats", []):
+        say(f"reports' p95 with 50 people's pages a second, {heading}",
+            figures["50 people's links: reports p95 (ms)"], 1000, " ms", most=True)  # fmt: skip
     for heading, figures in sections.get("Fan-out", []):
         say(f"fan-out, {heading}", figures["achieved ÷ ceiling"], 0.9, "", most=False)
         say(f"answers of 429, {heading}", figures["answers of 429"], 0, "", most=True)
@@ -237,6 +246,16 @@ def verdicts(sections: dict[str, Table]) -> list[str]:
 
 
 DESCRIPTIONS = {
+    "Pages beside the chats": (
+        "Whether the web pages slow the chats that share their process (issue 23): `tcns run` "
+        "(SQLite on a file) with 20 village groups of one commune reporting 10 times a second "
+        "in all (open load), and the commune's dashboard asked for 50 times a second for the "
+        "same time, through one leaked link (its per-link limit answers 429 after a burst) and "
+        "through 50 people's links (every request a page to build). Latency: a report offered "
+        "to the bot → its confirmation accepted by the sandbox; the same report load without "
+        "pages beside it. `python -m bench.pages [SECONDS]`. Goal: reports' p95 under 1 s "
+        "with pages."
+    ),
     "Dashboard": (
         "The web dashboard (`/web/d/<pass>`, bot/pages.py) of a commune of 20 villages with "
         "10,000 reports and their running totals, and of one of its villages (a leader's), "

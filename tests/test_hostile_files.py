@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -34,12 +35,12 @@ HIDDEN = "\x07\x1b\u202e\x00\u200b\u2066\ufeff"
 PEAK_MB = 300
 
 
-def _book(rows: list[list[object]]) -> bytes:
+def _book(rows: Sequence[Sequence[object]]) -> bytes:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     for row in rows:
-        sheet.append(row)
+        sheet.append(list(row))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
