@@ -90,10 +90,13 @@ class Reports:
         return 20_000_000 + group * TEAM + k
 
     def _answered(self, sent: Sent) -> None:
-        if sent.method != "sendmessage" or "Đã ghi" not in (sent.text or ""):
+        if sent.method != "sendmessage":
             return
         waiting = self.offered.get(sent.chat_id or 0)
-        if waiting:
+        # Confirmations waiting for the same chat leave as one message: one "Đã ghi" each.
+        for _confirmation in range((sent.text or "").count("Đã ghi")):
+            if not waiting:
+                return
             offered = waiting.popleft()
             if self.recording:
                 self.latencies.append(sent.at - offered)
