@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import re
-import subprocess
 import sys
 import zipfile
 from collections.abc import Sequence
@@ -19,6 +17,7 @@ import pytest
 from openpyxl import Workbook
 from sqlmodel import select
 
+from bench.bomb import dimension_bomb, run_measured
 from bot import app
 from handlers import sheets
 from handlers.incoming import Deps
@@ -56,16 +55,6 @@ def _rewritten(content: bytes, change: dict[str, bytes]) -> bytes:
         for name in set(change) - set(source.namelist()):
             target.writestr(name, change[name])
     return out.getvalue()
-
-
-def dimension_bomb() -> bytes:
-    """A valid 5 KB workbook whose sheet claims A1:XFD1048576, with one cell in its last row."""
-    content = _book([["Mã xã", "Thôn", "Số hộ"], [20791, "Thôn Bom", 100]])
-    sheet = zipfile.ZipFile(io.BytesIO(content)).read("xl/worksheets/sheet1.xml").decode()
-    sheet = re.sub(r'<dimension ref="[^"]+"\s*/>', '<dimension ref="A1:XFD1048576"/>', sheet)
-    last = '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
-    sheet = sheet.replace("</sheetData>", last + "</sheetData>")
-    return _rewritten(content, {"xl/worksheets/sheet1.xml": sheet.encode()})
 
 
 def zip_bomb() -> bytes:
@@ -126,20 +115,11 @@ def test_tcns_import_refuses_the_bomb_in_one_line_within_its_memory(
     bomb = tmp_path / "tinh.xlsx"
     bomb.write_bytes(dimension_bomb())
     env = {**os.environ, "TCNS_DATABASE_URL": f"sqlite+aiosqlite:///{db_path}"}
-    child = subprocess.Popen(  # noqa: S603 (our own command)
-        [sys.executable, "-m", "bot", "import", str(bomb)],
-        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    out, err = child.communicate(timeout=120)
-    usage = child.returncode
-    assert usage == 1, (out, err)
-    text = err.decode()
+    code, text, peak_mb = run_measured([sys.executable, "-m", "bot", "import", str(bomb)], env)
+    assert code == 1, text
     assert "Tệp quá lớn" in text
     assert "Traceback" not in text
     assert len(text.strip().splitlines()) == 1, text
-    import resource
-
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     assert peak_mb < PEAK_MB
 
 
