@@ -248,12 +248,19 @@ class Pages:
                 self._key = await secrets.named(session, name=SECRET_NAME)
         return self._key
 
-    async def _open(self, token: str, kind: Kind) -> tuple[Pass, Unit] | None:
+    async def _open(
+        self, request: web.Request, token: str, kind: Kind, *, form: bool = False
+    ) -> tuple[Pass, Unit] | web.Response:
         """The pass and its unit, when the token is an open link of this kind whose holder
-        still holds what it was given for."""
+        still holds what it was given for; else the answer: 429 for a link asked too often,
+        403 for one that is not (or no longer) good."""
+        wait = self.guard.admit(token)
+        if wait:
+            return self._busy(request, wait)
         async with self.deps.sessions() as session:
-            return await check(session, token, kind=kind, now=self.deps.clock(),
-                               superadmins=self.deps.superadmins)  # fmt: skip
+            found = await check(session, token, kind=kind, now=self.deps.clock(),
+                                superadmins=self.deps.superadmins)  # fmt: skip
+        return found if found is not None else self._refused(request, form=form)
 
     def _refused(self, request: web.Request, *, form: bool = False) -> web.Response:
         language = _language(request.headers.get("Accept-Language"), self.deps.default_locale)
@@ -267,13 +274,9 @@ class Pages:
         return response
 
     async def dashboard(self, request: web.Request) -> web.StreamResponse:
-        token = request.match_info["token"]
-        wait = self.guard.admit(token)
-        if wait:
-            return self._busy(request, wait)
-        found = await self._open(token, "dashboard")
-        if found is None:
-            return self._refused(request)
+        found = await self._open(request, request.match_info["token"], "dashboard")
+        if isinstance(found, web.Response):
+            return found
         granted, unit = found
         level, code = request.match_info.get("level"), request.match_info.get("code")
         if level is not None and code is not None:
@@ -301,14 +304,12 @@ class Pages:
         return response
 
     async def workbook(self, request: web.Request) -> web.StreamResponse:
-        token = request.match_info["token"]
-        wait = self.guard.admit(token)
-        if wait:
-            return self._busy(request, wait)
-        found = await self._open(token, "workbook")
-        if found is None or not found[0].sees_all:
-            return self._refused(request)
+        found = await self._open(request, request.match_info["token"], "workbook")
+        if isinstance(found, web.Response):
+            return found
         granted, unit = found
+        if not granted.sees_all:
+            return self._refused(request)
         first, last = quarter_bounds(self.today)
         async with self.guard.rendering() as admitted:
             if not admitted:
@@ -349,12 +350,9 @@ class Pages:
         key = request.query.get("k")
         if key is None:
             return _page("form_shell.html", language=language, framed=True)
-        wait = self.guard.admit(key)
-        if wait:
-            return self._busy(request, wait)
-        found = await self._open(key, "form")
-        if found is None:
-            return self._refused(request, form=True)
+        found = await self._open(request, key, "form", form=True)
+        if isinstance(found, web.Response):
+            return found
         granted, unit = found
         return await self._form(granted.language, None, unit, "", keyboard=True)
 
