@@ -15,8 +15,14 @@ from typing import Any
 import aiohttp
 import yarl
 from telegram._utils.defaultvalue import DefaultValue
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
+
+
+class OutcomeUnknown(NetworkError):
+    """The request went out and no answer came back (the connection broke, or the answer was
+    too long in coming): whether the server did it is not known. Raised apart from failures
+    where the request never left (no connection could be made), which are safe to repeat."""
 
 
 def _chosen(value: Any, default: float | None) -> float | None:
@@ -130,7 +136,10 @@ class AiohttpRequest(BaseRequest):
                 proxy=self._proxy(url),
             ) as response:
                 return response.status, await response.read()
-        except TimeoutError as exc:
-            raise TimedOut from exc
-        except aiohttp.ClientError as exc:
+        except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
+            # No connection: the request never left.
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+        except TimeoutError as exc:
+            raise OutcomeUnknown(f"no answer in time: {type(exc).__name__}") from exc
+        except aiohttp.ClientError as exc:
+            raise OutcomeUnknown(f"aiohttp.{type(exc).__name__}: {exc}") from exc

@@ -25,6 +25,7 @@ from bot.telegram import TelegramPlatform
 from bot.transport import Transport
 from bot.zalo import ZaloError, ZaloPlatform
 from handlers.incoming import Deps, Messenger
+from scheduler.outbox import OutboxSender
 from scheduler.service import SchedulerService
 from storage import db
 from storage.dialect import is_postgres
@@ -81,6 +82,9 @@ class Running:
     inbox: InboxWorker
     inbox_stop: asyncio.Event
     inbox_task: asyncio.Task[None]
+    sender: OutboxSender
+    sender_stop: asyncio.Event
+    sender_task: asyncio.Task[None]
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -92,6 +96,8 @@ class Running:
         self.inbox.wake.set()
         await self.inbox_task
         await self.scheduler.stop()
+        self.sender_stop.set()
+        await self.sender_task
         if self.telegram is not None:
             await self.telegram.stop()
         if self.zalo is not None:
@@ -239,7 +245,20 @@ async def start(
                     "(check TCNS_ZALO_API_URL and the network)"
                 ) from exc
         messengers: list[Messenger] = [m for m in (telegram, zalo) if m is not None]
-        scheduler = SchedulerService(deps, messengers, Leadership(engine))
+        # The one sender of the process: replies, notices and scheduled posts alike.
+        sender = OutboxSender(deps, messengers)
+        for transport in (telegram, zalo):
+            if transport is not None:
+                transport.sender = sender
+        sender_stop = asyncio.Event()
+        sender_task = asyncio.create_task(sender.run(sender_stop))
+
+        async def stop_sender() -> None:
+            sender_stop.set()
+            await sender_task
+
+        undo.push_async_callback(stop_sender)
+        scheduler = SchedulerService(deps, sender, Leadership(engine))
         scheduler.tick_seconds = settings.scheduler_tick
         if schedule:
             await scheduler.start()
@@ -255,4 +274,7 @@ async def start(
         inbox=worker,
         inbox_stop=inbox_stop,
         inbox_task=inbox_task,
+        sender=sender,
+        sender_stop=sender_stop,
+        sender_task=sender_task,
     )

@@ -128,6 +128,12 @@ class Pacer:
         for key in [k for k, w in self.chats.items() if w.wait(now) == 0 and w.idle]:
             del self.chats[key]
 
+    def penalise_all(self, seconds: float) -> None:
+        """After a 429 that names no chat: nothing goes for `seconds`."""
+        until = self.clock() + seconds - self.overall.period
+        self.overall.done.clear()
+        self.overall.done.extend([until] * self.overall.limit)
+
     def penalise(self, chat: str, seconds: float, *, group: bool) -> None:
         """After a 429 for `chat`, keep its window shut for `seconds`."""
         window = self._window(chat, group)

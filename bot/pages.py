@@ -10,6 +10,7 @@ initData in the page's address fragment, which never reaches a server by itself.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -27,7 +28,7 @@ from bot.page_guard import BUSY_SECONDS, PageGuard
 from bot.render import html_line
 from bot.transport import Transport
 from handlers import dashboard as dashboards
-from handlers import i18n, router, views
+from handlers import i18n, outgoing, router, views
 from handlers.context import indicator_name
 from handlers.export import XLSX_MIME, quarter_bounds, workbook
 from handlers.incoming import Deps, Incoming
@@ -478,9 +479,12 @@ class Pages:
             # form again with the reason and what was typed; the chat is not told.
             reason = "".join(span.text for span in answers[0].rich.lines[0])
             return await self._form(language, user, unit, init, error=reason, given=given)
-        for reply in replies:
-            if self.telegram is not None and reply.is_message:
-                self.telegram.queue_reply(chat_id, reply, None)
+        kept = [dataclasses.replace(r, quote=False) for r in replies if r.is_message]
+        if kept:
+            # The confirmation in the chat too, from the outbox like every reply.
+            await outgoing.keep_now(self.deps, msg, kept)
+            if self.telegram is not None:
+                self.telegram.wake()
         return _page(
             "form_done.html",
             language=language,

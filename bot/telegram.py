@@ -38,7 +38,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.aiohttp_request import AiohttpRequest
+from bot.aiohttp_request import AiohttpRequest, OutcomeUnknown
 from bot.pacing import Pacer
 from bot.render import chunks, html_line, telegram_html
 from bot.settings import Settings
@@ -454,7 +454,11 @@ class TelegramPlatform:
             wait = exc.retry_after
             seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
             log.warning("telegram: 429 for %s, retry after %.0f s", chat_id, seconds)
-            self.pacer.penalise(chat_id, seconds, group=_is_group(chat_id))
+            # Every method into that chat waits it out (or, for a call of no chat, all do).
+            if chat_id:
+                self.pacer.penalise(chat_id, seconds, group=_is_group(chat_id))
+            else:
+                self.pacer.penalise_all(seconds)
             return SendResult(SendOutcome.RETRY, retry_after=seconds, error=str(exc))
         if isinstance(exc, ChatMigrated):
             return SendResult(SendOutcome.MIGRATED, new_chat_id=f"tg:{exc.new_chat_id}")
@@ -465,9 +469,11 @@ class TelegramPlatform:
                 return SendResult(SendOutcome.GONE, error=str(exc))
             log.error("telegram: refused a message to %s: %s", chat_id, exc)
             return SendResult(SendOutcome.FAILED, error=str(exc))
+        if isinstance(exc, OutcomeUnknown):
+            # The request went out and no answer came: see scheduler/outbox.py, after_unknown.
+            return SendResult(SendOutcome.UNKNOWN, error=str(exc))
         if isinstance(exc, TimedOut | NetworkError):
-            # A timeout or a 5xx: the sender backs off. Whether a timed-out message arrived is
-            # unknown; it is sent again (see scheduler/outbox.py, unknown outcome).
+            # A 5xx, or no connection at all: not done, the sender backs off and tries again.
             return SendResult(SendOutcome.RETRY, retry_after=0.0, error=str(exc))
         return SendResult(SendOutcome.FAILED, error=str(exc))
 

@@ -5,9 +5,11 @@ A platform supplies only what is its own (`Platform`): turning its updates into 
 long poll, setting or clearing its webhook, and sending one reply. Telegram is `bot/telegram.py`,
 Zalo `bot/zalo.py`; a new platform is one more such file.
 
-Replies never hold the worker that processes updates: they are queued per chat and sent by a
-task of that chat's own, so a slow or rate-limited chat (or a person sending a thousand messages
-to a Zalo bot) delays nobody else's answer.
+Replies are written to the outbox in the transaction of the update they answer (handlers/
+outgoing.py) and sent from there by the one sender of the process (scheduler/outbox.py), chat
+by chat in order: a slow or rate-limited chat delays nobody else's answer, and a crash, a
+restart or an outage delays a reply but never loses it. Only a button press's answer leaves at
+once, from here. While the database is away, people are told so from memory (bot/outage.py).
 """
 
 from __future__ import annotations
@@ -25,27 +27,25 @@ from typing import Any, Protocol
 from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.inbox import InboxWorker, Round, WaitNotices
+from bot.inbox import InboxWorker, Round
 from bot.metrics import Metrics
+from bot.outage import Outage
 from bot.pacing import Pacer
-from handlers import router
+from handlers import router, sheets
 from handlers.incoming import (
     Answer,
-    Button,
     Deps,
     Document,
     Incoming,
     Reply,
-    SendOutcome,
     SendResult,
 )
 from handlers.richtext import Rich
-from storage import flows
-from storage.db import transaction
+from scheduler.outbox import OutboxSender
 
 log = logging.getLogger(__name__)
 
-SEND_ATTEMPTS = 4
+STORE_RETRY_SECONDS = 1.0
 Claim = Callable[[AsyncSession], Awaitable[bool]]
 
 
@@ -106,35 +106,6 @@ class Platform(Protocol):
     async def close(self) -> None: ...
 
 
-def coalesce(batch: list[tuple[Reply, str | None]]) -> list[tuple[Reply, str | None]]:
-    """New text messages waiting for the same chat become one, where the first of them was;
-    attachments, edits, deletions and questions stay apart and in order. Of the merged
-    messages' buttons each is kept once, except those that belong to one message only (the
-    undo of one report), which would be ambiguous under several."""
-    texts = [r for r, _q in batch if r.mergeable]
-    if len(texts) <= 1:
-        return batch
-    merged = Rich()
-    buttons: dict[str, Button] = {}
-    for n, reply in enumerate(texts):
-        if n:
-            merged.blank()
-        merged.extend(reply.rich)
-        for row in reply.buttons:
-            for button in row:
-                if not button.personal:
-                    buttons.setdefault(button.data, button)
-    keys = list(buttons.values())[:20]
-    rows = tuple(tuple(keys[n : n + 4]) for n in range(0, len(keys), 4))
-    out: list[tuple[Reply, str | None]] = []
-    for reply, quote in batch:
-        if not reply.mergeable:
-            out.append((reply, quote))
-        elif reply is texts[0]:
-            out.append((Reply(merged, quote=False, buttons=rows), None))
-    return out
-
-
 def message_id(msg: Incoming) -> str:
     """The platform's id of the message, the tail of its key "<chat id>:<message id>"."""
     return msg.message_key.rsplit(":", 1)[-1]
@@ -177,10 +148,10 @@ class Transport:
         self.secret = secret
         self.metrics = metrics
         self._poller: asyncio.Task[None] | None = None
-        self._pending: dict[str, list[tuple[Reply, str | None]]] = {}
-        self._flushers: dict[str, asyncio.Task[None]] = {}
         self._answers: set[asyncio.Task[SendResult]] = set()
-        self._waiting = WaitNotices()
+        self.outage = Outage(self._tell_waiting)
+        # The process's one sender (bot/app.py sets it): woken when replies were written.
+        self.sender: OutboxSender | None = None
         if inbox is not None:
             inbox.processors[self.name] = self.process
             inbox.chat_of[self.name] = platform.chat
@@ -212,7 +183,9 @@ class Transport:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
             self._poller = None
-        await self.drain_replies()
+        await self.outage.close()
+        if self._answers:
+            await asyncio.gather(*self._answers, return_exceptions=True)
         await self.platform.close()
 
     # --- intake ------------------------------------------------------------------------
@@ -220,11 +193,41 @@ class Transport:
     async def accept(self, payloads: list[dict[str, Any]]) -> None:
         """Takes updates from a poll or a webhook call: into the inbox (raising when it cannot,
         so that the platform is not told they arrived), or straight to processing."""
-        if self.inbox is not None:
-            await self.inbox.store([(self.platform.key(p), self.name, p) for p in payloads])
+        if self.inbox is None:
+            for payload in payloads:
+                await self.process(payload)
             return
-        for payload in payloads:
-            await self.process(payload)
+        keys = [self.platform.key(p) for p in payloads]
+        try:
+            await self.inbox.store(
+                [(k, self.name, p) for k, p in zip(keys, payloads, strict=True)]
+            )
+        except Exception:
+            for payload in payloads:
+                self._unstored(payload)
+            raise
+        for key in keys:
+            self.outage.stored(key)
+
+    def _unstored(self, payload: dict[str, Any]) -> None:
+        """An update the database could not take: its sender may need telling."""
+        try:
+            msg = self.platform.to_incoming(payload)
+        except Exception:
+            return
+        if msg is not None and router.answers(self.deps, msg):
+            self.outage.waiting(msg)
+
+    async def _tell_waiting(self, msg: Incoming) -> None:
+        """The notice of an outage, from memory (nothing can be written): in the chat, or as the
+        answer to a press."""
+        notice = router.storage_notice(self.deps.default_locale)
+        if msg.press_id is not None:
+            await self.deliver(msg.chat_id, Reply(Rich(), answer=Answer(
+                msg.press_id, notice.rich.plain()[:200])))  # fmt: skip
+            return
+        quote = message_id(msg) if not msg.edited else None
+        await self.deliver(msg.chat_id, notice, reply_to=quote)
 
     async def _poll(self) -> None:
         backoff = Backoff()
@@ -232,7 +235,17 @@ class Transport:
             try:
                 payloads = await self.platform.fetch()
                 if payloads:
-                    await self.accept(payloads)
+                    try:
+                        await self.accept(payloads)
+                    except Exception as exc:
+                        # The database is away. Nothing is confirmed, so the next poll brings
+                        # these again with any newer ones (whose senders hear of the outage
+                        # too); tried every second, not backing off as after a failed poll,
+                        # so that the backlog goes as soon as it is back.
+                        log.warning("%s: cannot store %d updates (%s); trying again",
+                                    self.platform.title, len(payloads), exc)  # fmt: skip
+                        await asyncio.sleep(STORE_RETRY_SECONDS)
+                        continue
                     self.platform.fetched(payloads)  # confirmed only now that they are stored
                 backoff.worked()
             except asyncio.CancelledError:
@@ -284,20 +297,17 @@ class Transport:
             msg = await self._fetched(msg)
         if round_ is not None:
             deps = dataclasses.replace(self.deps, observer=round_.observing(self.deps.observer))
-            replies = await router.handle(deps, msg, claim=claim, within=round_.session)
-            round_.after.append(functools.partial(self._queue_replies, msg, replies))
+            replies = await router.handle(
+                deps, msg, claim=claim, within=round_.session, durable=True
+            )
+            round_.after.append(functools.partial(self._answered, msg, replies))
             return
         try:
-            replies = await router.handle(self.deps, msg, claim=claim)
-        except router.StorageUnavailable as exc:
-            notice = self._waiting.first(msg.update_key, exc)
-            if msg.press_id is not None and notice is not None:
-                text = notice.rich.plain()[:200]
-                self._answer_now(msg.chat_id, Reply(Rich(), answer=Answer(msg.press_id, text)))
-            elif notice is not None:
-                self.queue_reply(msg.chat_id, notice, None)
+            replies = await router.handle(self.deps, msg, claim=claim, durable=True)
+        except router.StorageUnavailable:
+            self.outage.waiting(msg)
             raise
-        self._queue_replies(msg, replies)
+        self._answered(msg, replies)
 
     async def _fetched(self, msg: Incoming) -> Incoming:
         """The message with its file's content, when it is small enough and could be had."""
@@ -312,20 +322,33 @@ class Transport:
             return msg
         if len(content) > Document.MAX_BYTES:
             return msg
-        return dataclasses.replace(msg, document=dataclasses.replace(document, content=content))
+        table, unreadable = None, None
+        if sheets.is_table(document.name):
+            # Read here, outside any transaction: a workbook takes a while (in a process of
+            # its own), and nothing may wait while a transaction holds SQLite's writer.
+            try:
+                table = await sheets.read(document.name, content)
+            except sheets.Unreadable as exc:
+                unreadable = exc
+        read = dataclasses.replace(document, content=content, table=table, unreadable=unreadable)
+        return dataclasses.replace(msg, document=read)
 
-    def _queue_replies(self, msg: Incoming, replies: list[Reply]) -> None:
+    def _answered(self, msg: Incoming, replies: list[Reply]) -> None:
+        """The update's replies are in the outbox: the sender is woken; a press's answer
+        leaves now (every press is answered, or its button spins on the person's phone)."""
         answered = False
         for reply in replies:
             if reply.answer is not None:
                 answered = True
                 self._answer_now(msg.chat_id, reply)
-                continue
-            quote = reply.quote and msg.press_id is None
-            self.queue_reply(msg.chat_id, reply, message_id(msg) if quote else None)
         if msg.press_id is not None and not answered:
-            # Every press is answered, or its button spins on the person's phone.
             self._answer_now(msg.chat_id, Reply(Rich(), answer=Answer(msg.press_id)))
+        if replies:
+            self.wake()
+
+    def wake(self) -> None:
+        if self.sender is not None:
+            self.sender.wake()
 
     def _answer_now(self, chat_id: str, reply: Reply) -> None:
         """A press's answer leaves at once, not behind the chat's queue and its pacing:
@@ -334,84 +357,24 @@ class Transport:
         self._answers.add(task)
         task.add_done_callback(self._answers.discard)
 
-    # --- replies: queued per chat, coalesced while the chat waits for a slot -------------
-
-    def queue_reply(self, chat_id: str, reply: Reply, reply_to: str | None) -> None:
-        self._pending.setdefault(chat_id, []).append((reply, reply_to))
-        if chat_id not in self._flushers:
-            self._flushers[chat_id] = asyncio.create_task(self._flush(chat_id))
-
-    async def _flush(self, chat_id: str) -> None:
-        """Sends what is queued for a chat. While the chat waits for a slot (a group's 20 a
-        minute), more replies pile up and leave as one message: a burst of reports right after
-        a reminder costs a few messages, not one each, and none is lost."""
-        try:
-            group = self.platform.is_group(chat_id)
-            while self._pending.get(chat_id):
-                await asyncio.sleep(self.pacer.linger(chat_id, group=group))
-                await self.pacer.ready(chat_id, group=group)
-                batch = self._pending.pop(chat_id)
-                for reply, reply_to in coalesce(batch):
-                    result = SendResult(SendOutcome.FAILED)
-                    for _attempt in range(SEND_ATTEMPTS):
-                        result = await self.deliver(chat_id, reply, reply_to=reply_to)
-                        if result.outcome is not SendOutcome.RETRY:
-                            break
-                        await asyncio.sleep(max(result.retry_after, 0.5))
-                    if result.outcome is not SendOutcome.SENT:
-                        log.warning(
-                            "%s: reply to %s not sent: %s", self.platform.title, chat_id, result
-                        )
-                    elif reply.remember is not None and result.message_id not in (
-                        None,
-                        reply.edit,  # edited in place: its id is the one already kept
-                    ):
-                        await self._remember(chat_id, reply, result.message_id)
-        except Exception:
-            log.exception("%s: replies to %s failed", self.platform.title, chat_id)
-        finally:
-            self._flushers.pop(chat_id, None)
-
-    async def _remember(self, chat_id: str, reply: Reply, sent_id: str) -> None:
-        """A guided report's message is sent: its id is kept for the next step to edit."""
-        assert reply.remember is not None  # noqa: S101 (checked by the caller)
-        try:
-            async with transaction(self.deps.sessions) as session:
-                wanted = await flows.remember(
-                    session,
-                    flow_id=reply.remember.flow_id,
-                    slot=reply.remember.slot,
-                    message_id=sent_id,
-                    ask=reply.remember.ask,
-                )
-        except Exception:
-            # The next step then sends a new message instead of editing this one.
-            log.warning("%s: could not keep message %s", self.platform.title, sent_id)
-            return
-        if not wanted:
-            # Overtaken while it was on its way: it would only linger in the chat.
-            gone = (
-                Reply(Rich(), delete=sent_id)
-                if reply.remember.slot == "ask"
-                else Reply(Rich(), edit=sent_id)
-            )
-            await self.deliver(chat_id, gone)
-
     async def replies_sent(self, chat_id: str) -> None:
-        """Waits until every reply queued for the chat so far has left (a test reading a
-        whole answer that came as several messages)."""
-        while (flusher := self._flushers.get(chat_id)) is not None:
-            await asyncio.gather(flusher, return_exceptions=True)
-
-    async def drain_replies(self) -> None:
-        """Waits until every queued reply has left (for a clean stop)."""
-        while self._flushers or self._answers:
-            await asyncio.gather(*self._flushers.values(), *self._answers, return_exceptions=True)
+        """Waits until everything the chat is owed now has left (a test reading a whole
+        answer that came as several messages)."""
+        if self.sender is not None:
+            await self.sender.settled(chat_id)
 
     # --- Messenger ---------------------------------------------------------------------
 
     def handles(self, chat_id: str) -> bool:
         return chat_id.startswith(f"{self.name}:")
+
+    async def ready(self, chat_id: str) -> None:
+        """The chat's pace: replies gather while it has used its burst (a group's 20 a minute
+        leave as a few merged messages rather than the first twenty and a minute's wait), then
+        it waits for a slot."""
+        group = self.platform.is_group(chat_id)
+        await asyncio.sleep(self.pacer.linger(chat_id, group=group))
+        await self.pacer.ready(chat_id, group=group)
 
     async def deliver(
         self, chat_id: str, reply: Reply, *, reply_to: str | None = None

@@ -233,5 +233,8 @@ class ZaloPlatform:
             if exc.status >= 500:
                 return SendResult(SendOutcome.RETRY, error=str(exc))  # the sender backs off
             return SendResult(SendOutcome.FAILED, error=str(exc))
+        except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
+            return SendResult(SendOutcome.RETRY, error=str(exc))  # never left
         except (aiohttp.ClientError, TimeoutError) as exc:
-            return SendResult(SendOutcome.RETRY, error=str(exc))
+            # Went out, no answer: see scheduler/outbox.py, after_unknown.
+            return SendResult(SendOutcome.UNKNOWN, error=str(exc))

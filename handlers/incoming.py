@@ -11,6 +11,7 @@ from typing import Literal, Protocol
 
 from handlers.flood import FloodGate
 from handlers.richtext import Rich
+from handlers.sheets import Unreadable
 from storage.db import SessionFactory
 from storage.folding import safe_name
 
@@ -75,6 +76,11 @@ class Document:
     name: str
     size: int
     content: bytes | None = None  # None: not fetched (too big, or the platform failed)
+    # A workbook's table, read with the content (handlers/sheets.py) outside any transaction,
+    # or why it cannot be: the command that uses it never waits for a file while it holds the
+    # database.
+    table: list[list[object]] | None = None
+    unreadable: Unreadable | None = None
 
     MAX_BYTES = 5 * 1024 * 1024  # a province's workbook is a few hundred kilobytes
 
@@ -200,6 +206,8 @@ class Reply:
 class SendOutcome(Enum):
     SENT = "sent"
     RETRY = "retry"  # rate-limited or a passing fault: try again after `retry_after`
+    # The request went out and no answer came back: whether it arrived is not known.
+    UNKNOWN = "unknown"
     GONE = "gone"  # the chat removed or blocked the bot, or the person never opened it
     MIGRATED = "migrated"  # the group became a supergroup under `new_chat_id`
     FAILED = "failed"  # refused for good (a bad request)
@@ -215,11 +223,18 @@ class SendResult:
 
 
 class Messenger(Protocol):
-    """What the scheduler needs of a platform: one post to one chat, and what became of it."""
+    """What the sender needs of a platform: one message to one chat, and what became of it."""
 
     def handles(self, chat_id: str) -> bool: ...
 
-    async def deliver(self, chat_id: str, reply: Reply) -> SendResult: ...
+    async def ready(self, chat_id: str) -> None:
+        """Returns when the chat could take a message (its pace), having let replies gather
+        while it could not."""
+        ...
+
+    async def deliver(
+        self, chat_id: str, reply: Reply, *, reply_to: str | None = None
+    ) -> SendResult: ...
 
 
 def system_clock() -> datetime:

@@ -11,7 +11,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import guided, i18n, report, team, upload
+from handlers import guided, i18n, outgoing, report, team, upload
 from handlers.commands import BY_NAME, guarded
 from handlers.context import Ctx
 from handlers.flood import ANSWER, MAX_TEXT, Verdict
@@ -224,6 +224,15 @@ def _route(deps: Deps, msg: Incoming) -> _Route | None:
     return _Route(msg, name, args, command, alone=declared is not None and declared.alone)
 
 
+def answers(deps: Deps, msg: Incoming) -> bool:
+    """Whether the bot would answer this message (a command, a report, a press…), told
+    without the database: for the notice of an outage."""
+    try:
+        return _route(deps, msg) is not None
+    except Exception:
+        return False
+
+
 async def handle(
     deps: Deps,
     msg: Incoming,
@@ -231,6 +240,7 @@ async def handle(
     claim: Claim | None = None,
     again: bool = False,
     within: AsyncSession | None = None,
+    durable: bool = False,
 ) -> list[Reply]:
     """The replies to one update. `claim` (the inbox's) runs first in the transaction of the
     update's effects and marks it done there; when it says another worker has the update,
@@ -240,7 +250,10 @@ async def handle(
     `within`: a transaction several updates share (the inbox's rounds, bot/inbox.py), which
     this one joins instead of opening its own. Then nothing is caught: any error is the
     round's, which is rolled back whole and done again one update at a time, each in the
-    usual way; and a command declared `alone` raises NotShared before it starts."""
+    usual way; and a command declared `alone` raises NotShared before it starts.
+
+    `durable`: the replies go into the outbox in the same transaction (handlers/outgoing.py),
+    to be sent from there; they are returned all the same."""
     route = _route(deps, msg)
     if route is None:
         return []
@@ -269,10 +282,16 @@ async def handle(
         command = _noting_unanswered(command, verdict.unanswered)
     run = _Run(deps, msg, name, args, command, claim)
     if within is not None:
-        return await run(within)
+        replies = await run(within)
+        if durable:
+            await outgoing.keep(within, msg, replies)
+        return replies
     try:
         async with transaction(deps.sessions) as session:
-            return await run(session)
+            replies = await run(session)
+            if durable:
+                await outgoing.keep(session, msg, replies)
+            return replies
     except (OperationalError, InterfaceError, OSError, TimeoutError) as exc:
         # The database is away. The update must stay where it waits (the inbox, or the
         # platform's redelivery), and the member must not send it again: that would double it.
@@ -284,9 +303,9 @@ async def handle(
             # worker wrote meanwhile (the same new person's first messages in two chats). It
             # was all rolled back, the claim with it: once more, then a fault of ours.
             if not again:
-                return await handle(deps, msg, claim=claim, again=True)
+                return await handle(deps, msg, claim=claim, again=True, durable=durable)
             log.exception("command /%s failed in %s", name, msg.chat_id)
-            return await _failure(deps, run.language, claim)
+            return await _failure(deps, msg, run.language, claim, durable=durable)
         if msg.update_key:
             # Another worker took the same update between our check and our insert.
             log.info("update %s already handled elsewhere", msg.update_key)
@@ -297,10 +316,10 @@ async def handle(
             log.warning("database connection lost for %s", msg.update_key or msg.message_key)
             raise StorageUnavailable(run.language) from exc
         log.exception("command /%s failed in %s", name, msg.chat_id)
-        return await _failure(deps, run.language, claim)
+        return await _failure(deps, msg, run.language, claim, durable=durable)
     except Exception:
         log.exception("command /%s failed in %s", name, msg.chat_id)
-        return await _failure(deps, run.language, claim)
+        return await _failure(deps, msg, run.language, claim, durable=durable)
 
 
 class _Run:
@@ -359,15 +378,21 @@ class _Run:
             return await self.command(ctx)
 
 
-async def _failure(deps: Deps, language: str, claim: Claim | None) -> list[Reply]:
+async def _failure(
+    deps: Deps, msg: Incoming, language: str, claim: Claim | None, *, durable: bool
+) -> list[Reply]:
     """A fault of ours: the transaction was rolled back, so nothing was recorded. The update
     is done all the same (it is answered, and would fail the same way again)."""
-    if claim is not None:
-        async with transaction(deps.sessions) as session:
-            await claim(session)
     with i18n.use(language):
         text = _("Something went wrong; nothing was recorded. Please try again shortly.")
-    return [Reply(Rich().add("⚠️ ", text))]
+    replies = [Reply(Rich().add("⚠️ ", text))]
+    if claim is not None or durable:
+        async with transaction(deps.sessions) as session:
+            if claim is not None:
+                await claim(session)
+            if durable:
+                await outgoing.keep(session, msg, replies)
+    return replies
 
 
 def _unanswered(command: Command | None, verdict: Verdict) -> Command:

@@ -45,6 +45,10 @@ class Unreadable(Exception):
         self.values = values or {}
 
 
+def is_table(filename: str) -> bool:
+    return filename.lower().endswith((".csv", ".xlsx", ".xlsm"))
+
+
 def table(filename: str, content: bytes) -> Table:
     """The rows of the file's first sheet, blank ones included (their numbers are the
     spreadsheet's), each at most MAX_COLUMNS wide; trailing blank rows left out."""

@@ -5,6 +5,7 @@ are limited to the units the admin administers (handlers/importing.py does the w
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 
 from handlers import importing, roles
@@ -49,7 +50,11 @@ async def nhap(ctx: Ctx) -> list[Reply]:
         return ctx.reply(
             Rich().add("⚠️ ", _("The file could not be read (at most {mb} MB).").format(mb=limit))
         )
-    result, problem = await _run(ctx, document.name, document.content, scope)
+    if document.unreadable is not None:
+        return ctx.reply(Rich().add("⚠️ ", importing.unreadable(document.unreadable)))
+    if document.table is None:
+        return ctx.reply(Rich().add("⚠️ ", _("Send an .xlsx or a .csv file.")))
+    result, problem = await _run(ctx, document.table, scope)
     if problem is not None:
         return ctx.reply(Rich().add("⚠️ ", problem))
     assert result is not None  # noqa: S101 (no problem)
@@ -61,6 +66,10 @@ async def nhap(ctx: Ctx) -> list[Reply]:
     await outbox.keep_file(
         ctx.session, key=digest, filename=document.name, mime=MIME, content=document.content
     )
+    # The table as it was read, for "Apply": not read again inside the press's transaction.
+    await outbox.keep_file(ctx.session, key=_table_key(document.content),
+                           filename=f"{document.name}.json", mime="application/json",
+                           content=json.dumps(document.table, default=str).encode())  # fmt: skip
     buttons = ((Button("✅ " + _("Apply"), f"{PRESS}{digest[:32]}"),),)
     return [Reply(rich, quote=not ctx.is_private, buttons=buttons)]
 
@@ -77,7 +86,11 @@ async def on_press(ctx: Ctx) -> list[Reply]:
     if kept is None:
         gone = _("That file is no longer here: send it again.")
         return [Reply(Rich(), answer=Answer(press, gone, alert=True))]
-    result, problem = await _run(ctx, kept.filename, kept.content, scope, apply=True)
+    table = await outbox.media(ctx.session, key=_table_key(kept.content))
+    if table is None:
+        gone = _("That file is no longer here: send it again.")
+        return [Reply(Rich(), answer=Answer(press, gone, alert=True))]
+    result, problem = await _run(ctx, json.loads(table.content), scope, apply=True)
     if problem is not None or result is None:
         text = problem or ""
         return [Reply(Rich(), answer=Answer(press, text[:200], alert=True))]
@@ -93,14 +106,18 @@ async def on_press(ctx: Ctx) -> list[Reply]:
     ]
 
 
+def _table_key(content: bytes) -> str:
+    return hashlib.sha256(content + b"\0table").hexdigest()
+
+
 async def _run(
-    ctx: Ctx, name: str, content: bytes, scope: Sequence[Unit] | None, *, apply: bool = False
+    ctx: Ctx, table: list[list[object]], scope: Sequence[Unit] | None, *, apply: bool = False
 ) -> tuple[importing.Result | None, str | None]:
-    """The import of the file as this admin may make it: applied in the update's transaction,
-    or (a dry run) in a savepoint rolled back."""
+    """The import of the file's table as this admin may make it: applied in the update's
+    transaction, or (a dry run) in a savepoint rolled back."""
     indicators = await config.all_indicators(ctx.session)
     try:
-        rows, ignored = await importing.read(name, content, indicators)
+        rows, ignored = importing.rows_of(table, indicators)
     except importing.ImportError_ as exc:
         return None, str(exc)
     savepoint = await ctx.session.begin_nested()

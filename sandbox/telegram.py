@@ -416,6 +416,14 @@ class FakeTelegram(LoopbackServer):
         rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
         return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
 
+    def authors(self, chat_id: int) -> list[tuple[int, int]]:
+        """(message id, sender) of what people (not the bot) wrote in a chat."""
+        return [
+            (message_id, int(m["from"]["id"]))
+            for (chat, message_id), m in self._messages.items()
+            if chat == chat_id and m.get("from", {}).get("id") != self.bot_id
+        ]
+
     def messages_to(self, chat_id: int) -> list[Sent]:
         return [s for s in self.sent if s.chat_id == chat_id and s.method == "sendmessage"]
 

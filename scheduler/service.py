@@ -4,16 +4,13 @@ while the bot was down is caught up at the first tick after it returns (within i
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from handlers.incoming import Deps, Messenger
+from handlers.incoming import Deps
 from scheduler import jobs
 from scheduler.outbox import OutboxSender
 from storage.leader import Leadership
@@ -24,23 +21,25 @@ TICK_SECONDS = 60
 
 
 class SchedulerService:
+    """Ticks: queues what is due into the outbox and wakes the process's sender, which sends
+    it with everything else (scheduler/outbox.py)."""
+
     def __init__(
-        self, deps: Deps, messengers: Sequence[Messenger], leadership: Leadership | None = None
+        self, deps: Deps, sender: OutboxSender, leadership: Leadership | None = None
     ) -> None:
         self.deps = deps
         # With several workers on PostgreSQL exactly one ticks; the others keep asking.
         self.leadership = leadership
         self.tick_seconds = TICK_SECONDS
-        self.sender = OutboxSender(deps, messengers)
+        self.sender = sender
         self.scheduler = AsyncIOScheduler(timezone=ZoneInfo(deps.timezone))
-        self._stop = asyncio.Event()
-        self._sender_task: asyncio.Task[None] | None = None
 
     async def tick(self) -> None:
         if self.leadership is not None and not await self.leadership.try_acquire():
             return
         try:
-            await jobs.run_due(self.deps, self.deps.clock())
+            if await jobs.run_due(self.deps, self.deps.clock()):
+                self.sender.wake()
         except Exception:
             log.exception("scheduler: tick failed")
 
@@ -55,14 +54,9 @@ class SchedulerService:
             misfire_grace_time=self.tick_seconds,
         )
         self.scheduler.start()
-        self._sender_task = asyncio.create_task(self.sender.run(self._stop))
 
     async def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        self._stop.set()
-        if self._sender_task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sender_task
         if self.leadership is not None:
             await self.leadership.release()

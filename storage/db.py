@@ -25,6 +25,10 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite" and path and path != ":memory:" and not parsed.query:
         # A file: on the loop's own thread (storage/sqlite_inline.py says why that holds).
         engine = create_async_engine(url, async_creator=sqlite_inline.creator(path))
+    elif parsed.get_backend_name() == "postgresql":
+        # Room for the inbox's workers, the sender's lanes (each holds a connection while it
+        # sends into its chat: storage/outbox.py) and the pages.
+        engine = create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
     else:
         engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":

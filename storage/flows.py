@@ -128,12 +128,17 @@ async def remember(
 ) -> bool:
     """The id of a message just sent for the flow, so that the next step edits or deletes it.
     False when the message is no longer wanted: the flow ended, or (a question) a later one
-    was asked meanwhile, the person having answered faster than this one was sent. One
+    was asked meanwhile or none is any more, the person having answered faster than this one
+    was sent. One
     conditional statement, so that it cannot undo a step written meanwhile."""
     stmt = update(Flow).where(col(Flow.id) == flow_id, col(Flow.ended_at).is_(None))
     if slot == "card":
         stmt = stmt.values(card_id=message_id)
     else:
-        stmt = stmt.where(col(Flow.asks) == ask).values(ask_id=message_id)
+        # Not once the flow stopped asking (the last answer came before its question was
+        # out): a question nobody will answer would stay in the group.
+        stmt = stmt.where(col(Flow.asks) == ask, col(Flow.mode).in_(("ask", "fix"))).values(
+            ask_id=message_id
+        )
     result = await session.exec(stmt)
     return bool(result.rowcount)

@@ -263,10 +263,17 @@ class Media(SQLModel, table=True):
 
 
 class Outbox(SQLModel, table=True):
-    """One scheduled post per (job, period, chat): sent at most once, surviving restarts."""
+    """Every message the bot sends but a button press's answer: a scheduled post (one per job,
+    period and chat), a notice, and each reply to an update (job "reply", written in the
+    update's own transaction). Sent in order chat by chat (scheduler/outbox.py), surviving
+    restarts, crashes and outages."""
 
     __tablename__ = "outbox"
-    __table_args__ = (sa.UniqueConstraint("job", "period", "chat_id", name="uq_outbox"),)
+    __table_args__ = (
+        sa.UniqueConstraint("job", "period", "chat_id", name="uq_outbox"),
+        # Each chat's oldest pending message, found without reading the others.
+        sa.Index("ix_outbox_lane", "state", "chat_id", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     job: str = Field(max_length=32)
@@ -284,6 +291,15 @@ class Outbox(SQLModel, table=True):
     # Where the post goes when `chat_id` refuses it (a leader who never opened the bot).
     fallback_chat_id: str | None = Field(default=None, max_length=64)
     state: str = Field(default="pending", max_length=16, index=True)  # pending | sent | failed
+    # A reply quotes the message it answers (its id in the chat).
+    reply_to: str | None = Field(default=None, max_length=32)
+    # What else a reply asks of the platform (a reply request, a kept keyboard, a menu…), JSON.
+    extra: str | None = None
+    # When the attempt under way began: still set after a crash, the send's outcome is unknown.
+    sending_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # An earlier attempt's outcome is unknown: the message may have arrived, so the next one
+    # says it is sent again (scheduler/outbox.py, `after_unknown`).
+    doubt: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     attempts: int = 0
     not_before: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     last_error: str | None = Field(default=None, max_length=500)

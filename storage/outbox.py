@@ -1,36 +1,171 @@
-"""The outbox's rows: which posts are due, what became of each, and the chats a delivery
-finds gone or moved. The sender (scheduler/outbox.py) decides; this reads and writes."""
+"""The outbox's rows: replies and posts, which are due, what became of each, and the chats a
+delivery finds gone or moved. The sender (scheduler/outbox.py) decides; this reads and writes."""
 
 from __future__ import annotations
 
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlmodel import col, func, or_, select, update
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, delete, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
 
-from storage.models import Chat, Media, Outbox
+from storage.db import SessionFactory
+from storage.dialect import core, insert_for, is_postgres
+from storage.models import Chat, Media, Outbox, utcnow
+
+REPLY = "reply"  # the job of every reply to an update
+# Advisory locks of "a sender is sending into this chat" (PostgreSQL), beside the scheduler's.
+_CHAT_LOCKS = 0x7C45
 
 
-def _due(now: datetime, job: str | None) -> SelectOfScalar[Outbox]:
+async def add_replies(session: AsyncSession, *, rows: Sequence[dict[str, Any]]) -> None:
+    """Replies to an update, in their order, in the update's own transaction: committed with
+    what they answer, or not at all. Each row: chat_id, body and what else a post has."""
+    if not rows:
+        return
+    now = utcnow()
+    values = [
+        {
+            "job": REPLY,
+            # Unique per reply; a reply is never queued twice (its update is done with it).
+            "period": secrets.token_hex(8),
+            "state": "pending",
+            "attempts": 0,
+            "doubt": False,
+            "created_at": now,
+            "media_key": None,
+            "media_kind": None,
+            "buttons": None,
+            "edit_id": None,
+            "delete_id": None,
+            "reply_to": None,
+            "extra": None,
+            "fallback_chat_id": None,
+            **row,
+        }
+        for row in rows
+    ]
+    await core(session, insert_for(session)(Outbox), values)
+
+
+def _pending_heads() -> Any:
+    return (
+        select(func.min(Outbox.id)).where(Outbox.state == "pending").group_by(col(Outbox.chat_id))
+    )
+
+
+async def heads(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int,
+    job: str | None = None,
+    skip: Collection[str] = (),
+) -> list[Outbox]:
+    """The oldest pending message of each chat, where it is due at `now` (and of `job`, when
+    given): what may be sent next, chat by chat. Chats in `skip` are being sent already."""
     stmt = select(Outbox).where(
-        Outbox.state == "pending",
+        col(Outbox.id).in_(_pending_heads()),
         or_(col(Outbox.not_before).is_(None), col(Outbox.not_before) <= now),
     )
     if job is not None:
         stmt = stmt.where(Outbox.job == job)
-    return stmt.order_by(col(Outbox.id))
+    if skip:
+        stmt = stmt.where(col(Outbox.chat_id).not_in(list(skip)))
+    return list((await session.exec(stmt.order_by(col(Outbox.id)).limit(limit))).all())
 
 
-async def due(
-    session: AsyncSession, *, now: datetime, job: str | None, limit: int, lock: bool = False
-) -> list[Outbox]:
-    """The oldest posts due at `now` (of `job`, or of every job). With `lock` (PostgreSQL),
-    they stay locked for this transaction and other senders skip them."""
-    stmt = _due(now, job).limit(limit)
-    if lock:
-        stmt = stmt.with_for_update(skip_locked=True)
-    return list((await session.exec(stmt)).all())
+async def lane(session: AsyncSession, *, chat_id: str, limit: int) -> list[Outbox]:
+    """The chat's pending messages, oldest first."""
+    stmt = (
+        select(Outbox)
+        .where(Outbox.state == "pending", Outbox.chat_id == chat_id)
+        .order_by(col(Outbox.id))
+        .limit(limit)
+    )
+    return list((await session.exec(stmt, execution_options={"populate_existing": True})).all())
+
+
+async def attempting(session: AsyncSession, *, ids: Sequence[int], now: datetime) -> None:
+    """An attempt begins: should the process die during it, its outcome is unknown."""
+    await session.exec(
+        update(Outbox)
+        .where(col(Outbox.id).in_(ids))
+        .values(sending_at=now, attempts=col(Outbox.attempts) + 1)
+    )
+
+
+async def mark_sent(session: AsyncSession, *, ids: Sequence[int], now: datetime) -> None:
+    """The common case in one statement: at hundreds of messages a second SQLite's single
+    writer, not the Bot API, would otherwise set the pace."""
+    await session.exec(
+        update(Outbox)
+        .where(col(Outbox.id).in_(ids))
+        .values(state="sent", sent_at=now, sending_at=None, last_error=None)
+    )
+
+
+async def in_doubt_since(session: AsyncSession, *, before: datetime) -> int:
+    """Messages whose attempt began before `before` and never ended (the process died during
+    it): whether they arrived is unknown. Marked so; how many."""
+    result = await session.exec(
+        update(Outbox)
+        .where(
+            col(Outbox.state) == "pending",
+            col(Outbox.sending_at).is_not(None),
+            col(Outbox.sending_at) < before,
+        )
+        .values(doubt=True, sending_at=None)
+    )
+    return int(result.rowcount or 0)
+
+
+async def forget_replies(session: AsyncSession, *, before: datetime) -> None:
+    """Replies long delivered (or refused) go: a reply holds names and figures, and its row
+    has no use once it is out."""
+    await session.exec(
+        delete(Outbox).where(
+            col(Outbox.job) == REPLY,
+            col(Outbox.state).in_(("sent", "failed")),
+            col(Outbox.created_at) < before,
+        )
+    )
+
+
+async def pending_in(session: AsyncSession, *, chat_id: str) -> int:
+    found = await session.exec(
+        select(func.count())
+        .select_from(Outbox)
+        .where(Outbox.state == "pending", Outbox.chat_id == chat_id)
+    )
+    return int(found.one())
+
+
+@contextlib.asynccontextmanager
+async def chat_lock(sessions: SessionFactory, *, chat_id: str) -> AsyncIterator[bool]:
+    """True while this process alone sends into the chat: several `tcns run` on one
+    PostgreSQL database each send, never two into the same chat at once (its order, its
+    pace). The lock is held by a connection of its own for as long as the lane sends. On
+    SQLite one process sends, and its sender keeps to one task per chat itself."""
+    engine: AsyncEngine = sessions.kw["bind"]
+    if not is_postgres(engine):
+        yield True
+        return
+    key = {"space": _CHAT_LOCKS, "chat": chat_id}
+    # A transaction's lock, held by a transaction left open while the lane sends: however the
+    # lane ends (an error, a cancellation, the process gone), its rollback lets go of it.
+    async with engine.connect() as connection, connection.begin():
+        got = (
+            await connection.execute(
+                text("SELECT pg_try_advisory_xact_lock(:space, hashtext(:chat))"), key
+            )
+        ).scalar_one()
+        yield bool(got)
 
 
 async def media(session: AsyncSession, *, key: str) -> Media | None:
@@ -43,16 +178,6 @@ async def next_retry(session: AsyncSession, *, job: str | None) -> datetime | No
     if job is not None:
         stmt = stmt.where(Outbox.job == job)
     return (await session.exec(stmt)).one()
-
-
-async def mark_sent(session: AsyncSession, *, post_id: int, now: datetime) -> None:
-    """The common case in one statement: at hundreds of posts a second SQLite's single writer,
-    not the Bot API, would otherwise set the pace."""
-    await session.exec(
-        update(Outbox)
-        .where(col(Outbox.id) == post_id)
-        .values(state="sent", sent_at=now, last_error=None, attempts=col(Outbox.attempts) + 1)
-    )
 
 
 async def get(session: AsyncSession, *, post_id: int) -> Outbox | None:

@@ -210,6 +210,9 @@ async def find_village(session: AsyncSession, *, commune: Unit, name: str) -> Un
 
 async def create_village(session: AsyncSession, *, commune: Unit, name: str) -> Unit:
     name = safe_name(name)
+    # The commune's row locked until this transaction ends (PostgreSQL; SQLite has one writer):
+    # two villages made at once in one commune get two codes, not the same one twice.
+    await session.exec(select(Unit.id).where(Unit.id == commune.id).with_for_update())
     codes = (await session.exec(select(Unit.code).where(Unit.parent_id == commune.id))).all()
     # The next number after the highest: a removed or merged village's code is never reused.
     taken = [int(c.rsplit("-", 1)[1]) for c in codes if c.rsplit("-", 1)[-1].isdigit()]

@@ -242,25 +242,21 @@ async def test_bot_api_502_is_retried_with_backoff(
 
 
 def test_coalesced_answers_keep_shared_buttons_once_and_drop_personal_ones() -> None:
-    """Confirmations merged into one message keep one Report button and lose each report's
-    own undo (which could not say whose it is); an attachment or an edit between them keeps
-    its place, not merged."""
-    from bot.transport import coalesce
-    from handlers.incoming import Attachment, Button, Reply
+    """Confirmations waiting for one chat merged into one message keep one Report button and
+    lose each report's own undo (which could not say whose it is). Only replies next to each
+    other are merged (scheduler/outbox.py): an attachment or an edit between them keeps the
+    chat's order."""
+    from handlers.incoming import Button, Reply
     from handlers.richtext import Rich
+    from scheduler.outbox import coalesce
 
     def confirmation(n: int) -> Reply:
         row = (Button("↩️ Hoàn tác", f"u{n}", personal=True), Button("📝 Báo cáo", "go"))
         return Reply(Rich().add(f"✅ {n}"), buttons=(row,))
 
-    chart = Reply(Rich().add("chart"), attachment=Attachment("c.png", b"png", "photo"))
-    edit = Reply(Rich().add("card"), edit="7")
-    merged = coalesce([(confirmation(1), "1"), (chart, None), (confirmation(2), "2"),
-                       (edit, None)])  # fmt: skip
-    assert [r for r, _q in merged][1:] == [chart, edit]
-    first, quote = merged[0]
-    assert quote is None
+    first = coalesce([confirmation(1), confirmation(2)])
+    assert not first.quote
     assert first.rich.plain() == "✅ 1\n\n✅ 2"
     assert [[b.data for b in row] for row in first.buttons] == [["go"]]
     alone = confirmation(3)
-    assert coalesce([(alone, "3")]) == [(alone, "3")]  # one answer keeps its own undo
+    assert coalesce([alone]) == alone  # one answer keeps its own undo

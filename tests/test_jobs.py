@@ -52,7 +52,12 @@ class Recorder:
     def handles(self, chat_id: str) -> bool:
         return chat_id.startswith("tg:")
 
-    async def deliver(self, chat_id: str, reply: Reply) -> SendResult:
+    async def ready(self, chat_id: str) -> None:
+        return None
+
+    async def deliver(
+        self, chat_id: str, reply: Reply, *, reply_to: str | None = None
+    ) -> SendResult:
         if chat_id in self.refuse:
             return self.refuse.pop(chat_id)
         self.posts.append((chat_id, reply))

@@ -83,6 +83,7 @@ async def test_joining_another_team_by_code_moves_the_member(
         code = re.search(r"/tham_gia (\w+)", await talk.say(BINH_AN, ADMIN_ID, "/ma_tham_gia"))
         assert code is not None
 
+        told_before = len(fake.messages_to(LAN))
         out = await talk.say(HUNG, HUNG, f"/tham_gia {code[1]}")
         assert "Bạn đã tham gia Tổ CNS Thôn Bình An" in out
         assert "Bạn không còn trong tổ của Thôn Hà Lam; các báo cáo ở đó vẫn giữ nguyên." in out
@@ -93,10 +94,10 @@ async def test_joining_another_team_by_code_moves_the_member(
         # His report stays with Hà Lam.
         assert "4/200" in await talk.say(HA_LAM, LAN, "/tien_do")
 
-        before = len(fake.messages_to(LAN))
         assert running.telegram is not None
         await OutboxSender(running.deps, [running.telegram]).drain()
-        told = fake.messages_to(LAN)[before:]
+        await fake.wait_sent(told_before + 1, chat_id=LAN)
+        told = fake.messages_to(LAN)[told_before:]
         assert [m.text for m in told] == [
             "🔁 Lê Văn Hùng đã tham gia tổ của Thôn Bình An bằng mã và không còn trong tổ của "
             "Thôn Hà Lam."
@@ -106,10 +107,11 @@ async def test_joining_another_team_by_code_moves_the_member(
         )
 
         # The leader herself moving: the group is told, and that it has no leader now.
+        before = len(fake.messages_to(HA_LAM))
         out = await talk.say(LAN, LAN, f"/tham_gia {code[1]}")
         assert "Thôn Hà Lam chưa có tổ trưởng" in out
-        before = len(fake.messages_to(HA_LAM))
         await OutboxSender(running.deps, [running.telegram]).drain()
+        await fake.wait_sent(before + 1, chat_id=HA_LAM)
         assert "Nguyễn Thị Lan đã tham gia tổ của Thôn Bình An" in (
             fake.messages_to(HA_LAM)[before].text or ""
         )

@@ -94,7 +94,12 @@ class Slow:
     def handles(self, chat_id: str) -> bool:
         return True
 
-    async def deliver(self, chat_id: str, reply: Reply) -> SendResult:
+    async def ready(self, chat_id: str) -> None:
+        return None
+
+    async def deliver(
+        self, chat_id: str, reply: Reply, *, reply_to: str | None = None
+    ) -> SendResult:
         await asyncio.sleep(0.003)
         self.posts.append(chat_id)
         return SendResult(SendOutcome.SENT)
