@@ -53,18 +53,26 @@ def dimension_bomb() -> bytes:
     return out.getvalue()
 
 
+# The measuring parent: Linux hands a child the high-water mark of the process it was forked
+# from (execve keeps the old memory's peak), so wait4 from a large process such as a long test
+# run would report that process's size. A fresh small interpreter forks the command instead.
+_MEASURE = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_pid, status, usage = os.wait4(child.pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def run_measured(args: list[str], env: dict[str, str]) -> tuple[int, str, float]:
     """A child's exit code, standard error and peak memory in MB (its own and that of the
-    children it waited for: the kernel's rusage of this one child, by wait4)."""
-    child = subprocess.Popen(  # noqa: S603 (our own command)
-        args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    children it waited for: the kernel's rusage of this one child, by wait4, taken by a small
+    parent of its own)."""
+    done = subprocess.run(  # noqa: S603 (our own command)
+        [sys.executable, "-c", _MEASURE, *args], env=env, capture_output=True, check=False
     )
-    assert child.stderr is not None  # noqa: S101 (piped)
-    with child.stderr:
-        err = child.stderr.read()
-    _pid, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return child.returncode, err.decode(), usage.ru_maxrss / 1024
+    code, peak_kb = done.stdout.decode().split()
+    return int(code), done.stderr.decode(), int(peak_kb) / 1024
 
 
 async def _cli(workdir: Path, bomb: Path) -> dict[str, float]:

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import yarl
 from telegram._utils.defaultvalue import DefaultValue
-from telegram.error import NetworkError
+from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 
@@ -23,6 +23,13 @@ class OutcomeUnknown(NetworkError):
     """The request went out and no answer came back (the connection broke, or the answer was
     too long in coming): whether the server did it is not known. Raised apart from failures
     where the request never left (no connection could be made), which are safe to repeat."""
+
+
+class NoAnswerInTime(TimedOut, OutcomeUnknown):
+    """The answer did not come in time: a timeout, as PTB means it, of unknown outcome."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
 
 
 def _chosen(value: Any, default: float | None) -> float | None:
@@ -140,6 +147,6 @@ class AiohttpRequest(BaseRequest):
             # No connection: the request never left.
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
         except TimeoutError as exc:
-            raise OutcomeUnknown(f"no answer in time: {type(exc).__name__}") from exc
+            raise NoAnswerInTime(f"no answer in time: {type(exc).__name__}") from exc
         except aiohttp.ClientError as exc:
             raise OutcomeUnknown(f"aiohttp.{type(exc).__name__}: {exc}") from exc

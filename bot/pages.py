@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from aiohttp import web
 
-from bot.page_guard import BUSY_SECONDS, PageGuard
+from bot.page_guard import BUSY_SECONDS, REFUSED, PageGuard
 from bot.render import html_line
 from bot.transport import Transport
 from handlers import dashboard as dashboards
@@ -41,6 +41,7 @@ from handlers.weblinks import SECRET_NAME, Kind, Pass, check, check_chart, workb
 from storage import config, outbox, people, reports, secrets, units
 from storage.db import transaction
 from storage.models import Unit
+from storage.passes import well_formed
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,10 @@ async def safe_headers(request: web.Request, handler: Handler) -> web.StreamResp
         _baseline(exc)
         raise
     except Exception:
-        log.exception("web: %s %s failed", request.method, request.path)
+        # The route, not the path: a path holds a live link's token.
+        route = request.match_info.route.resource
+        log.exception("web: %s %s failed", request.method,
+                      route.canonical if route is not None else "?")  # fmt: skip
         response = web.Response(status=500, text="500: tcns could not show this page")
     _baseline(response)
     return response
@@ -255,12 +259,15 @@ class Pages:
         """The pass and its unit, when the token is an open link of this kind whose holder
         still holds what it was given for; else the answer: 429 for a link asked too often,
         403 for one that is not (or no longer) good."""
-        wait = self.guard.admit(token)
+        found = None
+        if well_formed(token):
+            async with self.deps.sessions() as session:
+                found = await check(session, token, kind=kind, now=self.deps.clock(),
+                                    superadmins=self.deps.superadmins)  # fmt: skip
+        # A good link is paced by itself; every address that is none shares one allowance.
+        wait = self.guard.admit(token if found is not None else REFUSED)
         if wait:
             return self._busy(request, wait)
-        async with self.deps.sessions() as session:
-            found = await check(session, token, kind=kind, now=self.deps.clock(),
-                                superadmins=self.deps.superadmins)  # fmt: skip
         return found if found is not None else self._refused(request, form=form)
 
     def _refused(self, request: web.Request, *, form: bool = False) -> web.Response:
@@ -355,7 +362,10 @@ class Pages:
         if isinstance(found, web.Response):
             return found
         granted, unit = found
-        return await self._form(granted.language, None, unit, "", keyboard=True)
+        async with self.guard.rendering() as admitted:
+            if not admitted:
+                return self._busy(request, BUSY_SECONDS)
+            return await self._form(granted.language, None, unit, "", keyboard=True)
 
     async def form_post(self, request: web.Request) -> web.Response:
         try:
@@ -364,8 +374,20 @@ class Pages:
             return self._refused(request, form=True)
         init = str(data.get("init") or "")
         user = validate(init, self.bot_token, now=self.deps.clock()) if self.bot_token else None
+        # Paced like a link: by the person Telegram vouches for, or with every refused one.
+        wait = self.guard.admit(f"form:{user.id}" if user is not None else REFUSED)
+        if wait:
+            return self._busy(request, wait)
         if user is None:
             return self._refused(request, form=True)
+        async with self.guard.rendering() as admitted:
+            if not admitted:
+                return self._busy(request, BUSY_SECONDS)
+            return await self._form_post(request, data, init, user)
+
+    async def _form_post(
+        self, request: web.Request, data: Any, init: str, user: WebAppUser
+    ) -> web.Response:
         chat_id = f"tg:{user.id}"
         async with self.deps.sessions() as session:
             chat = await people.get_chat(session, chat_id=chat_id)

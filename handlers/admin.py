@@ -8,14 +8,14 @@ from rapidfuzz import fuzz
 
 from handlers import i18n, roles
 from handlers.context import Ctx, indicator_name
-from handlers.grammar import Problem, parse_count, parse_link
+from handlers.grammar import VILLAGES_PER_COMMUNE, Problem, parse_count, parse_link
 from handlers.i18n import _
 from handlers.incoming import Reply
 from handlers.problems import HOUSEHOLDS_EXAMPLE, LINK_EXAMPLE, describe
 from handlers.report import not_linked
 from handlers.richtext import Rich, b, code, fmt
 from handlers.views import merged_line, number, old_commune_line, split_commune_line
-from storage import config, reports, units
+from storage import config, passes, reports, units
 from storage.folding import village_key
 from storage.merged_provinces import FormerProvince
 from storage.models import Unit
@@ -128,6 +128,10 @@ async def link(ctx: Ctx) -> list[Reply]:
 
     created = bool(request.village) and existing is commune
     if created and request.village:
+        if await units.village_count(ctx.session, commune=commune) >= VILLAGES_PER_COMMUNE:
+            full = Problem("too_many_villages", {"commune": commune.name,
+                                                 "count": str(VILLAGES_PER_COMMUNE)})  # fmt: skip
+            return ctx.reply(describe(full, example=LINK_EXAMPLE))
         target = await units.create_village(ctx.session, commune=commune, name=request.village)
     else:
         target = existing
@@ -156,6 +160,8 @@ async def link(ctx: Ctx) -> list[Reply]:
             after=str(target.id),
         )
         ctx.chat.unit_id = target.id
+        # The links this group was given were for what it showed before.
+        await passes.withdraw_held(ctx.session, now=ctx.now, chat_id=ctx.chat.id)
     rich.add("🔗 ", fmt(_("This chat is now linked to {unit}."), unit=b(where)))
     if target.households:
         rich.add(fmt(_("Households: {households}"), households=b(number(target.households))))

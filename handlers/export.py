@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import scoring
 from handlers.context import indicator_name
+from handlers.grammar import foreign_digit
 from handlers.i18n import _
 from handlers.periods import week_key
 from handlers.progress import UnitProgress, own_targets, target_for, unit_progress
@@ -75,6 +76,8 @@ def parse_period(text: str | None, today: date) -> tuple[date, date, str]:
     if not text:
         first, last = quarter_bounds(today)
         return first, last, quarter_key(today)
+    if foreign_digit(text) is not None:
+        raise ValueError(f"period {text!r}: digits 0-9 only")
     spoken = " ".join(fold(text).split())
     found = _SPOKEN_QUARTER.match(spoken)
     if found:
@@ -116,10 +119,15 @@ def append(ws: Worksheet, row: Sequence[object]) -> None:
     """One row, with every text as text: control characters (a note pasted from elsewhere)
     removed, since the file format cannot hold them, and a text that begins like a formula
     ("=1+1", "+84…", "-", "@") kept as the text it is, never evaluated."""
-    ws.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
-    for cell in ws[ws.max_row]:
-        if isinstance(cell.value, str):
-            cell.data_type = "s"
+    values = [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row]
+    ws.append(values)
+    # The row just written, by its number (`ws.max_row` counts every cell: a big sheet would
+    # take a time that grows with the square of its rows).
+    # openpyxl keeps no public counter of the rows it appended; this is the one append uses.
+    number: int = ws._current_row  # type: ignore[attr-defined]
+    for column, value in enumerate(values, start=1):
+        if isinstance(value, str):
+            ws.cell(row=number, column=column).data_type = "s"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from storage.folding import clean, fold, key, safe_name
 MAX_VALUE = 100_000
 MAX_NOTE = 500
 NAME_CHARS = 120  # a unit's name as given in a command ("Khu phố Tân Long Đông Bắc" is 25)
+# A commune has tens of villages; more than this in one is a mistake (or a file meant to hurt).
+VILLAGES_PER_COMMUNE = 300
 # Words that count households rather than name an indicator.
 _COUNTING_WORDS = frozenset({"ho", "gia", "dinh", "dan", "households", "household"})
 _NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)*$")
@@ -186,6 +188,8 @@ def parse_link(text: str) -> LinkRequest | Problem:
         raw = fields["ho"].split()[0]
         if not raw.isdigit():
             return Problem("not_number", {"key": "ho", "value": fields["ho"]})
+        if any(ch.isdigit() for w in fields["ho"].split()[1:] for ch in w):
+            return Problem("one_number", {"key": "ho", "value": fields["ho"]})
         households = int(raw)
         if households > MAX_VALUE:
             return Problem("too_large", {"key": "ho", "value": raw})
@@ -209,6 +213,9 @@ def parse_count(text: str) -> int | Problem:
     raw = words[0]
     if not _NUMBER.match(raw):
         return Problem("not_number", {"key": "ho", "value": clean(text).split()[0]})
+    if any(ch.isdigit() for w in words[1:] for ch in w):
+        # "1 200" (a space between thousands) or "350 hộ 400": which number is meant?
+        return Problem("one_number", {"key": "ho", "value": " ".join(clean(text).split())})
     if raw.startswith("-") and raw.strip("-0.") != "":
         return Problem("negative", {"key": "ho", "value": raw})
     if "." in raw:

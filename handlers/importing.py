@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import sheets
 from handlers.context import indicator_name
-from handlers.grammar import NAME_CHARS
+from handlers.grammar import NAME_CHARS, VILLAGES_PER_COMMUNE
 from handlers.i18n import _
 from handlers.views import merged_line, number, old_commune_line, split_commune_line
 from storage import config, people, reports, units
@@ -133,6 +133,9 @@ def unreadable(exc: sheets.Unreadable) -> str:
             why=_("its contents unpack to more than {mb} MB.").format(**values)
         ),
         "too_big_memory": lambda: too_big.format(why=_("it needs too much memory to read.")),
+        "too_much_text": lambda: too_big.format(
+            why=_("its cells hold more than {mb} million characters in all.").format(**values)
+        ),
         "too_slow": lambda: too_big.format(
             why=_("it could not be read in {seconds} seconds.").format(**values)
         ),
@@ -311,6 +314,9 @@ async def _row(
         if scope is not None and not any(commune.path.startswith(u.path) for u in scope):
             return error(_("a new village of {commune} needs an admin of the commune").format(
                 commune=commune.name))  # fmt: skip
+        if len(villages) >= VILLAGES_PER_COMMUNE:
+            return error(_("{commune} already has {count} villages, as many as a commune may")
+                         .format(commune=commune.name, count=VILLAGES_PER_COMMUNE))  # fmt: skip
         village = await units.create_village(session, commune=commune, name=village_name)
         villages[vkey] = village
         await people.audit(session, actor_id=actor_id, action="village", unit_id=village.id,

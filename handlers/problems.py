@@ -31,6 +31,14 @@ def _messages() -> dict[str, str]:
         "link_missing_value": _("“{key}=” has no value."),
         "link_no_commune": _("The commune (xa=) is missing."),
         "name_too_long": _("“{key}”: a name has at most {count} characters."),
+        "one_number": _(
+            "“{key}”: “{value}” holds more than one number; write one, without "
+            "spaces (1200, not 1 200)."
+        ),
+        "too_many_villages": _(
+            "{commune} already has {count} villages, as many as a commune "
+            "may; nothing was created."
+        ),
         "count_missing": _("Give the number of households."),
         "over_households": _(
             "{key}: {current} households are recorded already; adding {value} would pass the "

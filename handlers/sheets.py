@@ -26,6 +26,9 @@ MAX_BYTES = 5 * 1024 * 1024  # a province's workbook is a few hundred kilobytes
 MAX_ROWS = 20_000  # a province has about 2,100 villages; a file ten times that is a mistake
 MAX_COLUMNS = 64
 MAX_CELL = 1_000  # characters
+MAX_TEXT = (
+    4_000_000  # characters in all the cells (one string repeated in every cell counts each time)
+)
 MAX_UNPACKED = 32 * 1024 * 1024  # bytes of XML inside a workbook
 MAX_PARTS = 1_000
 # Blank rows read past the last allowed one, looking for the sheet's end, before giving up.
@@ -115,6 +118,7 @@ def _xlsx_rows(content: bytes) -> Any:
 def _bounded(rows: Any) -> Table:
     out: Table = []
     blank_run = 0
+    text = 0
     known_blank: object = None  # openpyxl fills a gap with one and the same empty row
     for number, values in enumerate(rows, start=1):
         if values is known_blank or not any(v is not None and v != "" for v in values):
@@ -131,6 +135,9 @@ def _bounded(rows: Any) -> Table:
         cells = [_cell(v, number) for v in list(values)[:MAX_COLUMNS]]
         while cells and cells[-1] is None:
             cells.pop()
+        text += sum(len(c) for c in cells if isinstance(c, str))
+        if text > MAX_TEXT:
+            raise Unreadable("too_much_text", {"mb": MAX_TEXT // 1_000_000})
         out.append(cells)
     while out and not out[-1]:
         out.pop()

@@ -52,7 +52,7 @@ from handlers.incoming import (
     system_clock,
 )
 from handlers.richtext import Rich
-from storage import flows, outbox, people
+from storage import flows, outbox, passes, people
 from storage.db import SessionFactory, transaction
 from storage.models import Outbox
 
@@ -288,6 +288,7 @@ class OutboxSender:
         self._forgotten_at = time.monotonic()
         async with transaction(self.deps.sessions) as session:
             await outbox.forget_replies(session, before=self.now() - KEEP_REPLIES)
+            await passes.forget_ended(session, now=self.now())
 
     async def _next_retry(self, job: str | None) -> datetime | None:
         async with self.deps.sessions() as session:
@@ -297,40 +298,48 @@ class OutboxSender:
 
     async def _lane(self, chat_id: str, stats: Stats, job: str | None) -> None:
         messenger = self._messenger(chat_id)
-        async with outbox.chat_lock(self.deps.sessions, chat_id=chat_id) as mine:
-            if not mine:
-                return  # another process sends into this chat
-            while True:
-                if messenger is not None:
-                    await messenger.ready(chat_id)
-                async with self.deps.sessions() as session:
-                    rows = await outbox.lane(session, chat_id=chat_id, limit=MERGED)
-                if not rows or (job is not None and rows[0].job != job):
-                    return
-                head = rows[0]
-                if head.not_before is not None and head.not_before > self.now():
-                    return
-                batch = [head]
-                if _mergeable(head):
-                    for row in rows[1:]:
-                        if not _mergeable(row):
-                            break
-                        batch.append(row)
-                ids = [r.id for r in batch if r.id is not None]
-                async with transaction(self.deps.sessions) as session:
-                    await outbox.attempting(session, ids=ids, now=self.now())
-                if messenger is None:
-                    result = SendResult(SendOutcome.FAILED, error="no messenger for this platform")
-                else:
-                    reply = await self._reply(batch)
-                    result = await messenger.deliver(chat_id, reply, reply_to=head.reply_to
-                                                     if reply.quote else None)  # fmt: skip
-                stats.outcomes.append(result)
-                async with transaction(self.deps.sessions) as session:
-                    await self._record(session, batch, result, stats)
-                self._progress[chat_id] = time.monotonic()
-                if result.outcome not in (SendOutcome.SENT, SendOutcome.FAILED):
-                    return
+        while True:
+            if messenger is not None:
+                await messenger.ready(chat_id)
+            async with outbox.chat_lock(self.deps.sessions, chat_id=chat_id) as mine:
+                if not mine:
+                    return  # another process sends into this chat
+                result = await self._next(chat_id, messenger, stats, job)
+            self._progress[chat_id] = time.monotonic()
+            if result is None or result.outcome not in (SendOutcome.SENT, SendOutcome.FAILED):
+                return
+
+    async def _next(
+        self, chat_id: str, messenger: Messenger | None, stats: Stats, job: str | None
+    ) -> SendResult | None:
+        """The chat's next message (with the replies waiting right behind it, merged): sent,
+        and what became of it recorded. None when it has nothing due."""
+        async with self.deps.sessions() as session:
+            rows = await outbox.lane(session, chat_id=chat_id, limit=MERGED)
+        if not rows or (job is not None and rows[0].job != job):
+            return None
+        head = rows[0]
+        if head.not_before is not None and head.not_before > self.now():
+            return None
+        batch = [head]
+        if _mergeable(head):
+            for row in rows[1:]:
+                if not _mergeable(row):
+                    break
+                batch.append(row)
+        ids = [r.id for r in batch if r.id is not None]
+        async with transaction(self.deps.sessions) as session:
+            await outbox.attempting(session, ids=ids, now=self.now())
+        if messenger is None:
+            result = SendResult(SendOutcome.FAILED, error="no messenger for this platform")
+        else:
+            reply = await self._reply(batch)
+            quote = head.reply_to if reply.quote else None
+            result = await messenger.deliver(chat_id, reply, reply_to=quote)
+        stats.outcomes.append(result)
+        async with transaction(self.deps.sessions) as session:
+            await self._record(session, batch, result, stats)
+        return result
 
     async def _reply(self, batch: Sequence[Outbox]) -> Reply:
         head = batch[0]

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import cache
+from storage import cache, passes
 from storage.models import (
     AdminGrant,
     AuditEntry,
@@ -22,6 +22,7 @@ from storage.models import (
     Schedule,
     Target,
     Unit,
+    utcnow,
 )
 from storage.units import in_subtree, path_ids
 
@@ -69,7 +70,8 @@ async def grant(session: AsyncSession, *, person_id: str, unit_id: int, by: str)
 
 
 async def revoke(session: AsyncSession, *, person_id: str, unit_id: int) -> bool:
-    """True when there was a grant to take back."""
+    """True when there was a grant to take back. The admin's links to the unit's pages and
+    below end with it."""
     existing = (
         await session.exec(
             select(AdminGrant).where(
@@ -81,6 +83,12 @@ async def revoke(session: AsyncSession, *, person_id: str, unit_id: int) -> bool
         return False
     await session.delete(existing)
     await session.flush()
+    unit = await session.get(Unit, unit_id)
+    if unit is not None:
+        under = (await session.exec(select(Unit.id).where(in_subtree(unit.path)))).all()
+        await passes.withdraw_held(session, now=utcnow(), person_id=person_id,
+                                   unit_ids=[i for i in under if i is not None],
+                                   roles=("admin",))  # fmt: skip
     return True
 
 
@@ -251,12 +259,14 @@ async def membership(session: AsyncSession, *, person_id: str, unit_id: int) -> 
 
 
 async def leave(session: AsyncSession, *, person_id: str, unit_id: int) -> Membership | None:
-    """The person is no longer a member of the team (their reports stay); the membership
-    that was, or None."""
+    """The person is no longer a member of the team (their reports stay), nor are their links
+    to its pages any good; the membership that was, or None."""
     found = await membership(session, person_id=person_id, unit_id=unit_id)
     if found is not None:
         await session.delete(found)
         await session.flush()
+        await passes.withdraw_held(session, now=utcnow(), person_id=person_id,
+                                   unit_ids=[unit_id], roles=("member", "leader"))  # fmt: skip
     return found
 
 
@@ -306,6 +316,9 @@ async def set_leader(session: AsyncSession, *, unit_id: int, person_id: str) -> 
         session.add(target)
     target.role = "leader"
     await session.flush()
+    if previous is not None:
+        await passes.withdraw_held(session, now=utcnow(), person_id=previous,
+                                   unit_ids=[unit_id], roles=("leader",))  # fmt: skip
     return previous
 
 

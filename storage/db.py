@@ -28,7 +28,16 @@ def create_engine(url: str) -> AsyncEngine:
     elif parsed.get_backend_name() == "postgresql":
         # Room for the inbox's workers, the sender's lanes (each holds a connection while it
         # sends into its chat: storage/outbox.py) and the pages.
-        engine = create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
+        # A statement that gets no answer in a minute (the connection cut without the
+        # server's word) fails instead of holding its task for ever; so does a connection
+        # that cannot be made in ten seconds.
+        engine = create_async_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=30,
+            connect_args={"command_timeout": 60, "timeout": 10},
+        )
     else:
         engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":

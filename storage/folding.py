@@ -45,7 +45,14 @@ def clean(text: str) -> str:
 # ESC, NUL…), format characters (bidi overrides and isolates, zero-width spaces and joiners,
 # BOMs, tags), private-use, surrogates and unassigned code points.
 _HIDDEN = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
-_MARKS_PER_LETTER = 3  # Vietnamese needs two (a vowel mark and a tone) when decomposed
+# Unicode's default-ignorable code points that are letters or marks (Hangul fillers, the
+# grapheme joiner, variation selectors, Mongolian and Khmer invisibles) and the blank Braille
+# pattern: shown as nothing, they make two names look alike that are not.
+_INVISIBLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0"
+    "\U000e0100-\U000e01ef\U0001bca0-\U0001bca3\U0001d173-\U0001d17a]"
+)
+_MARKS_PER_LETTER = 2  # Vietnamese needs two (a vowel mark and a tone) when decomposed
 
 
 def safe_name(text: str, *, limit: int = 200) -> str:
@@ -55,12 +62,12 @@ def safe_name(text: str, *, limit: int = 200) -> str:
     characters. The one cleaner for every name that comes in: a village's, a team's, a
     person's, a chat's, an imported cell."""
     out: list[str] = []
-    marks = 0
-    for ch in unicodedata.normalize("NFC", text):
+    marks = _MARKS_PER_LETTER  # no mark stands first: it has no letter to sit on
+    for ch in unicodedata.normalize("NFC", _INVISIBLE.sub("", text)):
         category = unicodedata.category(ch)
         if category[0] == "Z" or ch in "\t\n\r\v\f\x1c\x1d\x1e\x1f\x85":
             out.append(" ")
-            marks = 0
+            marks = _MARKS_PER_LETTER
         elif category in _HIDDEN:
             continue
         elif category[0] == "M":

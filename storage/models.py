@@ -62,6 +62,9 @@ class Unit(SQLModel, table=True):
     join_code: str | None = Field(default=None, max_length=16)
     # The leader's name as a province's workbook gives it, kept until that person joins.
     leader_name: str | None = Field(default=None, max_length=255)
+    # A commune's: the number of the last village code it gave ("20791-7": 7), so that a
+    # removed or merged village's code is never given again.
+    village_seq: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 

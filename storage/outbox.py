@@ -21,6 +21,7 @@ from storage.models import Chat, Media, Outbox, utcnow
 REPLY = "reply"  # the job of every reply to an update
 # Advisory locks of "a sender is sending into this chat" (PostgreSQL), beside the scheduler's.
 _CHAT_LOCKS = 0x7C45
+IDLE_LOCK = 60  # seconds a chat's lock may sit in an idle transaction (one send takes a few)
 
 
 async def add_replies(session: AsyncSession, *, rows: Sequence[dict[str, Any]]) -> None:
@@ -150,16 +151,21 @@ async def pending_in(session: AsyncSession, *, chat_id: str) -> int:
 async def chat_lock(sessions: SessionFactory, *, chat_id: str) -> AsyncIterator[bool]:
     """True while this process alone sends into the chat: several `tcns run` on one
     PostgreSQL database each send, never two into the same chat at once (its order, its
-    pace). The lock is held by a connection of its own for as long as the lane sends. On
-    SQLite one process sends, and its sender keeps to one task per chat itself."""
+    pace). The lock is held by a connection of its own while one message is sent. On SQLite
+    one process sends, and its sender keeps to one task per chat itself."""
     engine: AsyncEngine = sessions.kw["bind"]
     if not is_postgres(engine):
         yield True
         return
     key = {"space": _CHAT_LOCKS, "chat": chat_id}
-    # A transaction's lock, held by a transaction left open while the lane sends: however the
-    # lane ends (an error, a cancellation, the process gone), its rollback lets go of it.
+    # A transaction's lock, held while one message is sent: however that ends (an error, a
+    # cancellation), its rollback lets go of it; and should this process lose the connection
+    # without the server noticing (a network cut), the server ends the idle transaction, and
+    # the lock with it, after IDLE_LOCK.
     async with engine.connect() as connection, connection.begin():
+        await connection.execute(
+            text(f"SET LOCAL idle_in_transaction_session_timeout = '{IDLE_LOCK}s'")
+        )
         got = (
             await connection.execute(
                 text("SELECT pg_try_advisory_xact_lock(:space, hashtext(:chat))"), key

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlmodel import col, delete, select, update
@@ -98,6 +99,32 @@ async def withdraw(
         statement = statement.where(col(WebPass.person_id) == person_id)
     result = await session.exec(statement.values(revoked_at=now))
     return int(result.rowcount or 0)
+
+
+async def withdraw_held(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    person_id: str | None = None,
+    chat_id: str | None = None,
+    unit_ids: Sequence[int] | None = None,
+    roles: Sequence[str] | None = None,
+) -> None:
+    """The open passes a holder (a person, or a group chat) was given, for those units and in
+    those roles: withdrawn the moment the right they stood for is lost (a member leaves, an
+    admin's grant is taken back, a leader replaced, a group linked elsewhere), so that the right
+    given back later does not open an old link again."""
+    # Whatever their end: `now` is the wall clock here, and an ended pass withdrawn is no harm.
+    statement = update(WebPass).where(col(WebPass.revoked_at).is_(None))
+    if person_id is not None:
+        statement = statement.where(col(WebPass.person_id) == person_id)
+    if chat_id is not None:
+        statement = statement.where(col(WebPass.chat_id) == chat_id)
+    if unit_ids is not None:
+        statement = statement.where(col(WebPass.unit_id).in_(list(unit_ids)))
+    if roles is not None:
+        statement = statement.where(col(WebPass.role).in_(list(roles)))
+    await session.exec(statement.values(revoked_at=now))
 
 
 async def forget_ended(session: AsyncSession, *, now: datetime) -> None:

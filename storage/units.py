@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
-from sqlmodel import col, func, select
+from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import cache
@@ -212,14 +212,19 @@ async def create_village(session: AsyncSession, *, commune: Unit, name: str) -> 
     name = safe_name(name)
     # The commune's row locked until this transaction ends (PostgreSQL; SQLite has one writer):
     # two villages made at once in one commune get two codes, not the same one twice.
-    await session.exec(select(Unit.id).where(Unit.id == commune.id).with_for_update())
+    last = (
+        await session.exec(select(Unit.village_seq).where(Unit.id == commune.id).with_for_update())
+    ).one()
     codes = (await session.exec(select(Unit.code).where(Unit.parent_id == commune.id))).all()
-    # The next number after the highest: a removed or merged village's code is never reused.
+    # The next number after the highest ever given: a removed or merged village's code is never
+    # given again (the commune keeps its last number).
     taken = [int(c.rsplit("-", 1)[1]) for c in codes if c.rsplit("-", 1)[-1].isdigit()]
+    number = max(last or 0, max(taken, default=0)) + 1
+    await session.exec(update(Unit).where(col(Unit.id) == commune.id).values(village_seq=number))
     village = Unit(
         parent_id=commune.id,
         level="village",
-        code=f"{commune.code}-{max(taken, default=0) + 1}",
+        code=f"{commune.code}-{number}",
         name=name,
         name_key=key(name),
     )
@@ -228,6 +233,13 @@ async def create_village(session: AsyncSession, *, commune: Unit, name: str) -> 
     village.path = f"{commune.path}{village.id}/"
     await session.flush()
     return village
+
+
+async def village_count(session: AsyncSession, *, commune: Unit) -> int:
+    found = await session.exec(
+        select(func.count()).select_from(Unit).where(Unit.parent_id == commune.id)
+    )
+    return int(found.one())
 
 
 async def households_of(session: AsyncSession, *, unit: Unit) -> int | None:

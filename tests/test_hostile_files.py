@@ -93,6 +93,28 @@ async def test_hostile_workbooks_are_refused_by_a_process_of_their_own(
     assert refused.value.code == code
 
 
+async def test_one_string_in_every_cell_is_counted_every_time() -> None:
+    """A short file whose cells all point at one long shared string: what the reader would
+    hand back is bounded, not only what the file weighs."""
+    long_text = "T" * 900
+    content = _book([["Thôn", *[f"c{n}" for n in range(11)]],
+                     *([[long_text] * 12] * 2_000)])  # fmt: skip
+    assert len(content) < 200_000
+    with pytest.raises(sheets.Unreadable) as refused:
+        await sheets.read("tinh.xlsx", content)
+    assert refused.value.code == "too_much_text"
+
+
+def test_invisible_letters_and_marks_are_no_part_of_a_name() -> None:
+    from storage.folding import safe_name, village_key
+
+    assert safe_name("\u3164\u3164") == ""
+    assert village_key(safe_name("Thôn\u3164 An")) == village_key("Thôn An")
+    assert safe_name("\u0301Lan\u2800") == "Lan"
+    assert safe_name("x\ufe0f\U000e0100y\u034f") == "xy"
+    assert safe_name("Phú Mỹ") == "Phú Mỹ"
+
+
 async def test_a_sheet_is_read_as_it_is_not_as_it_claims() -> None:
     content = _book([["Mã xã", "Thôn", "Số hộ", *[f"c{n}" for n in range(100)]],
                      [20791, "Thôn An", 120], [], [20791, "Thôn Bình", 80]])  # fmt: skip
@@ -232,14 +254,15 @@ async def _units(url: str) -> list[Unit]:
 
 @pytest.mark.parametrize(
     "command", ["/so_ho 10³", "/so_ho ３５０", "/so_ho 1٠", "/chi_tieu app=5²",
-                "/lich nhac=thu6 1⁶:00", "/lien_ket xa=20791 thon=Thôn 9 ho=3⁵"],
+                "/lich nhac=thu6 1⁶:00", "/lien_ket xa=20791 thon=Thôn 9 ho=3⁵",
+                "/so_ho 1 200", "/so_ho 350 hộ 400", "/lien_ket xa=20791 thon=Thôn 9 ho=1 200"],
 )  # fmt: skip
 async def test_look_alike_digits_are_refused_in_admin_commands(deps: Deps, command: str) -> None:
     room = ChatRoom(deps, "tg:-3002")
     await room.say(SUPER, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=200")
     before = await room.say(SUPER, "/chi_tieu")
     out = await room.say(SUPER, command)
-    assert "chỉ trông giống chữ số" in out, out
+    assert "chỉ trông giống chữ số" in out or "có nhiều hơn một số" in out, out
     assert "Có lỗi" not in out
     assert await room.say(SUPER, "/chi_tieu") == before
     async with deps.sessions() as s:

@@ -197,3 +197,34 @@ async def test_each_link_opens_its_own_kind_while_its_holder_may(
 def test_leader_and_admin_links_are_shorter_than_a_members() -> None:
     assert DASHBOARD_HOURS["leader"] < DASHBOARD_HOURS["member"]
     assert DASHBOARD_HOURS["admin"] < DASHBOARD_HOURS["member"]
+
+
+async def test_a_right_given_back_does_not_reopen_an_old_link(
+    fake: FakeTelegram, database_url: str, clock: Clock
+) -> None:
+    """A link ends when the right it stood for is lost, for good: given back, the right opens
+    only new links."""
+    async with opened(fake, database_url, clock) as site:
+        # An admin by grant, revoked, granted again.
+        said = await fake.user_sends(COMMUNE, LAN, "Chị Lan")
+        await site.talk.say(COMMUNE, ADMIN_ID, "/cap_quyen", reply_to=said["message_id"])
+        admin = await site.private_link(COMMUNE, LAN)
+        assert await _status(site, admin) == 200
+        await site.talk.say(COMMUNE, ADMIN_ID, "/thu_quyen", reply_to=said["message_id"])
+        await site.talk.say(COMMUNE, ADMIN_ID, "/cap_quyen", reply_to=said["message_id"])
+        assert await _status(site, admin) == 403
+        # A member taken off the team who reports again (and so is a member again).
+        code = await _join_code(site, HA_LAM)
+        await site.talk.say(HUNG, HUNG, f"/tham_gia {code}")
+        mine = await site.link(HUNG, HUNG)
+        assert await _status(site, mine) == 200
+        assert "không còn trong tổ" in await site.talk.say(HA_LAM, HUNG, "/roi_to")
+        assert "Đã ghi" in await site.talk.say(HA_LAM, HUNG, "/bao_cao ho=1")
+        assert await _status(site, mine) == 403
+        assert await _status(site, await site.link(HUNG, HUNG)) == 200
+        # A group's link, the group linked elsewhere and back.
+        group = await site.link(BINH_AN, 201)
+        assert await _status(site, group) == 200
+        await site.talk.say(BINH_AN, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam")
+        await site.talk.say(BINH_AN, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Bình An")
+        assert await _status(site, group) == 403

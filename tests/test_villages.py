@@ -112,6 +112,12 @@ async def test_rename_merge_and_remove(deps: Deps) -> None:
     assert "Đã xóa Thôn Trống" in await commune.say(SUPER, f"/xoa_thon {empty_code[1]}")
     assert await _unit(deps, "Thôn Trống") is None
     assert "chưa được liên kết" in await empty.say(HUNG, "/tien_do")
+    # The highest code gone, the next village still gets a code never given before.
+    again = ChatRoom(deps, "tg:-6006")
+    out = await again.say(SUPER, "/lien_ket xa=20791 thon=Thôn Mới Lập ho=10")
+    new_code = re.search(r"mã (20791-\d+)", out)
+    assert new_code is not None
+    assert int(new_code[1].split("-")[1]) > int(empty_code[1].split("-")[1])
 
     log = await commune.say(SUPER, "/nhat_ky")
     assert "đổi tên (Thôn Phú Mỹ): Phú Mỹ 2 → Thôn Phú Mỹ Hai" in log

@@ -465,3 +465,18 @@ async def test_a_leaked_link_is_slowed_and_the_chats_are_not(site: Site) -> None
     assert 429 in statuses
     assert all(wait is not None and int(wait) >= 1 for status, wait in results if status == 429)
     assert set(statuses) <= {200, 429}
+
+
+async def test_made_up_links_share_one_allowance(site: Site) -> None:
+    """Addresses that are no link cannot each buy a fresh allowance: after a burst they are
+    answered 429, and a real link still opens."""
+    statuses = []
+    for n in range(80):
+        token = f"{n:022d}"  # well-formed, but no link
+        async with site.http.get(f"{site.base}/web/d/{token}") as response:
+            statuses.append(response.status)
+    assert statuses[:20] == [403] * 20
+    assert 429 in statuses
+    assert set(statuses) <= {403, 429}
+    async with site.http.get(await site.link(HA_LAM, HUNG)) as response:
+        assert response.status == 200

@@ -1,4 +1,5 @@
-"""web passes kept in the database; ids of units, memberships, grants and reports never reused
+"""web passes kept in the database; ids of units, memberships, grants and reports never reused;
+a commune's last village code kept
 
 Revision ID: 0010
 Revises: 0009
@@ -39,6 +40,27 @@ def upgrade() -> None:
             " UNION ALL SELECT max(CAST(after AS INTEGER)) FROM audit_entry"
             "  WHERE action = 'link' AND after GLOB '[0-9]*'))) WHERE name = 'unit'"
         )
+    with op.batch_alter_table("unit") as batch_op:
+        batch_op.add_column(sa.Column("village_seq", sa.Integer(), nullable=True))
+    # Each commune starts after the highest number its villages' codes have now.
+    villages = sa.table(
+        "unit", sa.column("id", sa.Integer), sa.column("parent_id", sa.Integer),
+        sa.column("level", sa.String), sa.column("code", sa.String),
+        sa.column("village_seq", sa.Integer),
+    )  # fmt: skip
+    connection = op.get_bind()
+    highest: dict[int, int] = {}
+    rows = connection.execute(
+        sa.select(villages.c.parent_id, villages.c.code).where(villages.c.level == "village")
+    )
+    for parent, code in rows:
+        tail = str(code).rsplit("-", 1)[-1]
+        if parent is not None and tail.isdigit():
+            highest[parent] = max(highest.get(parent, 0), int(tail))
+    for parent, seq in highest.items():
+        connection.execute(
+            sa.update(villages).where(villages.c.id == parent).values(village_seq=seq)
+        )
     op.create_table(
         "web_pass",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -61,3 +83,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("web_pass")
+    with op.batch_alter_table("unit") as batch_op:
+        batch_op.drop_column("village_seq")
