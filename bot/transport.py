@@ -218,16 +218,20 @@ class Transport:
         if msg is not None and router.answers(self.deps, msg):
             self.outage.waiting(msg)
 
-    async def _tell_waiting(self, msg: Incoming) -> None:
-        """The notice of an outage, from memory (nothing can be written): in the chat, or as the
-        answer to a press."""
-        notice = router.storage_notice(self.deps.default_locale)
-        if msg.press_id is not None:
-            await self.deliver(msg.chat_id, Reply(Rich(), answer=Answer(
-                msg.press_id, notice.rich.plain()[:200])))  # fmt: skip
+    async def _tell_waiting(self, msgs: list[Incoming]) -> None:
+        """The notice of an outage, from memory (nothing can be written): in the chat, quoting
+        the first message and naming its senders when they are several, or as a press's
+        answer."""
+        first = msgs[0]
+        if first.press_id is not None:
+            notice = router.storage_notice(self.deps.default_locale)
+            await self.deliver(first.chat_id, Reply(Rich(), answer=Answer(
+                first.press_id, notice.rich.plain()[:200])))  # fmt: skip
             return
-        quote = message_id(msg) if not msg.edited else None
-        await self.deliver(msg.chat_id, notice, reply_to=quote)
+        people = [(m.sender_id, m.sender_name) for m in msgs] if len(msgs) > 1 else []
+        notice = router.storage_notice(self.deps.default_locale, people=people)
+        quote = message_id(first) if not first.edited else None
+        await self.deliver(first.chat_id, notice, reply_to=quote)
 
     async def _poll(self) -> None:
         backoff = Backoff()

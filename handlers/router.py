@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
@@ -18,7 +18,7 @@ from handlers.flood import ANSWER, MAX_TEXT, Verdict
 from handlers.i18n import _
 from handlers.incoming import Deps, Incoming, Reply
 from handlers.reading import strip_invisible
-from handlers.richtext import Rich, code
+from handlers.richtext import Rich, code, joined, mention
 from storage import cache, people
 from storage.db import transaction
 from storage.folding import clean, fold
@@ -37,10 +37,14 @@ class StorageUnavailable(Exception):
         self.language = language
 
 
-def storage_notice(language: str) -> Reply:
+def storage_notice(language: str, *, people: Sequence[tuple[str, str]] = ()) -> Reply:
+    """The outage notice; `people` (id, name), when several wrote, are named in it."""
     with i18n.use(language):
+        rich = Rich()
+        if people:
+            rich.add(*joined([mention(pid, name) for pid, name in people]), ":")
         return Reply(
-            Rich().add(
+            rich.add(
                 "⏳ ",
                 _(
                     "The system is busy for a moment. Your message will be recorded when it is "
