@@ -348,11 +348,11 @@ class Transport:
         if msg.press_id is not None and not answered:
             self._answer_now(msg.chat_id, Reply(Rich(), answer=Answer(msg.press_id)))
         if replies:
-            self.wake()
+            self.wake(msg.chat_id)
 
-    def wake(self) -> None:
+    def wake(self, chat_id: str | None = None) -> None:
         if self.sender is not None:
-            self.sender.wake()
+            self.sender.wake(chat_id)
 
     def _answer_now(self, chat_id: str, reply: Reply) -> None:
         """A press's answer leaves at once, not behind the chat's queue and its pacing:

@@ -155,9 +155,22 @@ class OutboxSender:
         self._progress: dict[str, float] = {}  # chat -> when its lane last moved (monotonic)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._forgotten_at = 0.0
+        # Chats known to have been given something since their lane last looked (an update's
+        # replies): looked at without asking the database which chats have work, and a lane
+        # goes on after its message only when its chat is here or had more waiting. Anything
+        # else (posts, notices to other chats, other processes) the whole look finds, at least
+        # every `idle` seconds.
+        self._dirty: set[str] = set()
+        self._look_all = True
+        self._looked_at = 0.0
 
-    def wake(self) -> None:
-        """Something was queued: look now rather than at the next second."""
+    def wake(self, chat_id: str | None = None) -> None:
+        """Something was queued (into `chat_id`, when given): look now rather than at the
+        next second."""
+        if chat_id is None:
+            self._look_all = True
+        else:
+            self._dirty.add(chat_id)
         self._wake.set()
 
     def _messenger(self, chat_id: str) -> Messenger | None:
@@ -171,9 +184,14 @@ class OutboxSender:
         while not stop.is_set():
             self._wake.clear()
             try:
-                await self._start_lanes(stats, job=None)
-                self._supervise()
-                await self._forget_old()
+                if self._look_all or time.monotonic() - self._looked_at >= idle:
+                    self._look_all = False
+                    self._looked_at = time.monotonic()
+                    await self._start_lanes(stats, job=None)
+                    self._supervise()
+                    await self._forget_old()
+                else:
+                    self._start_dirty(stats)
             except Exception:
                 log.exception("outbox: a round of delivery failed")
             with contextlib.suppress(TimeoutError):
@@ -258,13 +276,26 @@ class OutboxSender:
             chat = head.chat_id
             if started >= room or chat in busy:
                 continue
-            busy.add(chat)
-            self._progress[chat] = time.monotonic()
-            task = asyncio.create_task(self._lane(chat, stats, job))
-            self._tasks[chat] = task
-            task.add_done_callback(functools.partial(self._lane_ended, chat))
+            self._start(chat, stats, job)
             started += 1
         return started
+
+    def _start_dirty(self, stats: Stats) -> None:
+        """A lane for each chat just given something that nobody sends to yet; the lane finds
+        out itself whether anything is due."""
+        busy = _busy(self.deps.sessions)
+        for chat in list(self._dirty):
+            if len(self._tasks) >= self.lanes:
+                return
+            if chat not in busy:
+                self._start(chat, stats, None)
+
+    def _start(self, chat: str, stats: Stats, job: str | None) -> None:
+        _busy(self.deps.sessions).add(chat)
+        self._progress[chat] = time.monotonic()
+        task = asyncio.create_task(self._lane(chat, stats, job))
+        self._tasks[chat] = task
+        task.add_done_callback(functools.partial(self._lane_ended, chat))
 
     def _lane_ended(self, chat: str, _task: asyncio.Task[None] | None = None) -> None:
         self._tasks.pop(chat, None)
@@ -304,31 +335,35 @@ class OutboxSender:
             async with outbox.chat_lock(self.deps.sessions, chat_id=chat_id) as mine:
                 if not mine:
                     return  # another process sends into this chat
-                result = await self._next(chat_id, messenger, stats, job)
+                # What is given to the chat from here on, this lane's next look may miss.
+                self._dirty.discard(chat_id)
+                result, more = await self._next(chat_id, messenger, stats, job)
             self._progress[chat_id] = time.monotonic()
             if result is None or result.outcome not in (SendOutcome.SENT, SendOutcome.FAILED):
+                return
+            if not more and chat_id not in self._dirty:
                 return
 
     async def _next(
         self, chat_id: str, messenger: Messenger | None, stats: Stats, job: str | None
-    ) -> SendResult | None:
+    ) -> tuple[SendResult | None, bool]:
         """The chat's next message (with the replies waiting right behind it, merged): sent,
-        and what became of it recorded. None when it has nothing due."""
-        async with self.deps.sessions() as session:
-            rows = await outbox.lane(session, chat_id=chat_id, limit=MERGED)
-        if not rows or (job is not None and rows[0].job != job):
-            return None
-        head = rows[0]
-        if head.not_before is not None and head.not_before > self.now():
-            return None
-        batch = [head]
-        if _mergeable(head):
-            for row in rows[1:]:
-                if not _mergeable(row):
-                    break
-                batch.append(row)
-        ids = [r.id for r in batch if r.id is not None]
+        and what became of it recorded; and whether more was waiting behind it. None when it
+        has nothing due."""
         async with transaction(self.deps.sessions) as session:
+            rows = await outbox.lane(session, chat_id=chat_id, limit=MERGED + 1)
+            if not rows or (job is not None and rows[0].job != job):
+                return None, False
+            head = rows[0]
+            if head.not_before is not None and head.not_before > self.now():
+                return None, False
+            batch = [head]
+            if _mergeable(head):
+                for row in rows[1:MERGED]:
+                    if not _mergeable(row):
+                        break
+                    batch.append(row)
+            ids = [r.id for r in batch if r.id is not None]
             await outbox.attempting(session, ids=ids, now=self.now())
         if messenger is None:
             result = SendResult(SendOutcome.FAILED, error="no messenger for this platform")
@@ -339,7 +374,7 @@ class OutboxSender:
         stats.outcomes.append(result)
         async with transaction(self.deps.sessions) as session:
             await self._record(session, batch, result, stats)
-        return result
+        return result, len(rows) > len(batch)
 
     async def _reply(self, batch: Sequence[Outbox]) -> Reply:
         head = batch[0]

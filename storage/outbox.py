@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, delete, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -81,34 +81,44 @@ async def heads(
     return list((await session.exec(stmt.order_by(col(Outbox.id)).limit(limit))).all())
 
 
+# The sender's statements, built once: each message sent runs them, and building a statement
+# costs more than running it on SQLite.
+_OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
+_LANE = (
+    select(Outbox)
+    .where(Outbox.state == "pending", Outbox.chat_id == bindparam("chat"))
+    .order_by(col(Outbox.id))
+    .limit(bindparam("n"))
+    .execution_options(populate_existing=True)
+)
+_ATTEMPTING = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(sending_at=bindparam("now"), attempts=_OUTBOX.c.attempts + 1)
+)
+_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(state="sent", sent_at=bindparam("now"), sending_at=None, last_error=None)
+)
+
+
 async def lane(session: AsyncSession, *, chat_id: str, limit: int) -> list[Outbox]:
     """The chat's pending messages, oldest first."""
-    stmt = (
-        select(Outbox)
-        .where(Outbox.state == "pending", Outbox.chat_id == chat_id)
-        .order_by(col(Outbox.id))
-        .limit(limit)
-    )
-    return list((await session.exec(stmt, execution_options={"populate_existing": True})).all())
+    return list((await session.exec(_LANE, params={"chat": chat_id, "n": limit})).all())
 
 
 async def attempting(session: AsyncSession, *, ids: Sequence[int], now: datetime) -> None:
-    """An attempt begins: should the process die during it, its outcome is unknown."""
-    await session.exec(
-        update(Outbox)
-        .where(col(Outbox.id).in_(ids))
-        .values(sending_at=now, attempts=col(Outbox.attempts) + 1)
-    )
+    """An attempt begins: should the process die during it, its outcome is unknown. (The rows
+    read in this transaction keep what they said before it: whether an earlier attempt was
+    under way decides the "sent again" note.)"""
+    await core(session, _ATTEMPTING, {"ids": list(ids), "now": now})
 
 
 async def mark_sent(session: AsyncSession, *, ids: Sequence[int], now: datetime) -> None:
     """The common case in one statement: at hundreds of messages a second SQLite's single
     writer, not the Bot API, would otherwise set the pace."""
-    await session.exec(
-        update(Outbox)
-        .where(col(Outbox.id).in_(ids))
-        .values(state="sent", sent_at=now, sending_at=None, last_error=None)
-    )
+    await core(session, _SENT, {"ids": list(ids), "now": now})
 
 
 async def in_doubt_since(session: AsyncSession, *, before: datetime) -> int:
