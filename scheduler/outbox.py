@@ -54,6 +54,7 @@ from handlers.incoming import (
 from handlers.richtext import Rich
 from storage import flows, outbox, passes, people
 from storage.db import SessionFactory, transaction
+from storage.dialect import is_postgres
 from storage.models import Outbox
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,19 @@ _BUSY: weakref.WeakKeyDictionary[SessionFactory, set[str]] = weakref.WeakKeyDict
 
 def _busy(sessions: SessionFactory) -> set[str]:
     return _BUSY.setdefault(sessions, set())
+
+
+# Messages sent whose "sent" is not written yet, per database (SQLite only: one process sends
+# there). Written together, in the sender's next transaction or within SENT_LATER seconds, so
+# that a message costs one write rather than two; should the process die first, they are in
+# doubt as any message under way is, and go again saying so. Every look at what is pending
+# writes them first.
+_UNWRITTEN: weakref.WeakKeyDictionary[SessionFactory, set[int]] = weakref.WeakKeyDictionary()
+SENT_LATER = 0.05
+
+
+def _unwritten(sessions: SessionFactory) -> set[int]:
+    return _UNWRITTEN.setdefault(sessions, set())
 
 
 def _mergeable(row: Outbox) -> bool:
@@ -163,6 +177,8 @@ class OutboxSender:
         self._dirty: set[str] = set()
         self._look_all = True
         self._looked_at = 0.0
+        self._defer_sent = not is_postgres(deps.sessions.kw["bind"])
+        self._writing: asyncio.Task[None] | None = None
 
     def wake(self, chat_id: str | None = None) -> None:
         """Something was queued (into `chat_id`, when given): look now rather than at the
@@ -172,6 +188,34 @@ class OutboxSender:
         else:
             self._dirty.add(chat_id)
         self._wake.set()
+
+    async def _write_sent(self, session: AsyncSession | None = None) -> None:
+        """Writes the sent messages not written yet (in `session`'s transaction, when given);
+        forgotten here only once that is committed."""
+        ids = set(_unwritten(self.deps.sessions))
+        if not ids:
+            return
+        if session is not None:
+            await outbox.mark_sent(session, ids=sorted(ids), now=self.now())
+            session.sync_session.info.setdefault("sent_written", set()).update(ids)
+            return
+        async with transaction(self.deps.sessions) as own:
+            await outbox.mark_sent(own, ids=sorted(ids), now=self.now())
+        _unwritten(self.deps.sessions).difference_update(ids)
+
+    def _written(self, session: AsyncSession) -> None:
+        """`session` committed: what it wrote as sent is no longer owed."""
+        _unwritten(self.deps.sessions).difference_update(
+            session.sync_session.info.pop("sent_written", set())
+        )
+
+    async def _write_sent_soon(self) -> None:
+        await asyncio.sleep(SENT_LATER)
+        self._writing = None
+        try:
+            await self._write_sent()
+        except Exception:
+            log.exception("outbox: could not write what was sent; kept for the next look")
 
     def _messenger(self, chat_id: str) -> Messenger | None:
         return next((m for m in self.messengers if m.handles(chat_id)), None)
@@ -235,6 +279,7 @@ class OutboxSender:
     async def _due(self, job: str | None) -> bool:
         """Whether a message is due anywhere (in a chat another sender is sending to, when this
         one started none)."""
+        await self._write_sent()
         async with self.deps.sessions() as session:
             return bool(await outbox.heads(session, now=self.now(), limit=1, job=job))
 
@@ -247,6 +292,7 @@ class OutboxSender:
             if task is not None:
                 await asyncio.gather(task, return_exceptions=True)
                 continue
+            await self._write_sent()
             async with self.deps.sessions() as session:
                 due = await outbox.heads(session, now=self.now(), limit=1, skip=())
                 mine = [r for r in due if r.chat_id == chat_id]
@@ -262,6 +308,10 @@ class OutboxSender:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+        if self._writing is not None:
+            self._writing.cancel()
+        with contextlib.suppress(Exception):
+            await self._write_sent()
 
     async def _start_lanes(self, stats: Stats, *, job: str | None) -> int:
         """A lane for each chat whose next message is due and that nobody sends to yet."""
@@ -269,6 +319,7 @@ class OutboxSender:
         if room <= 0:
             return 0
         busy = _busy(self.deps.sessions)
+        await self._write_sent()
         async with self.deps.sessions() as session:
             heads = await outbox.heads(session, now=self.now(), limit=room * 2, job=job, skip=busy)
         started = 0
@@ -350,21 +401,29 @@ class OutboxSender:
         """The chat's next message (with the replies waiting right behind it, merged): sent,
         and what became of it recorded; and whether more was waiting behind it. None when it
         has nothing due."""
+        batch: list[Outbox] = []
         async with transaction(self.deps.sessions) as session:
+            # What was sent and not written yet would read as still to send.
+            await self._write_sent(session)
             rows = await outbox.lane(session, chat_id=chat_id, limit=MERGED + 1)
-            if not rows or (job is not None and rows[0].job != job):
-                return None, False
-            head = rows[0]
-            if head.not_before is not None and head.not_before > self.now():
-                return None, False
-            batch = [head]
-            if _mergeable(head):
-                for row in rows[1:MERGED]:
-                    if not _mergeable(row):
-                        break
-                    batch.append(row)
-            ids = [r.id for r in batch if r.id is not None]
-            await outbox.attempting(session, ids=ids, now=self.now())
+            head = rows[0] if rows else None
+            if (
+                head is not None
+                and (job is None or head.job == job)
+                and (head.not_before is None or head.not_before <= self.now())
+            ):
+                batch.append(head)
+                if _mergeable(head):
+                    for row in rows[1:MERGED]:
+                        if not _mergeable(row):
+                            break
+                        batch.append(row)
+                ids = [r.id for r in batch if r.id is not None]
+                await outbox.attempting(session, ids=ids, now=self.now())
+        self._written(session)
+        if not batch:
+            return None, False
+        head = batch[0]
         if messenger is None:
             result = SendResult(SendOutcome.FAILED, error="no messenger for this platform")
         else:
@@ -425,6 +484,11 @@ class OutboxSender:
         ids = [r.id for r in batch if r.id is not None]
         if result.outcome is SendOutcome.SENT:
             stats.sent += len(batch)
+            if self._defer_sent and not any('"remember"' in (r.extra or "") for r in batch):
+                _unwritten(self.deps.sessions).update(ids)
+                if self._writing is None:
+                    self._writing = asyncio.create_task(self._write_sent_soon())
+                return
             await outbox.mark_sent(session, ids=ids, now=now)
             for row in batch:
                 await self._remember(session, row, result.message_id)
