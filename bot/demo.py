@@ -242,10 +242,11 @@ class World:
     async def jobs_at(self, moment: datetime) -> None:
         """What the scheduler does at `moment`: queue what is due, then send it."""
         self.clock.now = moment
+        # Counted before: the bot's own sender starts on the posts as soon as they are queued.
+        before = len(self.fake.sent)
         queued = await jobs.run_due(self.running.deps, moment)
         if not queued:
             return
-        before = len(self.fake.sent)
         telegram = self.running.telegram
         assert telegram is not None  # noqa: S101 (the demo runs Telegram)
         await OutboxSender(self.running.deps, [telegram], now=self.clock).drain()

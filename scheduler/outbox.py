@@ -225,6 +225,20 @@ class OutboxSender:
     async def run(self, stop: asyncio.Event, *, idle: float = 1.0) -> None:
         """Sends until `stop` is set, then lets the lanes under way finish their message."""
         stats = Stats()
+        engine = self.deps.sessions.kw["bind"]
+        outbox.watch(engine, self._queued_into)
+        try:
+            await self._run(stop, stats, idle)
+        finally:
+            outbox.unwatch(engine, self._queued_into)
+        await self._finish()
+
+    def _queued_into(self, chats: set[str]) -> None:
+        """A transaction that wrote into these chats' queues has committed."""
+        self._dirty.update(chats)
+        self._wake.set()
+
+    async def _run(self, stop: asyncio.Event, stats: Stats, idle: float) -> None:
         while not stop.is_set():
             self._wake.clear()
             try:
@@ -240,7 +254,6 @@ class OutboxSender:
                 log.exception("outbox: a round of delivery failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._woken(stop), timeout=idle)
-        await self._finish()
 
     async def _woken(self, stop: asyncio.Event) -> None:
         waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Collection, Sequence
+import weakref
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Engine, bindparam, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
 from sqlmodel import col, delete, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,6 +24,46 @@ REPLY = "reply"  # the job of every reply to an update
 # Advisory locks of "a sender is sending into this chat" (PostgreSQL), beside the scheduler's.
 _CHAT_LOCKS = 0x7C45
 IDLE_LOCK = 60  # seconds a chat's lock may sit in an idle transaction (one send takes a few)
+
+
+# Who hears when the outbox was given something: a sender, told which chats once the
+# transaction that wrote into them has committed — so that a reply, and a notice written into
+# another chat beside it, leave at once, without the sender asking every chat's queue.
+_WATCHERS: weakref.WeakKeyDictionary[Engine, list[Callable[[set[str]], None]]] = (
+    weakref.WeakKeyDictionary()
+)
+_QUEUED = "tcns.outbox.queued"
+
+
+def watch(engine: AsyncEngine, told: Callable[[set[str]], None]) -> None:
+    """`told(chats)` after every commit on `engine` that wrote into those chats' queues."""
+    _WATCHERS.setdefault(engine.sync_engine, []).append(told)
+
+
+def unwatch(engine: AsyncEngine, told: Callable[[set[str]], None]) -> None:
+    with contextlib.suppress(ValueError):
+        _WATCHERS.get(engine.sync_engine, []).remove(told)
+
+
+def queued(session: AsyncSession, chat_ids: Iterable[str]) -> None:
+    """This transaction writes into these chats' queues."""
+    session.sync_session.info.setdefault(_QUEUED, set()).update(chat_ids)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(sync_session: Session) -> None:
+    chats = sync_session.info.pop(_QUEUED, None)
+    bind = sync_session.bind
+    if not chats or bind is None:
+        return
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    for told in list(_WATCHERS.get(engine, ())):
+        told(chats)
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(sync_session: Session) -> None:
+    sync_session.info.pop(_QUEUED, None)
 
 
 async def add_replies(session: AsyncSession, *, rows: Sequence[dict[str, Any]]) -> None:
@@ -52,6 +94,7 @@ async def add_replies(session: AsyncSession, *, rows: Sequence[dict[str, Any]]) 
         for row in rows
     ]
     await core(session, insert_for(session)(Outbox), values)
+    queued(session, (row["chat_id"] for row in values))
 
 
 def _pending_heads() -> Any:
@@ -212,6 +255,7 @@ async def taken(session: AsyncSession, *, job: str, period: str, chat_id: str) -
 
 def copy_to(session: AsyncSession, *, post: Outbox, chat_id: str) -> None:
     """The same post, pending, for another chat (a leader's private chat refused it)."""
+    queued(session, [chat_id])
     session.add(
         Outbox(
             job=post.job,

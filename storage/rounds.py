@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlmodel import case, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import outbox
 from storage.dialect import insert_for
 from storage.models import (
     AdminGrant,
@@ -85,6 +86,7 @@ async def enqueue(
         }
         for post in posts
     ]
+    outbox.queued(session, {post.chat_id for post in posts})
     before = await _queued_count(session, job=job, period=period)
     await session.exec(
         insert(Outbox).on_conflict_do_nothing(index_elements=["job", "period", "chat_id"]),

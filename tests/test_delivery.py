@@ -230,6 +230,9 @@ async def test_bot_api_502_is_retried_with_backoff(
     talk = Talk(fake)
     await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=100")
     assert running.telegram is not None
+    # This sender alone: the bot's own would take the board as soon as it is queued.
+    running.sender_stop.set()
+    await running.sender_task
     await jobs.run(running.deps, "leaderboards", at("2026-11-23T08:00"))
     fake.failures = 2
     started = asyncio.get_running_loop().time()
