@@ -11,7 +11,7 @@ whole chat — replies, posts, photos, edits alike — until its `retry_after` i
 What became of a send, and what follows (`_record`):
 - sent: done;
 - refused for a while (429, 5xx, a network failure before the request went out): again after
-  the wait, backing off to 30 s, for as long as it takes — an outage of any length delays a
+  the wait, backing off to 10 s, for as long as it takes — an outage of any length delays a
   message, never drops it;
 - unknown (the request went out and no answer came, or the process died while it was under
   way): `after_unknown` decides, in one place;
@@ -61,7 +61,9 @@ log = logging.getLogger(__name__)
 
 LANES = 16  # chats sent to at once (PostgreSQL: each holds a connection while it sends)
 MERGED = 20  # at most this many waiting replies become one message
-BACKOFF_CAP = 30.0  # seconds between attempts at the most
+# Seconds between attempts at the most: once Telegram is back, a chat waits no longer than
+# this (and its message under way) for its answers.
+BACKOFF_CAP = 10.0
 STUCK = 180.0  # seconds without progress before a lane is given up (its send timed out long ago)
 KEEP_REPLIES = timedelta(days=2)  # sent replies kept this long, then forgotten
 
@@ -518,7 +520,7 @@ class OutboxSender:
         backoff = min(BACKOFF_CAP, 2.0 ** max(0, row.attempts - 1))
         if result.outcome is SendOutcome.RETRY:
             stats.retried += 1
-            # What the server asked for (a 429's retry_after), and backing off: 1, 2, 4 … 30 s.
+            # What the server asked for (a 429's retry_after), and backing off: 1, 2, 4, 8, 10 s.
             wait = max(result.retry_after, backoff)
             row.not_before = now + timedelta(seconds=wait)
             row.last_error = (result.error or "retry")[:500]
