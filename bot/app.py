@@ -246,6 +246,7 @@ async def start(
                 ) from exc
         messengers: list[Messenger] = [m for m in (telegram, zalo) if m is not None]
         # The one sender of the process: replies, notices and scheduled posts alike.
+        # A commit that writes into the outbox tells it which chats (storage.outbox.watch).
         sender = OutboxSender(deps, messengers)
         for transport in (telegram, zalo):
             if transport is not None:

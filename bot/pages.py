@@ -505,8 +505,6 @@ class Pages:
         if kept:
             # The confirmation in the chat too, from the outbox like every reply.
             await outgoing.keep_now(self.deps, msg, kept)
-            if self.telegram is not None:
-                self.telegram.wake()
         return _page(
             "form_done.html",
             language=language,

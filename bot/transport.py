@@ -150,7 +150,7 @@ class Transport:
         self._poller: asyncio.Task[None] | None = None
         self._answers: set[asyncio.Task[SendResult]] = set()
         self.outage = Outage(self._tell_waiting)
-        # The process's one sender (bot/app.py sets it): woken when replies were written.
+        # The process's one sender (bot/app.py sets it), for `replies_sent`.
         self.sender: OutboxSender | None = None
         if inbox is not None:
             inbox.processors[self.name] = self.process
@@ -338,8 +338,8 @@ class Transport:
         return dataclasses.replace(msg, document=read)
 
     def _answered(self, msg: Incoming, replies: list[Reply]) -> None:
-        """The update's replies are in the outbox: the sender is woken; a press's answer
-        leaves now (every press is answered, or its button spins on the person's phone)."""
+        """The update's replies are in the outbox (their commit told the sender); a press's
+        answer leaves now (every press is answered, or its button spins on the person's phone)."""
         answered = False
         for reply in replies:
             if reply.answer is not None:
@@ -347,12 +347,6 @@ class Transport:
                 self._answer_now(msg.chat_id, reply)
         if msg.press_id is not None and not answered:
             self._answer_now(msg.chat_id, Reply(Rich(), answer=Answer(msg.press_id)))
-        if replies:
-            self.wake(msg.chat_id)
-
-    def wake(self, chat_id: str | None = None) -> None:
-        if self.sender is not None:
-            self.sender.wake(chat_id)
 
     def _answer_now(self, chat_id: str, reply: Reply) -> None:
         """A press's answer leaves at once, not behind the chat's queue and its pacing:

@@ -171,10 +171,10 @@ class OutboxSender:
         self._progress: dict[str, float] = {}  # chat -> when its lane last moved (monotonic)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._forgotten_at = 0.0
-        # Chats known to have been given something since their lane last looked (an update's
-        # replies): looked at without asking the database which chats have work, and a lane
-        # goes on after its message only when its chat is here or had more waiting. Anything
-        # else (posts, notices to other chats, other processes) the whole look finds, at least
+        # Chats given something since their lane last looked (told by the commit that wrote
+        # it, `_queued_into`): looked at without asking the database which chats have work,
+        # and a lane goes on after its message only when its chat is here or had more
+        # waiting. Anything else (another process's writes) the whole look finds, at least
         # every `idle` seconds.
         self._dirty: set[str] = set()
         self._look_all = True
@@ -182,34 +182,18 @@ class OutboxSender:
         self._defer_sent = not is_postgres(deps.sessions.kw["bind"])
         self._writing: asyncio.Task[None] | None = None
 
-    def wake(self, chat_id: str | None = None) -> None:
-        """Something was queued (into `chat_id`, when given): look now rather than at the
-        next second."""
-        if chat_id is None:
-            self._look_all = True
-        else:
-            self._dirty.add(chat_id)
+    def wake(self) -> None:
+        """Look at every chat's queue now rather than at the next second."""
+        self._look_all = True
         self._wake.set()
 
-    async def _write_sent(self, session: AsyncSession | None = None) -> None:
-        """Writes the sent messages not written yet (in `session`'s transaction, when given);
-        forgotten here only once that is committed."""
-        ids = set(_unwritten(self.deps.sessions))
-        if not ids:
-            return
-        if session is not None:
-            await outbox.mark_sent(session, ids=sorted(ids), now=self.now())
-            session.sync_session.info.setdefault("sent_written", set()).update(ids)
-            return
-        async with transaction(self.deps.sessions) as own:
-            await outbox.mark_sent(own, ids=sorted(ids), now=self.now())
-        _unwritten(self.deps.sessions).difference_update(ids)
-
-    def _written(self, session: AsyncSession) -> None:
-        """`session` committed: what it wrote as sent is no longer owed."""
-        _unwritten(self.deps.sessions).difference_update(
-            session.sync_session.info.pop("sent_written", set())
-        )
+    async def _write_sent(self) -> None:
+        """Writes the sent messages not written yet."""
+        owed = set(_unwritten(self.deps.sessions))
+        if owed:
+            async with transaction(self.deps.sessions) as session:
+                await outbox.mark_sent(session, ids=sorted(owed), now=self.now())
+            _unwritten(self.deps.sessions).difference_update(owed)  # only once committed
 
     async def _write_sent_soon(self) -> None:
         await asyncio.sleep(SENT_LATER)
@@ -417,9 +401,10 @@ class OutboxSender:
         and what became of it recorded; and whether more was waiting behind it. None when it
         has nothing due."""
         batch: list[Outbox] = []
+        owed = set(_unwritten(self.deps.sessions))
         async with transaction(self.deps.sessions) as session:
-            # What was sent and not written yet would read as still to send.
-            await self._write_sent(session)
+            if owed:  # sent and not written yet, it would read as still to send
+                await outbox.mark_sent(session, ids=sorted(owed), now=self.now())
             rows = await outbox.lane(session, chat_id=chat_id, limit=MERGED + 1)
             head = rows[0] if rows else None
             if (
@@ -435,7 +420,7 @@ class OutboxSender:
                         batch.append(row)
                 ids = [r.id for r in batch if r.id is not None]
                 await outbox.attempting(session, ids=ids, now=self.now())
-        self._written(session)
+        _unwritten(self.deps.sessions).difference_update(owed)
         if not batch:
             return None, False
         head = batch[0]
