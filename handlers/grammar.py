@@ -22,6 +22,7 @@ VILLAGES_PER_COMMUNE = 300
 # Words that count households rather than name an indicator.
 _COUNTING_WORDS = frozenset({"ho", "gia", "dinh", "dan", "households", "household"})
 _NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)*$")
+_THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+$")
 _DATE_VALUE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}|\d{4}))?$")
 
 
@@ -186,13 +187,14 @@ def parse_link(text: str) -> LinkRequest | Problem:
     households: int | None = None
     if "ho" in fields:
         raw = fields["ho"].split()[0]
-        if not raw.isdigit():
+        if not _NUMBER.match(raw):
             return Problem("not_number", {"key": "ho", "value": fields["ho"]})
         if any(ch.isdigit() for w in fields["ho"].split()[1:] for ch in w):
             return Problem("one_number", {"key": "ho", "value": fields["ho"]})
-        households = int(raw)
-        if households > MAX_VALUE:
-            return Problem("too_large", {"key": "ho", "value": raw})
+        counted = whole_number(raw, "ho")
+        if isinstance(counted, Problem):
+            return counted
+        households = counted
     return LinkRequest(
         commune=fields["xa"],
         province=fields.get("tinh"),
@@ -200,6 +202,25 @@ def parse_link(text: str) -> LinkRequest | Problem:
         households=households,
         new=fold(fields.get("moi", "")) in ("co", "yes", "1"),
     )
+
+
+def whole_number(raw: str, key: str) -> int | Problem:
+    """A count as typed, the one rule for reports and admin commands alike: dots between
+    thousands ("1.200", as Vietnamese writes it); a negative, a fraction or more than
+    MAX_VALUE answered with what was wrong."""
+    if not _NUMBER.match(raw):
+        return Problem("not_number", {"key": key, "value": raw})
+    if raw.startswith("-") and raw.strip("-0.") != "":
+        return Problem("negative", {"key": key, "value": raw})
+    raw = raw.lstrip("+-")
+    if _THOUSANDS.match(raw):
+        raw = raw.replace(".", "")
+    if "." in raw:
+        return Problem("not_integer", {"key": key, "value": raw})
+    value = int(raw)
+    if value > MAX_VALUE:
+        return Problem("too_large", {"key": key, "value": raw})
+    return value
 
 
 def parse_count(text: str) -> int | Problem:
@@ -216,11 +237,4 @@ def parse_count(text: str) -> int | Problem:
     if any(ch.isdigit() for w in words[1:] for ch in w):
         # "1 200" (a space between thousands) or "350 hộ 400": which number is meant?
         return Problem("one_number", {"key": "ho", "value": " ".join(clean(text).split())})
-    if raw.startswith("-") and raw.strip("-0.") != "":
-        return Problem("negative", {"key": "ho", "value": raw})
-    if "." in raw:
-        return Problem("not_integer", {"key": "ho", "value": raw})
-    value = int(raw.lstrip("+"))
-    if value > MAX_VALUE:
-        return Problem("too_large", {"key": "ho", "value": raw})
-    return value
+    return whole_number(raw, "ho")

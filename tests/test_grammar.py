@@ -202,6 +202,17 @@ def test_link(text: str, expected: LinkRequest) -> None:
     assert parse_link(text) == expected
 
 
+def test_link_households_read_as_reports_read_them() -> None:
+    for typed, meant in (("1.200", 1200), ("350", 350), ("+350", 350)):
+        result = parse_link(f"xa=Thăng Bình thon=Thôn A ho={typed}")
+        assert not isinstance(result, Problem), typed
+        assert result.households == meant
+    for typed, code in (("-350", "negative"), ("350,5", "not_number"), ("350.5", "not_integer")):
+        problem = parse_link(f"xa=Thăng Bình thon=Thôn A ho={typed}")
+        assert isinstance(problem, Problem)
+        assert problem.code == code, typed
+
+
 @pytest.mark.parametrize(
     ("text", "code"),
     [
@@ -222,7 +233,19 @@ def test_link_rejected(text: str, code: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("350", 350), ("350 hộ", 350), ("abc", "not_number"), ("-1", "negative")],
+    [
+        ("350", 350),
+        ("350 hộ", 350),
+        ("abc", "not_number"),
+        ("-1", "negative"),
+        ("1.200", 1200),  # dots between thousands, as in reports
+        ("1.200 hộ dân", 1200),
+        ("12.000", 12000),
+        ("350.5", "not_integer"),
+        ("1.20", "not_integer"),
+        ("1 200", "one_number"),  # 1 or 1200? asked, never guessed
+        ("350 hộ theo số liệu 2025", "one_number"),
+    ],
 )
 def test_count(text: str, expected: int | str) -> None:
     result = parse_count(text)

@@ -23,7 +23,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Literal
 
-from handlers.grammar import MAX_NOTE, MAX_VALUE, IndicatorMatcher, Problem
+from handlers.grammar import MAX_NOTE, IndicatorMatcher, Problem, whole_number
 from handlers.reading.dates import date_word_starts, read_date
 from handlers.reading.telex import decode_word
 from handlers.reading.text import Text, Word, odd_digit, strip_invisible
@@ -111,7 +111,6 @@ _TIME = re.compile(
 )
 _TOKEN = re.compile(r"[=:%]|[-+]?\d+(?:\.\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*|\S")
 _NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)*$")
-_THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+$")
 
 MatchKind = Literal["sure", "partial", "other", "ambiguous", "fuzzy", "size", "none"]
 
@@ -549,18 +548,7 @@ def _is_size(words: Sequence[str]) -> bool:
 
 
 def _number(pair: Pair, phrase: str) -> int | Problem:
-    raw = pair.number.text
-    if raw.startswith("-") and raw.strip("-0.") != "":
-        return Problem("negative", {"key": phrase, "value": raw})
-    raw = raw.lstrip("+-")
-    if _THOUSANDS.match(raw):
-        raw = raw.replace(".", "")
-    if "." in raw:
-        return Problem("not_integer", {"key": phrase, "value": raw})
-    value = int(raw)
-    if value > MAX_VALUE:
-        return Problem("too_large", {"key": phrase, "value": raw})
-    return value
+    return whole_number(pair.number.text, phrase)
 
 
 @dataclass
