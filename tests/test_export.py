@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ from handlers.export import parse_period, quarter_bounds, workbook
 from handlers.incoming import Deps
 from handlers.plans import resolve_unit
 from tests.conftest import SUPERADMIN
-from tests.harness import ChatRoom, Person
+from tests.harness import ChatRoom, Clock, Person
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -153,3 +153,69 @@ async def test_poisoned_names_and_notes_stay_text(deps: Deps) -> None:
     values = {c.value for c in texts if isinstance(c.value, str)}
     assert {"mưa to", "=1+1", "+84 912 345 678", "=HYPERLINK(1)", "@người"} <= values
     assert any("$\\frac{1}{0}$" in v for v in values)
+
+
+async def test_every_figure_adds_up_for_every_period_kind(deps: Deps, clock: Clock) -> None:
+    """Reports on many days in three villages, summed here from the list of what was sent: for
+    a week, a month, a quarter and a year, the weekly sheet holds each village's households
+    guided week by week and the reports sheet each report of the period; the level sheets the
+    figures as they stand; and every commune figure is the sum of its villages'."""
+    import random
+
+    rng = random.Random(24)
+    admin = Person(SUPERADMIN, "Quản trị")
+    names = ["Thôn Hà Lam", "Thôn Bình Quý", "Thôn Phú Mỹ"]
+    rooms = []
+    for n, name in enumerate(names):
+        room = ChatRoom(deps, f"tg:-71{n}")
+        await room.say(admin, f"/lien_ket xa=20791 thon={name} ho=5000")
+        rooms.append(room)
+    sent: list[tuple[str, date, int]] = []  # village, local day, households
+    start = datetime(2026, 9, 20, 3, 0, tzinfo=UTC)
+    for step in range(60):
+        clock.now = start + timedelta(days=step * 1.3, hours=rng.randint(0, 10))
+        village = rng.randrange(len(names))
+        value = rng.randint(1, 40)
+        answer = await rooms[village].say(Person(f"tg:6{village}{step % 3}", "Lê Văn Tư"),
+                                          f"/bao_cao ho={value}")  # fmt: skip
+        assert "Đã ghi" in answer, answer
+        sent.append((names[village], clock.now.astimezone(VN).date(), value))
+    today = clock.now.astimezone(VN).date()
+    commune = "Xã Thăng Bình"
+
+    def summed(name: str, first: date, last: date) -> int:
+        return sum(v for n, day, v in sent if n == name and first <= day <= last)
+
+    for text in ("2026-W45", "2026-11", "2026-Q4", "2026"):
+        first, last, _label = parse_period(text, today)
+        async with deps.sessions() as session:
+            unit = await resolve_unit(session, "xa:20791")
+            with i18n.use("vi"):
+                content = await workbook(session, unit=unit, first=first, last=last, tz=VN,
+                                         today=today, by="Trần Văn Quản")  # fmt: skip
+        book = load_workbook(io.BytesIO(content))
+        # The level sheets: as they stand today.
+        done = {}
+        for sheet in ("Xã", "Thôn"):
+            rows = list(book[sheet].iter_rows(min_row=6, values_only=True))
+            column = rows[0].index("Hộ được hướng dẫn: đã làm")
+            done |= {row[1]: row[column] or 0 for row in rows[1:] if row[1]}
+        standing = {name: summed(name, date.min, today) for name in names}
+        assert {name: done[name] for name in names} == standing, text
+        assert done[commune] == sum(standing.values()), text
+        # The weekly sheet: each week of the period, each village and the commune.
+        rows = list(book["Theo tuần"].iter_rows(min_row=6, values_only=True))
+        spans = rows[0][3:]
+        guided = {row[1]: row[3:] for row in rows[1:] if row[2] == "Hộ được hướng dẫn"}
+        for n, span in enumerate(spans):
+            monday = first - timedelta(days=first.weekday()) + timedelta(weeks=n)
+            assert span.startswith(f"{monday:%d/%m}–"), (text, span)
+            week = {name: summed(name, monday, monday + timedelta(days=6)) for name in names}
+            got = {name: (guided[name][n] if name in guided else 0) for name in names}
+            assert got == week, (text, span)
+            assert guided.get(commune, (0,) * len(spans))[n] == sum(week.values()), (text, span)
+        # The reports sheet: every report of the period, once.
+        rows = list(book["Báo cáo"].iter_rows(min_row=6, values_only=True))
+        column = rows[0].index("Hộ được hướng dẫn")
+        listed = sum(row[column] or 0 for row in rows[1:] if row[2] in names)
+        assert listed == sum(summed(name, first, min(last, today)) for name in names), text
