@@ -195,7 +195,7 @@ async def test_every_figure_adds_up_for_every_period_kind(deps: Deps, clock: Clo
                                          today=today, by="Trần Văn Quản")  # fmt: skip
         book = load_workbook(io.BytesIO(content))
         # The level sheets: as they stand today.
-        done = {}
+        done: dict[object, object] = {}
         for sheet in ("Xã", "Thôn"):
             rows = list(book[sheet].iter_rows(min_row=6, values_only=True))
             column = rows[0].index("Hộ được hướng dẫn: đã làm")
@@ -209,7 +209,7 @@ async def test_every_figure_adds_up_for_every_period_kind(deps: Deps, clock: Clo
         guided = {row[1]: row[3:] for row in rows[1:] if row[2] == "Hộ được hướng dẫn"}
         for n, span in enumerate(spans):
             monday = first - timedelta(days=first.weekday()) + timedelta(weeks=n)
-            assert span.startswith(f"{monday:%d/%m}–"), (text, span)
+            assert str(span).startswith(f"{monday:%d/%m}–"), (text, span)
             week = {name: summed(name, monday, monday + timedelta(days=6)) for name in names}
             got = {name: (guided[name][n] if name in guided else 0) for name in names}
             assert got == week, (text, span)
@@ -217,5 +217,5 @@ async def test_every_figure_adds_up_for_every_period_kind(deps: Deps, clock: Clo
         # The reports sheet: every report of the period, once.
         rows = list(book["Báo cáo"].iter_rows(min_row=6, values_only=True))
         column = rows[0].index("Hộ được hướng dẫn")
-        listed = sum(row[column] or 0 for row in rows[1:] if row[2] in names)
+        listed = sum(int(str(row[column] or 0)) for row in rows[1:] if row[2] in names)
         assert listed == sum(summed(name, first, min(last, today)) for name in names), text
