@@ -182,9 +182,11 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
     reply_to = message.get("reply_to_message")
     replied = _person(reply_to.get("from")) if isinstance(reply_to, dict) else None
     to_bot = None
+    to_data: tuple[str, ...] = ()
     if replied is not None and replied[3]:
         if isinstance(reply_to, dict) and _int(reply_to.get("message_id")) is not None:
             to_bot = str(reply_to["message_id"])  # an answer to one of the bot's questions
+            to_data = _button_data(reply_to.get("reply_markup"))
         replied = None  # commands "as a reply" are about people, never about a bot
     title = chat.get("title")
     return Incoming(
@@ -203,9 +205,24 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
         reply_to_id=f"tg:{replied[0]}" if replied is not None else None,
         reply_to_name=replied[1] if replied is not None else None,
         reply_to_bot=to_bot,
+        reply_to_data=to_data,
         document=document,
         left=f"tg:{gone[0]}" if gone is not None and not gone[3] else None,
     )
+
+
+def _button_data(markup: object) -> tuple[str, ...]:
+    """The callback data of an inline keyboard as a message carries it (at most a few)."""
+    if not isinstance(markup, dict):
+        return ()
+    rows = markup.get("inline_keyboard")
+    found: list[str] = []
+    for row in rows if isinstance(rows, list) else []:
+        for button in row if isinstance(row, list) else []:
+            data = button.get("callback_data") if isinstance(button, dict) else None
+            if isinstance(data, str) and len(data) <= 64:
+                found.append(data)
+    return tuple(found[:16])
 
 
 def chat_kind_of(message: dict[str, Any]) -> str:

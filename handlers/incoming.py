@@ -46,6 +46,9 @@ class Incoming:
     reply_to_name: str | None = None
     # The id of the bot's own message this one replies to (an answer to a guided prompt).
     reply_to_bot: str | None = None
+    # The data of the buttons under that message of the bot's (which report a confirmation
+    # is of, which reading an offer holds): a reply to it is about that.
+    reply_to_data: tuple[str, ...] = ()
     # Whether the platform shows buttons under messages (Zalo does not: questions are text).
     buttons: bool = True
     # A press of one of the bot's buttons rather than a message: the platform's id of the

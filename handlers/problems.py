@@ -118,6 +118,8 @@ def describe(
     example: str,
     indicator_codes: Sequence[str] = (),
     command: str = "/bao_cao",
+    tap: str | None = None,
+    reading: str | None = None,
 ) -> Rich:
     """The refusal or the question, what was not understood, and a line that would work: the
     one that records what was understood, when something was, else an example."""
@@ -126,6 +128,16 @@ def describe(
     rich = Rich().add(icon, fmt(template, **{k: b(v) for k, v in problem.args.items()}))
     if problem.code == "unknown_key" and indicator_codes:
         rich.add(fmt(_("Known indicators: {codes}"), codes=code(", ".join(indicator_codes))))
+    if problem.suggestion and tap is not None:
+        # One tap records it: "button" under the message, or "reply" ghi where there is none.
+        if reading:
+            rich.add("👉 ", fmt(_("I read: {reading}"), reading=b(reading)))
+        if tap == "button":
+            rich.add(_("Nothing was recorded yet: press ✅ Record if that is right, or send:"))
+        else:
+            rich.add(_("Nothing was recorded yet: reply “ghi” if that is right, or send:"))
+        rich.add(code(f"{command} {problem.suggestion}"))
+        return rich
     if problem.suggestion:
         rich.add(_("Nothing was recorded yet. To record what I understood, send:"))
         rich.add(code(f"{command} {problem.suggestion}"))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
-from handlers import views
+from handlers import offers, views
 from handlers.context import Ctx, indicator_name
 from handlers.grammar import IndicatorMatcher, IndicatorSpec, Problem
 from handlers.i18n import _
@@ -17,8 +19,9 @@ from handlers.progress import UnitProgress, unit_progress
 from handlers.reading import ParsedReport, parse_report, report_line
 from handlers.richtext import Rich, Span, b, code, fmt, i, mention
 from storage import config, people, reports, units
-from storage.folding import key
-from storage.models import Indicator, Unit
+from storage.folding import clean as clean_text
+from storage.folding import fold, key
+from storage.models import Indicator, Report, Unit
 from storage.reports import ALL_TIME
 
 MY_REPORTS = 10
@@ -116,7 +119,7 @@ async def report(ctx: Ctx) -> list[Reply]:
     if stored is None:
         return []
     if stored.report_id is None:
-        return ctx.reply(stored.rich)
+        return [replace(r, buttons=stored.buttons) for r in ctx.reply(stored.rich)]
     return [replace(r, buttons=after_report(stored.report_id)) for r in ctx.reply(stored.rich)]
 
 
@@ -126,6 +129,7 @@ class Stored:
 
     rich: Rich
     report_id: int | None = None  # stored
+    buttons: Buttons = ()  # not stored: a reading offered for one tap
 
 
 def after_report(report_id: int) -> Buttons:
@@ -150,10 +154,12 @@ async def record(
     args: str,
     message_key: str,
     source: str,
+    confirmed: bool = False,
 ) -> Stored | None:
     """Reads `args` as a report of the sender and stores it under `message_key`, or says why
-    not; None when that message was already counted (delivered again). Typed and guided
-    reports both come through here: the same reading, checks, totals and dedupe."""
+    not; None when that message was already counted (delivered again). Typed, tapped and
+    guided reports all come through here: the same reading, checks, totals and dedupe.
+    `confirmed`: the author tapped this reading, figures already stored for the day or not."""
     existing = await reports.by_message_key(ctx.session, message_key=message_key)
     if existing is not None and not ctx.msg.edited:
         return None  # the same message delivered again: it already counted once
@@ -165,8 +171,15 @@ async def record(
         unit = found
 
     sent_day = local_date(ctx.msg.sent_at, ctx.tz)
-    parsed = parse_report(args, matcher_for(indicators), today=sent_day)
+    matcher = matcher_for(indicators)
+    parsed = parse_report(args, matcher, today=sent_day)
+    if isinstance(parsed, Problem) and parsed.code == "ask_correction" and existing is None:
+        fixed = await correct_last(ctx, unit, indicators, args=args, source=source)
+        if fixed is not None:
+            return fixed
     if isinstance(parsed, Problem):
+        if parsed.suggestion and existing is None and not ctx.msg.edited:
+            return await _offer(ctx, unit, parsed, indicators, message_key, source, sent_day)
         return Stored(_refuse(ctx, parsed, indicators))
     day = parsed.day or sent_day
     if not in_window(day, sent_day):
@@ -199,13 +212,18 @@ async def record(
     totals = await reports.unit_totals(
         ctx.session, unit_id=unit.id, periods=sorted({ALL_TIME, week, this_week})
     )
+    clean_values = {k: v for k, v in values.items() if k is not None}
     over = await _over_households(ctx, unit, parsed, by_code, old, totals[ALL_TIME])
     if over is not None:
         return Stored(_refuse(ctx, over, indicators))
+    if existing is None and not confirmed:
+        resend = bool(_RESEND.search(fold(source)))
+        twin = await _twin(ctx, unit, day=day, values=clean_values, resend=resend)
+        if twin is not None:
+            return await _ask_twice(ctx, unit, twin, indicators, parsed, day, message_key, source)
 
     await people.ensure_member(ctx.session, person_id=ctx.person.id, unit_id=unit.id)
     await claim_leadership(ctx, unit)
-    clean_values = {k: v for k, v in values.items() if k is not None}
     if existing is None:
         report_id = await reports.create(
             ctx.session,
@@ -219,7 +237,7 @@ async def record(
             note=parsed.note,
             source_text=source[:4096],
         )
-        headline = _("Recorded for {name} ({unit}, week {week})")
+        headline = _("Recorded for {name} ({unit}, {date})")
     else:
         report_id = existing.id or 0
         await reports.replace(
@@ -232,7 +250,7 @@ async def record(
             note=parsed.note,
             source_text=source[:4096],
         )
-        headline = _("Updated for {name} ({unit}, week {week})")
+        headline = _("Updated for {name} ({unit}, {date})")
     ctx.deps.observer.count("report")
     _apply(totals, ALL_TIME, old, clean_values)
     if existing is not None:
@@ -250,12 +268,156 @@ async def record(
         headline,
         name=mention(ctx.person.id, ctx.person.display_name),
         unit=unit,
-        week=week,
+        day=day,
         values=views.values_line(clean_values, indicators, sign="+"),
         parsed=parsed,
         progress=progress,
+        reported=[by_code[c] for c in parsed.values if parsed.values[c]],
+        thanks=report_id,
     )
     return Stored(rich, report_id)
+
+
+# "gửi lại", "mạng lag", "resend": the member says this is the same work sent once more.
+_RESEND = re.compile(
+    r"\b(?:gui\s+lai|gui\s+lan\s+(?:2|hai|nua)|send\s+again|resend|re-send|mang\s+(?:lag|yeu|cham|"
+    r"loi|rot|chap\s+chon)|lag\s+qua|bi\s+lag|chua\s+thay\s+(?:bot\s+)?(?:tra\s+loi|bao))\b"
+)
+# How far back an identical report of the same day is looked for.
+_TWIN_WITHIN = timedelta(days=7)
+
+
+async def _twin(
+    ctx: Ctx, unit: Unit, *, day: date, values: dict[int, int], resend: bool
+) -> Report | None:
+    """The sender's live report in the unit for the same day with the same figures (or, when
+    the text says it is a resend, any of theirs of that day): stored already."""
+    assert unit.id is not None  # noqa: S101 (stored)
+    for report, stored in await reports.of_day(
+        ctx.session, person_id=ctx.person.id, unit_id=unit.id, day=day,
+        since=ctx.now - _TWIN_WITHIN,
+    ):  # fmt: skip
+        same = {k: v for k, v in stored.items() if v} == {k: v for k, v in values.items() if v}
+        if same or resend:
+            return report
+    return None
+
+
+async def _ask_twice(
+    ctx: Ctx,
+    unit: Unit,
+    twin: Report,
+    indicators: Sequence[Indicator],
+    parsed: ParsedReport,
+    day: date,
+    message_key: str,
+    source: str,
+) -> Stored:
+    """The same figures again: nothing is stored twice unless the member says it is new work."""
+    assert twin.id is not None  # noqa: S101 (stored)
+    before = await reports.values_of(ctx.session, report_id=twin.id)
+    when = twin.created_at.astimezone(ctx.tz)
+    rich = Rich().add(
+        "ℹ️ ",
+        fmt(
+            _("Already recorded at {time} on {date}: {values}. Nothing was recorded again."),
+            time=when.strftime("%H:%M"),
+            date=when.strftime("%d/%m"),
+            values=views.values_line(before, indicators),
+        ),
+    )
+    line = offers.dated(report_line(parsed.values, parsed.day, day) or "", day)
+    if ctx.msg.buttons:
+        rich.add(_("If this is new work, not the same report sent again, press the button."))
+    else:
+        rich.add(_("If this is new work, not the same report sent again, reply “ghi”."))
+    buttons = await offers.make(
+        ctx, unit, kind="more", readings=[line], message_key=message_key, source=source,
+        labels=["➕ " + _("Record as new work")],
+    )  # fmt: skip
+    return Stored(rich, buttons=buttons)
+
+
+async def _offer(
+    ctx: Ctx,
+    unit: Unit,
+    problem: Problem,
+    indicators: Sequence[Indicator],
+    message_key: str,
+    source: str,
+    day: date,
+) -> Stored:
+    """One plausible reading, not sure enough to store: the question, the reading in words,
+    and one tap to record it."""
+    assert problem.suggestion is not None  # noqa: S101 (only offered when there is one)
+    rich = _refuse(ctx, problem, indicators, tap=True)
+    buttons = await offers.make(
+        ctx,
+        unit,
+        kind="new",
+        readings=[offers.dated(problem.suggestion, day)],
+        message_key=message_key,
+        source=source,
+    )
+    return Stored(rich, buttons=buttons)
+
+
+_CORRECTING = re.compile(
+    r"^\W*(?:(?:da|vang|xin|em|anh|chi|bot|oi|a)\W+)*(?:nham|sua\s+lai|xin\s+sua|sua|bao\s+lai|"
+    r"ghi\s+lai|dinh\s+chinh|correction|correct)\b(?:\s+(?:chut|xiu|ti|la|thanh|so|lieu|nhe|nha|"
+    r"a|oi|bot))*\W*",
+)
+
+
+def correcting(text: str) -> int | None:
+    """Where the figures start after a leading "sửa lại:", "nhầm, …", "báo lại:" (None: the
+    text does not start with one)."""
+    m = _CORRECTING.match(fold(text))
+    return m.end() if m is not None else None
+
+
+async def correct_last(
+    ctx: Ctx, unit: Unit, indicators: Sequence[Indicator], *, args: str, source: str
+) -> Stored | None:
+    """ "sửa lại: hd 8" without a reply: the sender's last report of the day changed as
+    the text says, after one tap. None when the text is no such correction."""
+    cut = correcting(args)
+    if cut is None:
+        return None
+    rest = clean_text(args)[cut:]
+    parsed = parse_report(rest, matcher_for(indicators), today=local_date(ctx.msg.sent_at, ctx.tz))
+    if isinstance(parsed, Problem):
+        return None
+    assert unit.id is not None  # noqa: S101 (stored)
+    last = await reports.last_of_person(
+        ctx.session, person_id=ctx.person.id, unit_id=unit.id, weeks=[week_key(ctx.today)]
+    )
+    by_code = {ind.code: ind for ind in indicators}
+    if last is None or last.id is None or last.created_at.astimezone(ctx.tz).date() != ctx.today:
+        return None  # nothing of today to correct: read as a report of its own
+    before = await reports.values_of(ctx.session, report_id=last.id)
+    after = dict(before)
+    for c, v in parsed.values.items():
+        if by_code[c].id is not None:
+            after[by_code[c].id or 0] = v
+    line = offers.dated(
+        " ".join(f"{ind.code}={after[ind.id]}" for ind in indicators if ind.id in after),
+        parsed.day or last.report_date,
+    )
+    rich = Rich().add(
+        "✏️ ",
+        fmt(
+            _("Change your report of {time}? {change}"),
+            time=last.created_at.astimezone(ctx.tz).strftime("%H:%M"),
+            change=views.change_line(before, after, indicators),
+        ),
+    )
+    rich.add(_("Nothing was changed yet: press the button (or reply “ghi”) to change it."))
+    buttons = await offers.make(
+        ctx, unit, kind="fix", readings=[line], message_key=last.message_key, source=source,
+        report_id=last.id, labels=["✅ " + _("Change it")],
+    )  # fmt: skip
+    return Stored(rich, buttons=buttons)
 
 
 async def claim_leadership(ctx: Ctx, unit: Unit) -> bool:
@@ -291,21 +453,24 @@ def confirmation(
     *,
     name: Span,
     unit: Unit,
-    week: str,
+    day: date,
     values: str,
     parsed: ParsedReport,
     progress: UnitProgress,
+    reported: Sequence[Indicator] = (),
+    thanks: int | None = None,
 ) -> Rich:
     """At most three lines, so that a team's group is not buried under confirmations: what
-    was recorded, the one figure that matters now, and what was left out (or the note).
-    The whole progress is one `/tien_do` away."""
+    was recorded (and a word of thanks), where the indicator just reported stands, and what
+    was left out (or the note). The whole progress is one `/tien_do` away."""
     rich = Rich().add(
         "✅ ",
-        fmt(headline, name=name, unit=b(unit.name), week=str(int(week.split("W")[1]))),
+        fmt(headline, name=name, unit=b(unit.name), date=day.strftime("%d/%m")),
         ": ",
         values,
+        *((" ", views.thanks(thanks)) if thanks is not None else ()),
     )
-    rich.add(*views.focus(progress))
+    rich.add(*views.focus(progress, reported=reported))
     if parsed.left_out:
         rich.add(
             "↪️ ",
@@ -331,14 +496,28 @@ async def canonical(ctx: Ctx, args: str) -> str | None:
     return report_line(parsed.values, parsed.day, ctx.today)
 
 
-def _refuse(ctx: Ctx, problem: Problem, indicators: Sequence[Indicator]) -> Rich:
+def _refuse(
+    ctx: Ctx, problem: Problem, indicators: Sequence[Indicator], *, tap: bool = False
+) -> Rich:
     ctx.deps.observer.count("rejection", problem.code)
     return describe(
         problem,
         example=REPORT_EXAMPLE,
         indicator_codes=[i.code for i in indicators],
         command="/" + (ctx.command if ctx.command in ("bao_cao", "report") else "bao_cao"),
-    )
+        tap=("button" if ctx.msg.buttons else "reply") if tap else None,
+        reading=views.values_line(_by_code_values(problem.suggestion or "", indicators),
+                                  indicators) if tap else None,
+    )  # fmt: skip
+
+
+def _by_code_values(line: str, indicators: Sequence[Indicator]) -> dict[int, int]:
+    ids = {ind.code: ind.id for ind in indicators if ind.id is not None}
+    found: dict[int, int] = {}
+    for k, v in re.findall(r"([a-z_]+)=(\d+)", line):
+        if k in ids:
+            found[ids[k]] = int(v)
+    return found
 
 
 async def _over_households(

@@ -11,7 +11,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import guided, i18n, outgoing, report, team, upload
+from handlers import conversation, guided, i18n, offers, outgoing, report, team, upload
 from handlers.commands import BY_NAME, guarded
 from handlers.context import Ctx
 from handlers.flood import ANSWER, MAX_TEXT, Verdict
@@ -176,7 +176,12 @@ def _route(deps: Deps, msg: Incoming) -> _Route | None:
     if msg.press_id is not None:
         # A press has no date of its own: it happens now. Its data names what it is for.
         msg = replace(msg, sent_at=deps.clock())
-        pressed = upload.on_press if msg.text.startswith(upload.PRESS) else guided.on_press
+        if msg.text.startswith(upload.PRESS):
+            pressed = upload.on_press
+        elif offers.is_ours(msg.text):
+            pressed = conversation.on_press
+        else:
+            pressed = guided.on_press
         return _Route(msg, "", msg.text, pressed, alone=False, press=True)
     if msg.left is not None:
         return _Route(msg, "", "", team.left_group, alone=False)
@@ -203,14 +208,17 @@ def _route(deps: Deps, msg: Incoming) -> _Route | None:
     # buttons (the console) every message comes, and may be one too.
     answer = msg.reply_to_bot is not None or not msg.buttons
     if parsed is None and not private and not msg.edited and msg.text.strip() and answer:
-        return _Route(msg, "", msg.text, guided.text_or(None), alone=False)
+        # Not a guided report's answer: a reply to the bot is conversation (a correction, a
+        # question, "ghi"); where every message comes (the console), nothing is said.
+        fallback = conversation.on_reply if msg.reply_to_bot is not None else None
+        return _Route(msg, "", msg.text, guided.text_or(fallback), alone=False)
     if parsed is None and msg.edited and (private or msg.reply_to_bot is not None):
         # An answer to a guided report's question, corrected: said not to count.
         return _Route(msg, "", msg.text, guided.edited_answer, alone=False)
     if parsed is None and (not private or msg.edited or not msg.text.strip()):
         return None
     name, args = parsed if parsed is not None else ("", msg.text)
-    command = COMMANDS.get(name) if parsed is not None else not_understood
+    command = COMMANDS.get(name) if parsed is not None else conversation.free_text
     if command is None:
         typo = correct_command(name, args)
         if typo is not None:

@@ -160,20 +160,41 @@ def progress(p: UnitProgress, *, warn_team: bool = False) -> Rich:
     return rich
 
 
-def focus(p: UnitProgress) -> Line:
-    """The one figure that matters now: the household indicator furthest from its target,
-    with how many households are still missing."""
+def focus(p: UnitProgress, *, reported: Sequence[Indicator] = ()) -> Line:
+    """The one figure that matters now: where the household indicator just reported stands
+    (of those reported, the one furthest from its target), else the indicator furthest from
+    its target, with how many households are still missing."""
     if not p.households:
         return (
             Span("ℹ️ "),
             *fmt(_("No household count yet: an admin sets it with {example}."), example=b(
                 "/so_ho 350")),
         )  # fmt: skip
-    behind = [
+    codes = {ind.code for ind in reported}
+    mine = [
         item
         for item in p.items
-        if item.indicator.kind == "households" and item.needed and item.missing
+        if item.indicator.code in codes and item.indicator.kind == "households" and item.needed
     ]
+    behind = [item for item in mine if item.missing]
+    if mine and not behind:
+        done = mine[0]
+        return (
+            Span("🎉 "),
+            *fmt(
+                _("{name}: {done}/{households} households, the target {target} is reached"),
+                name=b(indicator_name(done.indicator.name_vi, done.indicator.name_en)),
+                done=number(done.done),
+                households=number(p.households),
+                target=percent(done.target or 0),
+            ),
+        )
+    if not behind:
+        behind = [
+            item
+            for item in p.items
+            if item.indicator.kind == "households" and item.needed and item.missing
+        ]
     if not behind:
         if any(item.target for item in p.items):
             return (Span("🎉 "), Span(_("Every target is reached.")))
@@ -190,6 +211,32 @@ def focus(p: UnitProgress) -> Line:
             target=percent(worst.target or 0),
         ),
     )
+
+
+def thanks(seed: int) -> str:
+    """A word of thanks that does not repeat the same sentence every time."""
+    words = (
+        _("Thank you!"),
+        _("Well done!"),
+        _("Good work, keep it up!"),
+        _("Thanks for the report!"),
+        _("Nicely done!"),
+    )
+    return words[seed % len(words)]
+
+
+def change_line(
+    before: Mapping[int, int], after: Mapping[int, int], indicators: Sequence[Indicator]
+) -> str:
+    """ "Hộ được hướng dẫn 6 → 8" for each figure a correction changes."""
+    by_id = {ind.id: ind for ind in indicators}
+    parts = [
+        f"{indicator_name(ind.name_vi, ind.name_en)} {number(before.get(k, 0))} → "
+        f"{number(after.get(k, 0))}"
+        for k, ind in sorted(by_id.items(), key=lambda kv: kv[1].position)
+        if k is not None and before.get(k, 0) != after.get(k, 0)
+    ]
+    return ", ".join(parts) or _("no figure changes")
 
 
 def _share(part: int, whole: int, goal: int | None) -> Line:

@@ -401,3 +401,27 @@ class WebPass(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     expires_at: datetime = Field(sa_column=_ts())
     revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class Offer(SQLModel, table=True):
+    """A reading the bot was not sure enough of to store, waiting for its author's one tap
+    (handlers/offers.py): stored then through the same path as a typed report, under the
+    message it was read from, so a second tap finds it stored and counts nothing."""
+
+    __tablename__ = "offer"
+    __table_args__ = (sa.Index("ix_offer_chat_person", "chat_id", "person_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: str = Field(foreign_key="chat.id", max_length=64)
+    person_id: str = Field(foreign_key="person.id", max_length=64)
+    unit_id: int = Field(foreign_key="unit.id")
+    # What a tap does: "new" stores a report under `message_key`; "fix" changes `report_id`'s
+    # figures; "more" stores one more report though an identical one is there (a resend?).
+    kind: str = Field(max_length=8)
+    message_key: str = Field(max_length=128)
+    report_id: int | None = Field(default=None, foreign_key="report.id")
+    # The readings offered, one per button: JSON [report line, …] ("ho=5 app=2 ngay=18/11/2026").
+    readings: str = "[]"
+    source_text: str = Field(default="", max_length=4096)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    done_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

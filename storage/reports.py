@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -185,6 +185,32 @@ async def last_of_person(
         .limit(1)
     )
     return rows.first()
+
+
+async def of_day(
+    session: AsyncSession, *, person_id: str, unit_id: int, day: date, since: datetime
+) -> list[tuple[Report, dict[int, int]]]:
+    """The person's live reports in the unit dated `day` and sent after `since`, newest first,
+    with their values: what a report sent again would count twice."""
+    rows = (
+        await session.exec(
+            select(Report)
+            .where(
+                Report.person_id == person_id,
+                Report.unit_id == unit_id,
+                Report.report_date == day,
+                col(Report.withdrawn_at).is_(None),
+                col(Report.created_at) >= since,
+            )
+            .order_by(col(Report.created_at).desc(), col(Report.id).desc())
+            .limit(20)
+        )
+    ).all()
+    found: list[tuple[Report, dict[int, int]]] = []
+    for report in rows:
+        assert report.id is not None  # noqa: S101 (stored)
+        found.append((report, await values_of(session, report_id=report.id)))
+    return found
 
 
 async def withdraw(session: AsyncSession, *, report: Report, unit: Unit) -> dict[int, int]:

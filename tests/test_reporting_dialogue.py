@@ -108,7 +108,7 @@ async def test_three_shapes_progress_and_board(
 ) -> None:
     ha_lam, binh_an = villages
     out = await ha_lam.say(LAN, "/bao_cao ho=12 app=5 tt=3 cks=1")
-    assert "Đã ghi cho Nguyễn Thị Lan (Thôn Hà Lam, tuần 47)" in out
+    assert "Đã ghi cho Nguyễn Thị Lan (Thôn Hà Lam, ngày 20/11)" in out
     assert len(out.splitlines()) <= 3  # brief in a group: the whole progress is in /tien_do
     assert "Hộ có chữ ký số: 1/200 hộ, còn 59 hộ để đạt 30%" in out  # the furthest behind
     out = await ha_lam.say(HUNG, "/bao_cao ho 20, app 10, tt 7")
