@@ -76,6 +76,7 @@ def _messages() -> dict[str, str]:
         "ask_other": _("“{part}” names something else, not one of the indicators."),
         "ask_ambiguous": _("“{part}” could be any of {codes}: which one is it?"),
         "ask_typo": _("I am not sure I read “{part}” right."),
+        "ask_reading": _("I am not sure I read this right."),
         "ask_ordinal": _(
             "In “{part}”, {value} looks like a level, an ordinal or a place, not a count."
         ),

@@ -14,7 +14,7 @@ from handlers.incoming import Deps
 from storage import db
 from storage.reference import ensure_reference_data
 from tests.corpus import (
-    CORPUS,
+    CORPORA,
     NOW,
     SUPERADMIN,
     Outcome,
@@ -27,7 +27,7 @@ from tests.corpus import (
 from tests.harness import Clock
 
 
-async def run(corpus: Path) -> list[Outcome]:
+async def run(corpora: list[Path]) -> list[Outcome]:
     with tempfile.TemporaryDirectory(prefix="tcns-corpus-") as tmp:
         engine = db.create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'corpus.db'}")
         try:
@@ -42,17 +42,22 @@ async def run(corpus: Path) -> list[Outcome]:
                 bot_usernames={"tcns_test_bot"},
                 flood=FloodGate(limit=100_000),
             )
-            return await run_dialogue(deps, load_cases(corpus))
+            return await run_dialogue(deps, load_cases(*corpora))
         finally:
             await engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.corpus_figures", description=__doc__)
-    parser.add_argument("--corpus", type=Path, default=CORPUS, help="the cases (TOML)")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        action="append",
+        help="a file of cases (TOML); again for more (default: every corpus of the project)",
+    )
     parser.add_argument("--failures", action="store_true", help="also list every failing case")
     args = parser.parse_args(argv)
-    outcomes = asyncio.run(run(args.corpus))
+    outcomes = asyncio.run(run(args.corpus or list(CORPORA)))
     fig = figures(outcomes)
     sys.stdout.write(render_figures(fig, outcomes))
     if args.failures:

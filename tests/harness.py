@@ -61,6 +61,13 @@ class ChatRoom:
         _id, replies = await self.send(who, text, reply_to=reply_to)
         return shown(replies)
 
+    async def press(self, who: Person, data: str, *, message_id: int) -> list[Reply]:
+        """`who` presses the button with `data` under the bot's message `message_id`."""
+        msg = replace(
+            self._incoming(who, data, message_id, None), press_id=f"press-{next(self._ids)}"
+        )
+        return await router.handle(self.deps, msg)
+
     async def edit(self, who: Person, message_id: int, text: str) -> str:
         msg = self._incoming(who, text, message_id, None, edited=True)
         return shown(await router.handle(self.deps, msg))

@@ -11,7 +11,9 @@ from handlers.reading.text import Text
 from handlers.reading.vocabulary import DIGIT_WORDS
 from storage.folding import fold
 
-_DATE_KEY = re.compile(r"(?:^|(?<=[\s,;:(]))ngay\b\s*[:=]?\s*(?P<value>\d[^\s,;:)]*)")
+_DATE_KEY = re.compile(
+    r"(?:^|(?<=[\s,;:(]))(?:ngay|mung|mong)\b\s*[:=]?\s*(?P<value>\d[^\s,;:)]*)"
+)
 _BARE_DATE = re.compile(
     r"(?<!duong\s)(?<!pho\s)(?<!so\s)(?<!ngo\s)(?<!hem\s)(?<!kiet\s)(?<![\d/.\-])"
     r"(?P<value>\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{4}-\d{2}-\d{2})(?![\d/])"
@@ -19,7 +21,8 @@ _BARE_DATE = re.compile(
 _DATE_WORDS: tuple[tuple[re.Pattern[str], int | None], ...] = (
     (re.compile(r"\b(?:ngay\s*[:=]?\s*)?(?:hom\s+nay|homnay|hnay|today)\b"), 0),
     (re.compile(r"\b(?:sang|trua|chieu|toi|dem)\s+nay\b|\b(?:bua|hom)\s+(?:nay|ni)\b"), 0),
-    (re.compile(r"\bbua\s+qua\b"), 1),
+    (re.compile(r"\bbua\s+qua\b|\b(?:hum|hom|bua)\s+(?:wa|qa)\b|\bhqa\b"), 1),
+    (re.compile(r"\bhum\s+kia\b"), 2),
     (re.compile(r"\bbua\s+kia\b"), 2),
     (re.compile(r"\b(?:ngay\s*[:=]?\s*)?(?:hom\s+qua|homqua|hqua|yesterday)\b"), 1),
     (re.compile(r"\b(?:sang|trua|chieu|toi|dem)\s+qua\b"), 1),
@@ -28,7 +31,8 @@ _DATE_WORDS: tuple[tuple[re.Pattern[str], int | None], ...] = (
     (re.compile(r"\b(?:ngay\s+mai|tomorrow|ngay\s+kia)\b"), None),
 )
 _WEEKDAY = re.compile(
-    r"(?<!lan\s)(?<!tuan\s)(?<!dot\s)(?<!buoi\s)\b(?:(?:ngay\s+)?thu\s*(?P<n>[2-7]|hai|ba|tu|nam|sau|bay)|(?P<cn>chu\s+nhat|cn))\b"
+    r"(?<!lan\s)(?<!tuan\s)(?<!dot\s)(?<!buoi\s)\b(?:(?:ngay\s+|hom\s+|bua\s+)?thu\s*(?P<n>[2-7]|hai|ba|tu|nam|sau|bay)|"
+    r"(?P<cn>chu\s+nhat|cn)|t(?P<t>[2-7]))\b"
     r"(?!\s*[:=]\s*\d)"
 )
 
@@ -55,9 +59,10 @@ def read_date(t: Text, today: date) -> date | Problem | None:
         return Problem("bad_date", {"value": raw.strip() or "?"})
     wd = _WEEKDAY.search(t.folded)
     if wd is not None and found is None:
-        weekday = 7 if wd.group("cn") else int(DIGIT_WORDS.get(wd.group("n"), wd.group("n")))
+        number = wd.group("n") or wd.group("t")
+        weekday = 7 if wd.group("cn") else int(DIGIT_WORDS.get(number, number))
         # thứ 2 is Monday (0) … thứ 7 is Saturday (5), chủ nhật is Sunday (6).
-        index = 6 if weekday == 7 else weekday - 2
+        index = 6 if wd.group("cn") else weekday - 2
         found = today - timedelta(days=(today.weekday() - index) % 7)
         t.blank(wd.start(), wd.end())
     if found is not None and found > today:

@@ -25,6 +25,7 @@ from typing import Literal
 
 from handlers.grammar import MAX_NOTE, IndicatorMatcher, Problem, whole_number
 from handlers.reading.dates import date_word_starts, read_date
+from handlers.reading.loose import read_loose
 from handlers.reading.telex import decode_word
 from handlers.reading.text import Text, Word, odd_digit, strip_invisible
 from handlers.reading.vocabulary import (
@@ -143,7 +144,40 @@ class Pair:
     subset: bool = False  # after "trong đó": a part of a figure before it
 
 
+# The careful reader's answers a reading by structure may overrule (handlers/reading/loose.py):
+# a word it does not know, a figure it could not place. Its other questions stand.
+_SECOND_READING = frozenset(
+    {"unknown_key", "number_without_key", "empty", "missing_value", "ask_partial",
+     "ask_trailing", "ask_bare", "ask_typo", "not_number", "ask_other", "ask_words",
+     "ask_ordinal", "ask_date", "duplicate"}
+)  # fmt: skip
+
+
+# Of those, where a sure second reading is stored: the careful reader only did not know a word.
+# Elsewhere (a number after "tổ", "lần"; a key naming another thing; numbers in words) the
+# second reading is offered for one tap.
+_STORED_ON_SECOND_READING = frozenset(
+    {"unknown_key", "number_without_key", "empty", "missing_value", "ask_partial",
+     "ask_trailing", "ask_bare", "not_number"}
+)  # fmt: skip
+
+
 def parse_report(text: str, matcher: IndicatorMatcher, *, today: date) -> ParsedReport | Problem:
+    careful = _careful(text, matcher, today=today)
+    if not isinstance(careful, Problem) or careful.code not in _SECOND_READING:
+        return careful
+    loose = read_loose(text, matcher, today=today)
+    if loose is None:
+        return careful
+    if loose.sure and careful.code in _STORED_ON_SECOND_READING:
+        return ParsedReport(values=loose.values, day=loose.day, note=loose.note)
+    line = report_line(loose.values, loose.day, today)
+    if careful.suggestion == line:
+        return careful
+    return Problem("ask_reading", {}, suggestion=line)
+
+
+def _careful(text: str, matcher: IndicatorMatcher, *, today: date) -> ParsedReport | Problem:
     text = strip_invisible(text)
     odd = odd_digit(text)
     if odd is not None:

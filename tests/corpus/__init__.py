@@ -31,6 +31,9 @@ from storage.models import Report
 from tests.harness import ChatRoom, Person
 
 CORPUS = Path(__file__).with_name("reports.toml")
+# Written by helper sessions playing volunteers, who had not read the reader's rules (issue 25).
+VOLUNTEERS = Path(__file__).with_name("volunteers.toml")
+CORPORA = (CORPUS, VOLUNTEERS)
 PLAN = Path(storage.__file__).parent / "plans" / "national.toml"
 
 # The bot's clock in every run: Friday 20 November 2026, 10:00 in Vietnam (ISO week 47).
@@ -47,13 +50,16 @@ LINK = f"/lien_ket xa=20791 thon={VILLAGE} ho=5000"
 GROUP_CHAT = "tg:-1004747"
 MEMBER_BASE = 900_000  # case n is sent by member tg:900000+n, new to the bot
 
-# The asserted figures.
+# The asserted figures: of the reports a clerk would record, the share stored right directly,
+# and the share stored right directly or after one tap on the reading offered.
+DIRECT_SHARE = 0.80
 RECORD_RIGHT_SHARE = 0.95
 MAX_CONFIRMATION_LINES = 3
 
-Expect = Literal["record", "ask", "refuse"]
+Expect = Literal["record", "ask", "refuse", "answer"]
 Chat = Literal["group", "private"]
-KINDS: tuple[Expect, ...] = ("record", "ask", "refuse")
+# answer: no report at all (a question, a greeting, nothing done); nothing stored, answered.
+KINDS: tuple[Expect, ...] = ("record", "ask", "refuse", "answer")
 _FIELDS = {"text", "expect", "values", "chat", "day", "note", "why"}
 _PAIR = re.compile(r"^([a-z_]+)=(\d+)$")
 # A copyable line in a reply: the command and nothing but key=value pairs after it.
@@ -109,6 +115,9 @@ class Case:
     chat: Chat = "group"
     day: date | None = None
     note: str | None = None
+    # An ask's values are the line the reply must offer (reports.toml); in volunteers.toml
+    # they are what the writer meant, which a question may or may not guess.
+    line_required: bool = True
 
     @property
     def member(self) -> Person:
@@ -170,7 +179,7 @@ def problems(raw: Mapping[str, Any], codes: Sequence[str] | None = None) -> list
             continue
         if expect == "record" and not pairs:
             found.append(f"{where}: a record stores at least one indicator")
-        if expect == "refuse" and pairs:
+        if expect in ("refuse", "answer") and pairs:
             found.append(f'{where}: a refusal stores nothing, values must be ""')
         if expect != "record" and ("day" in entry or "note" in entry):
             found.append(f"{where}: day and note belong to records only")
@@ -189,15 +198,23 @@ def problems(raw: Mapping[str, Any], codes: Sequence[str] | None = None) -> list
     return found
 
 
-def load_cases(path: Path = CORPUS) -> list[Case]:
+def load_cases(*paths: Path) -> list[Case]:
+    """The cases of the files (default: every corpus), numbered on through them."""
+    cases: list[Case] = []
+    for path in paths or CORPORA:
+        cases.extend(_load(path, start=len(cases) + 1))
+    return cases
+
+
+def _load(path: Path, *, start: int) -> list[Case]:
     with path.open("rb") as f:
         raw = tomllib.load(f)
     codes = known_codes()
     found = problems(raw, codes)
     if found:
-        raise CorpusError("\n".join(found))
+        raise CorpusError(f"{path.name}:\n" + "\n".join(found))
     cases: list[Case] = []
-    for n, entry in enumerate(raw["case"], start=1):
+    for n, entry in enumerate(raw["case"], start=start):
         cases.append(
             Case(
                 number=n,
@@ -208,6 +225,7 @@ def load_cases(path: Path = CORPUS) -> list[Case]:
                 chat=cast(Chat, entry.get("chat", "group")),
                 day=date.fromisoformat(entry["day"]) if "day" in entry else None,
                 note=entry.get("note"),
+                line_required=path == CORPUS,
             )
         )
     return cases
@@ -266,6 +284,10 @@ class Outcome:
     stored: Stored | None  # the report stored for the case's message, if any
     stray: int = 0  # other live reports of the case's member (there must be none)
     codes: tuple[str, ...] = field(default_factory=known_codes)
+    # Nothing stored, a reading offered, the member tapped the one they meant: what was then
+    # stored (the member taps only a reading equal to what they meant; none: no tap).
+    tapped: Stored | None = None
+    offered: int = 0  # readings offered for one tap
 
     @property
     def reply(self) -> str:
@@ -287,11 +309,23 @@ class Outcome:
             return False
         return c.note is None or _same_note(s.note, c.note)
 
+    def tapped_as_expected(self) -> bool:
+        s, c = self.tapped, self.case
+        if s is None or self.stray or self.stored is not None or not c.values:
+            return False
+        if nonzero(s.values) != nonzero(c.values):
+            return False
+        if c.expect == "record" and c.day is not None and s.day != c.day:
+            return False
+        return c.day is not None or s.week == MESSAGE_WEEK or c.expect == "ask"
+
     @property
     def wrongly_stored(self) -> bool:
         """Anything stored that should not be: other values, day or note for a record, and
-        anything at all for an ask or a refusal."""
+        anything at all for an ask or a refusal; after a tap, anything but what was meant."""
         if self.stray:
+            return True
+        if self.tapped is not None and not self.tapped_as_expected():
             return True
         if self.stored is None:
             return False
@@ -303,14 +337,27 @@ class Outcome:
 
     @property
     def read_right(self) -> bool:
+        """Directly: a record stored as meant; an ask or refusal stored nothing and answered."""
         c = self.case
         if c.expect == "record":
             return self.stored_as_expected() and self.answered
         if self.stored is not None or self.stray or not self.answered:
             return False
+        if c.expect == "answer":
+            return True
         if c.expect == "ask":
-            return not c.values or nonzero(c.values) in [nonzero(p) for p in self.lines_offered]
+            return (
+                not c.values
+                or nonzero(c.values) in [nonzero(p) for p in self.lines_offered]
+                or self.tapped_as_expected()
+                or not c.line_required
+            )
         return bool(self.lines_offered)  # a refusal shows a correct example
+
+    @property
+    def right_after_tap(self) -> bool:
+        """A record stored as meant once the member tapped the reading offered."""
+        return self.case.expect == "record" and self.answered and self.tapped_as_expected()
 
     @property
     def confirmation_lines(self) -> int | None:
@@ -323,7 +370,7 @@ class Outcome:
     def failing(self) -> bool:
         lines = self.confirmation_lines
         return (
-            not self.read_right
+            not (self.read_right or self.right_after_tap)
             or self.wrongly_stored
             or not self.answered
             or (lines is not None and lines > MAX_CONFIRMATION_LINES)
@@ -332,6 +379,8 @@ class Outcome:
     def got(self) -> str:
         if self.stored is not None:
             text = self.stored.describe()
+        elif self.tapped is not None:
+            text = "after a tap " + self.tapped.describe()
         elif self.lines_offered:
             text = "nothing stored; lines " + " | ".join(pairs_text(p) for p in self.lines_offered)
         else:
@@ -352,6 +401,7 @@ class Outcome:
 class Figures:
     cases: dict[str, int]
     right: dict[str, int]
+    tapped: int  # records stored right after one tap
     wrongly_stored: int
     unanswered: int
     confirmations: int
@@ -362,14 +412,25 @@ class Figures:
     def share_right(self, kind: str) -> float:
         return self.right.get(kind, 0) / self.cases[kind] if self.cases.get(kind) else 1.0
 
+    @property
+    def share_understood(self) -> float:
+        """Records stored right, directly or after one tap."""
+        n = self.cases.get("record", 0)
+        return (self.right.get("record", 0) + self.tapped) / n if n else 1.0
+
     def verdicts(self) -> list[str]:
         """The asserted properties that do not hold (empty: all hold)."""
         failed: list[str] = []
         if self.wrongly_stored:
             failed.append(f"{self.wrongly_stored} case(s) wrongly stored (must be 0)")
-        if self.share_right("record") < RECORD_RIGHT_SHARE:
+        if self.share_right("record") < DIRECT_SHARE:
             failed.append(
-                f"records read right {self.share_right('record'):.1%} "
+                f"records stored right directly {self.share_right('record'):.1%} "
+                f"(must be ≥ {DIRECT_SHARE:.0%})"
+            )
+        if self.share_understood < RECORD_RIGHT_SHARE:
+            failed.append(
+                f"records stored right directly or after one tap {self.share_understood:.1%} "
                 f"(must be ≥ {RECORD_RIGHT_SHARE:.0%})"
             )
         if self.unanswered:
@@ -394,6 +455,7 @@ def figures(outcomes: Sequence[Outcome]) -> Figures:
     return Figures(
         cases=dict(cases),
         right=dict(right),
+        tapped=sum(o.right_after_tap for o in outcomes),
         wrongly_stored=sum(o.wrongly_stored for o in outcomes),
         unanswered=sum(not o.answered for o in outcomes),
         confirmations=len(lines),
@@ -412,6 +474,12 @@ def render_figures(fig: Figures, outcomes: Sequence[Outcome] = ()) -> str:
             f"  {kind:<7} {n:>4} ({n / total:.0%})   read right {fig.right.get(kind, 0):>4}"
             f"  ({fig.share_right(kind):.1%})"
         )
+    records = fig.cases.get("record", 0)
+    out.append(
+        f"records stored right: directly {fig.right.get('record', 0)} "
+        f"({fig.share_right('record'):.1%}), after one tap {fig.tapped}; together "
+        f"{fig.right.get('record', 0) + fig.tapped}/{records} ({fig.share_understood:.1%})"
+    )
     out.append(f"wrongly stored: {fig.wrongly_stored}")
     out.append(f"unanswered: {fig.unanswered}")
     out.append(
@@ -424,7 +492,7 @@ def render_figures(fig: Figures, outcomes: Sequence[Outcome] = ()) -> str:
         label = f" [{kinds[tag]}]" if tag in kinds else ""
         out.append(f"  {missed:>3}/{n:<3} {tag}{label}")
     verdicts = fig.verdicts()
-    out.append("verdict: " + ("all four properties hold" if not verdicts else "; ".join(verdicts)))
+    out.append("verdict: " + ("all properties hold" if not verdicts else "; ".join(verdicts)))
     return "\n".join(out) + "\n"
 
 
@@ -526,9 +594,62 @@ async def run_dialogue(deps: Deps, cases: Sequence[Case]) -> list[Outcome]:
             if VILLAGE not in joined:
                 raise CorpusError(f"case {case.number}: could not join: {joined!r}")
         message_id, replies = await room.send(person, case.text)
-        stored, stray = await read_stored(
-            deps.sessions, message_key=f"{room.chat_id}:{message_id}", person_id=person.id
-        )
-        outcomes.append(Outcome(case, [r.rich.plain() for r in replies], stored, stray, codes))
+        key = f"{room.chat_id}:{message_id}"
+        stored, stray = await read_stored(deps.sessions, message_key=key, person_id=person.id)
+        outcome = Outcome(case, [r.rich.plain() for r in replies], stored, stray, codes)
+        if stored is None and case.values and case.expect in ("record", "ask"):
+            await _tap(deps, room, person, case, replies, outcome, key)
+        outcomes.append(outcome)
         await withdraw_all(deps.sessions, person_id=person.id)
     return outcomes
+
+
+_OFFER = re.compile(r"^k(\d+)\.(\d)$")
+
+
+def reading(line: str) -> tuple[dict[str, int], date | None]:
+    """ "ho=5 app=2 ngay=18/11/2026" -> ({"ho": 5, "app": 2}, 2026-11-18)."""
+    values = {
+        k: int(v) for k, v in re.findall(r"([a-z_]+)=(\d+)", line) if k not in _NOT_INDICATORS
+    }
+    day = re.search(r"ngay=(\d{1,2})/(\d{1,2})(?:/(\d{4}))?", line)
+    if day is None:
+        return values, None
+    return values, date(int(day[3] or MESSAGE_DAY.year), int(day[2]), int(day[1]))
+
+
+async def _tap(
+    deps: Deps,
+    room: ChatRoom,
+    person: Person,
+    case: Case,
+    replies: Sequence[Any],
+    outcome: Outcome,
+    key: str,
+) -> None:
+    """The member reads the readings offered and taps the one they meant, if there is one
+    (never another: a person does not confirm figures they did not mean)."""
+    from storage import offers  # the test reads the offer the button names, as a person reads it
+
+    meant_day = case.day or MESSAGE_DAY
+    for reply in replies:
+        for row in reply.buttons:
+            for button in row:
+                m = _OFFER.match(button.data)
+                if m is None:
+                    continue
+                outcome.offered += 1
+                async with deps.sessions() as session:
+                    offer = await offers.get(session, offer_id=int(m[1]))
+                    lines = offers.readings(offer) if offer is not None else []
+                n = int(m[2])
+                if n >= len(lines):
+                    continue
+                values, day = reading(lines[n])
+                if nonzero(values) != nonzero(case.values) or (day or MESSAGE_DAY) != meant_day:
+                    continue
+                await room.press(person, button.data, message_id=900_000 + case.number)
+                outcome.tapped, outcome.stray = await read_stored(
+                    deps.sessions, message_key=key, person_id=person.id
+                )
+                return

@@ -1,0 +1,525 @@
+"""The second reading: by structure, when the careful reader (`reader`) found a word it does
+not know around a figure. Pure, no I/O.
+
+A number attaches to the indicator word nearest it in its clause — the key before it ("cài
+vneid được 3"), or the indicator after it and its unit ("3 nhà cài vneid") — and a count of
+households with no indicator word is households visited and guided ("đi được 7 nhà"). Words
+that name no indicator and cannot change the meaning (people, particles, places, a pasted
+header, emoticons) are skipped. What can change the meaning — a negation, people instead of
+households, an approximation, a share, another thing, a figure left without an indicator —
+makes the reading unsure: it is offered for one tap, never stored on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from handlers.grammar import MAX_NOTE, IndicatorMatcher, Problem, whole_number
+from handlers.reading.dates import read_date
+from handlers.reading.telex import decode_word
+from handlers.reading.text import Text, strip_invisible
+from handlers.reading.vocabulary import (
+    AGE,
+    APPROXIMATE,
+    MONEY,
+    NEGATION_PAIRS,
+    NEGATIONS,
+    ORDINAL_WORDS,
+    OTHER_THINGS,
+    PEOPLE,
+)
+from storage.folding import clean, fold
+
+# Words people shorten, as typed (folded): what they stand for.
+SHORT = {
+    "dc": "duoc", "đc": "duoc", "dk": "duoc", "đk": "duoc", "hok": "khong", "hong": "khong",
+    "hem": "khong", "hk": "khong", "khg": "khong", "kg": "khong", "ko": "khong", "k": "khong",
+    "kh": "khong", "chx": "chua", "cx": "cung", "r": "roi", "rui": "roi", "dzo": "vo",
+    "zo": "vo", "wa": "qua", "ng": "nguoi", "hgd": "ho", "gd": "ho", "hđ": "hd",
+    "tk": "tai khoan", "tktt": "tai khoan thanh toan", "ck": "chuyen khoan",
+    "hs": "ho so", "cd": "cong dan", "vneid": "vneid", "ewallet": "vi dien tu",
+    "e-wallet": "vi dien tu", "wallet": "vi dien tu", "banking": "ngan hang",
+    "install": "cai", "installed": "cai", "setup": "cai", "guide": "huong dan",
+    "guided": "huong dan", "support": "ho tro", "supported": "ho tro", "visit": "tham",
+    "visited": "tham", "signature": "chu ky so", "token": "chu ky so", "bank": "ngan hang",
+    "account": "tai khoan", "accounts": "tai khoan", "open": "mo", "opened": "mo",
+}  # fmt: skip
+# What each kind of work is called, as any plan names it: the alias it is looked up by.
+KINDS_OF_WORK = {
+    "tai khoan": "thanh toan", "tai khoan thanh toan": "thanh toan", "chuyen khoan": "thanh toan",
+    "ngan hang": "thanh toan", "tai khoan ngan hang": "thanh toan", "vi dien tu": "thanh toan",
+    "vi": "thanh toan", "agribank": "thanh toan", "vietcombank": "thanh toan",
+    "bidv": "thanh toan", "vietinbank": "thanh toan", "mb bank": "thanh toan",
+    "sacombank": "thanh toan", "techcombank": "thanh toan", "mobile money": "thanh toan",
+    "ho so": "ho so", "nop ho so": "ho so", "dvc": "ho so", "dich vu cong": "ho so",
+    "khai sinh": "ho so", "vneid": "cai app", "ve en i ai di": "cai app", "cong dan": "cai app",
+    "app cong dan": "cai app", "dinh danh dien tu": "cai app", "cai dinh danh": "cai app",
+    "ky so": "chu ky so", "chu ki so": "chu ky so", "cks": "chu ky so",
+    "len san": "thuong mai dien tu", "shopee": "thuong mai dien tu",
+    "tiktok": "thuong mai dien tu", "lazada": "thuong mai dien tu",
+    "ban hang online": "thuong mai dien tu", "ban online": "thuong mai dien tu",
+    "tmdt": "thuong mai dien tu", "postmart": "thuong mai dien tu",
+}  # fmt: skip
+# "cài" alone most likely means the citizen app, but not surely (cài Zalo, cài Sổ sức khỏe).
+WEAK_WORK = {"cai": "cai app", "cai dat": "cai app", "kich hoat": "cai app"}
+# Going door to door: a count of households with nothing else said is households guided.
+VISITS = frozenset(
+    {"di", "ghe", "tham", "go cua", "vo", "toi", "xuong", "den", "tiep can", "huong dan",
+     "tuyen truyen", "ho tro", "giup", "man", "lam", "support", "visit", "guide", "hd", "hdan",
+     "di duoc", "lo"}
+)  # fmt: skip
+HOUSEHOLDS = frozenset({"ho", "nha", "ho dan", "ho gia dinh", "gia dinh", "can", "nha dan"})
+FILINGS = frozenset({"ho so", "bo ho so", "bo", "thu tuc"})
+_PEOPLE = PEOPLE | frozenset({"nguoi", "ca nhan", "cu", "em nho", "chau"})
+_NEGATION_WORDS = NEGATIONS | frozenset({"khong", "chua", "chang", "cha"})
+_NOT_DONE = NEGATION_PAIRS | frozenset({"di vang", "di lam", "khong chiu", "chua chiu", "tu choi",
+                                         "khong co dien thoai", "khong co dt"})  # fmt: skip
+# Whole-text reasons no second reading is tried: the careful reader's question stands.
+_NEVER = re.compile(
+    r"\?|\b(?:cong don|luy ke|tu dau|tinh den|den nay|vi du|vd|thay cho|bao cao ho|tong cong|"
+    r"may bua|may hom|ca tuan|suot tuan|tuan nay|ngay mai|sang mai|chieu mai|toi mai|"
+    r"mai (?:em|chi|anh|tui|toi|minh|con|chau|e|di)|se di|du kien|ke hoach|nguoi ta|"
+    r"mot so|vai)\b|\d\s*[-–]\s*\d+\s*/\s*\d"
+)
+_WEEKDAYS = re.compile(r"\b(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|t[2-7]|cn|chu\s+nhat)\b")
+_PLACE_BEFORE = ORDINAL_WORDS | frozenset({"so", "ap", "xom", "to", "doi", "khu", "phong"})
+_AFTER_NOT_COUNT = AGE | MONEY | frozenset({"tuoi", "h", "g", "gio", "phut", "p", "km", "m", "%",
+                                            "phan", "tram", "thang", "nam"})  # fmt: skip
+_CLAUSE = re.compile(r"[\n;,.!?()\[\]{}|/]|\b(?:va|ma|nhung|con|sau do|xong|with|and)\b")
+_TOKEN = re.compile(r"\d+(?:\.\d{3})*|[a-z]+(?:-[a-z]+)?|[:=%+]")
+_NUMBER = re.compile(r"^\d+(?:\.\d{3})*$")
+_LETTER_O = re.compile(r"(?<![a-z])(?:\d+[o]+\d*|[o]\d+)(?![a-z])")
+_LAST_WEEK = re.compile(r"\btuan\s+(?:truoc|roi|vua\s+roi|qua)\b|\blast\s+week\b")
+MAX_SURE = 200  # more households than this in one report is checked by a person first
+
+
+@dataclass
+class Loose:
+    values: dict[str, int]
+    day: date | None
+    sure: bool
+    note: str | None = None
+    why: list[str] = field(default_factory=list)  # what made it unsure
+
+
+@dataclass
+class _Tok:
+    kind: str  # num, ind, weak, unit_h, unit_f, unit_p, neg, approx, other, visit, sep, word
+    text: str
+    value: str | None = None  # the indicator code, or the number as typed
+
+
+def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | None:
+    """The reading by structure, or None when there is nothing to read this way."""
+    text = strip_invisible(text)
+    t = Text(clean(text), fold(text))
+    if _NEVER.search(t.folded) or len(_WEEKDAYS.findall(t.folded)) > 1:
+        return None  # several days, a total so far, a plan: the careful reader's question
+    note = None
+    m = re.search(r"(?:^|(?<=[\s,;.]))ghi[\s_]*chu\b\s*[:=]?\s*(?P<note>[^\n]*)", t.folded)
+    if m is not None:
+        note = t.original[m.start("note") : m.end("note")].strip()[:MAX_NOTE] or None
+        t.blank(m.start(), m.end())
+    last_week = bool(_LAST_WEEK.search(t.folded))
+    day = read_date(t, today)
+    if isinstance(day, Problem):
+        return None
+    folded = _spoken_numbers(t.folded)
+    tokens = _tokens(folded, matcher)
+    why: list[str] = []
+    if last_week and day is None:
+        why.append("last week, no day")
+        day = today - timedelta(days=today.weekday() + 1)  # offered as last week's Sunday
+    elif last_week and day is not None and (today - day).days <= today.weekday():
+        day -= timedelta(days=7)  # "thứ 5 tuần trước": not this week's Thursday
+    guided = matcher.exact("huong dan") or matcher.exact("ho")
+    filings = matcher.exact("ho so")
+    values: dict[str, int] = {}
+    for clause in _split(tokens):
+        found = _attach(clause, why, guided=guided, filings=filings, earlier=bool(values))
+        if found is None:
+            return None
+        for code, value in found:
+            if code in values:
+                why.append(f"{code} twice")
+                values[code] = max(values[code], value)
+            else:
+                values[code] = value
+    values = {c: v for c, v in values.items() if c in matcher.codes}
+    if not values:
+        return None
+    if any(v > MAX_SURE for c, v in values.items() if c in matcher.household_codes):
+        why.append("large")
+    return Loose(values, day, sure=not why, note=note, why=why)
+
+
+_SPOKEN_DIGITS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "lam": 5, "sau": 6,
+                  "bay": 7, "tam": 8, "chin": 9}  # fmt: skip
+_SPOKEN = re.compile(
+    r"\b(?P<n>(?:(?:mot|hai|ba|bon|tu|nam|lam|sau|bay|tam|chin|muoi|muoi|mươi|chuc|mot chuc|"
+    r"linh|le|mot|mốt)\s+)*(?:mot|hai|ba|bon|tu|nam|lam|sau|bay|tam|chin|muoi|chuc|mot))"
+    r"(?=\s+(?:ho|nha|gia dinh|ho so|hs|nguoi|can|cai|vneid|app)\b)"
+)
+
+
+def spoken(words: Sequence[str]) -> int | None:
+    """ "mười lăm" 15, "hai mốt" 21, "một chục" 10, "bảy" 7; None when it is no number."""
+    total, current, tens = 0, 0, False
+    for n, w in enumerate(words):
+        if w == "muoi" or w == "chuc":
+            current = (current or 1) * 10
+            tens = True
+        elif w in ("linh", "le"):
+            continue
+        elif w == "mot" and n > 0:
+            if not tens:
+                current *= 10  # "hai mốt" said short: 21
+            current += 1
+            tens = True
+        elif w in _SPOKEN_DIGITS:
+            d = _SPOKEN_DIGITS[w]
+            if tens:
+                current += d
+            elif current and w in ("lam", "tu"):
+                current = current * 10 + d  # "hai lăm" said short: 25
+                tens = True
+            elif current:
+                return None  # "hai ba hộ": two or three, not 23
+            else:
+                current = d
+        else:
+            return None
+    total += current
+    return total if 0 < total <= 99 else None
+
+
+# One number word alone is also a common word ("sau" after, "ba" father, "năm" year): a
+# number only after a word that asks for a count.
+_COUNTING = frozenset(
+    [
+        "duoc",
+        "dc",
+        "di",
+        "co",
+        "giup",
+        "tham",
+        "cai",
+        "mo",
+        "hd",
+        "vneid",
+        "app",
+        "them",
+        "la",
+        "gom",
+        "huong",
+        "dan",
+        "lo",
+        "ho",
+        "tro",
+        "ca",
+    ]
+)
+
+
+def _spoken_numbers(folded: str) -> str:
+    def digits(m: re.Match[str]) -> str:
+        words = m.group("n").split()
+        before = folded[: m.start()].split()
+        if len(words) == 1 and (not before or before[-1] not in _COUNTING):
+            return m.group("n")
+        value = spoken(words)
+        return str(value) if value is not None else m.group("n")
+
+    return _SPOKEN.sub(digits, folded)
+
+
+def _words(folded: str, known: frozenset[str]) -> list[str]:
+    out: list[str] = []
+    for raw in _TOKEN.findall(_LETTER_O.sub(lambda m: m.group().replace("o", "0"), folded)):
+        word = raw
+        if (raw.isalpha() and raw not in known and raw not in SHORT) or re.fullmatch(
+            r"[a-z]+[1-9][a-z1-9]*", raw
+        ):
+            word = decode_word(raw)
+        out.extend(SHORT.get(word, word).split())
+    return out
+
+
+def _tokens(folded: str, matcher: IndicatorMatcher) -> list[_Tok]:
+    pieces = _CLAUSE.split(folded)
+    seps = _CLAUSE.findall(folded)
+    tokens: list[_Tok] = []
+    known = matcher.vocabulary
+    for n, piece in enumerate(pieces):
+        tokens.extend(_classify(_words(piece, known), matcher))
+        if n < len(seps):
+            tokens.append(_Tok("sep", seps[n]))
+    return tokens
+
+
+def _classify(words: list[str], matcher: IndicatorMatcher) -> list[_Tok]:
+    out: list[_Tok] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if _NUMBER.match(w):
+            out.append(_Tok("num", w, w))
+            i += 1
+            continue
+        found = None
+        for length in range(min(5, len(words) - i), 0, -1):
+            phrase = " ".join(words[i : i + length])
+            if any(_NUMBER.match(x) for x in words[i : i + length]):
+                continue
+            kind = _phrase_kind(phrase, matcher, single=length == 1)
+            if kind is not None:
+                found = (length, kind)
+                break
+        if found is None:
+            out.append(_Tok("word", w))
+            i += 1
+            continue
+        length, (kind, value) = found
+        out.append(_Tok(kind, " ".join(words[i : i + length]), value))
+        i += length
+    return out
+
+
+def _phrase_kind(
+    phrase: str, matcher: IndicatorMatcher, *, single: bool
+) -> tuple[str, str | None] | None:
+    if phrase in _NOT_DONE:
+        return "neg", None
+    if phrase in OTHER_THINGS and phrase not in KINDS_OF_WORK and phrase != "ngan hang":
+        return "other", None
+    if phrase in HOUSEHOLDS:
+        return "unit_h", None
+    if phrase in FILINGS:
+        return "unit_f", None
+    code = matcher.exact(phrase)
+    if code is not None and not matcher.is_weak(phrase):
+        return "ind", code
+    if phrase in KINDS_OF_WORK:
+        code = matcher.exact(KINDS_OF_WORK[phrase])
+        if code is not None:
+            return "ind", code
+    if phrase in WEAK_WORK:
+        code = matcher.exact(WEAK_WORK[phrase])
+        if code is not None:
+            return "weak", code
+    if phrase in _PEOPLE:
+        return "unit_p", None
+    if phrase in VISITS:
+        return "visit", None
+    if not single:
+        return None
+    if phrase in _NEGATION_WORDS:
+        return "neg", None
+    if phrase in APPROXIMATE:
+        return "approx", None
+    if len(phrase) >= 5:
+        near = matcher.near(phrase)
+        if near is not None and near[1] >= 88:
+            return "ind", near[0]
+    return None
+
+
+_PLACES = frozenset({"xom", "ap", "thon", "ban", "lang", "khu", "to", "doi", "chua", "nha"})
+
+
+def _split(tokens: list[_Tok]) -> list[list[_Tok]]:
+    clauses: list[list[_Tok]] = [[]]
+    for tok in tokens:
+        current = clauses[-1]
+        if tok.kind == "sep":
+            if current:
+                clauses.append([])
+        elif tok.kind == "neg" and current and current[-1].text in _PLACES:
+            current.append(_Tok("word", tok.text))  # "xóm Chùa" is a place, not "chưa"
+        elif (
+            tok.kind in ("ind", "weak")
+            and current
+            and current[-1].kind in ("ind", "weak")
+            and current[-1].value == tok.value
+        ):
+            current[-1] = _Tok("ind" if "ind" in (tok.kind, current[-1].kind) else "weak",
+                               f"{current[-1].text} {tok.text}", tok.value)  # fmt: skip
+        else:
+            current.append(tok)
+    return [c for c in clauses if c]
+
+
+# Words between a number's unit and its indicator: "6 hộ (được) cài vneid", "6 hộ thì cài".
+_SIZE = frozenset({"thon", "xom", "ap", "ban", "lang", "tong so"})
+_LINKS = frozenset(
+    {"duoc", "da", "thi", "co", "deu", "cung", "moi", "la", "vua", "mo", "nop", "lam", "len",
+     "dung", "dang", "ky", "kich", "hoat", "chiu", "xong", "roi"}
+)  # fmt: skip
+
+
+Reading = tuple[dict[int, str], set[int]]  # number index -> code, indicator indexes used
+
+
+def _key_first(clause: list[_Tok], live: list[int]) -> Reading:
+    counted: dict[int, str] = {}
+    claimed: set[int] = set()
+    for j, tok in enumerate(clause):
+        if tok.kind not in ("ind", "weak"):
+            continue
+        k = j + 1
+        while k < len(clause) and clause[k].kind in ("word", "visit", "approx") and \
+                clause[k].text not in _PLACE_BEFORE:  # fmt: skip
+            k += 1
+        if k < len(clause) and k in live and k not in counted:
+            counted[k] = tok.value or ""
+            claimed.add(j)
+    return counted, claimed
+
+
+def _number_first(clause: list[_Tok], live: list[int]) -> Reading:
+    counted: dict[int, str] = {}
+    claimed: set[int] = set()
+    for i in live:
+        if i + 1 < len(clause) and clause[i + 1].kind in ("ind", "weak") and i + 1 not in claimed:
+            counted[i] = clause[i + 1].value or ""  # "9 hộ được hướng dẫn"
+            claimed.add(i + 1)
+            continue
+        if i + 1 >= len(clause) or clause[i + 1].kind not in ("unit_h", "unit_f", "unit_p"):
+            continue
+        k = i + 2
+        while k < len(clause) and clause[k].kind == "word" and clause[k].text in _LINKS:
+            k += 1
+        if k < len(clause) and clause[k].kind in ("ind", "weak") and k not in claimed:
+            counted[i] = clause[k].value or ""
+            claimed.add(k)
+    rest_counted, rest_claimed = _key_first(
+        [t if n not in claimed else _Tok("word", t.text) for n, t in enumerate(clause)],
+        [i for i in live if i not in counted],
+    )
+    counted.update(rest_counted)
+    return counted, claimed | rest_claimed
+
+
+def _loose_ends(clause: list[_Tok], live: list[int], counted: dict[int, str],
+                claimed: set[int]) -> int:  # fmt: skip
+    """Figures and indicators a reading leaves without a partner (a first count of households
+    is households visited, and has one)."""
+    named = set(counted.values())
+    ends = 0
+    bare = 0
+    for i in live:
+        if i in counted:
+            continue
+        unit = clause[i + 1].kind if i + 1 < len(clause) else None
+        if unit in ("unit_h", "unit_f") and bare == 0 and not counted_before(counted, i):
+            bare += 1
+            continue
+        ends += 1
+    for j, tok in enumerate(clause):
+        if tok.kind in ("ind", "weak") and j not in claimed and tok.value not in named:
+            ends += 1
+    return ends
+
+
+def counted_before(counted: dict[int, str], i: int) -> bool:
+    return any(k < i for k in counted)
+
+
+def _key_before(clause: list[_Tok], i: int) -> int | None:
+    """The indicator right before the number at `i` (only filler between), if any."""
+    k = i - 1
+    while k >= 0 and clause[k].kind == "word" and clause[k].text in _LINKS:
+        k -= 1
+    return k if k >= 0 and clause[k].kind in ("ind", "weak") else None
+
+
+def _attach(
+    clause: list[_Tok],
+    why: list[str],
+    *,
+    guided: str | None,
+    filings: str | None,
+    earlier: bool,
+) -> list[tuple[str, int]] | None:
+    """The (code, value) pairs of one clause; unsure reasons go to `why`."""
+    nums = [i for i, tok in enumerate(clause) if tok.kind == "num"]
+    units_ = ("unit_h", "unit_f", "unit_p")
+    skipped: set[int] = set()
+    for i in nums:
+        before = clause[i - 1] if i > 0 else None
+        after = clause[i + 1] if i + 1 < len(clause) else None
+        near = [t.text for t in clause[max(0, i - 3) : i] if t.kind == "word"]
+        if before is not None and before.kind == "word" and before.text in _PLACE_BEFORE:
+            skipped.add(i)  # "xóm 3", "mức 2", "lần 2": a place or a level
+        elif _SIZE.intersection(near) and not any(t.kind == "visit" for t in clause[:i]):
+            skipped.add(i)  # "thôn mình 5000 hộ": the village's size
+        elif before is not None and before.text in ("moi", "each"):
+            skipped.add(i)  # "mỗi nhà 1 hồ sơ"
+        elif i >= 2 and clause[i - 2].text in ("moi", "each") and before.kind in units_:
+            skipped.add(i)
+        elif after is not None and after.kind == "word" and after.text in _AFTER_NOT_COUNT:
+            skipped.add(i)  # an age, money, a time, a share
+            if after.text in ("%", "phan"):
+                why.append("share")
+    live = [i for i in nums if i not in skipped]
+    # Two ways to read a run of figures, key first ("cài được 4 hộ") or number first ("6 hộ
+    # cài VNeID"): the one that leaves fewer figures and indicators without a partner.
+    first = _key_first(clause, live)
+    second = _number_first(clause, live)
+    leading = (t.kind for t in clause if t.kind in ("num", "ind", "weak", "visit"))
+    start_num = next(leading, "") == "num"
+    a, b = (second, first) if start_num else (first, second)
+    counted, claimed = min((a, b), key=lambda r: _loose_ends(clause, live, *r))
+    for j in claimed:
+        if clause[j].kind == "weak":
+            why.append("weak")
+    pairs: list[tuple[str, int]] = []
+    for i in live:
+        after = clause[i + 1] if i + 1 < len(clause) else None
+        code = counted.get(i)
+        if code is None:
+            if after is not None and after.kind == "unit_h" and guided is not None:
+                code = guided  # going door to door: "đi được 7 nhà"
+                if earlier or pairs:
+                    why.append("households of what")  # "app 3 hộ, 5 hộ": 5 of what?
+            elif after is not None and after.kind == "unit_f" and filings is not None:
+                code = filings
+            elif after is not None and after.kind == "unit_p":
+                why.append("people")
+                continue
+            else:
+                why.append("a number without an indicator")
+                continue
+        elif after is not None and after.kind == "unit_p":
+            why.append("people")
+        value = whole_number(clause[i].text, code)
+        if isinstance(value, Problem):
+            return None
+        tail = clause[i + 1 :]
+        stop = next((n for n, t in enumerate(tail) if t.kind == "num"), len(tail))
+        if stop < len(tail):
+            # "… chứ không phải 5": a negation just before the next number is that number's.
+            limit = max(0, stop - 3)
+            while stop > limit and tail[stop - 1].kind in ("neg", "word"):
+                stop -= 1
+        if any(t.kind == "neg" for t in tail[:stop]):
+            continue  # "3 nhà chưa cài": not done, not counted
+        if any(t.kind == "neg" for t in clause[max(0, i - 3) : i]) and not counted.get(i):
+            continue  # "không phải 5 nhà": not the figure
+        if any(t.kind == "neg" for t in clause[:i]) and code != guided:
+            why.append("negation")
+        if any(t.kind == "approx" for t in clause[max(0, i - 2) : i]):
+            why.append("approximate")
+        if any(t.kind == "other" for t in clause):
+            why.append("another thing")
+        pairs.append((code, value))
+    named = {code for code, _v in pairs}
+    negated = any(t.kind == "neg" for t in clause)
+    for j, tok in enumerate(clause):
+        unused = tok.kind in ("ind", "weak") and j not in claimed and tok.value not in named
+        if unused and tok.value != guided and not negated:
+            why.append("an indicator without a figure")  # "… mở được tài khoản": 1?
+    return pairs
