@@ -324,10 +324,8 @@ def replace_args(ctx: Ctx, args: str) -> Ctx:
 
 # --- private chats -----------------------------------------------------------------------------
 
-_PREFIX = re.compile(
-    r"^\W*(?:(?:da|vang|em|xin|chao|a|anh|chi|bot|oi)\W+)*(?:bao\s*cao|baocao|bcao|b\s*/\s*c|bc|"
-    r"report)\b\W*"
-)
+# Short forms of "báo cáo" the reader does not know; the full words it reads as courtesy.
+_PREFIX = re.compile(r"^\W*(?:baocao|bcao|b\s*/\s*c|bc|report)\b\W*")
 
 
 async def free_text(ctx: Ctx) -> list[Reply]:

@@ -77,6 +77,10 @@ def _messages() -> dict[str, str]:
         "ask_ambiguous": _("“{part}” could be any of {codes}: which one is it?"),
         "ask_typo": _("I am not sure I read “{part}” right."),
         "ask_reading": _("I am not sure I read this right."),
+        "ask_days": _(
+            "This covers several days; a report is one day's work. Send each day's figures on "
+            "their own, with ngay=DD/MM."
+        ),
         "ask_ordinal": _(
             "In “{part}”, {value} looks like a level, an ordinal or a place, not a count."
         ),

@@ -73,13 +73,15 @@ def _bare_command(text: str) -> tuple[str, str] | None:
         if len(words) < count:
             continue
         name = "_".join(w.group() for w in words[:count])
-        if name in COMMANDS:
+        if name in COMMANDS and not (name in _PRONOUNS and len(words) > count):
             rest = original[words[count - 1].end() :].strip()
             return name, rest[1:].strip() if rest.startswith(":") else rest
     return None
 
 
 _SQUASHED = {name.replace("_", ""): name for name in COMMANDS}
+# Commands that are also words people start a sentence with ("tôi báo cáo …" is no /toi).
+_PRONOUNS = frozenset({"toi", "me"})
 _COURTESY = frozenset({"da", "vang", "em", "xin", "chao", "a", "anh", "chi", "con", "chau"})
 
 

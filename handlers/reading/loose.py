@@ -29,7 +29,6 @@ from handlers.reading.vocabulary import (
     NEGATIONS,
     ORDINAL_WORDS,
     OTHER_THINGS,
-    PEOPLE,
 )
 from storage.folding import clean, fold
 
@@ -73,7 +72,7 @@ VISITS = frozenset(
 )  # fmt: skip
 HOUSEHOLDS = frozenset({"ho", "nha", "ho dan", "ho gia dinh", "gia dinh", "can", "nha dan"})
 FILINGS = frozenset({"ho so", "bo ho so", "bo", "thu tuc"})
-_PEOPLE = PEOPLE | frozenset({"nguoi", "ca nhan", "cu", "em nho", "chau"})
+_PEOPLE = frozenset({"nguoi", "people", "person", "persons", "thanh vien", "nhan khau", "ca nhan"})
 _NEGATION_WORDS = NEGATIONS | frozenset({"khong", "chua", "chang", "cha"})
 _NOT_DONE = NEGATION_PAIRS | frozenset({"di vang", "di lam", "khong chiu", "chua chiu", "tu choi",
                                          "khong co dien thoai", "khong co dt"})  # fmt: skip
@@ -82,12 +81,16 @@ _NEVER = re.compile(
     r"\?|\b(?:cong don|luy ke|tu dau|tinh den|den nay|vi du|vd|thay cho|bao cao ho|tong cong|"
     r"may bua|may hom|ca tuan|suot tuan|tuan nay|ngay mai|sang mai|chieu mai|toi mai|"
     r"mai (?:em|chi|anh|tui|toi|minh|con|chau|e|di)|se di|du kien|ke hoach|nguoi ta|"
-    r"mot so|vai)\b|\d\s*[-–]\s*\d+\s*/\s*\d"
+    r"mot so|vai|tong hop|chuyen tiep|chuyen tin|tin nhan cua|forward|fw|fwd)\b|"
+    r"\d\s*[-–]\s*\d+\s*/\s*\d|\bbao\s*cao\s+(?:gium|dum|giup|thay|ho)\b"
 )
+# "Hai Nhàn: …" then "Tư Hùng: …": a conversation pasted, whose report is whose?
+_SPEAKER = re.compile(r"^\s*[^\W\d][^\n:]{1,30}:\s", re.MULTILINE)
 _WEEKDAYS = re.compile(r"\b(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|t[2-7]|cn|chu\s+nhat)\b")
 _PLACE_BEFORE = ORDINAL_WORDS | frozenset({"so", "ap", "xom", "to", "doi", "khu", "phong"})
 _AFTER_NOT_COUNT = AGE | MONEY | frozenset({"tuoi", "h", "g", "gio", "phut", "p", "km", "m", "%",
-                                            "phan", "tram", "thang", "nam"})  # fmt: skip
+                                            "tieng", "buoi", "ngay", "thang",
+                                            "phan", "tram", "nam"})  # fmt: skip
 _CLAUSE = re.compile(r"[\n;,.!?()\[\]{}|/]|\b(?:va|ma|nhung|con|sau do|xong|with|and)\b")
 _TOKEN = re.compile(r"\d+(?:\.\d{3})*|[a-z]+(?:-[a-z]+)?|[:=%+]")
 _NUMBER = re.compile(r"^\d+(?:\.\d{3})*$")
@@ -111,18 +114,29 @@ class _Tok:
     text: str
     value: str | None = None  # the indicator code, or the number as typed
 
+    @property
+    def num(self) -> bool:
+        return self.kind == "num"
+
 
 def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | None:
     """The reading by structure, or None when there is nothing to read this way."""
     text = strip_invisible(text)
     t = Text(clean(text), fold(text))
-    if _NEVER.search(t.folded) or len(_WEEKDAYS.findall(t.folded)) > 1:
+    speakers = {m.group().strip(" :").lower() for m in _SPEAKER.finditer(t.original)}
+    if _NEVER.search(t.folded) or len(_WEEKDAYS.findall(t.folded)) > 1 or len(speakers) > 1:
         return None  # several days, a total so far, a plan: the careful reader's question
     note = None
     m = re.search(r"(?:^|(?<=[\s,;.]))ghi[\s_]*chu\b\s*[:=]?\s*(?P<note>[^\n]*)", t.folded)
     if m is not None:
         note = t.original[m.start("note") : m.end("note")].strip()[:MAX_NOTE] or None
         t.blank(m.start(), m.end())
+    if _VNI_INSIDE.search(t.folded):
+        # "nga2y 17 d9i 6 ho65": the words as the keyboard should have made them, dates too.
+        decoded = _VNI_WORD.sub(lambda m: decode_word(m.group()), t.folded)
+        t = Text(decoded, decoded)
+    t.folded = _SPOKEN_DAY.sub(_day_digits, t.folded)
+    t.original = t.original if len(t.original) == len(t.folded) else t.folded
     last_week = bool(_LAST_WEEK.search(t.folded))
     day = read_date(t, today)
     if isinstance(day, Problem):
@@ -138,14 +152,17 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     guided = matcher.exact("huong dan") or matcher.exact("ho")
     filings = matcher.exact("ho so")
     values: dict[str, int] = {}
+    tokens, fixed = corrected(tokens)
+    if fixed:
+        why.append("corrected")
     for clause in _split(tokens):
         found = _attach(clause, why, guided=guided, filings=filings, earlier=bool(values))
         if found is None:
             return None
         for code, value in found:
             if code in values:
-                why.append(f"{code} twice")
-                values[code] = max(values[code], value)
+                why.append(f"{code} twice")  # "3 hộ lên Voso, 1 hộ lên Shopee": 4?
+                values[code] = values[code] + value if values[code] != value else value
             else:
                 values[code] = value
     values = {c: v for c, v in values.items() if c in matcher.codes}
@@ -161,8 +178,10 @@ _SPOKEN_DIGITS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "lam
 _SPOKEN = re.compile(
     r"\b(?P<n>(?:(?:mot|hai|ba|bon|tu|nam|lam|sau|bay|tam|chin|muoi|muoi|mươi|chuc|mot chuc|"
     r"linh|le|mot|mốt)\s+)*(?:mot|hai|ba|bon|tu|nam|lam|sau|bay|tam|chin|muoi|chuc|mot))"
-    r"(?=\s+(?:ho|nha|gia dinh|ho so|hs|nguoi|can|cai|vneid|app)\b)"
+    r"(?=\s+(?:ho|nha|gia dinh|ho so|hs|nguoi|can|cai|vneid|app|bo)\b)"
 )
+# Before these a lone number word is a number whatever comes before it ("một hộ").
+_SURE_UNITS = re.compile(r"\s+(?:ho|gia dinh|ho so|hs|bo)\b")
 
 
 def spoken(words: Sequence[str]) -> int | None:
@@ -224,11 +243,27 @@ _COUNTING = frozenset(
 )
 
 
+_SPOKEN_DAY = re.compile(
+    r"\b(?P<key>ngay|mung|mong)\s+(?P<n>(?:muoi|hai|ba|bon|nam|sau|bay|tam|chin|mot|mot|lam|tu|"
+    r"chin)(?:\s+(?:muoi|mot|hai|ba|bon|tu|nam|lam|sau|bay|tam|chin))*)\b"
+)
+
+
+def _day_digits(m: re.Match[str]) -> str:
+    """ "ngày mười bảy" -> "ngày 17" (the text keeps no alignment here: `t` is rebuilt)."""
+    value = spoken(m.group("n").split())
+    if value is None or value > 31:
+        return m.group()
+    return f"{m.group('key')} {value}".ljust(len(m.group()))
+
+
 def _spoken_numbers(folded: str) -> str:
     def digits(m: re.Match[str]) -> str:
         words = m.group("n").split()
         before = folded[: m.start()].split()
-        if len(words) == 1 and (not before or before[-1] not in _COUNTING):
+        unit = _SURE_UNITS.match(folded, m.end())
+        alone = len(words) == 1 and (unit is None or words[0] in ("lam", "tu"))
+        if alone and (not before or before[-1] not in _COUNTING):
             return m.group("n")
         value = spoken(words)
         return str(value) if value is not None else m.group("n")
@@ -236,12 +271,22 @@ def _spoken_numbers(folded: str) -> str:
     return _SPOKEN.sub(digits, folded)
 
 
-def _words(folded: str, known: frozenset[str]) -> list[str]:
+# VNI typing left unconverted puts tone digits inside and after words ("d9i", "ho65",
+# "nha2"): in a text with such words, a word with digits is a VNI word, not a key and a number.
+_VNI_INSIDE = re.compile(r"\b[a-z]+[1-9][a-z]+[1-9]*\b")
+_VNI_WORD = re.compile(r"\b[a-z]+[1-9][a-z1-9]*\b")
+_TOKEN_VNI = re.compile(r"[a-z]+[1-9][a-z1-9]*|\d+(?:\.\d{3})*|[a-z]+(?:-[a-z]+)?|[:=%+]")
+
+
+def _words(folded: str, known: frozenset[str], *, vni: bool) -> list[str]:
     out: list[str] = []
-    for raw in _TOKEN.findall(_LETTER_O.sub(lambda m: m.group().replace("o", "0"), folded)):
+    text = _LETTER_O.sub(lambda m: m.group().replace("o", "0"), folded)
+    for raw in (_TOKEN_VNI if vni else _TOKEN).findall(text):
         word = raw
-        if (raw.isalpha() and raw not in known and raw not in SHORT) or re.fullmatch(
-            r"[a-z]+[1-9][a-z1-9]*", raw
+        if (
+            (raw.isalpha() and raw not in known and raw not in SHORT)
+            or not raw.isalnum()
+            or (vni and not raw.isdigit() and not raw.isalpha())
         ):
             word = decode_word(raw)
         out.extend(SHORT.get(word, word).split())
@@ -253,8 +298,9 @@ def _tokens(folded: str, matcher: IndicatorMatcher) -> list[_Tok]:
     seps = _CLAUSE.findall(folded)
     tokens: list[_Tok] = []
     known = matcher.vocabulary
+    vni = bool(_VNI_INSIDE.search(folded))
     for n, piece in enumerate(pieces):
-        tokens.extend(_classify(_words(piece, known), matcher))
+        tokens.extend(_classify(_words(piece, known, vni=vni), matcher))
         if n < len(seps):
             tokens.append(_Tok("sep", seps[n]))
     return tokens
@@ -269,14 +315,14 @@ def _classify(words: list[str], matcher: IndicatorMatcher) -> list[_Tok]:
             out.append(_Tok("num", w, w))
             i += 1
             continue
-        found = None
+        found: tuple[int, tuple[str, str | None]] | None = None
         for length in range(min(5, len(words) - i), 0, -1):
             phrase = " ".join(words[i : i + length])
             if any(_NUMBER.match(x) for x in words[i : i + length]):
                 continue
-            kind = _phrase_kind(phrase, matcher, single=length == 1)
-            if kind is not None:
-                found = (length, kind)
+            known = _phrase_kind(phrase, matcher, single=length == 1)
+            if known is not None:
+                found = (length, known)
                 break
         if found is None:
             out.append(_Tok("word", w))
@@ -316,7 +362,7 @@ def _phrase_kind(
         return "visit", None
     if not single:
         return None
-    if phrase in _NEGATION_WORDS:
+    if phrase in _NEGATION_WORDS and phrase not in ("no", "not"):
         return "neg", None
     if phrase in APPROXIMATE:
         return "approx", None
@@ -330,6 +376,30 @@ def _phrase_kind(
 _PLACES = frozenset({"xom", "ap", "thon", "ban", "lang", "khu", "to", "doi", "chua", "nha"})
 
 
+_OBLIGATIONS = frozenset({"phai", "can", "chi tieu", "muc tieu", "ke hoach"})
+_CORRECTED = frozenset({"nham", "dung ra", "dung ra la", "sua lai", "sua thanh", "chinh xac la"})
+
+
+def corrected(tokens: list[_Tok]) -> tuple[list[_Tok], bool]:
+    """ "đi 8 nhà à nhầm 9 nhà": the number after "nhầm" takes the place of the one before it,
+    which keeps its unit and indicator. True when something was corrected."""
+    out = list(tokens)
+    changed = False
+    for n in range(len(out)):
+        if out[n].kind != "word" or out[n].text not in ("nham", "dung"):
+            continue
+        before = next((k for k in range(n - 1, -1, -1) if out[k].kind == "num"), None)
+        after = next((k for k in range(n + 1, min(len(out), n + 5)) if out[k].kind == "num"), None)
+        if before is None or after is None:
+            continue
+        out[before] = out[after]
+        for k in range(after, n - 1, -1):
+            if out[k].kind != "sep":
+                out[k] = _Tok("word", "")
+        changed = True
+    return out, changed
+
+
 def _split(tokens: list[_Tok]) -> list[list[_Tok]]:
     clauses: list[list[_Tok]] = [[]]
     for tok in tokens:
@@ -339,6 +409,10 @@ def _split(tokens: list[_Tok]) -> list[list[_Tok]]:
                 clauses.append([])
         elif tok.kind == "neg" and current and current[-1].text in _PLACES:
             current.append(_Tok("word", tok.text))  # "xóm Chùa" is a place, not "chưa"
+        elif tok.text == "nha" and tok.kind == "unit_h" and not (current and current[-1].num):
+            current.append(_Tok("word", tok.text))  # a particle, unless it counts
+        elif tok.kind == "ind" and tok.text == "vi":
+            current.append(_Tok("weak", tok.text, tok.value))  # "ví", or "vì" (because)?
         elif (
             tok.kind in ("ind", "weak")
             and current
@@ -349,6 +423,11 @@ def _split(tokens: list[_Tok]) -> list[list[_Tok]]:
                                f"{current[-1].text} {tok.text}", tok.value)  # fmt: skip
         else:
             current.append(tok)
+    for clause in clauses:
+        for n, tok in enumerate(clause):
+            following = clause[n + 1] if n + 1 < len(clause) else None
+            if tok.kind == "approx" and (following is None or following.kind != "num"):
+                clause[n] = _Tok("word", tok.text)  # "chị Tám" is a name, "tầm" needs a number
     return [c for c in clauses if c]
 
 
@@ -379,7 +458,10 @@ def _key_first(clause: list[_Tok], live: list[int]) -> Reading:
     return counted, claimed
 
 
-def _number_first(clause: list[_Tok], live: list[int]) -> Reading:
+_GAP = 6
+
+
+def _number_first(clause: list[_Tok], live: list[int], far: set[int]) -> Reading:
     counted: dict[int, str] = {}
     claimed: set[int] = set()
     for i in live:
@@ -390,11 +472,14 @@ def _number_first(clause: list[_Tok], live: list[int]) -> Reading:
         if i + 1 >= len(clause) or clause[i + 1].kind not in ("unit_h", "unit_f", "unit_p"):
             continue
         k = i + 2
-        while k < len(clause) and clause[k].kind == "word" and clause[k].text in _LINKS:
+        # "2 hộ (làm bánh tráng đưa) lên Shopee": a few words may stand between.
+        while k < len(clause) and k < i + 2 + _GAP and clause[k].kind in ("word", "visit"):
             k += 1
         if k < len(clause) and clause[k].kind in ("ind", "weak") and k not in claimed:
             counted[i] = clause[k].value or ""
             claimed.add(k)
+            if any(t.text not in _LINKS for t in clause[i + 2 : k]):
+                far.add(i)
     rest_counted, rest_claimed = _key_first(
         [t if n not in claimed else _Tok("word", t.text) for n, t in enumerate(clause)],
         [i for i in live if i not in counted],
@@ -454,11 +539,21 @@ def _attach(
         near = [t.text for t in clause[max(0, i - 3) : i] if t.kind == "word"]
         if before is not None and before.kind == "word" and before.text in _PLACE_BEFORE:
             skipped.add(i)  # "xóm 3", "mức 2", "lần 2": a place or a level
+        elif (
+            before is not None
+            and before.kind in units_
+            and after is not None
+            and after.kind in ("ind", "weak")
+        ):
+            skipped.add(i)  # "hộ số 12 cài app": an address?
+            why.append("a number after a unit")
         elif _SIZE.intersection(near) and not any(t.kind == "visit" for t in clause[:i]):
             skipped.add(i)  # "thôn mình 5000 hộ": the village's size
+        elif any(t.text in _OBLIGATIONS for t in clause[:i]):
+            skipped.add(i)  # "mỗi người phải đi 500 hộ": what is asked, not what was done
         elif before is not None and before.text in ("moi", "each"):
             skipped.add(i)  # "mỗi nhà 1 hồ sơ"
-        elif i >= 2 and clause[i - 2].text in ("moi", "each") and before.kind in units_:
+        elif i >= 2 and clause[i - 2].text in ("moi", "each") and clause[i - 1].kind in units_:
             skipped.add(i)
         elif after is not None and after.kind == "word" and after.text in _AFTER_NOT_COUNT:
             skipped.add(i)  # an age, money, a time, a share
@@ -468,18 +563,28 @@ def _attach(
     # Two ways to read a run of figures, key first ("cài được 4 hộ") or number first ("6 hộ
     # cài VNeID"): the one that leaves fewer figures and indicators without a partner.
     first = _key_first(clause, live)
-    second = _number_first(clause, live)
+    far: set[int] = set()
+    second = _number_first(clause, live, far)
     leading = (t.kind for t in clause if t.kind in ("num", "ind", "weak", "visit"))
     start_num = next(leading, "") == "num"
     a, b = (second, first) if start_num else (first, second)
-    counted, claimed = min((a, b), key=lambda r: _loose_ends(clause, live, *r))
+    chosen = min((a, b), key=lambda r: _loose_ends(clause, live, *r))
+    counted, claimed = chosen
+    both: set[int] = set()
+    if chosen is second and far.intersection(counted):
+        why.append("far")
+    if chosen is second and guided is not None:
+        for i, named_code in counted.items():
+            if named_code != guided and any(t.kind == "visit" for t in clause[max(0, i - 3) : i]):
+                both.add(i)  # "support 6 hộ install VNeID": 6 visited, and 6 installed?
+                why.append("visited and done")
     for j in claimed:
         if clause[j].kind == "weak":
             why.append("weak")
     pairs: list[tuple[str, int]] = []
     for i in live:
         after = clause[i + 1] if i + 1 < len(clause) else None
-        code = counted.get(i)
+        code: str | None = counted.get(i)
         if code is None:
             if after is not None and after.kind == "unit_h" and guided is not None:
                 code = guided  # going door to door: "đi được 7 nhà"
@@ -506,7 +611,10 @@ def _attach(
             while stop > limit and tail[stop - 1].kind in ("neg", "word"):
                 stop -= 1
         if any(t.kind == "neg" for t in tail[:stop]):
-            continue  # "3 nhà chưa cài": not done, not counted
+            near_not = any(t.kind == "neg" for t in tail[: min(stop, 3)])
+            if i in counted or not near_not:
+                why.append("negated figure")  # "3 hộ làm nem chua …": not counted, but asked
+            continue
         if any(t.kind == "neg" for t in clause[max(0, i - 3) : i]) and not counted.get(i):
             continue  # "không phải 5 nhà": not the figure
         if any(t.kind == "neg" for t in clause[:i]) and code != guided:
@@ -516,10 +624,14 @@ def _attach(
         if any(t.kind == "other" for t in clause):
             why.append("another thing")
         pairs.append((code, value))
+        if i in both and guided is not None:
+            pairs.append((guided, value))
     named = {code for code, _v in pairs}
     negated = any(t.kind == "neg" for t in clause)
     for j, tok in enumerate(clause):
-        unused = tok.kind in ("ind", "weak") and j not in claimed and tok.value not in named
+        unused = (tok.kind == "ind" or (tok.kind == "weak" and live)) and (
+            j not in claimed and tok.value not in named
+        )
         if unused and tok.value != guided and not negated:
             why.append("an indicator without a figure")  # "… mở được tài khoản": 1?
     return pairs

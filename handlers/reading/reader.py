@@ -149,7 +149,7 @@ class Pair:
 _SECOND_READING = frozenset(
     {"unknown_key", "number_without_key", "empty", "missing_value", "ask_partial",
      "ask_trailing", "ask_bare", "ask_typo", "not_number", "ask_other", "ask_words",
-     "ask_ordinal", "ask_date", "duplicate"}
+     "ask_ordinal", "ask_date", "duplicate", "ask_correction", "ask_quantity"}
 )  # fmt: skip
 
 
@@ -162,7 +162,35 @@ _STORED_ON_SECOND_READING = frozenset(
 )  # fmt: skip
 
 
+# Work of several days in one message ("cả tuần trước", "thứ 2 với thứ 3", "9-15/11"): one
+# report is one day's, so which figures are of which day is asked.
+_SEVERAL_DAYS = re.compile(
+    r"\b(?:ca\s+tuan|suot\s+tuan|may\s+(?:bua|hom|ngay)\s+(?:nay|qua|roi)|tu\s+thu\s*\w+\s+den|"
+    r"(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|t[2-7]|cn)\s+(?:voi|va|&|\+|,)\s*"
+    r"(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|t[2-7]|cn))\b|"
+    r"(?<![\d/])\d{1,2}\s*[-–]\s*\d{1,2}\s*/\s*\d{1,2}\b"
+)
+
+
+# Someone else's work: "(báo cáo) giùm mạ em", "hộ chị Lan", a message forwarded.
+_PROXY = re.compile(
+    r"(?:^\W*|\bbao\s*cao\s+)(?:gium|dum|giup|thay|ho)\s+(?:cho\s+)?(?:ma|me|ba|bo|ong|anh|chi|"
+    r"em|co|chu|bac|di|cau|mo|thim|vo|chong|con|ban)\b|"
+    r"\b(?:chuyen\s+tin\s+nhan|chuyen\s+tiep|tin\s+nhan\s+cua|forwarded?|fwd)\b"
+)
+# "…, anh Khoa cài vneid 5 nhà": a clause whose figure another named person did.
+_OTHER_PERSON = re.compile(
+    r"(?:^|[,.;:\n]\s*)(?:anh|chị|a|c|cô|chú|bác|ông|bà|mạ|mẹ|ba|bố)\s+[A-ZĐ][^\s,.;:]*\s+"
+    r"(?:cài|cai|mở|mo|hướng|huong|đi|di|làm|lam|nộp|nop|hd|HD|giúp|giup)\b"
+)
+
+
 def parse_report(text: str, matcher: IndicatorMatcher, *, today: date) -> ParsedReport | Problem:
+    folded = fold(text)
+    if _SEVERAL_DAYS.search(folded):
+        return Problem("ask_days")
+    if _PROXY.search(folded) or _OTHER_PERSON.search(clean(text)):
+        return Problem("ask_proxy")
     careful = _careful(text, matcher, today=today)
     if not isinstance(careful, Problem) or careful.code not in _SECOND_READING:
         return careful
@@ -618,7 +646,7 @@ def _decide(
         key_words = [w for w in pair.key if _is_word(w.text)]
         phrase = t.cut(key_words[0].start, key_words[-1].end) if key_words else ""
         if not key_words:
-            if any(w.text in NEGATIONS for w in pair.after):
+            if _says_not(pair.after):
                 verdict.left_out.append(pair)
                 continue
             return Problem("number_without_key", {"value": pair.number.text})
@@ -662,7 +690,7 @@ def _decide(
         if texts[0] in ("tong", "total", "cong") and len(texts) <= 2 and match.kind == "none":
             totals.append(value)  # "…, tổng 8": the sum of the figures before it
             continue
-        if match.negated or any(w.text in NEGATIONS for w in pair.after):
+        if match.negated or _says_not(pair.after):
             verdict.left_out.append(pair)
             continue
         if match.kind == "none" and pair.before is not None and pair.before.text in ORDINAL_WORDS:
@@ -756,6 +784,17 @@ def _decide(
         day=day,
         note=note or None,
         left_out=(*(_part(t, p) for p in verdict.left_out), *verdict.left_out_text),
+    )
+
+
+_PLACE_WORDS = frozenset({"xom", "ap", "thon", "lang", "ban", "khu", "doi", "canh", "phum"})
+
+
+def _says_not(words: Sequence[Word]) -> bool:
+    """A negation among the words after a figure ("3 hộ chưa cài"); "xóm Chùa" is a place."""
+    return any(
+        w.text in NEGATIONS and not (n and w.text == "chua" and words[n - 1].text in _PLACE_WORDS)
+        for n, w in enumerate(words)
     )
 
 
