@@ -77,6 +77,10 @@ def _messages() -> dict[str, str]:
         "ask_ambiguous": _("“{part}” could be any of {codes}: which one is it?"),
         "ask_typo": _("I am not sure I read “{part}” right."),
         "ask_reading": _("I am not sure I read this right."),
+        "ask_hedge": _("You are not sure of these figures yet: nothing was recorded."),
+        "ask_which_day": _(
+            "Which day was this? Send the report again with the date, for example ngay=18/11."
+        ),
         "ask_days": _(
             "This covers several days; a report is one day's work. Send each day's figures on "
             "their own, with ngay=DD/MM."

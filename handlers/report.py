@@ -172,11 +172,14 @@ async def record(
 
     sent_day = local_date(ctx.msg.sent_at, ctx.tz)
     matcher = matcher_for(indicators)
-    parsed = parse_report(args, matcher, today=sent_day)
+    parsed = parse_report(args, matcher, today=sent_day, author=ctx.person.display_name)
     if isinstance(parsed, Problem) and parsed.code == "ask_correction" and existing is None:
         fixed = await correct_last(ctx, unit, indicators, args=args, source=source)
         if fixed is not None:
             return fixed
+    if not isinstance(parsed, Problem) and not any(parsed.values.values()) and existing is None:
+        # "today 0 hộ": nothing done is nothing to record.
+        return Stored(Rich().add("ℹ️ ", _("Nothing done today: nothing was recorded.")))
     if isinstance(parsed, Problem):
         if parsed.suggestion and existing is None and not ctx.msg.edited:
             return await _offer(ctx, unit, parsed, indicators, message_key, source, sent_day)

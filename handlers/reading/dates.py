@@ -7,6 +7,7 @@ import re
 from datetime import date, timedelta
 
 from handlers.grammar import Problem, parse_date
+from handlers.reading.telex import decode_word
 from handlers.reading.text import Text
 from handlers.reading.vocabulary import DIGIT_WORDS
 from storage.folding import fold
@@ -37,7 +38,60 @@ _WEEKDAY = re.compile(
 )
 
 
+# "của hôm qua chứ không phải hôm nay": the day denied is not the day.
+_DENIED = re.compile(
+    r"\b(?:chu\s+)?(?:khong|ko|k|hong)\s+phai\s+(?:la\s+)?(?:cua\s+)?(?:hom|bua|ngay)\s+(?:nay|qua|kia|ni)\b"
+)
+# Telex or VNI leftovers of date words ("hoom qua", "ho6m nay") are read as the words.
+_DAY_VOCABULARY = frozenset(
+    [
+        "hom",
+        "nay",
+        "qua",
+        "kia",
+        "ngay",
+        "thu",
+        "tuan",
+        "truoc",
+        "bua",
+        "sang",
+        "chieu",
+        "toi",
+        "trua",
+        "roi",
+        "vua",
+        "chu",
+        "nhat",
+        "mai",
+    ]
+)
+_WORD = re.compile(r"\b[a-z][a-z0-9]*\b")
+
+
+def _typed_day(m: re.Match[str]) -> str:
+    word = m.group()
+    decoded = decode_word(word)
+    if decoded != word and decoded in _DAY_VOCABULARY and len(decoded) <= len(word):
+        return decoded.ljust(len(word))
+    return word
+
+
+# A pasted message's time line ("Hôm qua lúc 20:15"): its words are relative to that day.
+_STAMP = re.compile(
+    r"^[^\S\n]*(?P<w>hom\s+qua|hqua|hom\s+kia)[^\S\n]*(?:luc[^\S\n]*)?\d{1,2}:\d{2}[^\S\n]*$",
+    re.MULTILINE,
+)
+
+
 def read_date(t: Text, today: date) -> date | Problem | None:
+    stamp = _STAMP.search(t.folded)
+    if stamp is not None:
+        t.blank(stamp.start(), stamp.end())
+        # "hôm nay" under "Hôm qua lúc 20:15" is yesterday.
+        today -= timedelta(days=1 if "qua" in stamp["w"] else 2)
+    for denied in list(_DENIED.finditer(t.folded)):
+        t.blank(denied.start(), denied.end())
+    t.folded = _WORD.sub(_typed_day, t.folded)
     found: date | None = None
     for pattern, back in _DATE_WORDS:
         for word in list(pattern.finditer(t.folded)):
@@ -46,7 +100,7 @@ def read_date(t: Text, today: date) -> date | Problem | None:
                 return Problem("date_future", {"value": tomorrow})
             found = found or today - timedelta(days=back)
             t.blank(word.start(), word.end())
-    m = _DATE_KEY.search(t.folded) or _BARE_DATE.search(t.folded)
+    m: re.Match[str] | None = _DATE_KEY.search(t.folded) or _BARE_DATE.search(t.folded)
     if m is not None:
         raw = t.original[m.start("value") : m.end("value")]
         explicit = date_value(fold(raw).rstrip("."), today)

@@ -95,6 +95,10 @@ _CLAUSE = re.compile(r"[\n;,.!?()\[\]{}|/]|\b(?:va|ma|nhung|con|sau do|xong|with
 _TOKEN = re.compile(r"\d+(?:\.\d{3})*|[a-z]+(?:-[a-z]+)?|[:=%+]")
 _NUMBER = re.compile(r"^\d+(?:\.\d{3})*$")
 _LETTER_O = re.compile(r"(?<![a-z])(?:\d+[o]+\d*|[o]\d+)(?![a-z])")
+_TIME = re.compile(
+    r"(?<![\d.,])\d{1,2}\s?(?:h|g|gio)\s?\d{2}(?:p|ph|phut)?\b|\b\d{1,2}:\d{2}\b|"
+    r"\b(?:luc|khoang|tu|den)\s+\d{1,2}\s?(?:h|g|gio)\b"
+)
 _LAST_WEEK = re.compile(r"\btuan\s+(?:truoc|roi|vua\s+roi|qua)\b|\blast\s+week\b")
 MAX_SURE = 200  # more households than this in one report is checked by a person first
 
@@ -123,7 +127,8 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     """The reading by structure, or None when there is nothing to read this way."""
     text = strip_invisible(text)
     t = Text(clean(text), fold(text))
-    speakers = {m.group().strip(" :").lower() for m in _SPEAKER.finditer(t.original)}
+    names = (m.group().strip(" :") for m in _SPEAKER.finditer(t.original))
+    speakers = {name for name in names if all(w[:1].isupper() for w in name.split())}
     if _NEVER.search(t.folded) or len(_WEEKDAYS.findall(t.folded)) > 1 or len(speakers) > 1:
         return None  # several days, a total so far, a plan: the careful reader's question
     note = None
@@ -131,6 +136,8 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     if m is not None:
         note = t.original[m.start("note") : m.end("note")].strip()[:MAX_NOTE] or None
         t.blank(m.start(), m.end())
+    for m in list(re.finditer(r"\([^()\n]*\)", t.folded)):
+        t.blank(m.start(), m.end())  # "tt 4 (3 Agribank, 1 MoMo)": a remark, or a breakdown
     if _VNI_INSIDE.search(t.folded):
         # "nga2y 17 d9i 6 ho65": the words as the keyboard should have made them, dates too.
         decoded = _VNI_WORD.sub(lambda m: decode_word(m.group()), t.folded)
@@ -141,6 +148,9 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     day = read_date(t, today)
     if isinstance(day, Problem):
         return None
+    for m in list(_TIME.finditer(t.folded)):
+        t.blank(m.start(), m.end())  # "lúc 16h", "08:15": when, not how many
+
     folded = _spoken_numbers(t.folded)
     tokens = _tokens(folded, matcher)
     why: list[str] = []
@@ -162,7 +172,8 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
         for code, value in found:
             if code in values:
                 why.append(f"{code} twice")  # "3 hộ lên Voso, 1 hộ lên Shopee": 4?
-                values[code] = values[code] + value if values[code] != value else value
+                if code != guided and values[code] != value:
+                    values[code] += value  # for households visited, the first count stands
             else:
                 values[code] = value
     values = {c: v for c, v in values.items() if c in matcher.codes}
@@ -433,6 +444,7 @@ def _split(tokens: list[_Tok]) -> list[list[_Tok]]:
 
 # Words between a number's unit and its indicator: "6 hộ (được) cài vneid", "6 hộ thì cài".
 _SIZE = frozenset({"thon", "xom", "ap", "ban", "lang", "tong so"})
+_SIZE_SAID = frozenset({"co", "gom", "la", "minh", "tong", "toan", "ca", "toi", "lan"})
 _LINKS = frozenset(
     {"duoc", "da", "thi", "co", "deu", "cung", "moi", "la", "vua", "mo", "nop", "lam", "len",
      "dung", "dang", "ky", "kich", "hoat", "chiu", "xong", "roi"}
@@ -541,13 +553,17 @@ def _attach(
             skipped.add(i)  # "xóm 3", "mức 2", "lần 2": a place or a level
         elif (
             before is not None
-            and before.kind in units_
+            and before.text == "ho so"
             and after is not None
             and after.kind in ("ind", "weak")
         ):
             skipped.add(i)  # "hộ số 12 cài app": an address?
             why.append("a number after a unit")
-        elif _SIZE.intersection(near) and not any(t.kind == "visit" for t in clause[:i]):
+        elif (
+            _SIZE.intersection(near)
+            and _SIZE_SAID.intersection(near)
+            and not any(t.kind == "visit" for t in clause[:i])
+        ):
             skipped.add(i)  # "thôn mình 5000 hộ": the village's size
         elif any(t.text in _OBLIGATIONS for t in clause[:i]):
             skipped.add(i)  # "mỗi người phải đi 500 hộ": what is asked, not what was done

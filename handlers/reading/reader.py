@@ -47,7 +47,7 @@ from handlers.reading.vocabulary import (
     UNIT_WORDS,
     VISITS,
 )
-from storage.folding import clean, fold
+from storage.folding import clean, fold, key
 
 _NOTE = re.compile(r"(?:^|(?<=[\s,;.]))ghi[\s_]*chu\b\s*[:=]?\s*(?P<note>[^\n]*)", re.MULTILINE)
 _BRACKETS = re.compile(r"\((?P<inner>[^()\n]*)\)|\[(?P<inner2>[^\[\]\n]*)\]")
@@ -164,7 +164,9 @@ _STORED_ON_SECOND_READING = frozenset(
 
 # Work of several days in one message ("cả tuần trước", "thứ 2 với thứ 3", "9-15/11"): one
 # report is one day's, so which figures are of which day is asked.
+_DAY_WORD = r"(?:hom|bua)\s+(?:nay|qua|kia|ni)|hnay|hqua"
 _SEVERAL_DAYS = re.compile(
+    rf"\b(?:{_DAY_WORD})\s+(?:voi|va|&|\+|,)\s*(?:{_DAY_WORD})\b|"
     r"\b(?:ca\s+tuan|suot\s+tuan|may\s+(?:bua|hom|ngay)\s+(?:nay|qua|roi)|tu\s+thu\s*\w+\s+den|"
     r"(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|t[2-7]|cn)\s+(?:voi|va|&|\+|,)\s*"
     r"(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|t[2-7]|cn))\b|"
@@ -172,6 +174,16 @@ _SEVERAL_DAYS = re.compile(
 )
 
 
+# "để xem lại sổ rồi báo sau", "chưa chắc": the member is not sure of the figures yet.
+_HEDGE = re.compile(
+    r"\b(?:xem\s+lai|bao\s+(?:lai\s+)?sau|chinh\s+xac\s+sau|chua\s+chac|khong\s+chac|ko\s+chac|"
+    r"kiem\s+tra\s+lai|de\s+(?:em|toi|tui|chi|anh)\s+(?:xem|coi|kiem)|hinh\s+nhu|chac\s+la|"
+    r"not\s+sure)\b"
+)
+# "hôm tê", "bữa trước", "mấy hôm trước": a day, but which?
+_VAGUE_DAY = re.compile(
+    r"\b(?:hom|bua|buoi)\s+(?:te|truoc|no|do|ay|kia\s+kia)\b|\bmay\s+hom\s+truoc\b|\bhom\s+bua\b"
+)
 # Someone else's work: "(báo cáo) giùm mạ em", "hộ chị Lan", a message forwarded.
 _PROXY = re.compile(
     r"(?:^\W*|\bbao\s*cao\s+)(?:gium|dum|giup|thay|ho)\s+(?:cho\s+)?(?:ma|me|ba|bo|ong|anh|chi|"
@@ -185,13 +197,51 @@ _OTHER_PERSON = re.compile(
 )
 
 
-def parse_report(text: str, matcher: IndicatorMatcher, *, today: date) -> ParsedReport | Problem:
+def pasted_from(text: str) -> str | None:
+    """The name a pasted chat message starts with ("Út Hiền⏎Hôm qua lúc 17:45⏎…",
+    "[Zalo] Tư Hùng 16:20⏎…"), if it starts like one."""
+    lines = [ln.strip() for ln in clean(text).split("\n") if ln.strip()]
+    if len(lines) < 2:
+        return None
+    m = _HEADER.match(lines[0])
+    if m is None or not all(w[:1].isupper() and w[1:] == w[1:].lower() for w in m["name"].split()):
+        return None  # a name is written "Trần Thị Mai", never "BÁO CÁO" or "báo cáo"
+    if _NOT_A_NAME.search(fold(m["name"])):
+        return None
+    if not (m["time"] or _HEADER_TIME.match(fold(lines[1]))):
+        return None
+    return m["name"]
+
+
+_HEADER = re.compile(
+    r"^(?:\[\w+\]\s*)?(?P<name>[^\W\d_]+(?:\s+[^\W\d_']+){0,4})"
+    r"(?P<time>\s*[-–,]?\s*(?:\d{1,2}:\d{2}|\d{1,2}/\d{1,2}).*)?$"
+)
+_NOT_A_NAME = re.compile(r"\b(?:bao cao|kinh gui|ket qua|thon|xom|ap|to|ngay|hom|bua|tuan)\b")
+_HEADER_TIME = re.compile(r"^(?:[a-z ]{0,12}?\s)?(?:luc\s+)?\d{1,2}:\d{2}\b")
+
+
+def parse_report(
+    text: str, matcher: IndicatorMatcher, *, today: date, author: str | None = None
+) -> ParsedReport | Problem:
+    """`author`: the sender's name; a pasted message under another name is not their work."""
     folded = fold(text)
+    pasted = pasted_from(text)
+    if pasted is not None and author is not None and key(pasted) != key(author):
+        return Problem("ask_proxy")
     if _SEVERAL_DAYS.search(folded):
         return Problem("ask_days")
+    if _VAGUE_DAY.search(folded):
+        return Problem("ask_which_day")
     if _PROXY.search(folded) or _OTHER_PERSON.search(clean(text)):
         return Problem("ask_proxy")
     careful = _careful(text, matcher, today=today)
+    if _HEDGE.search(folded):
+        # Whatever the reading, the member says it may change: one tap once they are sure.
+        got = read_loose(text, matcher, today=today) if isinstance(careful, Problem) else careful
+        if got is None or not got.values:
+            return careful if isinstance(careful, Problem) else Problem("ask_hedge")
+        return Problem("ask_hedge", {}, suggestion=report_line(got.values, got.day, today))
     if not isinstance(careful, Problem) or careful.code not in _SECOND_READING:
         return careful
     loose = read_loose(text, matcher, today=today)

@@ -60,7 +60,7 @@ Expect = Literal["record", "ask", "refuse", "answer"]
 Chat = Literal["group", "private"]
 # answer: no report at all (a question, a greeting, nothing done); nothing stored, answered.
 KINDS: tuple[Expect, ...] = ("record", "ask", "refuse", "answer")
-_FIELDS = {"text", "expect", "values", "chat", "day", "note", "why"}
+_FIELDS = {"text", "expect", "values", "chat", "day", "note", "why", "sender"}
 _PAIR = re.compile(r"^([a-z_]+)=(\d+)$")
 # A copyable line in a reply: the command and nothing but key=value pairs after it.
 _LINE = re.compile(r"/(?:bao_cao|report)(?:@\w+)?((?:[ \t]+[A-Za-z_]+=[^\s]*)+)")
@@ -118,10 +118,13 @@ class Case:
     # An ask's values are the line the reply must offer (reports.toml); in volunteers.toml
     # they are what the writer meant, which a question may or may not guess.
     line_required: bool = True
+    # The member's name, where the text is their own message pasted under their name.
+    sender: str | None = None
 
     @property
     def member(self) -> Person:
-        return Person(f"tg:{MEMBER_BASE + self.number}", f"Thành viên {self.number}")
+        name = self.sender or f"Thành viên {self.number}"
+        return Person(f"tg:{MEMBER_BASE + self.number}", name)
 
     def expected(self) -> str:
         if self.expect == "record":
@@ -226,6 +229,7 @@ def _load(path: Path, *, start: int) -> list[Case]:
                 day=date.fromisoformat(entry["day"]) if "day" in entry else None,
                 note=entry.get("note"),
                 line_required=path == CORPUS,
+                sender=entry.get("sender"),
             )
         )
     return cases
