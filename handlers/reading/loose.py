@@ -172,8 +172,7 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
         for code, value in found:
             if code in values:
                 why.append(f"{code} twice")  # "3 hộ lên Voso, 1 hộ lên Shopee": 4?
-                if code != guided and values[code] != value:
-                    values[code] += value  # for households visited, the first count stands
+                # The first stands: a sum ("3 hộ lên Voso, 1 hộ lên Shopee") or a repeat?
             else:
                 values[code] = value
     values = {c: v for c, v in values.items() if c in matcher.codes}
@@ -384,7 +383,7 @@ def _phrase_kind(
     return None
 
 
-_PLACES = frozenset({"xom", "ap", "thon", "ban", "lang", "khu", "to", "doi", "chua", "nha"})
+_PLACES = frozenset({"xom", "ap", "thon", "ban", "lang", "khu", "to", "doi", "chua"})
 
 
 _OBLIGATIONS = frozenset({"phai", "can", "chi tieu", "muc tieu", "ke hoach"})
@@ -418,7 +417,7 @@ def _split(tokens: list[_Tok]) -> list[list[_Tok]]:
         if tok.kind == "sep":
             if current:
                 clauses.append([])
-        elif tok.kind == "neg" and current and current[-1].text in _PLACES:
+        elif tok.kind == "neg" and tok.text == "chua" and current and current[-1].text in _PLACES:
             current.append(_Tok("word", tok.text))  # "xóm Chùa" is a place, not "chưa"
         elif tok.text == "nha" and tok.kind == "unit_h" and not (current and current[-1].num):
             current.append(_Tok("word", tok.text))  # a particle, unless it counts
@@ -490,7 +489,7 @@ def _number_first(clause: list[_Tok], live: list[int], far: set[int]) -> Reading
         if k < len(clause) and clause[k].kind in ("ind", "weak") and k not in claimed:
             counted[i] = clause[k].value or ""
             claimed.add(k)
-            if any(t.text not in _LINKS for t in clause[i + 2 : k]):
+            if sum(t.text not in _LINKS for t in clause[i + 2 : k]) > 3:
                 far.add(i)
     rest_counted, rest_claimed = _key_first(
         [t if n not in claimed else _Tok("word", t.text) for n, t in enumerate(clause)],
@@ -601,11 +600,11 @@ def _attach(
     for i in live:
         after = clause[i + 1] if i + 1 < len(clause) else None
         code: str | None = counted.get(i)
+        bare = False
         if code is None:
             if after is not None and after.kind == "unit_h" and guided is not None:
                 code = guided  # going door to door: "đi được 7 nhà"
-                if earlier or pairs:
-                    why.append("households of what")  # "app 3 hộ, 5 hộ": 5 of what?
+                bare = earlier or bool(pairs)  # "app 3 hộ, 5 hộ": 5 of what?
             elif after is not None and after.kind == "unit_f" and filings is not None:
                 code = filings
             elif after is not None and after.kind == "unit_p":
@@ -637,8 +636,10 @@ def _attach(
             why.append("negation")
         if any(t.kind == "approx" for t in clause[max(0, i - 2) : i]):
             why.append("approximate")
-        if any(t.kind == "other" for t in clause):
+        if any(t.kind == "other" for t in clause[max(0, i - 3) : i + 4]):
             why.append("another thing")
+        if bare:
+            why.append("households of what")
         pairs.append((code, value))
         if i in both and guided is not None:
             pairs.append((guided, value))
