@@ -29,6 +29,8 @@ _DATE_WORDS: tuple[tuple[re.Pattern[str], int | None], ...] = (
     (re.compile(r"\b(?:sang|trua|chieu|toi|dem)\s+qua\b"), 1),
     (re.compile(r"\b(?:ngay\s*[:=]?\s*)?hom\s+kia\b"), 2),
     (re.compile(r"\btuan\s+(?:nay|nay\s+toi)\b|\bthis\s+week\b"), 0),
+    (re.compile(r"\b(?:hn|hnay|hom\s+nai|bua\s+nai)\b"), 0),
+    (re.compile(r"\b(?:hq|hwa|hom\s+wa)\b"), 1),
     (re.compile(r"\b(?:ngay\s+mai|tomorrow|ngay\s+kia)\b"), None),
 )
 _WEEKDAY = re.compile(
@@ -83,6 +85,12 @@ _STAMP = re.compile(
 )
 
 
+_ENGLISH_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_ENGLISH_DAY = re.compile(
+    r"\b(?:on\s+|for\s+|last\s+)?(mon|tues|wednes|thurs|fri|satur|sun)day\b"
+)
+
+
 def read_date(t: Text, today: date) -> date | Problem | None:
     stamp = _STAMP.search(t.folded)
     if stamp is not None:
@@ -111,6 +119,11 @@ def read_date(t: Text, today: date) -> date | Problem | None:
     elif re.search(r"(?:^|(?<=[\s,;]))ngay\s*[:=]", t.folded):
         raw = t.folded.split("ngay", 1)[1].strip(" :=").split("\n")[0][:20]
         return Problem("bad_date", {"value": raw.strip() or "?"})
+    english = _ENGLISH_DAY.search(t.folded)
+    if english is not None and found is None:
+        index = _ENGLISH_DAYS.index(english.group(1)[:3])
+        found = today - timedelta(days=(today.weekday() - index) % 7)
+        t.blank(english.start(), english.end())
     wd = _WEEKDAY.search(t.folded)
     if wd is not None and found is None:
         number = wd.group("n") or wd.group("t")

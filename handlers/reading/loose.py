@@ -55,6 +55,8 @@ KINDS_OF_WORK = {
     "sacombank": "thanh toan", "techcombank": "thanh toan", "mobile money": "thanh toan",
     "ho so": "ho so", "nop ho so": "ho so", "dvc": "ho so", "dich vu cong": "ho so",
     "khai sinh": "ho so", "vneid": "cai app", "ve en i ai di": "cai app", "cong dan": "cai app",
+    "vn id": "cai app", "vneld": "cai app", "vnied": "cai app", "ve no e ai di": "cai app",
+    "ve ne ai di": "cai app", "vi en ai di": "cai app", "v neid": "cai app",
     "app cong dan": "cai app", "dinh danh dien tu": "cai app", "cai dinh danh": "cai app",
     "ky so": "chu ky so", "chu ki so": "chu ky so", "cks": "chu ky so",
     "len san": "thuong mai dien tu", "shopee": "thuong mai dien tu",
@@ -70,7 +72,9 @@ VISITS = frozenset(
      "tuyen truyen", "ho tro", "giup", "man", "lam", "support", "visit", "guide", "hd", "hdan",
      "di duoc", "lo"}
 )  # fmt: skip
-HOUSEHOLDS = frozenset({"ho", "nha", "ho dan", "ho gia dinh", "gia dinh", "can", "nha dan"})
+HOUSEHOLDS = frozenset(
+    {"ho", "nha", "ho dan", "ho gia dinh", "gia dinh", "can", "nha dan", "h", "households"}
+)
 FILINGS = frozenset({"ho so", "bo ho so", "bo", "thu tuc"})
 _PEOPLE = frozenset({"nguoi", "people", "person", "persons", "thanh vien", "nhan khau", "ca nhan"})
 _NEGATION_WORDS = NEGATIONS | frozenset({"khong", "chua", "chang", "cha"})
@@ -80,7 +84,7 @@ _NOT_DONE = NEGATION_PAIRS | frozenset({"di vang", "di lam", "khong chiu", "chua
 _NEVER = re.compile(
     r"\?|\b(?:cong don|luy ke|tu dau|tinh den|den nay|vi du|vd|thay cho|bao cao ho|tong cong|"
     r"may bua|may hom|ca tuan|suot tuan|tuan nay|ngay mai|sang mai|chieu mai|toi mai|"
-    r"mai (?:em|chi|anh|tui|toi|minh|con|chau|e|di)|se di|du kien|ke hoach|nguoi ta|"
+    r"mai (?:em|chi|anh|tui|toi|minh|con|chau|e|di)|se di|du kien|ke hoach|"
     r"mot so|vai|tong hop|chuyen tiep|chuyen tin|tin nhan cua|forward|fw|fwd)\b|"
     r"\d\s*[-–]\s*\d+\s*/\s*\d|\bbao\s*cao\s+(?:gium|dum|giup|thay|ho)\b"
 )
@@ -88,7 +92,7 @@ _NEVER = re.compile(
 _SPEAKER = re.compile(r"^\s*[^\W\d][^\n:]{1,30}:\s", re.MULTILINE)
 _WEEKDAYS = re.compile(r"\b(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|t[2-7]|cn|chu\s+nhat)\b")
 _PLACE_BEFORE = ORDINAL_WORDS | frozenset({"so", "ap", "xom", "to", "doi", "khu", "phong"})
-_AFTER_NOT_COUNT = AGE | MONEY | frozenset({"tuoi", "h", "g", "gio", "phut", "p", "km", "m", "%",
+_AFTER_NOT_COUNT = AGE | MONEY | frozenset({"tuoi", "g", "gio", "phut", "p", "km", "m", "%",
                                             "tieng", "buoi", "ngay", "thang",
                                             "phan", "tram", "nam"})  # fmt: skip
 _CLAUSE = re.compile(r"[\n;,.!?()\[\]{}|/]|\b(?:va|ma|nhung|con|sau do|xong|with|and)\b")
@@ -386,6 +390,7 @@ def _phrase_kind(
 _PLACES = frozenset({"xom", "ap", "thon", "ban", "lang", "khu", "to", "doi", "chua"})
 
 
+_WHEN = frozenset({"luc", "khoang", "tu", "den", "sang", "chieu", "toi", "trua", "gio", "tam"})
 _OBLIGATIONS = frozenset({"phai", "can", "chi tieu", "muc tieu", "ke hoach"})
 _CORRECTED = frozenset({"nham", "dung ra", "dung ra la", "sua lai", "sua thanh", "chinh xac la"})
 
@@ -570,6 +575,11 @@ def _attach(
             skipped.add(i)  # "mỗi nhà 1 hồ sơ"
         elif i >= 2 and clause[i - 2].text in ("moi", "each") and clause[i - 1].kind in units_:
             skipped.add(i)
+        elif after is not None and after.text == "h" and (
+            any(t.text in _WHEN for t in clause[max(0, i - 2) : i])
+            or (i + 2 < len(clause) and clause[i + 2].num)
+        ):
+            skipped.add(i)  # "lúc 8h", "8h30": a time; "hd 8h" is 8 households
         elif after is not None and after.kind == "word" and after.text in _AFTER_NOT_COUNT:
             skipped.add(i)  # an age, money, a time, a share
             if after.text in ("%", "phan"):
@@ -630,7 +640,8 @@ def _attach(
             if i in counted or not near_not:
                 why.append("negated figure")  # "3 hộ làm nem chua …": not counted, but asked
             continue
-        if any(t.kind == "neg" for t in clause[max(0, i - 3) : i]) and not counted.get(i):
+        denied = [n for n in range(max(0, i - 3), i) if clause[n].kind == "neg"]
+        if any(n + 1 < i and clause[n + 1].text == "phai" for n in denied) and not counted.get(i):
             continue  # "không phải 5 nhà": not the figure
         if any(t.kind == "neg" for t in clause[:i]) and code != guided:
             why.append("negation")

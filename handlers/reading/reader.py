@@ -213,6 +213,7 @@ def pasted_from(text: str) -> str | None:
     return m["name"]
 
 
+_ALL_OF = re.compile(r"\b(\d{1,3})\s*/\s*(\d{1,3})(\s*(?:hộ|nhà|ho|nha|hs)\b)", re.IGNORECASE)
 _HEADER = re.compile(
     r"^(?:\[\w+\]\s*)?(?P<name>[^\W\d_]+(?:\s+[^\W\d_']+){0,4})"
     r"(?P<time>\s*[-–,]?\s*(?:\d{1,2}:\d{2}|\d{1,2}/\d{1,2}).*)?$"
@@ -225,6 +226,8 @@ def parse_report(
     text: str, matcher: IndicatorMatcher, *, today: date, author: str | None = None
 ) -> ParsedReport | Problem:
     """`author`: the sender's name; a pasted message under another name is not their work."""
+    # "VNeID 7/7 hộ": all seven, not the 7th of July.
+    text = _ALL_OF.sub(r"\1\3", text)
     folded = fold(text)
     pasted = pasted_from(text)
     if pasted is not None and author is not None and key(pasted) != key(author):
@@ -236,6 +239,13 @@ def parse_report(
     if _PROXY.search(folded) or _OTHER_PERSON.search(clean(text)):
         return Problem("ask_proxy")
     careful = _careful(text, matcher, today=today)
+    if isinstance(careful, ParsedReport) and careful.left_out:
+        # Something left out as not done: the second reading must agree, or it is asked.
+        second = read_loose(text, matcher, today=today)
+        more = second is not None and second.sure and set(second.values) > set(careful.values)
+        if second is not None and (more or "people" in second.why):
+            line = report_line(second.values, second.day, today)
+            return Problem("ask_reading", {}, suggestion=line)
     if _HEDGE.search(folded):
         # Whatever the reading, the member says it may change: one tap once they are sure.
         got = read_loose(text, matcher, today=today) if isinstance(careful, Problem) else careful

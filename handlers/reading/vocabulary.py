@@ -94,6 +94,15 @@ OTHER_THINGS = (
     "vietinbank",
     "luy ke",
     "cong don",
+    "cua tinh",
+    "phan anh",
+    "so suc khoe",
+    "suc khoe dien tu",
+    "smart city",
+    "etax",
+    "thue dien tu",
+    "sim chinh chu",
+    "chong lua dao",
 )
 # "số hộ", "tổng số hộ", "thôn có": the village's size, not work done.
 SIZE_WORDS = words("tong so luong toan thon ca hien co la cua trong xa dan gia dinh")
