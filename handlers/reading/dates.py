@@ -86,9 +86,7 @@ _STAMP = re.compile(
 
 
 _ENGLISH_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_ENGLISH_DAY = re.compile(
-    r"\b(?:on\s+|for\s+|last\s+)?(mon|tues|wednes|thurs|fri|satur|sun)day\b"
-)
+_ENGLISH_DAY = re.compile(r"\b(?:on\s+|for\s+|last\s+)?(mon|tues|wednes|thurs|fri|satur|sun)day\b")
 
 
 def read_date(t: Text, today: date) -> date | Problem | None:

@@ -36,7 +36,7 @@ from storage.folding import clean, fold
 SHORT = {
     "dc": "duoc", "đc": "duoc", "dk": "duoc", "đk": "duoc", "hok": "khong", "hong": "khong",
     "hem": "khong", "hk": "khong", "khg": "khong", "kg": "khong", "ko": "khong", "k": "khong",
-    "kh": "khong", "chx": "chua", "cx": "cung", "r": "roi", "rui": "roi", "dzo": "vo",
+    "chx": "chua", "cx": "cung", "r": "roi", "rui": "roi", "dzo": "vo",
     "zo": "vo", "wa": "qua", "ng": "nguoi", "hgd": "ho", "gd": "ho", "hđ": "hd",
     "tk": "tai khoan", "tktt": "tai khoan thanh toan", "ck": "chuyen khoan",
     "hs": "ho so", "cd": "cong dan", "vneid": "vneid", "ewallet": "vi dien tu",
@@ -55,7 +55,9 @@ KINDS_OF_WORK = {
     "sacombank": "thanh toan", "techcombank": "thanh toan", "mobile money": "thanh toan",
     "ho so": "ho so", "nop ho so": "ho so", "dvc": "ho so", "dich vu cong": "ho so",
     "khai sinh": "ho so", "vneid": "cai app", "ve en i ai di": "cai app", "cong dan": "cai app",
-    "vn id": "cai app", "vneld": "cai app", "vnied": "cai app", "ve no e ai di": "cai app",
+    "vn id": "cai app", "vneld": "cai app", "tai khoan dddt": "cai app", "dddt": "cai app",
+    "tai khoan dinh danh": "cai app", "dinh danh": "cai app", "dvctt": "ho so",
+    "ho so dvc": "ho so", "ho so dvctt": "ho so", "vnied": "cai app", "ve no e ai di": "cai app",
     "ve ne ai di": "cai app", "vi en ai di": "cai app", "v neid": "cai app",
     "app cong dan": "cai app", "dinh danh dien tu": "cai app", "cai dinh danh": "cai app",
     "ky so": "chu ky so", "chu ki so": "chu ky so", "cks": "chu ky so",
@@ -73,7 +75,25 @@ VISITS = frozenset(
      "di duoc", "lo"}
 )  # fmt: skip
 HOUSEHOLDS = frozenset(
-    {"ho", "nha", "ho dan", "ho gia dinh", "gia dinh", "can", "nha dan", "h", "households"}
+    {
+        "ho",
+        "nha",
+        "ho dan",
+        "ho gia dinh",
+        "gia dinh",
+        "can",
+        "nha dan",
+        "h",
+        "households",
+        "household",
+        "ho kinh doanh",
+        "shop",
+        "shops",
+        "cua hang",
+        "tiem",
+        "sap",
+        "families",
+    }
 )
 FILINGS = frozenset({"ho so", "bo ho so", "bo", "thu tuc"})
 _PEOPLE = frozenset({"nguoi", "people", "person", "persons", "thanh vien", "nhan khau", "ca nhan"})
@@ -82,20 +102,24 @@ _NOT_DONE = NEGATION_PAIRS | frozenset({"di vang", "di lam", "khong chiu", "chua
                                          "khong co dien thoai", "khong co dt"})  # fmt: skip
 # Whole-text reasons no second reading is tried: the careful reader's question stands.
 _NEVER = re.compile(
-    r"\?|\b(?:cong don|luy ke|tu dau|tinh den|den nay|vi du|vd|thay cho|bao cao ho|tong cong|"
-    r"may bua|may hom|ca tuan|suot tuan|tuan nay|ngay mai|sang mai|chieu mai|toi mai|"
-    r"mai (?:em|chi|anh|tui|toi|minh|con|chau|e|di)|se di|du kien|ke hoach|"
+    r"\?|\b(?:vi du|vd|thay cho|bao cao ho|tong cong|may bua|may hom|ca tuan|suot tuan|"
     r"mot so|vai|tong hop|chuyen tiep|chuyen tin|tin nhan cua|forward|fw|fwd)\b|"
     r"\d\s*[-–]\s*\d+\s*/\s*\d|\bbao\s*cao\s+(?:gium|dum|giup|thay|ho)\b"
 )
 # "Hai Nhàn: …" then "Tư Hùng: …": a conversation pasted, whose report is whose?
+# A clause about the future or a running total: its figures are not this report's work.
+_NOT_NOW = frozenset(
+    {"mai", "ngay mai", "sang mai", "chieu mai", "toi mai", "se", "du kien", "ke hoach", "hen",
+     "tuan sau", "cong don", "luy ke", "tu dau", "tinh den", "den nay", "toi gio", "den gio",
+     "ca to", "chac", "dinh"}
+)  # fmt: skip
 _SPEAKER = re.compile(r"^\s*[^\W\d][^\n:]{1,30}:\s", re.MULTILINE)
 _WEEKDAYS = re.compile(r"\b(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|t[2-7]|cn|chu\s+nhat)\b")
 _PLACE_BEFORE = ORDINAL_WORDS | frozenset({"so", "ap", "xom", "to", "doi", "khu", "phong"})
 _AFTER_NOT_COUNT = AGE | MONEY | frozenset({"tuoi", "g", "gio", "phut", "p", "km", "m", "%",
                                             "tieng", "buoi", "ngay", "thang",
                                             "phan", "tram", "nam"})  # fmt: skip
-_CLAUSE = re.compile(r"[\n;,.!?()\[\]{}|/]|\b(?:va|ma|nhung|con|sau do|xong|with|and)\b")
+_CLAUSE = re.compile(r"[\n;,.!?()\[\]{}|/]|\b(?:va|ma|nhung|con|sau do|with|and)\b")
 _TOKEN = re.compile(r"\d+(?:\.\d{3})*|[a-z]+(?:-[a-z]+)?|[:=%+]")
 _NUMBER = re.compile(r"^\d+(?:\.\d{3})*$")
 _LETTER_O = re.compile(r"(?<![a-z])(?:\d+[o]+\d*|[o]\d+)(?![a-z])")
@@ -132,7 +156,11 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     text = strip_invisible(text)
     t = Text(clean(text), fold(text))
     names = (m.group().strip(" :") for m in _SPEAKER.finditer(t.original))
-    speakers = {name for name in names if all(w[:1].isupper() for w in name.split())}
+    speakers = {
+        name
+        for name in names
+        if len(name.split()) > 1 and all(w[:1].isupper() for w in name.split())
+    }
     if _NEVER.search(t.folded) or len(_WEEKDAYS.findall(t.folded)) > 1 or len(speakers) > 1:
         return None  # several days, a total so far, a plan: the careful reader's question
     note = None
@@ -166,6 +194,7 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     guided = matcher.exact("huong dan") or matcher.exact("ho")
     filings = matcher.exact("ho so")
     values: dict[str, int] = {}
+    totals: set[str] = set()
     tokens, fixed = corrected(tokens)
     if fixed:
         why.append("corrected")
@@ -173,10 +202,17 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
         found = _attach(clause, why, guided=guided, filings=filings, earlier=bool(values))
         if found is None:
             return None
-        for code, value in found:
+        for code, value, total in found:
+            if total:
+                totals.add(code)
+                values[code] = value  # "tổng hướng dẫn 5 hộ": the total stands
+                continue
+            if code in totals:
+                continue
             if code in values:
-                why.append(f"{code} twice")  # "3 hộ lên Voso, 1 hộ lên Shopee": 4?
-                # The first stands: a sum ("3 hộ lên Voso, 1 hộ lên Shopee") or a repeat?
+                why.append(f"{code} twice")
+                if code != guided and values[code] != value:
+                    values[code] += value  # "3 hộ lên Voso, 1 hộ lên Shopee": 4 (asked)
             else:
                 values[code] = value
     values = {c: v for c, v in values.items() if c in matcher.codes}
@@ -235,6 +271,8 @@ _COUNTING = frozenset(
     [
         "duoc",
         "dc",
+        "con",
+        "them",
         "di",
         "co",
         "giup",
@@ -387,7 +425,10 @@ def _phrase_kind(
     return None
 
 
-_PLACES = frozenset({"xom", "ap", "thon", "ban", "lang", "khu", "to", "doi", "chua"})
+_PLACES = frozenset(
+    {"xom", "ap", "thon", "ban", "lang", "khu", "to", "doi", "chua", "gan", "o", "phum", "canh",
+     "den", "toi", "ngoi"}
+)  # fmt: skip
 
 
 _WHEN = frozenset({"luc", "khoang", "tu", "den", "sang", "chieu", "toi", "trua", "gio", "tam"})
@@ -429,6 +470,14 @@ def _split(tokens: list[_Tok]) -> list[list[_Tok]]:
         elif tok.kind == "ind" and tok.text == "vi":
             current.append(_Tok("weak", tok.text, tok.value))  # "ví", or "vì" (because)?
         elif (
+            tok.kind == "ind"
+            and current
+            and current[-1].kind == "weak"
+            and current[-1].text in WEAK_WORK
+            and current[-1].value != tok.value
+        ):
+            current[-1] = tok  # "cài ví ZaloPay": the verb of the thing named after it
+        elif (
             tok.kind in ("ind", "weak")
             and current
             and current[-1].kind in ("ind", "weak")
@@ -458,16 +507,41 @@ _LINKS = frozenset(
 Reading = tuple[dict[int, str], set[int]]  # number index -> code, indicator indexes used
 
 
-def _key_first(clause: list[_Tok], live: list[int]) -> Reading:
+def _also(clause: list[_Tok], k: int, i: int, counted: dict[int, str], claimed: set[int]) -> None:
+    """ "3 hộ cài VNeID + mở ViettelMoney": the indicator joined to this one by "+" shares its
+    number (kept as a second figure under the number's index, negated)."""
+    j = k + 1
+    if j + 1 < len(clause) and clause[j].text in ("+", "kem", "&"):
+        n = j + 1
+        while n < len(clause) and clause[n].kind == "word" and clause[n].text in _LINKS:
+            n += 1
+        if n < len(clause) and clause[n].kind == "ind" and n not in claimed:
+            claimed.add(n)
+            counted[-1 - i] = clause[n].value or ""
+
+
+def _key_first(clause: list[_Tok], live: list[int], filings: str | None = None) -> Reading:
     counted: dict[int, str] = {}
     claimed: set[int] = set()
     for j, tok in enumerate(clause):
+        if tok.kind == "unit_f" and filings is not None:
+            tok = _Tok("ind", tok.text, filings)  # "HS DVCTT: 06", "hồ sơ: 3"
         if tok.kind not in ("ind", "weak"):
             continue
         k = j + 1
-        while k < len(clause) and clause[k].kind in ("word", "visit", "approx") and \
-                clause[k].text not in _PLACE_BEFORE:  # fmt: skip
-            k += 1
+        while k < len(clause):
+            here = clause[k]
+            if here.kind in ("word", "visit", "approx") and here.text not in _PLACE_BEFORE:
+                k += 1
+            elif (
+                here.text in _PLACE_BEFORE
+                and k + 1 < len(clause)
+                and clause[k + 1].num
+                and (k + 1 not in live)
+            ):
+                k += 2  # "VNeID mức 2: 4": the level is passed over
+            else:
+                break
         if k < len(clause) and k in live and k not in counted:
             counted[k] = tok.value or ""
             claimed.add(j)
@@ -481,9 +555,15 @@ def _number_first(clause: list[_Tok], live: list[int], far: set[int]) -> Reading
     counted: dict[int, str] = {}
     claimed: set[int] = set()
     for i in live:
-        if i + 1 < len(clause) and clause[i + 1].kind in ("ind", "weak") and i + 1 not in claimed:
-            counted[i] = clause[i + 1].value or ""  # "9 hộ được hướng dẫn"
-            claimed.add(i + 1)
+        k = i + 1
+        while (
+            k < min(len(clause), i + 3) and clause[k].kind == "word" and clause[k].text in _LINKS
+        ):
+            k += 1
+        if k < len(clause) and clause[k].kind in ("ind", "weak") and k not in claimed:
+            counted[i] = clause[k].value or ""  # "9 hộ được hướng dẫn", "2 opened bank accounts"
+            claimed.add(k)
+            _also(clause, k, i, counted, claimed)
             continue
         if i + 1 >= len(clause) or clause[i + 1].kind not in ("unit_h", "unit_f", "unit_p"):
             continue
@@ -494,6 +574,7 @@ def _number_first(clause: list[_Tok], live: list[int], far: set[int]) -> Reading
         if k < len(clause) and clause[k].kind in ("ind", "weak") and k not in claimed:
             counted[i] = clause[k].value or ""
             claimed.add(k)
+            _also(clause, k, i, counted, claimed)
             if sum(t.text not in _LINKS for t in clause[i + 2 : k]) > 3:
                 far.add(i)
     rest_counted, rest_claimed = _key_first(
@@ -520,13 +601,15 @@ def _loose_ends(clause: list[_Tok], live: list[int], counted: dict[int, str],
             continue
         ends += 1
     for j, tok in enumerate(clause):
-        if tok.kind in ("ind", "weak") and j not in claimed and tok.value not in named:
+        alone = tok.kind in ("ind", "weak") and j not in claimed and tok.value not in named
+        # "chữ ký số không có" is said, and has no figure
+        if alone and not any(t.kind == "neg" for t in clause[j + 1 : j + 3]):
             ends += 1
     return ends
 
 
 def counted_before(counted: dict[int, str], i: int) -> bool:
-    return any(k < i for k in counted)
+    return any(0 <= k < i for k in counted)
 
 
 def _key_before(clause: list[_Tok], i: int) -> int | None:
@@ -544,10 +627,14 @@ def _attach(
     guided: str | None,
     filings: str | None,
     earlier: bool,
-) -> list[tuple[str, int]] | None:
-    """The (code, value) pairs of one clause; unsure reasons go to `why`."""
+) -> list[tuple[str, int, bool]] | None:
+    """The (code, value, is a total) of one clause; unsure reasons go to `why`."""
     nums = [i for i, tok in enumerate(clause) if tok.kind == "num"]
     units_ = ("unit_h", "unit_f", "unit_p")
+    said = f" {' '.join(t.text for t in clause)} "
+    if nums and any(f" {w} " in said for w in _NOT_NOW):
+        why.append("not now")  # "mai em đi tiếp chắc 10 nhà", "cả tổ từ đầu tuần 58 hộ"
+        return []
     skipped: set[int] = set()
     for i in nums:
         before = clause[i - 1] if i > 0 else None
@@ -575,9 +662,13 @@ def _attach(
             skipped.add(i)  # "mỗi nhà 1 hồ sơ"
         elif i >= 2 and clause[i - 2].text in ("moi", "each") and clause[i - 1].kind in units_:
             skipped.add(i)
-        elif after is not None and after.text == "h" and (
-            any(t.text in _WHEN for t in clause[max(0, i - 2) : i])
-            or (i + 2 < len(clause) and clause[i + 2].num)
+        elif (
+            after is not None
+            and after.text == "h"
+            and (
+                any(t.text in _WHEN for t in clause[max(0, i - 2) : i])
+                or (i + 2 < len(clause) and clause[i + 2].num)
+            )
         ):
             skipped.add(i)  # "lúc 8h", "8h30": a time; "hd 8h" is 8 households
         elif after is not None and after.kind == "word" and after.text in _AFTER_NOT_COUNT:
@@ -587,7 +678,7 @@ def _attach(
     live = [i for i in nums if i not in skipped]
     # Two ways to read a run of figures, key first ("cài được 4 hộ") or number first ("6 hộ
     # cài VNeID"): the one that leaves fewer figures and indicators without a partner.
-    first = _key_first(clause, live)
+    first = _key_first(clause, live, filings)
     far: set[int] = set()
     second = _number_first(clause, live, far)
     leading = (t.kind for t in clause if t.kind in ("num", "ind", "weak", "visit"))
@@ -606,7 +697,7 @@ def _attach(
     for j in claimed:
         if clause[j].kind == "weak":
             why.append("weak")
-    pairs: list[tuple[str, int]] = []
+    pairs: list[tuple[str, int, bool]] = []
     for i in live:
         after = clause[i + 1] if i + 1 < len(clause) else None
         code: str | None = counted.get(i)
@@ -649,12 +740,15 @@ def _attach(
             why.append("approximate")
         if any(t.kind == "other" for t in clause[max(0, i - 3) : i + 4]):
             why.append("another thing")
-        if bare:
+        total = any(t.text == "tong" for t in clause[max(0, i - 4) : i])
+        if bare and not total:
             why.append("households of what")
-        pairs.append((code, value))
+        pairs.append((code, value, total))
         if i in both and guided is not None:
-            pairs.append((guided, value))
-    named = {code for code, _v in pairs}
+            pairs.append((guided, value, False))
+        if -1 - i in counted:
+            pairs.append((counted[-1 - i], value, False))  # "… + mở ViettelMoney": the same
+    named = {code for code, _v, _t in pairs}
     negated = any(t.kind == "neg" for t in clause)
     for j, tok in enumerate(clause):
         unused = (tok.kind == "ind" or (tok.kind == "weak" and live)) and (

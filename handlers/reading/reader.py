@@ -90,8 +90,10 @@ _DOUBTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "ask_proxy",
         re.compile(
-            r"\b(?:thay|dum|gium|bao cao ho)\s+(?:cho\s+)?(?:anh|chi|em|co|chu|bac|ong|ba|ban)\b|"
-            r"\b(?:anh|chi|em|co|chu|bac|ong|ba)\s+\w+\s+(?:noi|bao|ke)\s*[:\"']"
+            r"\b(?:thay|dum|gium|bao cao ho)\s+(?:cho\s+)?"
+            r"(?:anh|chi|em|co|chu|bac|ong|ba(?!\s+con)|ban)\b|"
+            r"\b(?:anh|chi|em|co|chu|bac|ong|ba)\s+(?!quen\b|xin\b|da\b|moi\b|chua\b|se\b|gui\b|"
+            r"muon\b|vua\b|can\b)\w+\s+(?:noi|bao|ke)\s*[:\"']"
         ),
     ),
 )
@@ -149,7 +151,8 @@ class Pair:
 _SECOND_READING = frozenset(
     {"unknown_key", "number_without_key", "empty", "missing_value", "ask_partial",
      "ask_trailing", "ask_bare", "ask_typo", "not_number", "ask_other", "ask_words",
-     "ask_ordinal", "ask_date", "duplicate", "ask_correction", "ask_quantity"}
+     "ask_ordinal", "ask_date", "duplicate", "ask_correction", "ask_quantity", "negated",
+     "ask_running", "ask_total", "ask_total_part"}
 )  # fmt: skip
 
 
@@ -167,6 +170,7 @@ _STORED_ON_SECOND_READING = frozenset(
 _DAY_WORD = r"(?:hom|bua)\s+(?:nay|qua|kia|ni)|hnay|hqua"
 _SEVERAL_DAYS = re.compile(
     rf"\b(?:{_DAY_WORD})\s+(?:voi|va|&|\+|,)\s*(?:{_DAY_WORD})\b|"
+    r"\btong\s+(?:ca\s+)?tuan\b|\btuan\s+nay\s+(?:\w+\s+){0,3}tong\b|"
     r"\b(?:ca\s+tuan|suot\s+tuan|may\s+(?:bua|hom|ngay)\s+(?:nay|qua|roi)|tu\s+thu\s*\w+\s+den|"
     r"(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|t[2-7]|cn)\s+(?:voi|va|&|\+|,)\s*"
     r"(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|t[2-7]|cn))\b|"
@@ -181,6 +185,10 @@ _HEDGE = re.compile(
     r"not\s+sure)\b"
 )
 # "hôm tê", "bữa trước", "mấy hôm trước": a day, but which?
+_A_DAY = re.compile(
+    r"\b(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|t[2-7]|cn|chu\s+nhat|hom\s+(?:qua|nay|kia))\b|"
+    r"\d{1,2}/\d{1,2}"
+)
 _VAGUE_DAY = re.compile(
     r"\b(?:hom|bua|buoi)\s+(?:te|truoc|no|do|ay|kia\s+kia)\b|\bmay\s+hom\s+truoc\b|\bhom\s+bua\b"
 )
@@ -234,7 +242,7 @@ def parse_report(
         return Problem("ask_proxy")
     if _SEVERAL_DAYS.search(folded):
         return Problem("ask_days")
-    if _VAGUE_DAY.search(folded):
+    if _VAGUE_DAY.search(folded) and not _A_DAY.search(folded):
         return Problem("ask_which_day")
     if _PROXY.search(folded) or _OTHER_PERSON.search(clean(text)):
         return Problem("ask_proxy")
