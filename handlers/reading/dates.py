@@ -130,6 +130,8 @@ def read_date(t: Text, today: date) -> date | Problem | None:
         index = 6 if wd.group("cn") else weekday - 2
         found = today - timedelta(days=(today.weekday() - index) % 7)
         t.blank(wd.start(), wd.end())
+    elif wd is not None and not re.search(r"\d", t.folded[wd.end() : wd.end() + 3]):
+        t.blank(wd.start(), wd.end())  # "T4 18/11": the weekday of the date given
     if found is not None and found > today:
         return Problem("date_future", {"value": found.strftime("%d/%m/%Y")})
     return found

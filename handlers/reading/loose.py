@@ -209,6 +209,8 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
                 continue
             if code in totals:
                 continue
+            if code in values and values[code] == value and code == guided:
+                continue  # "đi 3 nhà, giúp 3 nhà mở tài khoản": the same households
             if code in values:
                 why.append(f"{code} twice")
                 if code != guided and values[code] != value:
@@ -467,8 +469,6 @@ def _split(tokens: list[_Tok]) -> list[list[_Tok]]:
             current.append(_Tok("word", tok.text))  # "xóm Chùa" is a place, not "chưa"
         elif tok.text == "nha" and tok.kind == "unit_h" and not (current and current[-1].num):
             current.append(_Tok("word", tok.text))  # a particle, unless it counts
-        elif tok.kind == "ind" and tok.text == "vi":
-            current.append(_Tok("weak", tok.text, tok.value))  # "ví", or "vì" (because)?
         elif (
             tok.kind == "ind"
             and current
@@ -477,6 +477,8 @@ def _split(tokens: list[_Tok]) -> list[list[_Tok]]:
             and current[-1].value != tok.value
         ):
             current[-1] = tok  # "cài ví ZaloPay": the verb of the thing named after it
+        elif tok.kind == "ind" and tok.text == "vi":
+            current.append(_Tok("weak", tok.text, tok.value))  # "ví", or "vì" (because)?
         elif (
             tok.kind in ("ind", "weak")
             and current
@@ -505,6 +507,16 @@ _LINKS = frozenset(
 
 
 Reading = tuple[dict[int, str], set[int]]  # number index -> code, indicator indexes used
+
+
+def _plainly_installed(clause: list[_Tok], j: int) -> bool:
+    """ "cài được 4 hộ", "4 hộ cài": "cài" next to its count, and nothing else installed named
+    in the clause (cài Zalo, cài VssID are other things)."""
+    if clause[j].text not in WEAK_WORK or any(t.kind == "other" for t in clause):
+        return False
+    after = clause[j + 1 : j + 3]
+    before = clause[max(0, j - 2) : j]
+    return any(t.num for t in after) or any(t.kind == "unit_h" for t in before)
 
 
 def _also(clause: list[_Tok], k: int, i: int, counted: dict[int, str], claimed: set[int]) -> None:
@@ -671,6 +683,13 @@ def _attach(
             )
         ):
             skipped.add(i)  # "lúc 8h", "8h30": a time; "hd 8h" is 8 households
+        elif (
+            after is not None
+            and after.num
+            and i + 2 < len(clause)
+            and clause[i + 2].text in _AFTER_NOT_COUNT
+        ):
+            skipped.add(i)  # "70-80 tuổi": a range of ages
         elif after is not None and after.kind == "word" and after.text in _AFTER_NOT_COUNT:
             skipped.add(i)  # an age, money, a time, a share
             if after.text in ("%", "phan"):
@@ -689,13 +708,13 @@ def _attach(
     both: set[int] = set()
     if chosen is second and far.intersection(counted):
         why.append("far")
-    if chosen is second and guided is not None:
+    if chosen is second and guided is not None and guided not in counted.values() and not earlier:
         for i, named_code in counted.items():
             if named_code != guided and any(t.kind == "visit" for t in clause[max(0, i - 3) : i]):
                 both.add(i)  # "support 6 hộ install VNeID": 6 visited, and 6 installed?
                 why.append("visited and done")
     for j in claimed:
-        if clause[j].kind == "weak":
+        if clause[j].kind == "weak" and not _plainly_installed(clause, j):
             why.append("weak")
     pairs: list[tuple[str, int, bool]] = []
     for i in live:
