@@ -28,7 +28,6 @@ _DATE_WORDS: tuple[tuple[re.Pattern[str], int | None], ...] = (
     (re.compile(r"\b(?:ngay\s*[:=]?\s*)?(?:hom\s+qua|homqua|hqua|yesterday)\b"), 1),
     (re.compile(r"\b(?:sang|trua|chieu|toi|dem)\s+qua\b"), 1),
     (re.compile(r"\b(?:ngay\s*[:=]?\s*)?hom\s+kia\b"), 2),
-    (re.compile(r"\btuan\s+(?:nay|nay\s+toi)\b|\bthis\s+week\b"), 0),
     (re.compile(r"\b(?:hn|hnay|hom\s+nai|bua\s+nai)\b"), 0),
     (re.compile(r"\b(?:hq|hwa|hom\s+wa)\b"), 1),
     (re.compile(r"\b(?:ngay\s+mai|tomorrow|ngay\s+kia)\b"), None),
@@ -85,6 +84,7 @@ _STAMP = re.compile(
 )
 
 
+_LAST_WEEK = re.compile(r"\btuan\s+(?:truoc|trc|roi|vua\s+roi|qua)\b|\blast\s+week\b")
 _ENGLISH_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _ENGLISH_DAY = re.compile(r"\b(?:on\s+|for\s+|last\s+)?(mon|tues|wednes|thurs|fri|satur|sun)day\b")
 
@@ -130,6 +130,8 @@ def read_date(t: Text, today: date) -> date | Problem | None:
         index = 6 if wd.group("cn") else weekday - 2
         found = today - timedelta(days=(today.weekday() - index) % 7)
         t.blank(wd.start(), wd.end())
+        if _LAST_WEEK.search(t.folded) and (today - found).days <= today.weekday():
+            found -= timedelta(days=7)  # "thứ 6 tuần trước": not this week's Friday
     elif wd is not None and not re.search(r"\d", t.folded[wd.end() : wd.end() + 3]):
         t.blank(wd.start(), wd.end())  # "T4 18/11": the weekday of the date given
     if found is not None and found > today:

@@ -98,8 +98,10 @@ HOUSEHOLDS = frozenset(
 FILINGS = frozenset({"ho so", "bo ho so", "bo", "thu tuc"})
 _PEOPLE = frozenset({"nguoi", "people", "person", "persons", "thanh vien", "nhan khau", "ca nhan"})
 _NEGATION_WORDS = NEGATIONS | frozenset({"khong", "chua", "chang", "cha"})
-_NOT_DONE = NEGATION_PAIRS | frozenset({"di vang", "di lam", "khong chiu", "chua chiu", "tu choi",
-                                         "khong co dien thoai", "khong co dt"})  # fmt: skip
+_NOT_DONE = NEGATION_PAIRS | frozenset(
+    {"di vang", "di lam", "khong chiu", "chua chiu", "tu choi", "khong co dien thoai",
+     "khong co dt", "tu truoc", "co san", "da co tu truoc"}
+)  # fmt: skip
 # Whole-text reasons no second reading is tried: the careful reader's question stands.
 _NEVER = re.compile(
     r"\?|\b(?:vi du|vd|thay cho|bao cao ho|tong cong|may bua|may hom|ca tuan|suot tuan|"
@@ -127,7 +129,7 @@ _TIME = re.compile(
     r"(?<![\d.,])\d{1,2}\s?(?:h|g|gio)\s?\d{2}(?:p|ph|phut)?\b|\b\d{1,2}:\d{2}\b|"
     r"\b(?:luc|khoang|tu|den)\s+\d{1,2}\s?(?:h|g|gio)\b"
 )
-_LAST_WEEK = re.compile(r"\btuan\s+(?:truoc|roi|vua\s+roi|qua)\b|\blast\s+week\b")
+_LAST_WEEK = re.compile(r"\btuan\s+(?:truoc|trc|roi|vua\s+roi|qua)\b|\blast\s+week\b")
 MAX_SURE = 200  # more households than this in one report is checked by a person first
 
 
@@ -189,8 +191,6 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     if last_week and day is None:
         why.append("last week, no day")
         day = today - timedelta(days=today.weekday() + 1)  # offered as last week's Sunday
-    elif last_week and day is not None and (today - day).days <= today.weekday():
-        day -= timedelta(days=7)  # "thứ 5 tuần trước": not this week's Thursday
     guided = matcher.exact("huong dan") or matcher.exact("ho")
     filings = matcher.exact("ho so")
     values: dict[str, int] = {}
@@ -237,7 +237,10 @@ _SURE_UNITS = re.compile(r"\s+(?:ho|gia dinh|ho so|hs|bo)\b")
 
 
 def spoken(words: Sequence[str]) -> int | None:
-    """ "mười lăm" 15, "hai mốt" 21, "một chục" 10, "bảy" 7; None when it is no number."""
+    """ "mười lăm" 15, "hai mốt" 21, "một chục" 10, "bảy" 7; None when it is no number ("tầm
+    chục" is about ten, not eighty)."""
+    if len(words) > 1 and words[0] == "tam" and words[1] == "chuc":
+        return None
     total, current, tens = 0, 0, False
     for n, w in enumerate(words):
         if w == "muoi" or w == "chuc":
@@ -705,6 +708,10 @@ def _attach(
     a, b = (second, first) if start_num else (first, second)
     chosen = min((a, b), key=lambda r: _loose_ends(clause, live, *r))
     counted, claimed = chosen
+    for i, named_code in counted.items():
+        unit = clause[i + 1].kind if i >= 0 and i + 1 < len(clause) else None
+        if named_code == filings and unit == "unit_h":
+            why.append("households for filings")  # "nói cho 6 nhà biết làm dịch vụ công"
     both: set[int] = set()
     if chosen is second and far.intersection(counted):
         why.append("far")

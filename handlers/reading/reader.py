@@ -49,7 +49,11 @@ from handlers.reading.vocabulary import (
 )
 from storage.folding import clean, fold, key
 
-_NOTE = re.compile(r"(?:^|(?<=[\s,;.]))ghi[\s_]*chu\b\s*[:=]?\s*(?P<note>[^\n]*)", re.MULTILINE)
+# A note runs to the end of its line, or to a date key after it ("ghi_chu=… ngay=14/11").
+_NOTE = re.compile(
+    r"(?:^|(?<=[\s,;.]))ghi[\s_]*chu\b\s*[:=]?\s*(?P<note>[^\n]*?)(?=\s+ngay\s*=\s*\d|$)",
+    re.MULTILINE,
+)
 _BRACKETS = re.compile(r"\((?P<inner>[^()\n]*)\)|\[(?P<inner2>[^\[\]\n]*)\]")
 _PHONE = re.compile(r"(?<![\d.])(?:\+84|0)\d{9,10}(?![\d.])")
 # "1." "2)" "a." "-" "•" "*" "+" at the start of a line; "1️⃣" keycaps.
@@ -180,7 +184,8 @@ _SEVERAL_DAYS = re.compile(
 
 # "để xem lại sổ rồi báo sau", "chưa chắc": the member is not sure of the figures yet.
 _HEDGE = re.compile(
-    r"\b(?:xem\s+lai|bao\s+(?:lai\s+)?sau|chinh\s+xac\s+sau|chua\s+chac|khong\s+chac|ko\s+chac|"
+    r"\b(?:xem\s+lai|nho\s+(?:khong\s+)?ro|(?:khong|ko|hk|k)\s+nho|\d+\s+hay\s+\d+|"
+    r"bao\s+(?:lai\s+)?sau|check\s+lai|chinh\s+xac\s+sau|chua\s+chac|khong\s+chac|ko\s+chac|"
     r"kiem\s+tra\s+lai|de\s+(?:em|toi|tui|chi|anh)\s+(?:xem|coi|kiem)|hinh\s+nhu|chac\s+la|"
     r"not\s+sure)\b"
 )
@@ -194,8 +199,8 @@ _VAGUE_DAY = re.compile(
 )
 # Someone else's work: "(báo cáo) giùm mạ em", "hộ chị Lan", a message forwarded.
 _PROXY = re.compile(
-    r"(?:^\W*|\bbao\s*cao\s+)(?:gium|dum|giup|thay|ho)\s+(?:cho\s+)?(?:ma|me|ba|bo|ong|anh|chi|"
-    r"em|co|chu|bac|di|cau|mo|thim|vo|chong|con|ban)\b|"
+    r"(?:^\W*|\bbao\s*(?:cao\s+)?)(?:gium|dum|giup|thay|ho)\s+(?:cho\s+)?(?:ma|me|ba|bo|ong|anh|chi|"
+    r"em|co|chu|bac|di|cau|mo|thim|vo|chong|con|ban|be)\b|"
     r"\b(?:chuyen\s+tin\s+nhan|chuyen\s+tiep|tin\s+nhan\s+cua|forwarded?|fwd)\b"
 )
 # "…, anh Khoa cài vneid 5 nhà": a clause whose figure another named person did.
@@ -221,6 +226,11 @@ def pasted_from(text: str) -> str | None:
     return m["name"]
 
 
+_LATE = re.compile(
+    r"\b(?:chưa|chua|chưa kịp|chua kip|không|khong|ko|hk|quên|quen)\s+(?:kịp\s+|kip\s+)?"
+    r"(?:gửi|gui|báo|bao|nộp báo cáo)\b",
+    re.IGNORECASE,
+)
 _ALL_OF = re.compile(r"\b(\d{1,3})\s*/\s*(\d{1,3})(\s*(?:hộ|nhà|ho|nha|hs)\b)", re.IGNORECASE)
 _HEADER = re.compile(
     r"^(?:\[\w+\]\s*)?(?P<name>[^\W\d_]+(?:\s+[^\W\d_']+){0,4})"
@@ -236,6 +246,8 @@ def parse_report(
     """`author`: the sender's name; a pasted message under another name is not their work."""
     # "VNeID 7/7 hộ": all seven, not the 7th of July.
     text = _ALL_OF.sub(r"\1\3", text)
+    # "bổ sung do chưa gửi", "quên báo": the report was late, the work was done.
+    text = _LATE.sub(lambda m: " " * len(m.group()), text)
     folded = fold(text)
     pasted = pasted_from(text)
     if pasted is not None and author is not None and key(pasted) != key(author):
