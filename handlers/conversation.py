@@ -265,9 +265,13 @@ async def on_reply(ctx: Ctx) -> list[Reply]:
     return ctx.reply(rich)
 
 
+_SPOKEN_FIGURE = re.compile(
+    r"\b(?:mot|hai|ba|bon|tu|nam|lam|sau|bay|tam|chin|muoi|chuc)\s+(?:ho|nha|hs|ho so|gia dinh)\b"
+)
+
+
 def _spoken_figure(text: str) -> bool:
-    return bool(re.search(r"\b(?:mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi)\s+(?:ho|nha)\b",
-                          fold(text)))  # fmt: skip
+    return bool(_SPOKEN_FIGURE.search(fold(text)))
 
 
 async def correct_by_reply(ctx: Ctx, unit: Unit, target: Report, text: str) -> list[Reply]:

@@ -77,6 +77,9 @@ def _messages() -> dict[str, str]:
         "ask_ambiguous": _("“{part}” could be any of {codes}: which one is it?"),
         "ask_typo": _("I am not sure I read “{part}” right."),
         "ask_reading": _("I am not sure I read this right."),
+        "unknown_campaign": _(
+            "“{key}” is not an indicator of this village's plan, so nothing of it was recorded."
+        ),
         "ask_hedge": _("You are not sure of these figures yet: nothing was recorded."),
         "ask_which_day": _(
             "Which day was this? Send the report again with the date, for example ngay=18/11."

@@ -173,7 +173,7 @@ async def record(
     sent_day = local_date(ctx.msg.sent_at, ctx.tz)
     matcher = matcher_for(indicators)
     parsed = parse_report(args, matcher, today=sent_day, author=ctx.person.display_name)
-    if isinstance(parsed, Problem) and parsed.code == "ask_correction" and existing is None:
+    if isinstance(parsed, Problem) and correcting(args) is not None and existing is None:
         fixed = await correct_last(ctx, unit, indicators, args=args, source=source)
         if fixed is not None:
             return fixed
@@ -392,12 +392,17 @@ async def correct_last(
     if isinstance(parsed, Problem):
         return None
     assert unit.id is not None  # noqa: S101 (stored)
+    sent_day = local_date(ctx.msg.sent_at, ctx.tz)
+    first, _last_day = report_window(sent_day)
     last = await reports.last_of_person(
-        ctx.session, person_id=ctx.person.id, unit_id=unit.id, weeks=[week_key(ctx.today)]
+        ctx.session,
+        person_id=ctx.person.id,
+        unit_id=unit.id,
+        weeks=sorted({week_key(first), week_key(sent_day)}),
     )
     by_code = {ind.code: ind for ind in indicators}
-    if last is None or last.id is None or last.created_at.astimezone(ctx.tz).date() != ctx.today:
-        return None  # nothing of today to correct: read as a report of its own
+    if last is None or last.id is None:
+        return None  # nothing to correct: read as a report of its own
     before = await reports.values_of(ctx.session, report_id=last.id)
     after = dict(before)
     for c, v in parsed.values.items():

@@ -50,11 +50,23 @@ class ChatRoom:
         replies = await router.handle(self.deps, self._incoming(who, text, message_id, reply_to))
         return message_id, replies
 
-    async def send_reply(self, who: Person, text: str, *, to_bot: str) -> str:
-        """Sends `text` as a reply to the bot's message `to_bot`; returns what is shown."""
+    async def send_reply(
+        self, who: Person, text: str, *, to_bot: str, under: tuple[str, ...] = ()
+    ) -> str:
+        """Sends `text` as a reply to the bot's message `to_bot` (with buttons whose data is
+        `under`); returns what is shown."""
+        _id, replies = await self.reply_to(who, text, to_bot=to_bot, under=under)
+        return shown(replies)
+
+    async def reply_to(
+        self, who: Person, text: str, *, to_bot: str, under: tuple[str, ...] = ()
+    ) -> tuple[int, list[Reply]]:
         message_id = next(self._ids)
-        msg = replace(self._incoming(who, text, message_id, None), reply_to_bot=to_bot)
-        return shown(await router.handle(self.deps, msg))
+        self.texts[message_id] = text
+        msg = replace(
+            self._incoming(who, text, message_id, None), reply_to_bot=to_bot, reply_to_data=under
+        )
+        return message_id, await router.handle(self.deps, msg)
 
     async def say(self, who: Person, text: str, *, reply_to: Person | None = None) -> str:
         """Sends and returns the replies as plain text."""

@@ -210,6 +210,15 @@ _OTHER_PERSON = re.compile(
 )
 
 
+def _campaign(folded: str, matcher: IndicatorMatcher) -> tuple[int, int] | None:
+    """Where a campaign or measure the plan does not have stands ("Gia đình số: 3 hộ đạt"),
+    so that it is named and nothing of it is stored as another indicator."""
+    for m in _CAMPAIGNS.finditer(folded):
+        if matcher.exact(m.group()) is None:
+            return m.start(), m.end()
+    return None
+
+
 def pasted_from(text: str) -> str | None:
     """The name a pasted chat message starts with ("Út Hiền⏎Hôm qua lúc 17:45⏎…",
     "[Zalo] Tư Hùng 16:20⏎…"), if it starts like one."""
@@ -231,6 +240,16 @@ _LATE = re.compile(
     r"(?:gửi|gui|báo|bao|nộp báo cáo)\b",
     re.IGNORECASE,
 )
+_RESENT = re.compile(
+    r"\b(?:gửi|gui|báo|bao)\s+(?:lại|lai)\b(?:\s+(?:vì|vi|do|tại|tai)\s+[^:,.\n\d]{0,30})?|"
+    r"\bmạng\s+(?:lag|yếu|chậm|lỗi|rớt)\b|\bmang\s+(?:lag|yeu|cham|loi|rot)\b",
+    re.IGNORECASE,
+)
+# Campaigns and measures of 2025–2027 that a plan may or may not count (issue 29).
+_CAMPAIGNS = re.compile(
+    r"\b(?:gia\s+dinh\s+so|binh\s+dan\s+hoc\s+vu\s+so|hoc\s+vu\s+so|nguoi\s+dat\s+chuan|"
+    r"dat\s+chuan|ky\s+nang\s+so|nguoi\s+dan\s+so|thanh\s+nien\s+so|cong\s+dan\s+so\s+dat)\b"
+)
 _ALL_OF = re.compile(r"\b(\d{1,3})\s*/\s*(\d{1,3})(\s*(?:hộ|nhà|ho|nha|hs)\b)", re.IGNORECASE)
 _HEADER = re.compile(
     r"^(?:\[\w+\]\s*)?(?P<name>[^\W\d_]+(?:\s+[^\W\d_']+){0,4})"
@@ -246,9 +265,13 @@ def parse_report(
     """`author`: the sender's name; a pasted message under another name is not their work."""
     # "VNeID 7/7 hộ": all seven, not the 7th of July.
     text = _ALL_OF.sub(r"\1\3", text)
-    # "bổ sung do chưa gửi", "quên báo": the report was late, the work was done.
+    # "bổ sung do chưa gửi", "quên báo", "gửi lại vì mạng lag": about the message, not the work.
     text = _LATE.sub(lambda m: " " * len(m.group()), text)
+    text = _RESENT.sub(lambda m: " " * len(m.group()), text)
     folded = fold(text)
+    other = _campaign(folded, matcher)
+    if other is not None:
+        return Problem("unknown_campaign", {"key": clean(text)[other[0] : other[1]]})
     pasted = pasted_from(text)
     if pasted is not None and author is not None and key(pasted) != key(author):
         return Problem("ask_proxy")
