@@ -21,7 +21,7 @@ from handlers.richtext import Rich, Span, b, code, fmt, i, mention
 from storage import config, people, reports, units
 from storage.folding import clean as clean_text
 from storage.folding import fold, key
-from storage.models import Indicator, Report, Unit
+from storage.models import Indicator, Unit
 from storage.reports import ALL_TIME
 
 MY_REPORTS = 10
@@ -292,16 +292,16 @@ _TWIN_WITHIN = timedelta(days=7)
 
 async def _twin(
     ctx: Ctx, unit: Unit, *, day: date, values: dict[int, int], resend: bool
-) -> Report | None:
+) -> reports.DayReport | None:
     """The sender's live report in the unit for the same day with the same figures (or, when
     the text says it is a resend, any of theirs of that day): stored already."""
     assert unit.id is not None  # noqa: S101 (stored)
-    for report, stored in await reports.of_day(
+    for report in await reports.of_day(
         ctx.session, person_id=ctx.person.id, unit_id=unit.id, day=day,
         since=ctx.now - _TWIN_WITHIN,
     ):  # fmt: skip
-        same = {k: v for k, v in stored.items() if v} == {k: v for k, v in values.items() if v}
-        if same or resend:
+        stored = {k: v for k, v in report.values.items() if v}
+        if stored == {k: v for k, v in values.items() if v} or resend:
             return report
     return None
 
@@ -309,7 +309,7 @@ async def _twin(
 async def _ask_twice(
     ctx: Ctx,
     unit: Unit,
-    twin: Report,
+    twin: reports.DayReport,
     indicators: Sequence[Indicator],
     parsed: ParsedReport,
     day: date,
@@ -317,8 +317,7 @@ async def _ask_twice(
     source: str,
 ) -> Stored:
     """The same figures again: nothing is stored twice unless the member says it is new work."""
-    assert twin.id is not None  # noqa: S101 (stored)
-    before = await reports.values_of(ctx.session, report_id=twin.id)
+    before = twin.values
     when = twin.created_at.astimezone(ctx.tz)
     rich = Rich().add(
         "ℹ️ ",

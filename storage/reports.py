@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -187,14 +188,22 @@ async def last_of_person(
     return rows.first()
 
 
+@dataclass(frozen=True)
+class DayReport:
+    id: int
+    created_at: datetime
+    values: dict[int, int]
+
+
 async def of_day(
     session: AsyncSession, *, person_id: str, unit_id: int, day: date, since: datetime
-) -> list[tuple[Report, dict[int, int]]]:
+) -> list[DayReport]:
     """The person's live reports in the unit dated `day` and sent after `since`, newest first,
-    with their values: what a report sent again would count twice."""
+    with their values, in one statement: what a report sent again would count twice."""
     rows = (
         await session.exec(
-            select(Report)
+            select(Report.id, Report.created_at, ReportValue.indicator_id, ReportValue.value)
+            .outerjoin(ReportValue, col(ReportValue.report_id) == col(Report.id))
             .where(
                 Report.person_id == person_id,
                 Report.unit_id == unit_id,
@@ -203,14 +212,16 @@ async def of_day(
                 col(Report.created_at) >= since,
             )
             .order_by(col(Report.created_at).desc(), col(Report.id).desc())
-            .limit(20)
+            .limit(200)
         )
     ).all()
-    found: list[tuple[Report, dict[int, int]]] = []
-    for report in rows:
-        assert report.id is not None  # noqa: S101 (stored)
-        found.append((report, await values_of(session, report_id=report.id)))
-    return found
+    found: dict[int, DayReport] = {}
+    for report_id, created_at, indicator_id, value in rows:
+        assert report_id is not None  # noqa: S101 (stored)
+        entry = found.setdefault(report_id, DayReport(report_id, created_at, {}))
+        if indicator_id is not None:
+            entry.values[indicator_id] = value
+    return list(found.values())
 
 
 async def withdraw(session: AsyncSession, *, report: Report, unit: Unit) -> dict[int, int]:

@@ -69,7 +69,7 @@ async def test_what_a_failed_update_wrote_is_not_kept(
         assert found.one()[0] == 1
 
 
-async def test_a_known_member_reports_in_eight_statements(deps: Deps) -> None:
+async def test_a_known_member_reports_in_nine_statements(deps: Deps) -> None:
     room = ChatRoom(deps, "tg:-7003")
     await room.say(ADMIN, "/lien_ket xa=20791 thon=Thôn An Phú ho=200")
     await room.say(LAN, "/bao_cao ho=1")
@@ -77,8 +77,9 @@ async def test_a_known_member_reports_in_eight_statements(deps: Deps) -> None:
     with statements(deps.sessions.kw["bind"]) as seen:
         assert "Đã ghi" in await room.say(LAN, "/bao_cao ho=2 app=1")
     # The update's key, the configuration's version, the message's report (an edit would find
-    # it), the unit's totals, the membership, the report, its values, the totals.
-    assert len(seen) <= 8, seen
+    # it), the unit's totals, the member's reports of the day (the same figures sent again are
+    # asked about, issue 25), the membership, the report, its values, the totals.
+    assert len(seen) <= 9, seen
 
 
 async def _village_id(deps: Deps, chat_id: str) -> int:
