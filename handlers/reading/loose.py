@@ -61,7 +61,7 @@ KINDS_OF_WORK = {
     "ve ne ai di": "cai app", "vi en ai di": "cai app", "v neid": "cai app",
     "app cong dan": "cai app", "dinh danh dien tu": "cai app", "cai dinh danh": "cai app",
     "ky so": "chu ky so", "chu ki so": "chu ky so", "cks": "chu ky so",
-    "len san": "thuong mai dien tu", "shopee": "thuong mai dien tu",
+    "len san": "thuong mai dien tu", "vo so": "thuong mai dien tu", "shopee": "thuong mai dien tu",
     "tiktok": "thuong mai dien tu", "lazada": "thuong mai dien tu",
     "ban hang online": "thuong mai dien tu", "ban online": "thuong mai dien tu",
     "tmdt": "thuong mai dien tu", "postmart": "thuong mai dien tu",
@@ -104,7 +104,7 @@ _NOT_DONE = NEGATION_PAIRS | frozenset(
 )  # fmt: skip
 # Whole-text reasons no second reading is tried: the careful reader's question stands.
 _NEVER = re.compile(
-    r"\?|\b(?:vi du|vd|thay cho|bao cao ho|tong cong|may bua|may hom|ca tuan|suot tuan|"
+    r"\?|\b(?:vi du|vd|thay cho|bao cao ho|may bua|may hom|ca tuan|suot tuan|"
     r"mot so|vai|tong hop|chuyen tiep|chuyen tin|tin nhan cua|forward|fw|fwd)\b|"
     r"\d\s*[-–]\s*\d+\s*/\s*\d|\bbao\s*cao\s+(?:gium|dum|giup|thay|ho)\b"
 )
