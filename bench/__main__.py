@@ -1,5 +1,6 @@
-"""`python -m bench [--quick] [--parts ingest,presses,boards,memory,fanout,dashboard]`: ingest
-against a bare echo bot, button presses of guided reports, boards at national scale at two
+"""`python -m bench [--quick] [--parts ingest,presses,guided,boards,memory,fanout,dashboard]`:
+ingest against a bare echo bot, button presses of guided reports (many groups, and eight
+members of one group under Telegram's limits), boards at national scale at two
 report volumes, peak memory of `tcns run` over the national dataset, a leaderboard round to
 thousands of groups at ten times Telegram's limits, a commune's web dashboard. Prints each
 table and writes BENCHMARKS.md. `--quick` is a smoke run of every part (CI runs it); its
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bench import bomb, cost, dashboard, fanout, ingest, memory, pages, presses
+from bench import bomb, cost, dashboard, fanout, guided, ingest, memory, pages, presses
 from bench.groups import fresh_database
 from bench.national import Shape, build
 from handlers import i18n
@@ -52,7 +53,7 @@ async def _timed(fn: Callable[[], Awaitable[object]], runs: int) -> float:
     return statistics.median(samples)
 
 
-PARTS = ("ingest", "presses", "boards", "memory", "fanout", "dashboard", "pages", "bomb")
+PARTS = ("ingest", "presses", "guided", "boards", "memory", "fanout", "dashboard", "pages", "bomb")
 Table = list[tuple[str, dict[str, float]]]  # (column heading, figure -> value)
 
 
@@ -151,6 +152,11 @@ def main() -> int:
         table = [(heading, asyncio.run(presses.measure(taps, workdir)))]
         _print("Button presses", table)
         sections.append(("Button presses", table))
+    if "guided" in parts:
+        table = asyncio.run(guided.measure_both(2 if args.quick else 8, workdir,
+                                                paced=not args.quick))  # fmt: skip
+        _print("Guided reports in one group", table)
+        sections.append(("Guided reports in one group", table))
     if "boards" in parts or "memory" in parts:
         boards: Table = []
         held: Table = []
@@ -231,6 +237,12 @@ def verdicts(sections: dict[str, Table]) -> list[str]:
     for heading, figures in sections.get("Button presses", []):
         say(f"press answered, slowest, {heading}", figures["answered max (ms)"], 1000, " ms",
             most=True)  # fmt: skip
+    for heading, figures in sections.get("Guided reports in one group", []):
+        say(f"messages into the group per guided report, {heading}",
+            figures["messages sent per report"], 2, "", most=True)  # fmt: skip
+        say(f"answers of 429, {heading}", figures["answers of 429"], 0, "", most=True)
+        say(f"press answered, slowest, {heading}", figures["press → answered max (s)"], 1, " s",
+            most=True)  # fmt: skip
     for heading, figures in sections.get("Boards at scale", []):
         say(f"commune board, {heading}", figures["commune board (ms)"], 50, " ms", most=True)
         say(f"national rollup, {heading}", figures["national rollup (ms)"], 5000, " ms",
@@ -287,6 +299,18 @@ DESCRIPTIONS = {
         "question is on the server; `python -m bench.presses N`. Latency: the press offered to "
         "the bot → its `answerCallbackQuery` accepted, and → the card edited. Goal: every press "
         "answered within 1 s."
+    ),
+    "Guided reports in one group": (
+        "Eight members of one village group tap through guided reports at once — `/bao_cao`, "
+        'the Report button, "1" for each of the six questions, Record, each press once the '
+        "card shows the previous one's step — through `tcns run` (SQLite on a file) against "
+        "the sandbox Bot API enforcing Telegram's limits (30 messages a second, 20 a minute "
+        "into a group; edits, deletions and answers to presses not counted). Messages, edits "
+        "and deletions into the group per report; latency: the press offered to the bot → its "
+        "`answerCallbackQuery` accepted, and → the card showing the next step. Twice: tcns at "
+        "its default pace (Telegram's limits, an edit or a deletion taking a group slot as a "
+        "message does), and with its group pace lifted. `python -m bench.guided [MEMBERS]`. "
+        "Goals: at most 2 messages a report, no 429, every press answered within 1 s."
     ),
     "Ingest": (
         "Reports end to end through `tcns run` (python-telegram-bot, inbox, handlers, SQLite on a "

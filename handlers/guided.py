@@ -8,10 +8,15 @@ report. Flows are rows (storage/flows.py): they survive a restart and expire aft
 `SILENCE` without an answer.
 
 Where the platform has buttons (Telegram), the flow lives in one message with buttons, the
-"card", edited from step to step; in a group each question also comes as a reply request
-(ForceReply, aimed at the owner: the bot sees the answer in privacy mode), replaced at each
-step and deleted at the end. Without buttons (Zalo), each question is a text message and the
-answers are words: a number, "bo qua", "huy", "ghi"/"dung", "sua".
+"card", edited from step to step. A group allows 20 messages a minute, shared by everyone in
+it: there a guided report sends two (the offer under `/bao_cao` and the card) and edits the
+card for everything else, its confirmation included. A number no button offers is typed: the
+card's "Type a number" sends a reply request (ForceReply, aimed at the owner: the bot sees the
+answer in privacy mode), deleted once answered; a reply to the card answers too. A card that
+stops being the flow's (started again below, replaced by a typed report, closed for silence)
+says so. In a private chat a typed answer brings the next question as a new card below it.
+Without buttons (Zalo), each question is a text message and the answers are words: a number,
+"bo qua", "huy", "ghi"/"dung", "sua".
 
 Only the person who started a flow may press its buttons; a start button ("go") is anyone's.
 """
@@ -51,9 +56,10 @@ _SILENT_MINUTES = int(SILENCE.total_seconds() // 60)
 COMMON = (0, 1, 2, 3, 5, 10)
 START = report.START
 UNDO = report.UNDO_PREFIX
-# "g12:v5:3" answers 5 to question 3 (0-based) of flow 12, "g12:s:3" skips it, "g12:ok"
-# records … (see `_act`). A question's buttons name it: a second tap on a card not yet edited
-# (Telegram's edit waits behind the group's pace) must not answer the next question too.
+# "g12:v5:3" answers 5 to question 3 (0-based) of flow 12, "g12:s:3" skips it, "g12:t:3"
+# asks for it to be typed, "g12:ok" records … (see `_act`). A question's buttons name it: a
+# second tap on a card not yet edited (Telegram's edit waits behind the group's pace) must not
+# answer the next question too.
 FLOW = "g"
 _DATA = re.compile(rf"{FLOW}(\d+):(\w+)(?::(\d+))?")
 
@@ -245,7 +251,9 @@ async def _step(ctx: Ctx, view: _View) -> Rich:
     rich.add(b(_question(ind)))
     rich.extend(_need(item, view.unit))
     rich.extend(_so_far(view))
-    if ctx.msg.buttons:
+    if ctx.msg.buttons and not ctx.is_private:
+        rich.add(i(_("Press a number, or “Type a number” to answer with another.")))
+    elif ctx.msg.buttons:
         rich.add(i(_("Press a number, or answer with another number.")))
     else:
         rich.add(i(_("Send a number, 0 if none, or 'skip'. 'cancel' stops.")))
@@ -259,15 +267,15 @@ async def _step(ctx: Ctx, view: _View) -> Rich:
     return rich
 
 
-def _step_buttons(flow: Flow) -> Buttons:
+def _step_buttons(flow: Flow, *, typed: bool = True) -> Buttons:
+    """The question's buttons; `typed`: with "Type a number" (a group's way to a reply
+    request, which a private chat does not need)."""
     prefix, step = f"{FLOW}{flow.id}:", f":{flow.step}"
-    return (
-        tuple(Button(str(v), f"{prefix}v{v}{step}") for v in COMMON),
-        (
-            Button("⏭ " + _("Skip"), f"{prefix}s{step}"),
-            Button("✖️ " + _("Cancel"), f"{prefix}x"),
-        ),
-    )
+    row = [Button("⏭ " + _("Skip"), f"{prefix}s{step}")]
+    if typed:
+        row.append(Button("✍️ " + _("Type a number"), f"{prefix}t{step}"))
+    row.append(Button("✖️ " + _("Cancel"), f"{prefix}x"))
+    return (tuple(Button(str(v), f"{prefix}v{v}{step}") for v in COMMON), tuple(row))
 
 
 def _values(view: _View) -> dict[str, int]:
@@ -372,9 +380,19 @@ class _Out:
     def text(self, rich: Rich, *, quote: bool = False) -> None:
         self.replies.append(Reply(rich, quote=quote and self.group))
 
-    def card(self, flow: Flow, rich: Rich, buttons: Buttons, *, fresh: bool = False) -> None:
+    def card(
+        self,
+        flow: Flow,
+        rich: Rich,
+        buttons: Buttons,
+        *,
+        fresh: bool = False,
+        retire: Rich | None = None,
+    ) -> None:
         """The flow's message with buttons: the pressed one (or the kept one) edited, or a new
-        one (`fresh`: at the bottom of the chat, where the person is looking)."""
+        one (`fresh`: at the bottom of the chat, where the person is looking). The old one then
+        loses its buttons, and says `retire` instead of what it said (given when it is no
+        longer the flow's; a private chat's last question keeps its text)."""
         if not self.buttons:
             self.text(rich, quote=True)
             return
@@ -382,7 +400,7 @@ class _Out:
             fresh = True  # a typed answer in a private chat: the next question below it
         target = None if fresh else (self._pressed() or flow.card_id)
         if fresh and flow.card_id is not None:
-            self.replies.append(Reply(Rich(), edit=flow.card_id))  # the old one loses its keys
+            self.replies.append(Reply(retire or Rich(), quote=False, edit=flow.card_id))
         assert flow.id is not None  # noqa: S101 (stored)
         # Kept once sent, and when an edit finds its message gone and it is sent anew.
         remember = Remember(flow.id, "card") if buttons else None
@@ -416,13 +434,25 @@ class _Out:
             rich = Rich(list(note.lines)).extend(rich)
         typed = self.ctx.msg.press_id is None
         flow.asks += 1
+        flow.ask_id = flows.ASKING  # on its way: a reply to the bot's message answers
         remember = Remember(flow.id, "ask", flow.asks)
         self.replies.append(Reply(rich, quote=typed, ask=hint[:64], remember=remember))
 
     def drop_ask(self, flow: Flow) -> None:
-        if flow.ask_id is not None:
-            self.replies.append(Reply(Rich(), delete=flow.ask_id))
-            flow.ask_id = None
+        """The reply request goes: deleted, or (still on its way) deleted once it is out."""
+        if flow.ask_id is None:
+            return
+        sent = flows.ask_message(flow)
+        if sent is not None:
+            self.replies.append(Reply(Rich(), delete=sent))
+        flow.ask_id = None
+        flow.asks += 1  # one still on its way is no longer wanted (`flows.remember`)
+
+    def retire(self, flow: Flow, rich: Rich, buttons: Buttons = ()) -> None:
+        """The flow's card, where the platform has one, says `rich` instead of its question
+        or confirmation, with `buttons` instead of the flow's (a flow ended elsewhere)."""
+        if self.buttons and flow.card_id is not None:
+            self.replies.append(Reply(rich, quote=False, buttons=buttons, edit=flow.card_id))
 
     def _pressed(self) -> str | None:
         if self.ctx.msg.press_id is None:
@@ -483,13 +513,16 @@ async def start(ctx: Ctx) -> list[Reply]:
     if flow is not None and not _fresh(ctx, flow):
         flows.end(flow, "expired", now=ctx.now)
         out.drop_ask(flow)
+        expired = await _view(ctx, flow)
+        out.retire(flow, _expired_notice(expired.owner if expired is not None else ""))
         flow = None
     if flow is not None:
         view = await _view(ctx, flow)
         if view is not None:
             out.answer(_("Your report is still open: here it is again."))
             flow.touched_at = ctx.now
-            await _show(out, view, fresh=True)
+            moved = fmt(_("{name}'s guided report goes on in the card below."), name=view.owner)
+            await _show(out, view, fresh=True, retire=Rich().add("⬇️ ", moved))
             return out.replies
     indicators = await config.indicators_for(ctx.session, unit=unit)
     if not indicators:
@@ -514,20 +547,23 @@ async def start(ctx: Ctx) -> list[Reply]:
     return out.replies
 
 
-async def _show(out: _Out, view: _View, *, fresh: bool = False) -> None:
+async def _show(
+    out: _Out, view: _View, *, fresh: bool = False, retire: Rich | None = None
+) -> None:
     """The flow as it stands now: the question, the choice of what to change, or the
-    confirmation."""
+    confirmation. A reply request for an earlier question goes (one is sent only when asked
+    for, `_act`'s "t")."""
     flow, ctx = view.flow, out.ctx
-    if flow.mode in ("ask", "fix") and view.current is not None:
-        out.card(flow, await _step(ctx, view), _step_buttons(flow), fresh=fresh)
-        out.ask(flow, view)
-        return
     out.drop_ask(flow)
+    if flow.mode in ("ask", "fix") and view.current is not None:
+        buttons = _step_buttons(flow, typed=out.group)
+        out.card(flow, await _step(ctx, view), buttons, fresh=fresh, retire=retire)
+        return
     if flow.mode == "choose":
-        out.card(flow, _choose(ctx, view), _choose_buttons(view), fresh=fresh)
+        out.card(flow, _choose(ctx, view), _choose_buttons(view), fresh=fresh, retire=retire)
         return
     flow.mode = "confirm"
-    out.card(flow, _confirm(ctx, view), _confirm_buttons(flow), fresh=fresh)
+    out.card(flow, _confirm(ctx, view), _confirm_buttons(flow), fresh=fresh, retire=retire)
 
 
 # --- answers ----------------------------------------------------------------------------
@@ -566,13 +602,18 @@ async def on_press(ctx: Ctx) -> list[Reply]:
                 "was recorded. Press “Report” to start again."
             )
             out.answer(waited.format(minutes=_SILENT_MINUTES), alert=True)
+            view = await _view(ctx, flow)
+            notice = _expired_notice(view.owner if view is not None else "")
+            # The card says so, with the button to start again, instead of its question.
+            out.replies.append(
+                Reply(notice, quote=False, buttons=start_button(), edit=out._pressed())
+            )
         elif flow.outcome == "recorded":
             # A second tap on "Ghi": its message already shows the report, with its undo.
             out.answer(_("This report is already recorded."))
-            return out.replies
         else:
+            # A tap before the card's closing edit reached it: that edit is on its way.
             out.answer(_("This report is already closed."), alert=True)
-        out.replies.append(Reply(Rich(), edit=out._pressed()))  # its buttons go
         return out.replies
     view = await _view(ctx, flow)
     if view is None:
@@ -601,6 +642,12 @@ async def _act(out: _Out, view: _View, action: str) -> None:
             fmt(_("Guided report of {name} cancelled; nothing was recorded."), name=view.owner),
         )
         out.card(flow, text, ())
+        return
+    if action == "t":
+        # In a group: the question as a reply request, for a number no button offers.
+        if flow.mode in ("ask", "fix") and view.current is not None and flow.ask_id is None:
+            out.ask(flow, view)
+        out.answer(_("Reply to the question below with a number."))
         return
     if action == "ok":
         if flow.mode != "confirm":
@@ -772,7 +819,9 @@ async def _typed(ctx: Ctx, flow: Flow, *, command: bool = False) -> list[Reply] 
         flows.end(flow, "expired", now=ctx.now)
         out.drop_ask(flow)
         view = await _view(ctx, flow)
-        out.text(_expired_notice(view.owner if view is not None else ""), quote=True)
+        notice = _expired_notice(view.owner if view is not None else "")
+        out.retire(flow, notice)  # the card stops asking
+        out.text(notice, quote=True)
         return out.replies
     view = await _view(ctx, flow)
     if view is None:
@@ -966,9 +1015,9 @@ def _answers_flow(ctx: Ctx, flow: Flow) -> bool:
     if ctx.is_private or not ctx.msg.buttons:
         return True
     asking = flow.mode in ("ask", "fix")
-    if flow.card_id is None or (asking and flow.ask_id is None):
+    if flow.card_id is None or (asking and flow.ask_id == flows.ASKING):
         return ctx.msg.reply_to_bot is not None
-    return ctx.msg.reply_to_bot in (flow.card_id, flow.ask_id)
+    return ctx.msg.reply_to_bot in (flow.card_id, flows.ask_message(flow))
 
 
 def _command_like(ctx: Ctx) -> bool:
@@ -1035,8 +1084,8 @@ class Closed:
     flow_id: int
     rich: Rich
     buttons: Buttons
-    card_id: str | None  # the flow's card, to lose its buttons
-    ask_id: str | None  # its question, to go
+    card_id: str | None  # the flow's card: it says `rich`, with `buttons`, instead
+    ask_id: str | None  # its reply request, to go
 
 
 async def expire(
@@ -1054,5 +1103,6 @@ async def expire(
             rich = _expired_notice(mention(flow.person_id, name))
             buttons = start_button()
         assert flow.id is not None  # noqa: S101 (stored)
-        out.append(Closed(flow.chat_id, flow.id, rich, buttons, flow.card_id, flow.ask_id))
+        ask_id = flows.ask_message(flow)
+        out.append(Closed(flow.chat_id, flow.id, rich, buttons, flow.card_id, ask_id))
     return out

@@ -13,6 +13,15 @@ from storage.models import Flow
 
 Answers = dict[str, int | None]  # indicator code -> value, None when skipped
 
+# `Flow.ask_id` while a reply request is on its way and its message id not known yet.
+ASKING = "asking"
+
+
+def ask_message(flow: Flow) -> str | None:
+    """The id of the flow's reply request (ForceReply) in the chat; None when there is none or
+    it is still on its way."""
+    return None if flow.ask_id == ASKING else flow.ask_id
+
 
 def _key(chat_id: str, person_id: str) -> str:
     return f"{chat_id} {person_id}"
@@ -129,7 +138,7 @@ async def remember(
     """The id of a message just sent for the flow, so that the next step edits or deletes it.
     False when the message is no longer wanted: the flow ended, or (a question) a later one
     was asked meanwhile or none is any more, the person having answered faster than this one
-    was sent. One
+    was sent (or it was withdrawn: `Flow.asks` moved on). One
     conditional statement, so that it cannot undo a step written meanwhile."""
     stmt = update(Flow).where(col(Flow.id) == flow_id, col(Flow.ended_at).is_(None))
     if slot == "card":

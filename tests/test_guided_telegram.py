@@ -1,6 +1,7 @@
 """Guided reports through python-telegram-bot against the sandbox Bot API, in a group in
 privacy mode: a tap to start, one question at a time (by reply and by button), skip, change,
-record once, a restart in the middle, undo; and every keyboard the bot sent within the limits."""
+record once, a restart in the middle, undo; two messages into the group a report, however many
+members report at once; and every keyboard the bot sent within the limits."""
 
 from __future__ import annotations
 
@@ -122,9 +123,21 @@ async def settled(running: app.Running, owner: int = LAN) -> None:
         while True:
             async with running.deps.sessions() as s:
                 flow = (await s.exec(select(Flow).where(Flow.person_id == f"tg:{owner}"))).one()
-            if flow.ask_id is not None and flow.card_id is not None:
+            if (flow.ask_id or "").isdigit() and flow.card_id is not None:
                 return
             await asyncio.sleep(0.02)
+
+
+def sends(fake: FakeTelegram, chat: int, since: int = 0) -> list[Sent]:
+    """The messages the bot sent into the chat (not edits, not deletions) from `since` on in
+    the server's log, leaving out the reply requests a member asked for."""
+    return [
+        s
+        for s in fake.sent[since:]
+        if s.chat_id == chat
+        and s.method == "sendmessage"
+        and not (_markup(s) or {}).get("force_reply")
+    ]
 
 
 async def count(running: app.Running, model: Any) -> int:
@@ -147,15 +160,20 @@ async def test_a_guided_report_in_a_group(
         assert offer.message_id is not None
         assert [t for t, _d in fake.buttons(HA_LAM, offer.message_id)] == ["📝 Báo cáo"]
 
+        started = next(n for n, s in enumerate(fake.sent) if s is offer)  # the report's start
         answer = await press(fake, HA_LAM, LAN, offer.message_id, "go")
         assert answer["show_alert"] is False
         card = await fake.until(lambda: card_in(fake, HA_LAM))
-        await fake.until(lambda: asks(fake, HA_LAM))
         text = text_of(fake, card)
         assert "câu 1/6" in text, text  # the six national indicators, in plan order
         assert "Hộ được hướng dẫn hôm nay?" in text
         assert "còn 160 hộ để đạt 80%" in text, text
-        ask = asks(fake, HA_LAM)[-1]
+        assert "“Gõ số”" in text  # how to answer with a number no button offers
+        # No reply request until she asks for one: a question costs the group no message.
+        assert asks(fake, HA_LAM) == []
+        typing = await press(fake, HA_LAM, LAN, card, data_of(fake, HA_LAM, card, "t"))
+        assert "Trả lời câu hỏi bên dưới" in typing["text"]
+        ask = await fake.until(lambda: next(iter(asks(fake, HA_LAM)), None))
         force = _markup(ask)
         assert force == {
             "force_reply": True,
@@ -174,9 +192,9 @@ async def test_a_guided_report_in_a_group(
         before = len(fake.sent)
         await fake.user_sends(HA_LAM, LAN, "5 hộ ạ", reply_to=ask.message_id)
         await fake.until(lambda: "câu 2" in text_of(fake, card))
-        await fake.until(lambda: len(asks(fake, HA_LAM)) == 1 and asks(fake, HA_LAM)[0] is not ask)
-        assert fake.message(HA_LAM, ask.message_id or 0) is None  # the old question went
+        await fake.until(lambda: fake.message(HA_LAM, ask.message_id or 0) is None)
         assert any(s.method == "deletemessage" for s in fake.sent[before:])
+        assert asks(fake, HA_LAM) == []  # the next question is on the card only
 
         # Question 2 by button.
         await press(fake, HA_LAM, LAN, card, data_of(fake, HA_LAM, card, "v2"))
@@ -191,6 +209,7 @@ async def test_a_guided_report_in_a_group(
         # Question 3 skipped, question 4 by reply in words, 5 by button, 6 skipped.
         await press(fake, HA_LAM, LAN, card, data_of(fake, HA_LAM, card, "s"))
         await fake.until(lambda: "câu 4" in text_of(fake, card))
+        await press(fake, HA_LAM, LAN, card, data_of(fake, HA_LAM, card, "t"))
         ask = await fake.until(
             lambda: next((a for a in asks(fake, HA_LAM) if "chữ ký số" in (a.text or "")), None)
         )
@@ -226,6 +245,13 @@ async def test_a_guided_report_in_a_group(
         assert "đã được ghi" in fake.callbacks[second]["answer"]["text"]
         labels = [t for t, _d in fake.buttons(HA_LAM, card)]
         assert labels == ["↩️ Hoàn tác", "📝 Báo cáo"]
+        # Into the group, the whole report sent two messages: the offer and the card, edited
+        # from the first question to the confirmation; and the two reply requests she asked
+        # for, each deleted once answered.
+        assert [s.message_id for s in sends(fake, HA_LAM, started)] == [offer.message_id, card]
+        requests = [s for s in fake.sent[started:] if (_markup(s) or {}).get("force_reply")]
+        assert len(requests) == 2
+        assert asks(fake, HA_LAM) == []
 
         # The same totals a typed report would have made, seen by /tien_do.
         out = await talk.say(HA_LAM, HUNG, "/tien_do")
@@ -275,6 +301,9 @@ async def test_second_start_continues_and_typed_report_replaces_the_flow(
         again = await fake.until(lambda: newer_card(fake, card, "Lan"))
         assert "câu 2" in text_of(fake, again)
         assert await count(running, Flow) == 2
+        # The card left behind says where the report went, not its question.
+        await fake.until(lambda: "tiếp tục ở tin nhắn bên dưới" in text_of(fake, card))
+        assert "câu 2" not in text_of(fake, card)
 
         # A typed report in the middle ends the flow and is recorded as typed.
         await fake.user_sends(HA_LAM, LAN, "/bao_cao ho=7")
@@ -282,6 +311,7 @@ async def test_second_start_continues_and_typed_report_replaces_the_flow(
             lambda: any("Đã ghi cho" in (m.text or "") for m in fake.messages_to(HA_LAM))
         )
         await fake.until(lambda: fake.buttons(HA_LAM, again) == [])
+        assert "Đã đóng báo cáo từng bước" in text_of(fake, again)
         assert await totals(running) == {"ho": 7}
         async with running.deps.sessions() as s:
             outcomes = sorted(str(f.outcome) for f in (await s.exec(select(Flow))).all())
@@ -419,8 +449,8 @@ async def test_taps_and_replies_that_could_go_wrong(
 ) -> None:
     """A double tap on a figure answers one question; a reply whose question's id the bot
     does not have yet still answers; a misspelt command sent as a reply to the bot is still
-    corrected; a flow left alone for half an hour is closed, its card collapsed, its question
-    deleted and the chat told once."""
+    corrected; a flow left alone for half an hour is closed, its question deleted and its
+    card saying so, once, with the button to start again."""
     running = await app.start(settings_for(fake, database_url), schedule=False, clock=clock)
     lift_group_limit(fake, running)
     talk = Talk(fake)
@@ -442,6 +472,7 @@ async def test_taps_and_replies_that_could_go_wrong(
 
         # A reply that is no answer: the question asked again in place of the last one, not
         # one more message in the group.
+        await press(fake, HA_LAM, LAN, card, data_of(fake, HA_LAM, card, "t"))
         await fake.until(lambda: any("cài ứng dụng" in (a.text or "") for a in asks(fake, HA_LAM)))
         await settled(running)
         question = asks(fake, HA_LAM)[-1]
@@ -454,9 +485,6 @@ async def test_taps_and_replies_that_could_go_wrong(
         assert len(asks(fake, HA_LAM)) == 1
 
         # The bot lost the ids of its messages (a failed write): a reply to its card answers.
-        await fake.until(
-            lambda: any("hướng dẫn" not in (a.text or "") for a in asks(fake, HA_LAM))
-        )
         await settled(running)
         async with running.deps.sessions() as s:
             flow = (await s.exec(select(Flow))).one()
@@ -468,6 +496,13 @@ async def test_taps_and_replies_that_could_go_wrong(
             lambda: "câu 3" in text_of(fake, card) or bool(newer_card(fake, card, "Lan"))
         )
         assert await flow_state(running) == (2, '{"app": 3, "ho": 2}')
+        # (The question asked again above stays: its id was lost with the card's.)
+        assert len(asks(fake, HA_LAM)) == 1
+        # A reply request for question 3, on the card sent after the lost write.
+        third = await fake.until(lambda: newer_card(fake, card, "Lan"))
+        await press(fake, HA_LAM, LAN, third, data_of(fake, HA_LAM, third, "t"))
+        await fake.until(lambda: any("thanh toán" in (a.text or "") for a in asks(fake, HA_LAM)))
+        await settled(running)
 
         # "/bao-cao ho=2" as a reply to the bot: corrected, as it is when it is no reply.
         await fake.user_sends(HA_LAM, HUNG, "/bao-cao ho=2", reply_to=offer)
@@ -476,7 +511,8 @@ async def test_taps_and_replies_that_could_go_wrong(
         )
         assert await count(running, Report) == 0
 
-        # Half an hour of silence: closed, said once, the question gone, the card without keys.
+        # Half an hour of silence: closed, said once on the card, the question gone.
+        before = len(sends(fake, HA_LAM))
         clock.advance(minutes=31)
         assert await jobs.close_silent_flows(running.deps, clock()) == 1
         assert await jobs.close_silent_flows(running.deps, clock()) == 0
@@ -487,21 +523,82 @@ async def test_taps_and_replies_that_could_go_wrong(
             lambda: all("thanh toán" not in (a.text or "") for a in asks(fake, HA_LAM))
         )
         assert len(asks(fake, HA_LAM)) == 1
-        # The card sent after the lost write is the one the flow knows: it loses its keys.
-        # (The first card keeps them, its id forgotten; a tap there is answered as stale.)
-        newest = max(
-            s.message_id or 0
-            for s in fake.posts_to(HA_LAM)
-            if s.method == "sendmessage"
-            and "câu 3" in (s.text or "")
-            and "Báo cáo của" in (s.text or "")
-        )
-        assert fake.buttons(HA_LAM, newest) == []
-        notices = [m for m in fake.messages_to(HA_LAM) if "chờ quá 30 phút" in (m.text or "")]
-        assert len(notices) == 1
+        # The card sent after the lost write is the one the flow knows: it becomes the notice,
+        # with the button to start again. (The first card keeps its keys, its id forgotten; a
+        # tap there is answered as stale.)
+        await fake.until(lambda: "chờ quá 30 phút" in text_of(fake, third))
+        assert "câu 3" not in text_of(fake, third)
+        assert [d for _t, d in fake.buttons(HA_LAM, third)] == ["go"]
+        assert len(sends(fake, HA_LAM)) == before  # told on the card, not in a new message
         assert await totals(running) == {}
         assert fake.errors == []
         assert_keyboards_ok(fake)
+    finally:
+        await fake.wake_pollers()
+        await running.stop()
+
+
+async def test_eight_members_reporting_at_once_send_two_messages_each(
+    fake: FakeTelegram, database_url: str, clock: Clock
+) -> None:
+    """Eight members of one group tap through guided reports at once, each step of each
+    report interleaved with the others': every report sends the group two messages (its offer
+    and its card, edited from the first question to the recorded confirmation), so the eight
+    fit in Telegram's 20 messages a minute into a group, which the sandbox enforces here."""
+    running = await app.start(settings_for(fake, database_url), schedule=False, clock=clock)
+    assert running.telegram is not None
+    running.telegram.pacer.per_group_minute = 10_000  # the bot's own pace: the sandbox's counts
+    running.deps.flood.limit = 10_000
+    talk = Talk(fake)
+    team = {300 + k: f"TV{k:02d}" for k in range(1, 9)}
+    for user, name in team.items():
+        fake.add_user(user, "Thành viên", name)
+    try:
+        await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=200")
+        started = len(fake.sent)
+        for user in team:  # the offers one by one (sent at once, the bot may merge them)
+            await talk.say(HA_LAM, user, "/bao_cao")
+        offers = [s.message_id or 0 for s in sends(fake, HA_LAM, started)]
+        assert len(offers) == len(team)
+        assert all(fake.buttons(HA_LAM, offer) == [("📝 Báo cáo", "go")] for offer in offers)
+        starts = [
+            await fake.user_presses(HA_LAM, user, offer, "go")
+            for user, offer in zip(team, offers, strict=True)
+        ]
+        await fake.until(lambda: all(fake.callbacks[q]["answer"] for q in starts))
+
+        def cards_now() -> dict[int, int] | None:
+            found = {user: card_in(fake, HA_LAM, owner=name) for user, name in team.items()}
+            return {u: c for u, c in found.items() if c} if all(found.values()) else None
+
+        cards = await fake.until(cards_now)
+        assert len(set(cards.values())) == len(team)
+
+        async def round_(action: str, shows: str) -> None:
+            """Each member presses `action` on their card, all before any edit lands."""
+            queries = [
+                await fake.user_presses(HA_LAM, user, card, data_of(fake, HA_LAM, card, action))
+                for user, card in cards.items()
+            ]
+            await fake.until(lambda: all(fake.callbacks[q]["answer"] for q in queries))
+            await fake.until(lambda: all(shows in text_of(fake, c) for c in cards.values()))
+
+        for question in range(2, 7):
+            await round_("v1", f"câu {question}/6")
+        await round_("v1", "Sẽ ghi cho")
+        await round_("ok", "Đã ghi cho")
+
+        assert await count(running, Report) == len(team)
+        figures = await totals(running)
+        assert len(figures) == 6
+        assert set(figures.values()) == {len(team)}
+        sent = sends(fake, HA_LAM, started)
+        assert len(sent) == 2 * len(team)  # two messages a report
+        assert {s.message_id for s in sent} == set(offers) | set(cards.values())
+        assert all(fake.buttons(HA_LAM, c)[0][0] == "↩️ Hoàn tác" for c in cards.values())
+        assert asks(fake, HA_LAM) == []  # no reply request: nobody asked to type
+        assert fake.errors == []  # no 429: within the group's 20 a minute
+        assert all(q["answer"] is not None for q in fake.callbacks.values())
     finally:
         await fake.wake_pollers()
         await running.stop()

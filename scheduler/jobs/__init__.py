@@ -73,13 +73,11 @@ async def close_silent_flows(deps: Deps, at: datetime) -> int:
         closed = await guided.expire(session, deps, now=at)
         for flow in closed:
             period = f"f{flow.flow_id}"
-            if flow.card_id is not None:  # the card keeps its text and loses its buttons
-                card = Post(flow.chat_id, Rich(), edit_id=flow.card_id)
-                await enqueue(session, job=FLOWS, period=f"{period}c", posts=[card])
             if flow.ask_id is not None:
                 ask = Post(flow.chat_id, Rich(), delete_id=flow.ask_id)
                 await enqueue(session, job=FLOWS, period=f"{period}q", posts=[ask])
-            post = Post(flow.chat_id, flow.rich, buttons=flow.buttons)
+            # The card, where there is one, becomes the notice (sent anew if it is gone).
+            post = Post(flow.chat_id, flow.rich, buttons=flow.buttons, edit_id=flow.card_id)
             await enqueue(session, job=FLOWS, period=period, posts=[post])
     return len(closed)
 
