@@ -185,10 +185,14 @@ class World:
             elif value in (0, 1, 2, 3, 5, 10):
                 await self.press(chat, user, card, self._data(chat, card, f"v{value}"), str(value))
             else:
+                # Another number: "Gõ số" asks for it by reply (in a group only then).
+                typed = self._data(chat, card, "t")
+                await self.press(chat, user, card, typed, "✍️ Gõ số")
+                shown = self._text(chat, card)
                 ask = await self.fake.until(
                     functools.partial(self._ask, chat, text.split("\n")[1])
                 )
-                await self._reply(chat, user, ask, f"{value} hộ", card, text)
+                await self._reply(chat, user, ask, f"{value} hộ", card, shown)
 
     async def press(self, chat: int, user: int, message_id: int, data: str, label: str) -> None:
         before = len(self.fake.posts_to(chat))

@@ -238,6 +238,8 @@ async def on_reply(ctx: Ctx) -> list[Reply]:
         mine = offer is not None and offer.person_id == ctx.person.id and offer.done_at is None
         if offer is not None and mine and is_accept(text):
             return await accept(ctx, offer, stored_offers.readings(offer)[0])
+    if is_accept(text) and not _DIGIT.search(text):
+        return []  # "Dạ", "ok" to a reminder: heard, nothing to answer in a group
     unit = await ctx.unit()
     if unit is None:
         return ctx.reply(report.not_linked(ctx))

@@ -85,7 +85,8 @@ async def test_sigkill_mid_burst_loses_and_doubles_nothing(
     await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=100000", within=60)
 
     for n in range(REPORTS):
-        await fake.user_sends(HA_LAM, MEMBERS[n % len(MEMBERS)], "/bao_cao ho=1")
+        # A count of filings of its own each: the same figures again would be asked about.
+        await fake.user_sends(HA_LAM, MEMBERS[n % len(MEMBERS)], f"/bao_cao ho=1 dvc={n + 1}")
     async with asyncio.timeout(60):
         while (await _counts(database_url))[0] < REPORTS // 3:  # noqa: ASYNC110 (another process writes)
             await asyncio.sleep(0.05)
@@ -146,17 +147,18 @@ async def test_database_outage_mid_burst(
         )
         half = REPORTS // 2
         for n in range(half):
-            await fake.user_sends(HA_LAM, MEMBERS[n % len(MEMBERS)], "/bao_cao ho=1")
+            text = f"/bao_cao ho=1 dvc={n + 1}"  # no two the same: none is a resend
+            await fake.user_sends(HA_LAM, MEMBERS[n % len(MEMBERS)], text)
         async with asyncio.timeout(60):
             while (await _counts(database_url))[0] < half:  # noqa: ASYNC110 (another process writes)
                 await asyncio.sleep(0.05)
         proxy.cut()
         # Ten members report while the database is away, twice each.
         during = MEMBERS[:10]
-        for uid in during * 2:
-            await fake.user_sends(HA_LAM, uid, "/bao_cao ho=1")
+        for k, uid in enumerate(during * 2):
+            await fake.user_sends(HA_LAM, uid, f"/bao_cao ho=1 dvc={1000 + k}")
         for n in range(half - 2 * len(during)):
-            await fake.user_sends(HA_LAM, MEMBERS[10 + n % 20], "/bao_cao ho=1")
+            await fake.user_sends(HA_LAM, MEMBERS[10 + n % 20], f"/bao_cao ho=1 dvc={2000 + n}")
         await asyncio.sleep(OUTAGE_SECONDS)
         stored_during = (await _counts(database_url))[0]
         notices = [s for s in fake.messages_to(HA_LAM) if NOTICE in (s.text or "")]

@@ -35,7 +35,8 @@ async def test_a_burst_of_reports_is_all_recorded(deps: Deps, clock: Clock) -> N
     notice, and the chat is not buried."""
     room = await _village(deps)
     deps.flood = FloodGate()  # the real limit: twenty a minute
-    answers = [await room.say(LAN, "/bao_cao ho=1") for _ in range(30)]
+    # Each with its own count of filings: the same figures again would be asked about.
+    answers = [await room.say(LAN, f"/bao_cao ho=1 dvc={n}") for n in range(1, 31)]
     assert await _reports(deps) == 30
     assert all("Hộ được hướng dẫn +1" in a for a in answers[:20])
     assert "quá nhanh" in answers[20]
@@ -67,7 +68,7 @@ async def _backlog(deps: Deps, clock: Clock, spacing: float) -> list[list[Reply]
             chat_kind="group",
             sender_id=LAN.id,
             sender_name=LAN.name,
-            text="/bao_cao ho=1",
+            text=f"/bao_cao ho=1 dvc={payload['n'] + 1}",  # no two the same: no resend
             sent_at=sent_from + timedelta(seconds=payload["sent"]),
             message_key=f"tg:-1001:{1000 + payload['n']}",
             update_key=f"tg:update:{5000 + payload['n']}",

@@ -156,7 +156,9 @@ async def _reports(deps: Deps) -> int:
 
 async def test_a_round_of_reports_is_one_transaction(deps: Deps) -> None:
     chats = await _villages(deps, 3)
-    answered, commits = await _run(deps, [(c, "/bao_cao ho=1") for c in chats * 2])
+    answered, commits = await _run(
+        deps, [(c, f"/bao_cao ho=1 dvc={k + 1}") for k, c in enumerate(chats * 2)]
+    )
     assert commits == 2  # two rounds: each chat's first report, then each one's second
     assert [n for n, _a in answered] == list(range(6))  # each answered once
     assert all("Đã ghi" in a for _n, a in answered), answered
@@ -186,7 +188,7 @@ async def test_one_failing_update_costs_only_itself(
 
 async def test_a_command_declared_alone_ends_the_round(deps: Deps) -> None:
     chats = await _villages(deps, 4)
-    texts = ["/bao_cao ho=1", "/xuat", "/bao_cao ho=1", "/bao_cao ho=1"]
+    texts = ["/bao_cao ho=1", "/xuat", "/bao_cao ho=1 dvc=1", "/bao_cao ho=1 dvc=2"]
     answered, commits = await _run(deps, list(zip(chats, texts, strict=True)))
     assert commits == 3  # the first report; /xuat on its own; the last two together
     assert len(answered) == 4
@@ -237,7 +239,11 @@ async def test_a_round_waits_while_the_database_is_away(
     worker.chat_of["tg"] = lambda payload: payload["chat"]
     await worker.store(
         [
-            (f"tg:update:{n}", "tg", {"chat": c, "text": "/bao_cao ho=1", "n": n, "from": 9})
+            (
+                f"tg:update:{n}",
+                "tg",
+                {"chat": c, "text": f"/bao_cao ho=1 dvc={n + 1}", "n": n, "from": 9},
+            )
             for n, c in enumerate(chats * 2)
         ]
     )

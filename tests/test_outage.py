@@ -49,7 +49,7 @@ async def test_outage_mid_burst_stores_every_report_once(deps: Deps) -> None:
             chat_kind="group",
             sender_id=f"tg:{payload['from']}",
             sender_name="Thành viên",
-            text="/bao_cao ho=1",
+            text=f"/bao_cao ho=1 dvc={payload['id']}",  # no two the same: none a resend
             sent_at=datetime(2026, 11, 20, 3, tzinfo=UTC),
             message_key=f"tg:-9100:{payload['id']}",
             update_key=f"tg:update:{payload['id']}",

@@ -102,7 +102,8 @@ async def test_two_workers_one_stream(
             HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=100000", within=60
         )
         for n in range(100):
-            await fake.user_sends(HA_LAM, members[n % len(members)], "/bao_cao ho=1")
+            text = f"/bao_cao ho=1 dvc={n + 1}"  # no two the same: none is a resend
+            await fake.user_sends(HA_LAM, members[n % len(members)], text)
         async with asyncio.timeout(60):
             while (await _counts(database_url))[0] < 100:  # noqa: ASYNC110 (other processes write)
                 await asyncio.sleep(0.2)

@@ -384,7 +384,7 @@ async def test_mini_app_buttons_at_an_https_address(
         # What the form sends arrives as Hùng's own message and is recorded like a typed one.
         before = len(fake.messages_to(HUNG))
         await fake.user_sends_web_app_data(
-            HUNG, "/bao_cao ho=4 app=1 ghi_chu=năm hộ hẹn lại", button_text="🧾 Biểu mẫu báo cáo"
+            HUNG, "/bao_cao ho=4 app=2 ghi_chu=năm hộ hẹn lại", button_text="🧾 Biểu mẫu báo cáo"
         )
         sent = await fake.wait_sent(before + 1, chat_id=HUNG)
         assert "Đã ghi cho Lê Văn Hùng" in (sent[-1].text or "")

@@ -57,7 +57,7 @@ async def test_two_inbox_workers_never_double_a_report(deps: Deps) -> None:
                     chat_kind="group",
                     sender_id=f"tg:{payload['from']}",
                     sender_name="Thành viên",
-                    text="/bao_cao ho=1",
+                    text=f"/bao_cao ho=1 dvc={payload['id']}",  # none the same: no resend
                     sent_at=datetime(2026, 11, 20, 3, tzinfo=UTC),
                     message_key=f"tg:-9001:{payload['id']}",
                     update_key=f"tg:update:{payload['id']}",

@@ -265,7 +265,7 @@ async def test_a_zalo_flood_holds_up_no_telegram_group(
     for user in senders:
         await zsay(zfake, user, f"/tham_gia {code[1]}")
     for n in range(1000):
-        await zfake.user_sends(senders[n % 3], "/bao_cao ho=1")
+        await zfake.user_sends(senders[n % 3], f"/bao_cao ho=1 dvc={n + 1}")
     async with asyncio.timeout(60):
         while await _reports(running) < 100:  # noqa: ASYNC110 (the flood is being worked off)
             await asyncio.sleep(0.05)

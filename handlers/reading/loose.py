@@ -124,6 +124,7 @@ _AFTER_NOT_COUNT = AGE | MONEY | frozenset({"tuoi", "g", "gio", "phut", "p", "km
 _CLAUSE = re.compile(r"[\n;,.!?()\[\]{}|/]|\b(?:va|ma|nhung|con|sau do|with|and)\b")
 _TOKEN = re.compile(r"\d+(?:\.\d{3})*|[a-z]+(?:-[a-z]+)?|[:=%+]")
 _NUMBER = re.compile(r"^\d+(?:\.\d{3})*$")
+_LOOK_ALIKE = re.compile(r"(?<![^\W\d_])[lI|](?=\d)|(?<=\d)[lI|](?![^\W\d_])")
 _LETTER_O = re.compile(r"(?<![a-z])(?:\d+[o]+\d*|[o]\d+)(?![a-z])")
 _TIME = re.compile(
     r"(?<![\d.,])\d{1,2}\s?(?:h|g|gio)\s?\d{2}(?:p|ph|phut)?\b|\b\d{1,2}:\d{2}\b|"
@@ -158,6 +159,8 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     text = strip_invisible(text)
     t = Text(clean(text), fold(text))
     names = (m.group().strip(" :") for m in _SPEAKER.finditer(t.original))
+    if _LOOK_ALIKE.search(t.original):
+        return None  # "ho=l2": a letter l where a digit should be, read by no one
     speakers = {
         name
         for name in names
@@ -198,6 +201,8 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     tokens, fixed = corrected(tokens)
     if fixed:
         why.append("corrected")
+    if _LETTER_O.search(folded):
+        why.append("a letter O for a zero")  # "ho=1O": 10, surely, but asked
     for clause in _split(tokens):
         found = _attach(clause, why, guided=guided, filings=filings, earlier=bool(values))
         if found is None:
@@ -535,12 +540,20 @@ def _also(clause: list[_Tok], k: int, i: int, counted: dict[int, str], claimed: 
             counted[-1 - i] = clause[n].value or ""
 
 
-def _key_first(clause: list[_Tok], live: list[int], filings: str | None = None) -> Reading:
+def _key_first(
+    clause: list[_Tok],
+    live: list[int],
+    filings: str | None = None,
+    guided: str | None = None,
+) -> Reading:
     counted: dict[int, str] = {}
     claimed: set[int] = set()
     for j, tok in enumerate(clause):
         if tok.kind == "unit_f" and filings is not None:
             tok = _Tok("ind", tok.text, filings)  # "HS DVCTT: 06", "hồ sơ: 3"
+        keyed = j + 1 < len(clause) and clause[j + 1].text in ("=", ":")
+        if tok.kind == "unit_h" and keyed and guided is not None:
+            tok = _Tok("ind", tok.text, guided)  # "ho=12", "hộ: 12"
         if tok.kind not in ("ind", "weak"):
             continue
         k = j + 1
@@ -566,10 +579,14 @@ def _key_first(clause: list[_Tok], live: list[int], filings: str | None = None) 
 _GAP = 6
 
 
-def _number_first(clause: list[_Tok], live: list[int], far: set[int]) -> Reading:
+def _number_first(
+    clause: list[_Tok], live: list[int], far: set[int], guided: str | None = None
+) -> Reading:
     counted: dict[int, str] = {}
     claimed: set[int] = set()
     for i in live:
+        if i > 0 and clause[i - 1].text in ("=", ":"):
+            continue  # "ho=12": the number of the key before it
         k = i + 1
         while (
             k < min(len(clause), i + 3) and clause[k].kind == "word" and clause[k].text in _LINKS
@@ -595,6 +612,7 @@ def _number_first(clause: list[_Tok], live: list[int], far: set[int]) -> Reading
     rest_counted, rest_claimed = _key_first(
         [t if n not in claimed else _Tok("word", t.text) for n, t in enumerate(clause)],
         [i for i in live if i not in counted],
+        guided=guided,
     )
     counted.update(rest_counted)
     return counted, claimed | rest_claimed
@@ -700,9 +718,9 @@ def _attach(
     live = [i for i in nums if i not in skipped]
     # Two ways to read a run of figures, key first ("cài được 4 hộ") or number first ("6 hộ
     # cài VNeID"): the one that leaves fewer figures and indicators without a partner.
-    first = _key_first(clause, live, filings)
+    first = _key_first(clause, live, filings, guided)
     far: set[int] = set()
-    second = _number_first(clause, live, far)
+    second = _number_first(clause, live, far, guided)
     leading = (t.kind for t in clause if t.kind in ("num", "ind", "weak", "visit"))
     start_num = next(leading, "") == "num"
     a, b = (second, first) if start_num else (first, second)

@@ -155,7 +155,7 @@ class Pair:
 _SECOND_READING = frozenset(
     {"unknown_key", "number_without_key", "empty", "missing_value", "ask_partial",
      "ask_trailing", "ask_bare", "ask_typo", "not_number", "ask_other", "ask_words",
-     "ask_ordinal", "ask_date", "duplicate", "ask_correction", "ask_quantity", "negated",
+     "ask_ordinal", "ask_date", "ask_correction", "ask_quantity", "negated",
      "ask_running", "ask_total", "ask_total_part"}
 )  # fmt: skip
 
@@ -297,11 +297,18 @@ def parse_report(
         return Problem("ask_hedge", {}, suggestion=report_line(got.values, got.day, today))
     if not isinstance(careful, Problem) or careful.code not in _SECOND_READING:
         return careful
+    typed_key = careful.args.get("key", "")
+    if careful.code == "unknown_key" and typed_key and re.search(
+        rf"{re.escape(typed_key)}\s*=", clean(text)
+    ):
+        return careful  # "banh_mi=3": a key typed as a key, and unknown: named, not guessed
     loose = read_loose(text, matcher, today=today)
     if loose is None:
         return careful
     if loose.sure and careful.code in _STORED_ON_SECOND_READING:
         return ParsedReport(values=loose.values, day=loose.day, note=loose.note)
+    if careful.code in ("missing_value", "not_number"):
+        return careful  # "ho=12 app": the figure missing is said, not guessed
     line = report_line(loose.values, loose.day, today)
     if careful.suggestion == line:
         return careful
