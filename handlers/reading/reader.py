@@ -298,8 +298,10 @@ def parse_report(
     if not isinstance(careful, Problem) or careful.code not in _SECOND_READING:
         return careful
     typed_key = careful.args.get("key", "")
-    if careful.code == "unknown_key" and typed_key and re.search(
-        rf"{re.escape(typed_key)}\s*=", clean(text)
+    if (
+        careful.code == "unknown_key"
+        and typed_key
+        and re.search(rf"{re.escape(typed_key)}\s*=", clean(text))
     ):
         return careful  # "banh_mi=3": a key typed as a key, and unknown: named, not guessed
     loose = read_loose(text, matcher, today=today)
