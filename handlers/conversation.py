@@ -17,6 +17,7 @@ from handlers.incoming import Answer, Reply
 from handlers.periods import local_date, report_window, week_key
 from handlers.problems import REPORT_EXAMPLE
 from handlers.reading import parse_report
+from handlers.reading.answer import answer_words
 from handlers.richtext import Rich, b, code, fmt, mention
 from storage import config, reports, units
 from storage import offers as stored_offers
@@ -30,30 +31,6 @@ _ACCEPT_WORDS = frozenset(
      "dung", "dung roi", "chinh xac", "co", "vang", "da", "da dung", "yes", "y", "record",
      "ghi lai", "dong y", "chuan", "chuan roi", "ghi vao", "ghi vao di", "luu"}
 )  # fmt: skip
-_COURTESY = frozenset(
-    [
-        "a",
-        "da",
-        "vang",
-        "nhe",
-        "nha",
-        "nhen",
-        "nghen",
-        "em",
-        "anh",
-        "chi",
-        "bot",
-        "oi",
-        "giup",
-        "dum",
-        "voi",
-        "cam",
-        "on",
-        "roi",
-        "thanks",
-        "please",
-    ]
-)
 # A question to the bot: a question mark, or the words people ask with.
 _QUESTION = re.compile(
     r"\?|\b(?:bao\s+nhieu|may\s+ho|duoc\s+may|dc\s+may|bn\s+(?:ho|roi)|the\s+nao|ra\s+sao|"
@@ -63,14 +40,13 @@ _QUESTION = re.compile(
 _DIGIT = re.compile(r"\d")
 
 
-def _words(text: str) -> str:
-    found = re.findall(r"[a-z0-9]+", fold(text))
-    kept = [w for w in found if w not in _COURTESY]
-    return " ".join(kept) if kept else " ".join(found)
-
-
 def is_accept(text: str) -> bool:
-    return _words(text) in _ACCEPT_WORDS or fold(text).strip() in ("👍", "✅", "(y)", "/-strong")
+    return answer_words(text) in _ACCEPT_WORDS or fold(text).strip() in (
+        "👍",
+        "✅",
+        "(y)",
+        "/-strong",
+    )
 
 
 def is_question(text: str) -> bool:

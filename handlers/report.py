@@ -21,7 +21,7 @@ from handlers.richtext import Rich, Span, b, code, fmt, i, mention
 from storage import config, people, reports, units
 from storage.folding import clean as clean_text
 from storage.folding import fold, key
-from storage.models import Indicator, Unit
+from storage.models import Indicator, Report, Unit
 from storage.reports import ALL_TIME
 
 MY_REPORTS = 10
@@ -390,15 +390,7 @@ async def correct_last(
     parsed = parse_report(rest, matcher_for(indicators), today=local_date(ctx.msg.sent_at, ctx.tz))
     if isinstance(parsed, Problem):
         return None
-    assert unit.id is not None  # noqa: S101 (stored)
-    sent_day = local_date(ctx.msg.sent_at, ctx.tz)
-    first, _last_day = report_window(sent_day)
-    last = await reports.last_of_person(
-        ctx.session,
-        person_id=ctx.person.id,
-        unit_id=unit.id,
-        weeks=sorted({week_key(first), week_key(sent_day)}),
-    )
+    last = await last_in_window(ctx, unit)
     by_code = {ind.code: ind for ind in indicators}
     if last is None or last.id is None:
         return None  # nothing to correct: read as a report of its own
@@ -558,21 +550,26 @@ async def _over_households(
     return None
 
 
-async def undo(ctx: Ctx) -> list[Reply]:
-    unit = await ctx.unit()
-    if unit is None:
-        return ctx.reply(not_linked(ctx))
+async def last_in_window(ctx: Ctx, unit: Unit) -> Report | None:
+    """The sender's last report sent, whichever day it is dated (`ngay=` dates one last week),
+    as long as a report could still be dated in its week: the window `/bao_cao` allows. What
+    `/huy` withdraws and "sửa lại" changes."""
     assert unit.id is not None  # noqa: S101 (stored)
-    # The last report sent, whichever day it is dated (`ngay=` dates one last week), as long
-    # as a report could still be dated in its week: the window `/bao_cao` itself allows.
     sent_day = local_date(ctx.msg.sent_at, ctx.tz)
     first, _last_day = report_window(sent_day)
-    last = await reports.last_of_person(
+    return await reports.last_of_person(
         ctx.session,
         person_id=ctx.person.id,
         unit_id=unit.id,
         weeks=sorted({week_key(first), week_key(sent_day)}),
     )
+
+
+async def undo(ctx: Ctx) -> list[Reply]:
+    unit = await ctx.unit()
+    if unit is None:
+        return ctx.reply(not_linked(ctx))
+    last = await last_in_window(ctx, unit)
     if last is None:
         return ctx.reply(
             Rich().add("ℹ️ ", _("You have no report of this week or last week to withdraw."))
