@@ -33,7 +33,7 @@ _DATE_WORDS: tuple[tuple[re.Pattern[str], int | None], ...] = (
     (re.compile(r"\b(?:ngay\s+mai|tomorrow|ngay\s+kia)\b"), None),
 )
 _WEEKDAY = re.compile(
-    r"(?<!lan\s)(?<!tuan\s)(?<!dot\s)(?<!buoi\s)\b(?:(?:ngay\s+|hom\s+|bua\s+)?thu\s*(?P<n>[2-7]|hai|ba|tu|nam|sau|bay)|"
+    r"(?<!lan\s)(?<!tuan\s)(?<!dot\s)(?<!buoi\s)(?<!ho\s)(?<!nha\s)(?<!lop\s)(?<!cu\s)\b(?:(?:ngay\s+|hom\s+|bua\s+)?thu\s*(?P<n>[2-7]|hai|ba|tu|nam|sau|bay)|"
     r"(?P<cn>chu\s+nhat|cn)|t(?P<t>[2-7]))\b"
     r"(?!\s*[:=]\s*\d)"
 )

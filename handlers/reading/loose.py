@@ -116,7 +116,10 @@ _NOT_NOW = frozenset(
      "ca to", "chac", "dinh"}
 )  # fmt: skip
 _SPEAKER = re.compile(r"^\s*[^\W\d][^\n:]{1,30}:\s", re.MULTILINE)
-_WEEKDAYS = re.compile(r"\b(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|t[2-7]|cn|chu\s+nhat)\b")
+_WEEKDAYS = re.compile(
+    r"(?<!ho\s)(?<!nha\s)(?<!lan\s)(?<!dot\s)(?<!lop\s)(?<!cu\s)(?<!to\s)"
+    r"\b(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|t[2-7]|cn|chu\s+nhat)\b"
+)
 _PLACE_BEFORE = ORDINAL_WORDS | frozenset({"so", "ap", "xom", "to", "doi", "khu", "phong"})
 _AFTER_NOT_COUNT = AGE | MONEY | frozenset({"tuoi", "g", "gio", "phut", "p", "km", "m", "%",
                                             "tieng", "buoi", "ngay", "thang",
@@ -179,8 +182,9 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
         # "nga2y 17 d9i 6 ho65": the words as the keyboard should have made them, dates too.
         decoded = _VNI_WORD.sub(lambda m: decode_word(m.group()), t.folded)
         t = Text(decoded, decoded)
-    t.folded = _SPOKEN_DAY.sub(_day_digits, t.folded)
-    t.original = t.original if len(t.original) == len(t.folded) else t.folded
+    spoken_day = _SPOKEN_DAY.sub(_day_digits, t.folded)
+    if spoken_day != t.folded:
+        t = Text(spoken_day, spoken_day)  # "ngày mười bảy": the date as digits, in both
     last_week = bool(_LAST_WEEK.search(t.folded))
     day = read_date(t, today)
     if isinstance(day, Problem):

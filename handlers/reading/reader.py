@@ -219,6 +219,15 @@ def _campaign(folded: str, matcher: IndicatorMatcher) -> tuple[int, int] | None:
     return None
 
 
+def _without_sentence(text: str, span: tuple[int, int]) -> str:
+    """The text without the sentence (or line, or clause) that holds `span`."""
+    cleaned = clean(text)
+    bounds = [m.end() for m in re.finditer(r"[.;\n!?]", cleaned)]
+    start = max((b for b in bounds if b <= span[0]), default=0)
+    end = min((b for b in bounds if b > span[1]), default=len(cleaned))
+    return cleaned[:start] + " " + cleaned[end:]
+
+
 def pasted_from(text: str) -> str | None:
     """The name a pasted chat message starts with ("Út Hiền⏎Hôm qua lúc 17:45⏎…",
     "[Zalo] Tư Hùng 16:20⏎…"), if it starts like one."""
@@ -271,7 +280,15 @@ def parse_report(
     folded = fold(text)
     other = _campaign(folded, matcher)
     if other is not None:
-        return Problem("unknown_campaign", {"key": clean(text)[other[0] : other[1]]})
+        # Named, and nothing of it stored; the rest of the message offered for one tap.
+        name = clean(text)[other[0] : other[1]]
+        rest = _without_sentence(text, other)
+        others = parse_report(rest, matcher, today=today, author=author) if rest.strip() else None
+        if isinstance(others, ParsedReport) and others.values:
+            offered: str | None = report_line(others.values, others.day, today)
+        else:
+            offered = others.suggestion if isinstance(others, Problem) else None
+        return Problem("unknown_campaign", {"key": name}, suggestion=offered)
     pasted = pasted_from(text)
     if pasted is not None and author is not None and key(pasted) != key(author):
         return Problem("ask_proxy")
@@ -309,9 +326,10 @@ def parse_report(
         return careful
     if loose.sure and careful.code in _STORED_ON_SECOND_READING:
         return ParsedReport(values=loose.values, day=loose.day, note=loose.note)
-    if careful.code in ("missing_value", "not_number"):
-        return careful  # "ho=12 app": the figure missing is said, not guessed
     line = report_line(loose.values, loose.day, today)
+    if careful.code in ("missing_value", "not_number"):
+        # "ho=12 app": the figure missing is said, not guessed; the rest offered for one tap.
+        return Problem(careful.code, careful.args, suggestion=line)
     if careful.suggestion == line:
         return careful
     return Problem("ask_reading", {}, suggestion=line)
