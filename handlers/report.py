@@ -181,7 +181,8 @@ async def record(
         # "today 0 hộ": nothing done is nothing to record.
         return Stored(Rich().add("ℹ️ ", _("Nothing done today: nothing was recorded.")))
     if isinstance(parsed, Problem):
-        if parsed.suggestion and existing is None and not ctx.msg.edited:
+        several = _readings(parsed)
+        if (parsed.suggestion or several) and existing is None and not ctx.msg.edited:
             return await _offer(ctx, unit, parsed, indicators, message_key, source, sent_day)
         return Stored(_refuse(ctx, parsed, indicators))
     day = parsed.day or sent_day
@@ -349,8 +350,22 @@ async def _offer(
     source: str,
     day: date,
 ) -> Stored:
-    """One plausible reading, not sure enough to store: the question, the reading in words,
-    and one tap to record it."""
+    """A plausible reading, not sure enough to store: the question, the reading in words, and
+    one tap to record it; several readings ("could be tt or ho"), a button each."""
+    several = _readings(problem)
+    if several:
+        rich = _refuse(ctx, problem, indicators)
+        rich.lines[-2:] = []  # not the example: the buttons are the choice
+        rich.add(_("Nothing was recorded yet: press the reading you meant, or send it again."))
+        labels = []
+        for line in several:
+            values = _by_code_values(line, indicators)
+            labels.append("✅ " + views.values_line(values, indicators)[:56])
+        buttons = await offers.make(
+            ctx, unit, kind="new", readings=[offers.dated(r, day) for r in several],
+            message_key=message_key, source=source, labels=labels,
+        )  # fmt: skip
+        return Stored(rich, buttons=buttons)
     assert problem.suggestion is not None  # noqa: S101 (only offered when there is one)
     rich = _refuse(ctx, problem, indicators, tap=True)
     buttons = await offers.make(
@@ -362,6 +377,17 @@ async def _offer(
         source=source,
     )
     return Stored(rich, buttons=buttons)
+
+
+def _readings(problem: Problem) -> list[str]:
+    """ "“hd 4” could be tt or ho": one reading for each indicator it could be, with whatever
+    else the text held."""
+    codes = [c.strip() for c in problem.args.get("codes", "").split(",") if c.strip()]
+    value = problem.args.get("value", "")
+    if problem.code != "ask_ambiguous" or len(codes) < 2 or not value.isdigit():
+        return []
+    rest = problem.suggestion or ""
+    return [f"{rest} {code}={int(value)}".strip() for code in codes[: offers.MAX_READINGS]]
 
 
 _CORRECTING = re.compile(

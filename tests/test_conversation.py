@@ -188,3 +188,20 @@ async def test_private_report_without_a_command_word(deps: Deps, group: ChatRoom
     assert await _live(deps, LAN) == [{"ho": 5, "app": 2}]
     out = await private.say(LAN, "tôi báo cáo hôm nay đi được 3 hộ")
     assert await _live(deps, LAN) == [{"ho": 5, "app": 2}, {"ho": 3}]
+
+
+async def test_several_readings_each_a_button(deps: Deps, group: ChatRoom) -> None:
+    # "cài app thanh toán 3": the citizen app or e-payment? Both offered; the tap decides.
+    _id, replies = await group.send(LAN, "/bao_cao cài app thanh toán 3")
+    assert await _live(deps, LAN) == []
+    choices = [d for d in _data(replies) if d.startswith("k")]
+    assert len(choices) == 2
+    labels = [b.text for r in replies for row in r.buttons for b in row if b.data in choices]
+    assert any("thanh toán" in label for label in labels)
+    chosen = next(d for d, label in zip(choices, labels, strict=True) if "thanh toán" in label)
+    await group.press(LAN, chosen, message_id=905)
+    assert await _live(deps, LAN) == [{"tt": 3}]
+    # The other reading is gone with the offer: nothing more is stored by it.
+    other = next(d for d in choices if d != chosen)
+    await group.press(LAN, other, message_id=905)
+    assert await _live(deps, LAN) == [{"tt": 3}]
