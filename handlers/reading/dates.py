@@ -34,7 +34,7 @@ _DATE_WORDS: tuple[tuple[re.Pattern[str], int | None], ...] = (
 )
 _WEEKDAY = re.compile(
     r"(?<!lan\s)(?<!tuan\s)(?<!dot\s)(?<!buoi\s)(?<!ho\s)(?<!nha\s)(?<!lop\s)(?<!cu\s)\b(?:(?:ngay\s+|hom\s+|bua\s+)?thu\s*(?P<n>[2-7]|hai|ba|tu|nam|sau|bay)|"
-    r"(?P<cn>chu\s+nhat|cn)|t(?P<t>[2-7]))\b"
+    r"(?P<cn>chu\s+nh[au]t|cn)|t(?P<t>[2-7]))\b"
     r"(?!\s*[:=]\s*\d)"
 )
 

@@ -115,10 +115,15 @@ _NOT_NOW = frozenset(
      "tuan sau", "cong don", "luy ke", "tu dau", "tinh den", "den nay", "toi gio", "den gio",
      "ca to", "chac", "dinh"}
 )  # fmt: skip
+# Work done with someone else: the count may be both's, and the other may report it too.
+_JOINT = re.compile(
+    r"\b(?:voi|vs|cung|va)\s+(?:chi|anh|em|co|chu|bac|ba|ong|ban|e|a|c|mấy|may|cac)\s+\w+|"
+    r"\b(?:di\s+chung|hai\s+nguoi|ca\s+hai\s+(?:chi\s+em|anh\s+em|nguoi)|bao\s+chung)\b"
+)
 _SPEAKER = re.compile(r"^\s*[^\W\d][^\n:]{1,30}:\s", re.MULTILINE)
 _WEEKDAYS = re.compile(
     r"(?<!ho\s)(?<!nha\s)(?<!lan\s)(?<!dot\s)(?<!lop\s)(?<!cu\s)(?<!to\s)"
-    r"\b(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|t[2-7]|cn|chu\s+nhat)\b"
+    r"\b(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|t[2-7]|cn|chu\s+nh[au]t)\b"
 )
 _PLACE_BEFORE = ORDINAL_WORDS | frozenset({"so", "ap", "xom", "to", "doi", "khu", "phong"})
 _AFTER_NOT_COUNT = AGE | MONEY | frozenset({"tuoi", "g", "gio", "phut", "p", "km", "m", "%",
@@ -195,6 +200,8 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     folded = _spoken_numbers(t.folded)
     tokens = _tokens(folded, matcher)
     why: list[str] = []
+    if _JOINT.search(fold(text)):
+        why.append("together with someone")  # "em với chị Hoa đi chung 10 nhà": whose count?
     if last_week and day is None:
         why.append("last week, no day")
         day = today - timedelta(days=today.weekday() + 1)  # offered as last week's Sunday
@@ -203,12 +210,15 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     values: dict[str, int] = {}
     totals: set[str] = set()
     tokens, fixed = corrected(tokens)
+    visits = any(t.kind in ("visit", "ind") for t in tokens)
     if fixed:
         why.append("corrected")
     if _LETTER_O.search(folded):
         why.append("a letter O for a zero")  # "ho=1O": 10, surely, but asked
     for clause in _split(tokens):
-        found = _attach(clause, why, guided=guided, filings=filings, earlier=bool(values))
+        found = _attach(
+            clause, why, guided=guided, filings=filings, earlier=bool(values), visits=visits
+        )
         if found is None:
             return None
         for code, value, total in found:
@@ -664,6 +674,7 @@ def _attach(
     guided: str | None,
     filings: str | None,
     earlier: bool,
+    visits: bool = True,
 ) -> list[tuple[str, int, bool]] | None:
     """The (code, value, is a total) of one clause; unsure reasons go to `why`."""
     nums = [i for i, tok in enumerate(clause) if tok.kind == "num"]
@@ -754,6 +765,9 @@ def _attach(
             if after is not None and after.kind == "unit_h" and guided is not None:
                 code = guided  # going door to door: "đi được 7 nhà"
                 bare = earlier or bool(pairs)  # "app 3 hộ, 5 hộ": 5 of what?
+                talk = [t for t in clause if t.kind == "word" and t.text not in _LINKS]
+                if not visits and talk:
+                    bare = True  # "được 5 nhà rồi đó": no going, no guiding said
             elif after is not None and after.kind == "unit_f" and filings is not None:
                 code = filings
             elif after is not None and after.kind == "unit_p":
