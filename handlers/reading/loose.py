@@ -217,8 +217,9 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
         why.append("a letter O for a zero")  # "ho=1O": 10, surely, but asked
     for clause in _split(tokens):
         found = _attach(
-            clause, why, guided=guided, filings=filings, earlier=bool(values), visits=visits
-        )
+            clause, why, guided=guided, filings=filings, earlier=bool(values), visits=visits,
+            all_of=values.get(guided) if guided is not None else None,
+        )  # fmt: skip
         if found is None:
             return None
         for code, value, total in found:
@@ -338,7 +339,10 @@ def _spoken_numbers(folded: str) -> str:
         words = m.group("n").split()
         before = folded[: m.start()].split()
         unit = _SURE_UNITS.match(folded, m.end())
-        alone = len(words) == 1 and (unit is None or words[0] in ("lam", "tu"))
+        # Before "nhà", only the number words that are no other common word read alone
+        # ("sáu nhà" / "sau nha", "từ nhà", "làm nhà", "tầm nhà", "năm nhà", "bà nhà").
+        plain = words[0] in ("mot", "hai", "bon", "bay", "chin", "muoi")
+        alone = len(words) == 1 and ((unit is None and not plain) or words[0] in ("lam", "tu"))
         if alone and (not before or before[-1] not in _COUNTING):
             return m.group("n")
         value = spoken(words)
@@ -456,6 +460,8 @@ _PLACES = frozenset(
 
 
 _WHEN = frozenset({"luc", "khoang", "tu", "den", "sang", "chieu", "toi", "trua", "gio", "tam"})
+# "nhà nào cũng", "tất cả", "cả mấy nhà đều": the figure is all of those visited.
+_ALL = re.compile(r" (?:nha nao cung|ho nao cung|tat ca|ca (?:may|cac) (?:nha|ho)|deu|het) ")
 _OBLIGATIONS = frozenset({"phai", "can", "chi tieu", "muc tieu", "ke hoach"})
 _CORRECTED = frozenset({"nham", "dung ra", "dung ra la", "sua lai", "sua thanh", "chinh xac la"})
 
@@ -675,6 +681,7 @@ def _attach(
     filings: str | None,
     earlier: bool,
     visits: bool = True,
+    all_of: int | None = None,
 ) -> list[tuple[str, int, bool]] | None:
     """The (code, value, is a total) of one clause; unsure reasons go to `why`."""
     nums = [i for i, tok in enumerate(clause) if tok.kind == "num"]
@@ -818,4 +825,6 @@ def _attach(
         )
         if unused and tok.value != guided and not negated:
             why.append("an indicator without a figure")  # "… mở được tài khoản": 1?
+            if all_of is not None and tok.value is not None and _ALL.search(said):
+                pairs.append((tok.value, all_of, False))  # "nhà nào cũng cài VNeID": all of them
     return pairs
