@@ -381,7 +381,9 @@ async def _offer(
 
 def _readings(problem: Problem) -> list[str]:
     """ "“hd 4” could be tt or ho": one reading for each indicator it could be, with whatever
-    else the text held."""
+    else the text held; or the readings the two readers disagreed on."""
+    if problem.args.get("readings"):
+        return problem.args["readings"].split("|")[: offers.MAX_READINGS]
     codes = [c.strip() for c in problem.args.get("codes", "").split(",") if c.strip()]
     value = problem.args.get("value", "")
     if problem.code != "ask_ambiguous" or len(codes) < 2 or not value.isdigit():

@@ -205,3 +205,22 @@ async def test_several_readings_each_a_button(deps: Deps, group: ChatRoom) -> No
     other = next(d for d in choices if d != chosen)
     await group.press(LAN, other, message_id=905)
     assert await _live(deps, LAN) == [{"tt": 3}]
+
+
+async def test_two_readers_that_disagree_store_nothing_and_offer_both(
+    deps: Deps, group: ChatRoom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The careful reader is sure of one reading, the reading by structure of another: neither
+    # is stored; both are offered, and the tap decides.
+    from handlers.reading import loose, reader
+
+    def other(text: str, matcher: object, *, today: object) -> loose.Loose:
+        return loose.Loose({"ho": 9}, None, sure=True)
+
+    monkeypatch.setattr(reader, "read_loose", other)
+    _id, replies = await group.send(LAN, "/bao_cao Hướng dẫn 9 hộ, cài app 3 hộ")
+    assert await _live(deps, LAN) == []
+    choices = [d for d in _data(replies) if d.startswith("k")]
+    assert len(choices) == 2
+    await group.press(LAN, choices[0], message_id=906)
+    assert await _live(deps, LAN) == [{"ho": 9, "app": 3}]

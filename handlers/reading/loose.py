@@ -181,7 +181,7 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     if m is not None:
         note = t.original[m.start("note") : m.end("note")].strip()[:MAX_NOTE] or None
         t.blank(m.start(), m.end())
-    for m in list(re.finditer(r"\([^()\n]*\)", t.folded)):
+    for m in list(re.finditer(r"\((?!\s*(?:trong\s+do|gom|bao\s+gom))[^()\n]*\)", t.folded)):
         t.blank(m.start(), m.end())  # "tt 4 (3 Agribank, 1 MoMo)": a remark, or a breakdown
     if _VNI_INSIDE.search(t.folded):
         # "nga2y 17 d9i 6 ho65": the words as the keyboard should have made them, dates too.

@@ -259,6 +259,10 @@ _CAMPAIGNS = re.compile(
     r"\b(?:gia\s+dinh\s+so|binh\s+dan\s+hoc\s+vu\s+so|hoc\s+vu\s+so|nguoi\s+dat\s+chuan|"
     r"dat\s+chuan|ky\s+nang\s+so|nguoi\s+dan\s+so|thanh\s+nien\s+so|cong\s+dan\s+so\s+dat)\b"
 )
+_PAIRS_ONLY = re.compile(
+    r"^\s*(?:[a-z_]+\s*[=:]\s*[\d.]+[\s,;]*)+(?:ngay\s*=\s*\S+\s*)?(?:ghi[_ ]chu\s*[=:].*)?$",
+    re.DOTALL,
+)
 _ALL_OF = re.compile(r"\b(\d{1,3})\s*/\s*(\d{1,3})(\s*(?:hộ|nhà|ho|nha|hs)\b)", re.IGNORECASE)
 _HEADER = re.compile(
     r"^(?:\[\w+\]\s*)?(?P<name>[^\W\d_]+(?:\s+[^\W\d_']+){0,4})"
@@ -299,6 +303,24 @@ def parse_report(
     if _PROXY.search(folded) or _OTHER_PERSON.search(clean(text)):
         return Problem("ask_proxy")
     careful = _careful(text, matcher, today=today)
+    if (
+        isinstance(careful, ParsedReport)
+        and not careful.left_out
+        and not _PAIRS_ONLY.match(folded)
+    ):
+        # Two sure readings that disagree: neither is stored, both are offered. (Key=value
+        # pairs alone say what they mean: no second reading.)
+        second = read_loose(text, matcher, today=today)
+        if (
+            second is not None
+            and second.sure
+            and second.values
+            and {k: v for k, v in second.values.items() if v}
+            != {k: v for k, v in careful.values.items() if v}
+        ):
+            first = report_line(careful.values, careful.day, today)
+            alternative = report_line(second.values, second.day or careful.day, today)
+            return Problem("ask_reading", {"readings": f"{first}|{alternative}"}, suggestion=first)
     if isinstance(careful, ParsedReport) and careful.left_out:
         # Something left out as not done: the second reading must agree, or it is asked.
         second = read_loose(text, matcher, today=today)
