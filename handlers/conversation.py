@@ -16,7 +16,7 @@ from handlers.i18n import _
 from handlers.incoming import Answer, Reply
 from handlers.periods import local_date, report_window, week_key
 from handlers.problems import REPORT_EXAMPLE
-from handlers.reading import parse_report
+from handlers.reading import line_values, parse_report
 from handlers.reading.answer import answer_words
 from handlers.richtext import Rich, b, code, fmt, mention
 from storage import config, reports, units
@@ -269,10 +269,10 @@ async def correct_by_reply(ctx: Ctx, unit: Unit, target: Report, text: str) -> l
                 )
                 .add(code("hd 8, app 2"))
             )
-        values = dict(re.findall(r"([a-z_]+)=(\d+)", parsed.suggestion))
+        values = line_values(parsed.suggestion)
         ask = True
     else:
-        values = {c: str(v) for c, v in parsed.values.items()}
+        values = dict(parsed.values)
         ask = False
     assert target.id is not None  # noqa: S101 (stored)
     before = await reports.values_of(ctx.session, report_id=target.id)
@@ -280,7 +280,7 @@ async def correct_by_reply(ctx: Ctx, unit: Unit, target: Report, text: str) -> l
     after = dict(before)
     for c, v in values.items():
         if c in by_code and by_code[c].id is not None:
-            after[by_code[c].id or 0] = int(v)
+            after[by_code[c].id or 0] = v
     line = offers.dated(_line(after, indicators), target.report_date)
     if ask:
         rich = Rich().add(

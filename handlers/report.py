@@ -16,7 +16,7 @@ from handlers.incoming import Button, Buttons, Reply
 from handlers.periods import in_window, local_date, report_window, week_key
 from handlers.problems import LINK_EXAMPLE, REPORT_EXAMPLE, describe
 from handlers.progress import UnitProgress, unit_progress
-from handlers.reading import ParsedReport, parse_report, report_line
+from handlers.reading import ParsedReport, line_values, parse_report, report_line
 from handlers.richtext import Rich, Span, b, code, fmt, i, mention
 from storage import config, people, reports, units
 from storage.folding import clean as clean_text
@@ -540,11 +540,7 @@ def _refuse(
 
 def _by_code_values(line: str, indicators: Sequence[Indicator]) -> dict[int, int]:
     ids = {ind.code: ind.id for ind in indicators if ind.id is not None}
-    found: dict[int, int] = {}
-    for k, v in re.findall(r"([a-z_]+)=(\d+)", line):
-        if k in ids:
-            found[ids[k]] = int(v)
-    return found
+    return {ids[k]: v for k, v in line_values(line).items() if ids.get(k) is not None}
 
 
 async def _over_households(

@@ -25,7 +25,7 @@ from typing import Literal
 
 from handlers.grammar import MAX_NOTE, IndicatorMatcher, Problem, whole_number
 from handlers.reading.dates import date_word_starts, read_date
-from handlers.reading.loose import read_loose
+from handlers.reading.loose import Loose, read_loose
 from handlers.reading.telex import decode_word
 from handlers.reading.text import Text, Word, odd_digit, strip_invisible
 from handlers.reading.vocabulary import (
@@ -303,6 +303,14 @@ def parse_report(
     if _PROXY.search(folded) or _OTHER_PERSON.search(clean(text)):
         return Problem("ask_proxy")
     careful = _careful(text, matcher, today=today)
+    known: list[Loose | None] = []
+
+    def second() -> Loose | None:
+        """The reading by structure, made once and only when asked for."""
+        if not known:
+            known.append(read_loose(text, matcher, today=today))
+        return known[0]
+
     if (
         isinstance(careful, ParsedReport)
         and not careful.left_out
@@ -310,27 +318,32 @@ def parse_report(
     ):
         # Two sure readings that disagree: neither is stored, both are offered. (Key=value
         # pairs alone say what they mean: no second reading.)
-        second = read_loose(text, matcher, today=today)
+        other_reading = second()
         if (
-            second is not None
-            and second.sure
-            and second.values
-            and {k: v for k, v in second.values.items() if v}
-            != {k: v for k, v in careful.values.items() if v}
+            other_reading is not None
+            and other_reading.sure
+            and other_reading.values
+            and nonzero(other_reading.values) != nonzero(careful.values)
         ):
             first = report_line(careful.values, careful.day, today)
-            alternative = report_line(second.values, second.day or careful.day, today)
+            alternative = report_line(
+                other_reading.values, other_reading.day or careful.day, today
+            )
             return Problem("ask_reading", {"readings": f"{first}|{alternative}"}, suggestion=first)
     if isinstance(careful, ParsedReport) and careful.left_out:
         # Something left out as not done: the second reading must agree, or it is asked.
-        second = read_loose(text, matcher, today=today)
-        more = second is not None and second.sure and set(second.values) > set(careful.values)
-        if second is not None and (more or "people" in second.why):
-            line = report_line(second.values, second.day, today)
+        other_reading = second()
+        more = (
+            other_reading is not None
+            and other_reading.sure
+            and set(other_reading.values) > set(careful.values)
+        )
+        if other_reading is not None and (more or "people" in other_reading.why):
+            line = report_line(other_reading.values, other_reading.day, today)
             return Problem("ask_reading", {}, suggestion=line)
     if _HEDGE.search(folded):
         # Whatever the reading, the member says it may change: one tap once they are sure.
-        got = read_loose(text, matcher, today=today) if isinstance(careful, Problem) else careful
+        got = second() if isinstance(careful, Problem) else careful
         if got is None or not got.values:
             return careful if isinstance(careful, Problem) else Problem("ask_hedge")
         return Problem("ask_hedge", {}, suggestion=report_line(got.values, got.day, today))
@@ -343,7 +356,7 @@ def parse_report(
         and re.search(rf"{re.escape(typed_key)}\s*=", clean(text))
     ):
         return careful  # "banh_mi=3": a key typed as a key, and unknown: named, not guessed
-    loose = read_loose(text, matcher, today=today)
+    loose = second()
     if loose is None:
         return careful
     if loose.sure and careful.code in _STORED_ON_SECOND_READING:
@@ -1002,6 +1015,16 @@ def _doubt(pair: Pair, match: Match, matcher: IndicatorMatcher) -> str | None:
     if any(w not in COURTESY and w not in UNIT_WORDS and _is_word(w) for w in after):
         return "ask_trailing"
     return None
+
+
+def nonzero(values: dict[str, int]) -> dict[str, int]:
+    return {k: v for k, v in values.items() if v}
+
+
+def line_values(line: str) -> dict[str, int]:
+    """The indicator figures of a report line (`report_line`'s inverse): "ho=5 app=2
+    ngay=18/11" -> {"ho": 5, "app": 2}."""
+    return {k: int(v) for k, v in re.findall(r"([a-z_]+)=(\d+)", line) if k != "ngay"}
 
 
 def report_line(
