@@ -270,9 +270,11 @@ async def correct_by_reply(ctx: Ctx, unit: Unit, target: Report, text: str) -> l
                 .add(code("hd 8, app 2"))
             )
         values = line_values(parsed.suggestion)
+        day = target.report_date
         ask = True
     else:
         values = dict(parsed.values)
+        day = parsed.day or target.report_date  # "nhầm, ngày 13/11: hd 8": the day too
         ask = False
     assert target.id is not None  # noqa: S101 (stored)
     before = await reports.values_of(ctx.session, report_id=target.id)
@@ -281,7 +283,7 @@ async def correct_by_reply(ctx: Ctx, unit: Unit, target: Report, text: str) -> l
     for c, v in values.items():
         if c in by_code and by_code[c].id is not None:
             after[by_code[c].id or 0] = v
-    line = offers.dated(_line(after, indicators), target.report_date)
+    line = offers.dated(_line(after, indicators), day)
     if ask:
         rich = Rich().add(
             "✏️ ",
