@@ -263,6 +263,9 @@ _PAIRS_ONLY = re.compile(
     r"^\s*(?:[a-z_]+\s*[=:]\s*[\d.]+[\s,;]*)+(?:ngay\s*=\s*\S+\s*)?(?:ghi[_ ]chu\s*[=:].*)?$",
     re.DOTALL,
 )
+_BLANK_KEY = re.compile(
+    r"(?<![\w=])(?!ghi_chu\b)[A-Za-z_]+\s*=[ \t]*(?=[A-Za-z_]+\s*=|[,;\n]|$)", re.MULTILINE
+)
 _ALL_OF = re.compile(r"\b(\d{1,3})\s*/\s*(\d{1,3})(\s*(?:hộ|nhà|ho|nha|hs)\b)", re.IGNORECASE)
 _HEADER = re.compile(
     r"^(?:\[\w+\]\s*)?(?P<name>[^\W\d_]+(?:\s+[^\W\d_']+){0,4})"
@@ -278,6 +281,8 @@ def parse_report(
     """`author`: the sender's name; a pasted message under another name is not their work."""
     # "VNeID 7/7 hộ": all seven, not the 7th of July.
     text = _ALL_OF.sub(r"\1\3", text)
+    # "tt= cks= dvc=2": the template's blanks left empty are nothing said, not a missing figure.
+    text = _BLANK_KEY.sub("", text)
     # "bổ sung do chưa gửi", "quên báo", "gửi lại vì mạng lag": about the message, not the work.
     text = _LATE.sub(lambda m: " " * len(m.group()), text)
     text = _RESENT.sub(lambda m: " " * len(m.group()), text)
@@ -303,6 +308,11 @@ def parse_report(
     if _PROXY.search(folded) or _OTHER_PERSON.search(clean(text)):
         return Problem("ask_proxy")
     careful = _careful(text, matcher, today=today)
+    if isinstance(careful, ParsedReport) and careful.note and careful.day is None:
+        # "ghi_chu=xóm Đình, làm hôm qua": the note dates the work; asked, not filed today.
+        said = read_date(Text(clean(careful.note), fold(careful.note)), today)
+        if isinstance(said, date) and said != today:
+            return Problem("ask_date", {}, suggestion=report_line(careful.values, said, today))
     known: list[Loose | None] = []
 
     def second() -> Loose | None:
