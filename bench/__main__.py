@@ -295,14 +295,16 @@ DESCRIPTIONS = {
     "Button presses": (
         "Guided reports through `tcns run` (SQLite on a file) against the sandbox Bot API: in "
         "each group one member taps through a report — `/bao_cao`, the Report button, a button "
-        "for each of the six questions, Record — each tap leaving once the previous one's "
+        "for each question (the four indicators with a target), Record — each tap leaving once "
+        "the previous one's "
         "question is on the server; `python -m bench.presses N`. Latency: the press offered to "
         "the bot → its `answerCallbackQuery` accepted, and → the card edited. Goal: every press "
         "answered within 1 s."
     ),
     "Guided reports in one group": (
         "Eight members of one village group tap through guided reports at once — `/bao_cao`, "
-        'the Report button, "1" for each of the six questions, Record, each press once the '
+        'the Report button, "1" for each question (the four indicators with a target), Record, '
+        "each press once the "
         "card shows the previous one's step — through `tcns run` (SQLite on a file) against "
         "the sandbox Bot API enforcing Telegram's limits (30 messages a second, 20 a minute "
         "into a group; edits, deletions and answers to presses not counted). Messages, edits "

@@ -4,7 +4,8 @@ SQLite on a file) against the sandbox Bot API enforcing Telegram's limits (30 me
 20 a minute into one group; answers to presses and edits are not counted by the sandbox).
 
 Each member sends `/bao_cao`, presses the Report button under an offer, then "1" for each of
-the six questions and Record, each press once the previous one shows on the card (as a person
+the questions (the indicators with a target) and Record, each press once the previous one
+shows on the card (as a person
 reads before tapping). Figures: the messages the bot sent into the group per report (edits
 and deletions apart), the sandbox's 429s, and the latency of each press: offered to the bot →
 its `answerCallbackQuery` accepted, and → the card showing the next step (edited, or for the

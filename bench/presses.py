@@ -3,7 +3,7 @@
 while many members tap through guided reports at once.
 
 Each of `groups` village groups has one member tapping through a guided report: `/bao_cao`, the
-Report button, a button for each of the six questions, then Record; the next tap leaves when the
+Report button, a button for each question, then Record; the next tap leaves when the
 previous one's question (or confirmation) is on the server. Telegram wants every press answered
 (`answerCallbackQuery`) within seconds; the goal is one. Latency: the press offered to the bot →
 its answer accepted, and → the card edited. Sending limits are lifted: this measures the bot.

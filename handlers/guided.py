@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -91,6 +91,7 @@ _CHANGE = frozenset(
     {"sua", "doi", "edit", "change", "sua lai", "sai", "sai roi", "chua dung", "khong dung"}
 )
 _BACK = frozenset({"quay lai", "back", "tro lai"})
+_MORE = frozenset({"more", "them", "khac", "chi so khac", "them chi so", "them nua", "con nua"})
 
 
 def _cancels(text: str) -> bool:
@@ -166,6 +167,17 @@ class _View:
     def current(self) -> Indicator | None:
         step = self.flow.step
         return self.indicators[step] if 0 <= step < len(self.indicators) else None
+
+    @property
+    def more(self) -> list[Indicator]:
+        """In force but not asked (no target here): offered at the confirmation."""
+        asked = {ind.code for ind in self.indicators}
+        return [ind for ind in self.all_indicators if ind.code not in asked]
+
+    def ask_too(self, extra: Sequence[Indicator]) -> None:
+        """`extra` asked after the flow's own questions."""
+        flows.add_codes(self.flow, [ind.code for ind in extra])
+        self.indicators.extend(extra)
 
 
 async def _view(ctx: Ctx, flow: Flow) -> _View | None:
@@ -305,6 +317,9 @@ def _confirm(ctx: Ctx, view: _View, problem: Rich | None = None) -> Rich:
     ]
     if skipped:
         rich.add("⏭ ", fmt(_("Skipped: {names}"), names="; ".join(skipped)))
+    more = [indicator_name(ind.name_vi, ind.name_en) for ind in view.more]
+    if more:
+        rich.add("➕ ", fmt(_("Not asked (no target here): {names}"), names="; ".join(more)))
     if problem is not None:
         rich.blank().extend(problem)
     if not ctx.msg.buttons:
@@ -316,14 +331,18 @@ def _confirm(ctx: Ctx, view: _View, problem: Rich | None = None) -> Rich:
                 )
             )
         )
+        if more:
+            rich.add(i(_("Send 'more' to answer the indicators not asked.")))
     return rich
 
 
-def _confirm_buttons(flow: Flow, *, can_record: bool = True) -> Buttons:
+def _confirm_buttons(flow: Flow, *, can_record: bool = True, more: bool = False) -> Buttons:
     prefix = f"{FLOW}{flow.id}:"
     row = [Button("✏️ " + _("Change"), f"{prefix}e"), Button("✖️ " + _("Cancel"), f"{prefix}x")]
     if can_record:
         row.insert(0, Button("✅ " + _("Record"), f"{prefix}ok"))
+    if more:
+        return (tuple(row), (Button("➕ " + _("Other indicators"), f"{prefix}m"),))
     return (tuple(row),)
 
 
@@ -537,7 +556,7 @@ async def start(ctx: Ctx) -> list[Reply]:
         chat_id=ctx.chat.id,
         person_id=ctx.person.id,
         unit_id=unit.id,
-        codes=[ind.code for ind in indicators],
+        codes=[ind.code for ind in await _first_asked(ctx, unit, indicators)],
         now=ctx.now,
     )
     view = await _view(ctx, flow)
@@ -545,6 +564,17 @@ async def start(ctx: Ctx) -> list[Reply]:
     out.answer()
     await _show(out, view, fresh=True)
     return out.replies
+
+
+async def _first_asked(ctx: Ctx, unit: Unit, indicators: list[Indicator]) -> list[Indicator]:
+    """The indicators with a target here, asked first; the others wait for "➕" at the
+    confirmation (a volunteer should not answer six questions when four count). All of them
+    when none has a target."""
+    progress = await unit_progress(
+        ctx.session, unit=unit, week=week_key(ctx.today), indicators=indicators, team=False
+    )
+    targeted = {it.indicator.code for it in progress.items if it.target is not None}
+    return [ind for ind in indicators if ind.code in targeted] or indicators
 
 
 async def _show(
@@ -563,7 +593,8 @@ async def _show(
         out.card(flow, _choose(ctx, view), _choose_buttons(view), fresh=fresh, retire=retire)
         return
     flow.mode = "confirm"
-    out.card(flow, _confirm(ctx, view), _confirm_buttons(flow), fresh=fresh, retire=retire)
+    buttons = _confirm_buttons(flow, more=bool(view.more))
+    out.card(flow, _confirm(ctx, view), buttons, fresh=fresh, retire=retire)
 
 
 # --- answers ----------------------------------------------------------------------------
@@ -654,6 +685,16 @@ async def _act(out: _Out, view: _View, action: str) -> None:
             out.answer()
             return
         await _record(out, view)
+        return
+    if action == "m":
+        extra = view.more
+        if flow.mode != "confirm" or not extra:
+            out.answer()
+            return
+        flow.mode, flow.step = "ask", len(view.indicators)
+        view.ask_too(extra)
+        out.answer()
+        await _show(out, view)
         return
     if action == "e":
         flow.mode = "choose"
@@ -834,6 +875,8 @@ async def _typed(ctx: Ctx, flow: Flow, *, command: bool = False) -> list[Reply] 
         change = re.fullmatch(r"(?:sua|doi)\s+(\d{1,2})", words)  # "sửa 2": straight to it
         if words in _RECORD:
             await _record(out, view)
+        elif words in _MORE and view.more:
+            await _act(out, view, "m")
         elif words in _CHANGE:
             await _act(out, view, "e")
         elif change is not None and 1 <= int(change[1]) <= len(view.indicators):
@@ -885,7 +928,7 @@ async def _several(out: _Out, view: _View) -> bool:
     answer their questions, and the flow goes on from the first still unanswered."""
     flow, ctx = view.flow, out.ctx
     parsed = parse_report(ctx.msg.text, report.matcher_for(view.all_indicators), today=ctx.today)
-    asked = {ind.code for ind in view.indicators}
+    asked = {ind.code for ind in view.indicators} | {ind.code for ind in view.more}
     if isinstance(parsed, Problem) or not parsed.values or parsed.left_out or parsed.note:
         return False
     if parsed.day is not None and parsed.day != ctx.today:
@@ -903,6 +946,8 @@ async def _several(out: _Out, view: _View) -> bool:
         if refused is not None:
             _repeat(out, view, refused)
             return True
+    # Figures of indicators not asked (no target) are taken too: they were said.
+    view.ask_too([ind for ind in view.more if ind.code in parsed.values])
     for code_, value in parsed.values.items():
         flows.set_answer(flow, code_, value, now=ctx.now)
     given = flows.answers(flow)

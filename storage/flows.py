@@ -101,6 +101,11 @@ def codes(flow: Flow) -> list[str]:
     return flow.codes.split()
 
 
+def add_codes(flow: Flow, extra: list[str]) -> None:
+    """More indicators asked, after the flow's own."""
+    flow.codes = " ".join(codes(flow) + [c for c in extra if c not in codes(flow)])
+
+
 def answers(flow: Flow) -> Answers:
     raw = json.loads(flow.answers)
     return {str(k): (int(v) if v is not None else None) for k, v in raw.items()}

@@ -36,11 +36,11 @@ async def test_a_silent_flow_ends_after_half_an_hour_and_says_so_once(
 ) -> None:
     room = await _team(deps)
     await _join(deps, room)
-    assert "câu 1/6" in await room.say(LAN, "bao cao")
-    assert "câu 2/6" in await room.say(LAN, "4")
+    assert "câu 1/4" in await room.say(LAN, "bao cao")
+    assert "câu 2/4" in await room.say(LAN, "4")
     clock.advance(minutes=29)
     assert await jobs.close_silent_flows(deps, clock()) == 0
-    assert "câu 3/6" in await room.say(LAN, "1")  # an answer restarts the half hour
+    assert "câu 3/4" in await room.say(LAN, "1")  # an answer restarts the half hour
     clock.advance(minutes=31)
     assert await jobs.close_silent_flows(deps, clock()) == 1
     assert await jobs.close_silent_flows(deps, clock()) == 0  # said once
@@ -69,7 +69,7 @@ async def test_an_answer_to_a_flow_past_its_time_is_told_it_expired(
     assert "chờ quá 30 phút" in out
     assert "chưa ghi nhận gì" in out
     assert await jobs.close_silent_flows(deps, clock()) == 0  # already told
-    assert "câu 1/6" in await room.say(LAN, "bao cao")  # a new one
+    assert "câu 1/4" in await room.say(LAN, "bao cao")  # a new one
 
 
 @pytest.mark.parametrize(
@@ -128,7 +128,7 @@ async def test_huy_just_after_a_guided_report_closed_withdraws_nothing(deps: Dep
     room = await _team(deps)
     await _join(deps, room)
     assert "Đã ghi cho" in await room.say(LAN, "bao cao ho=4")
-    assert "câu 1/6" in await room.say(LAN, "bao cao")
+    assert "câu 1/4" in await room.say(LAN, "bao cao")
     assert "Đã hủy báo cáo từng bước" in await room.say(LAN, "huy")
     # A second "huy", meant for the guided report just closed: explained, nothing withdrawn.
     out = await room.say(LAN, "hủy")
@@ -143,9 +143,9 @@ async def test_a_group_without_buttons_answers_in_words(deps: Deps) -> None:
     group = ChatRoom(deps, "console:-7", buttons=False)
     await group.say(ADMIN, "/lien_ket xa=20791 thon=Thôn Hà Lam ho=200")
     hung = Person("console:2", "Hùng")
-    assert "câu 1/6" in await group.say(LAN, "/bao_cao")
+    assert "câu 1/4" in await group.say(LAN, "/bao_cao")
     assert await group.say(hung, "5") == ""  # not his flow, and no command
-    assert "câu 2/6" in await group.say(LAN, "5")
+    assert "câu 2/4" in await group.say(LAN, "5")
     assert "Đã hủy báo cáo từng bước" in await group.say(LAN, "huy")
 
 
@@ -154,40 +154,40 @@ async def test_words_a_volunteer_uses_in_the_middle_of_a_guided_report(deps: Dep
     await _join(deps, room)
     assert "Đã ghi cho" in await room.say(LAN, "bao cao ho=4")
     # "dừng" stops (though it folds to "dung", right), at a question and at the end.
-    assert "câu 1/6" in await room.say(LAN, "bao cao")
+    assert "câu 1/4" in await room.say(LAN, "bao cao")
     assert "Đã hủy báo cáo từng bước" in await room.say(LAN, "Dừng lại ạ")
-    assert "câu 1/6" in await room.say(LAN, "bao cao")
+    assert "câu 1/4" in await room.say(LAN, "bao cao")
     out = await room.say(LAN, "ho=5 app=2")  # a whole report as the answer
-    assert "câu 3/6" in out
-    for _question in range(4):
+    assert "câu 3/4" in out
+    for _question in range(2):
         out = await room.say(LAN, "bo qua")
     assert "Sẽ ghi cho" in out
     assert "Đã hủy báo cáo từng bước" in await room.say(LAN, "dừng")
     assert "Hộ được hướng dẫn: 4/200 hộ" in await room.say(LAN, "tien do")
 
     # More households than the village has left: refused at the question, asked again.
-    assert "câu 1/6" in await room.say(LAN, "bao cao")
+    assert "câu 1/4" in await room.say(LAN, "bao cao")
     out = await room.say(LAN, "500")
     assert "nhiều nhất là 196" in out
-    assert "câu 2/6" in await room.say(LAN, "6")
+    assert "câu 2/4" in await room.say(LAN, "6")
     # "sửa 1" at the end goes straight to that value; "vâng" records.
-    for _question in range(5):
+    for _question in range(3):
         out = await room.say(LAN, "0")
     assert "Sẽ ghi cho" in out
-    assert "câu 1/6" in await room.say(LAN, "sửa 1")
+    assert "câu 1/4" in await room.say(LAN, "sửa 1")
     assert "Hộ được hướng dẫn +7" in await room.say(LAN, "7")
     assert "Đã ghi cho" in await room.say(LAN, "vâng")
     assert "Hộ được hướng dẫn: 11/200 hộ" in await room.say(LAN, "tien do")
 
     # /huy while a guided report is open cancels that one, and keeps what was recorded.
-    assert "câu 1/6" in await room.say(LAN, "bao cao")
+    assert "câu 1/4" in await room.say(LAN, "bao cao")
     out = await room.say(LAN, "/huy")
     assert "Đã hủy báo cáo từng bước" in out
     assert "gửi /huy lần nữa" in out
     assert "Hộ được hướng dẫn: 11/200 hộ" in await room.say(LAN, "tien do")
 
     # A typed report in the middle says the guided one is closed.
-    assert "câu 1/6" in await room.say(LAN, "bao cao")
+    assert "câu 1/4" in await room.say(LAN, "bao cao")
     out = await room.say(LAN, "bao cao ho=1")
     assert "Đã đóng báo cáo từng bước" in out
     assert "Đã ghi cho" in out
@@ -239,11 +239,42 @@ async def test_an_edited_answer_is_said_not_to_count(deps: Deps) -> None:
     assert "Chưa hiểu câu trả lời" in out
 
 
+async def test_indicators_without_a_target_wait_for_more_at_the_end(deps: Deps) -> None:
+    """The four indicators with a target are asked; the two without (filings, e-commerce) are
+    offered at the confirmation, and answered after 'thêm'."""
+    room = await _team(deps)
+    await _join(deps, room)
+    assert "câu 1/4" in await room.say(LAN, "bao cao")
+    for answer in ("3", "2", "1"):
+        out = await room.say(LAN, answer)
+    assert "Hộ có chữ ký số hôm nay?" in out
+    out = await room.say(LAN, "0")
+    assert "Sẽ ghi cho" in out
+    assert "Chưa hỏi (ở đây không có chỉ tiêu): Hồ sơ dịch vụ công trực tuyến" in out
+    out = await room.say(LAN, "thêm")
+    assert "câu 5/6" in out
+    assert "Hồ sơ dịch vụ công trực tuyến hôm nay?" in out
+    assert "câu 6/6" in await room.say(LAN, "4")
+    out = await room.say(LAN, "bo qua")
+    assert "Sẽ ghi cho" in out
+    assert "Chưa hỏi" not in out
+    out = await room.say(LAN, "ok")
+    assert "Đã ghi cho" in out
+    progress = await room.say(LAN, "tien do")
+    assert "Hộ được hướng dẫn: 3/200 hộ" in progress
+    assert "Hồ sơ dịch vụ công trực tuyến: 4" in progress
+    # A figure without a target typed as an answer is taken with the others.
+    assert "câu 1/4" in await room.say(LAN, "bao cao")
+    out = await room.say(LAN, "ho=1 dvc=2")
+    assert "câu 2/5" in out
+    assert "Hồ sơ dịch vụ công trực tuyến: 2" in out
+
+
 async def test_what_must_not_answer_a_question(deps: Deps) -> None:
     room = await _team(deps)
     await _join(deps, room)
-    assert "câu 1/6" in await room.say(LAN, "bao cao")
-    assert "câu 2/6" in await room.say(LAN, "4")
+    assert "câu 1/4" in await room.say(LAN, "bao cao")
+    assert "câu 2/4" in await room.say(LAN, "4")
     # "5 hộ" for the second question names the first ("hộ" is its word): not taken, and the
     # first answer is not overwritten.
     assert "Chưa hiểu" in await room.say(LAN, "tuyên truyền 5 hộ")
@@ -251,13 +282,13 @@ async def test_what_must_not_answer_a_question(deps: Deps) -> None:
     out = await room.say(LAN, "ho=4 app=2 ghi chú: bà Năm chưa cài")  # a note would be lost
     assert "Chưa hiểu" in out
     out = await room.say(LAN, "app=2 tt=1")  # two figures: both taken
-    assert "câu 4/6" in out
+    assert "câu 4/4" in out
     assert "✔️ Hộ được hướng dẫn: 4; Hộ cài ứng dụng công dân: 2; Hộ có tài khoản" in out
     # A refused typed report keeps the guided one.
     assert "Chưa ghi nhận gì" in await room.say(LAN, "/bao_cao ho=999")
-    assert "câu 4/6" in await room.say(LAN, "/bao_cao")
+    assert "câu 4/4" in await room.say(LAN, "/bao_cao")
     assert "Đã hủy báo cáo từng bước" in await room.say(LAN, "Đừng!")
-    assert "câu 1/6" in await room.say(LAN, "bao cao")
+    assert "câu 1/4" in await room.say(LAN, "bao cao")
     assert "Đã hủy báo cáo từng bước" in await room.say(LAN, "thôi không")
 
 

@@ -165,7 +165,7 @@ async def test_a_guided_report_in_a_group(
         assert answer["show_alert"] is False
         card = await fake.until(lambda: card_in(fake, HA_LAM))
         text = text_of(fake, card)
-        assert "câu 1/6" in text, text  # the six national indicators, in plan order
+        assert "câu 1/4" in text, text  # the national indicators with a target, in plan order
         assert "Hộ được hướng dẫn hôm nay?" in text
         assert "còn 160 hộ để đạt 80%" in text, text
         assert "“Gõ số”" in text  # how to answer with a number no button offers
@@ -206,7 +206,8 @@ async def test_a_guided_report_in_a_group(
         running = await app.start(settings, schedule=False, clock=clock)
         lift_group_limit(fake, running)
 
-        # Question 3 skipped, question 4 by reply in words, 5 by button, 6 skipped.
+        # Question 3 skipped, question 4 by reply in words; then the two indicators without a
+        # target after "➕ Chỉ số khác": 5 by button, 6 skipped.
         await press(fake, HA_LAM, LAN, card, data_of(fake, HA_LAM, card, "s"))
         await fake.until(lambda: "câu 4" in text_of(fake, card))
         await press(fake, HA_LAM, LAN, card, data_of(fake, HA_LAM, card, "t"))
@@ -214,7 +215,10 @@ async def test_a_guided_report_in_a_group(
             lambda: next((a for a in asks(fake, HA_LAM) if "chữ ký số" in (a.text or "")), None)
         )
         await fake.user_sends(HA_LAM, LAN, "năm", reply_to=ask.message_id)
-        await fake.until(lambda: "câu 5" in text_of(fake, card))
+        await fake.until(lambda: "Sẽ ghi" in text_of(fake, card))
+        assert "Chưa hỏi (ở đây không có chỉ tiêu)" in text_of(fake, card)
+        await press(fake, HA_LAM, LAN, card, data_of(fake, HA_LAM, card, "m"))
+        await fake.until(lambda: "câu 5/6" in text_of(fake, card))
         await press(fake, HA_LAM, LAN, card, data_of(fake, HA_LAM, card, "v1"))
         await fake.until(lambda: "câu 6" in text_of(fake, card))
         await press(fake, HA_LAM, LAN, card, data_of(fake, HA_LAM, card, "s"))
@@ -387,10 +391,10 @@ async def test_a_private_chat_has_the_keyboard_and_the_flow_without_reply_reques
 
         await fake.user_sends(LAN, LAN, "📝 Báo cáo")  # the key sends its text
         first = await fake.until(lambda: card_in(fake, LAN))
-        assert "câu 1/6" in text_of(fake, first, LAN)
+        assert "câu 1/4" in text_of(fake, first, LAN)
         await fake.user_sends(LAN, LAN, "3 hộ")  # typed, no reply needed in a private chat
         second = await fake.until(lambda: newer_card(fake, first, "Lan", chat=LAN))
-        assert "câu 2/6" in text_of(fake, second, LAN)
+        assert "câu 2/4" in text_of(fake, second, LAN)
         assert fake.buttons(LAN, first) == []  # the old card kept its text, lost its buttons
         assert asks(fake, LAN) == []
         await press(fake, LAN, LAN, second, data_of(fake, LAN, second, "x"))
@@ -583,14 +587,14 @@ async def test_eight_members_reporting_at_once_send_two_messages_each(
             await fake.until(lambda: all(fake.callbacks[q]["answer"] for q in queries))
             await fake.until(lambda: all(shows in text_of(fake, c) for c in cards.values()))
 
-        for question in range(2, 7):
-            await round_("v1", f"câu {question}/6")
+        for question in range(2, 5):
+            await round_("v1", f"câu {question}/4")
         await round_("v1", "Sẽ ghi cho")
         await round_("ok", "Đã ghi cho")
 
         assert await count(running, Report) == len(team)
         figures = await totals(running)
-        assert len(figures) == 6
+        assert len(figures) == 4  # the indicators with a target
         assert set(figures.values()) == {len(team)}
         sent = sends(fake, HA_LAM, started)
         assert len(sent) == 2 * len(team)  # two messages a report
