@@ -257,7 +257,11 @@ def main(argv: list[str] | None = None) -> int:
         for line in _setting_errors(exc):
             print(f"tcns: {line}", file=sys.stderr)  # noqa: T201 (CLI output)
         return 2
-    logs.configure(settings)
+    # A one-off command says what it did on stdout; the migrations' lines would come before
+    # a console's prompt or an import's summary. The service and `tcns db` log them.
+    logs.configure(
+        settings, level=logging.INFO if args.command in ("run", "db") else logging.WARNING
+    )
     try:
         if args.command == "run":
             asyncio.run(_run(settings))

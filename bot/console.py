@@ -24,7 +24,9 @@ from bot import app
 from bot.render import plain
 from bot.settings import Settings
 from handlers import router
-from handlers.incoming import Attachment, ChatKind, Incoming
+from handlers.incoming import Attachment, ChatKind, Deps, Incoming
+from handlers.richtext import Rich
+from storage import db, outbox
 
 PLATFORM = "console"
 HELP = "(:as ID NAME, :chat private|ID TITLE, :quit; then any command, e.g. /huong_dan)"
@@ -68,10 +70,39 @@ def _scene_change(scene: Scene, line: str) -> str | None:
     return HELP
 
 
+def _read_line(stdin: TextIO, stdout: TextIO, prompt: str) -> str:
+    """A line from the terminal with editing and history (readline: arrows, Ctrl-A…); from a
+    pipe as it comes. "" at the end of the input."""
+    if stdin is sys.stdin and stdout is sys.stdout and stdin.isatty():
+        import readline  # noqa: F401  (imported for its effect on input())
+
+        try:
+            return input(prompt) + "\n"
+        except EOFError:
+            return ""
+    stdout.write(prompt)
+    stdout.flush()
+    return stdin.readline()
+
+
 def _save(attachment: Attachment) -> str:
     name = Path(attachment.filename).name or "tcns-file"
     Path(name).write_bytes(attachment.content)
     return name
+
+
+async def _private_posts(deps: Deps, scene: Scene) -> list[str]:
+    """What the bot sent the console's person privately (a join code, a leader's notice) while
+    they are in a group: the console has no other way to show it. Marked sent once shown."""
+    if scene.kind == "private":
+        return []
+    chat_id = f"{PLATFORM}:{scene.person}"
+    async with db.transaction(deps.sessions) as session:
+        posts = await outbox.lane(session, chat_id=chat_id, limit=50)
+        if posts:
+            ids = [p.id for p in posts if p.id is not None]
+            await outbox.mark_sent(session, ids=ids, now=deps.clock())
+    return [Rich.from_json(p.body).plain() for p in posts]
 
 
 async def run_console(
@@ -94,9 +125,7 @@ async def run_console(
     loop = asyncio.get_running_loop()
     try:
         while True:
-            stdout.write(scene.prompt())
-            stdout.flush()
-            line = await loop.run_in_executor(None, stdin.readline)
+            line = await loop.run_in_executor(None, _read_line, stdin, stdout, scene.prompt())
             if not line or line.strip() == ":quit":
                 break
             text = line.rstrip("\n")
@@ -125,6 +154,8 @@ async def run_console(
                 if reply.attachment is not None:
                     name = await loop.run_in_executor(None, _save, reply.attachment)
                     stdout.write(f"  [file written: {name}]\n")
+            for text in await _private_posts(deps, scene):
+                stdout.write("  [→ your private chat] " + text.replace("\n", "\n  ") + "\n")
     finally:
         await engine.dispose()
     return 0

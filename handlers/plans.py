@@ -330,7 +330,8 @@ async def apply_plan(
         ),
     )
     done.append(
-        f"team size {plan.team.min_size}–{plan.team.max_size}, grades {plan.grades.as_pairs()}"
+        f"team size {plan.team.min_size}–{plan.team.max_size}, grades "
+        + ", ".join(f"{name} ≥ {floor:g}" for floor, name in plan.grades.as_pairs() if floor)
     )
     await people.audit(session, actor_id=actor, action="plan", unit_id=unit.id, after=plan.name)
     return done

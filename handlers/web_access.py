@@ -93,7 +93,7 @@ async def _link(
     mine = _("The link is yours and works until {time}. Ask again with /theo_doi for a new one; "
              "do not forward it.")  # fmt: skip
     shared = _("For the members of this group, until {time}; /theo_doi gives a new one.")
-    rich.add(i((mine if ctx.is_private else shared).format(time=f"{until:%H:%M %d/%m}")))
+    rich.add(i((mine if holder is None else shared).format(time=f"{until:%H:%M %d/%m}")))
     buttons: tuple[tuple[Button, ...], ...] = ()
     if is_public(ctx.deps) and ctx.msg.platform == "tg":
         # A link button: the dashboard opens in the browser (it is not framed, not a Mini App).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +49,7 @@ def test_plan_apply(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "to Thành phố Đà Nẵng" in out
     assert "target cks = 30%" in out
+    assert "grades excellent ≥ 90, good ≥ 80" in out  # words, not a Python list
     assert main(["plan", "apply", "quang_nam_3220_2024", "--unit", "4"]) == 2
     assert "ambiguous" in capsys.readouterr().err
     assert main(["plan", "apply", "no_such_plan", "--unit", "tinh:48"]) == 2
@@ -88,3 +90,27 @@ def test_plan_check_refuses_a_share_above_100(
     assert f"{plan}:5: indicators[0].target: 150 is a share of households: 0 to 100" in (
         capsys.readouterr().err
     )
+
+
+def test_chat_shows_what_went_privately_and_no_migration_lines(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An admin's dashboard link asked in a group goes to their private chat; the console,
+    which has no other way to show it, prints it there, marked as such."""
+    lines = [
+        ":chat private",
+        "/start",
+        ":chat -1001 Tổ Hà Lam",
+        "/lien_ket xa=20791 thon=Thôn Hà Lam ho=200",
+        "/theo_doi",
+        ":quit",
+    ]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
+    assert main(["chat"]) == 0
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "đã được gửi vào chat riêng" in out
+    private = out.split("[→ your private chat]")[1]
+    assert "/web/d/" in private
+    assert "Đường dẫn là của riêng bạn" in private  # an admin's own link, not the group's
+    assert "alembic" not in out + captured.err  # no migration lines before the prompt
