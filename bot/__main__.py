@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from bot import app, logs
 from bot.settings import Settings
 from bot.transport import Transport
-from handlers import export, i18n, importing, plans, sheets
+from handlers import export, i18n, importing, periods, plans, sheets
 from handlers.incoming import Messenger
 from handlers.views import merged_line
 from scheduler import jobs
@@ -116,14 +116,15 @@ async def _export(settings: Settings, unit_ref: str, period: str | None, out: st
         async with sessions() as session:
             unit = await plans.resolve_unit(session, unit_ref)
             today = datetime.now(settings.tz).date()
-            first, last, label = export.parse_period(period, today)
+            chosen = periods.parse_period(period, today)
             content = await export.workbook(
-                session, unit=unit, first=first, last=last, tz=settings.tz, today=today
+                session, unit=unit, period=chosen, tz=settings.tz, today=today
             )
     finally:
         await engine.dispose()
-    path = Path(out or f"tcns-{unit.code}-{label}.xlsx")
+    path = Path(out or f"tcns-{unit.code}-{chosen.key}.xlsx")
     await asyncio.to_thread(path.write_bytes, content)
+    first, last = chosen.first, chosen.last
     print(f"tcns: wrote {path} ({unit.name}, {first:%d/%m/%Y}–{last:%d/%m/%Y})")  # noqa: T201
     return 0
 
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     run_p.add_argument("--at", help="ISO-8601, e.g. 2026-11-27T16:00+07:00 (default: now)")
     exp = sub.add_parser("export", help="the Excel workbook of a unit")
     exp.add_argument("--unit", required=True, help="tinh:48, xa:20791, or a village code")
-    exp.add_argument("--period", help="2026-Q4, 2026-W47 or 2026 (default: this quarter)")
+    exp.add_argument("--period", help=f"{periods.PERIOD_FORMS} (default: this quarter)")
     exp.add_argument("--out", help="file to write (default: tcns-CODE-PERIOD.xlsx)")
     imp = sub.add_parser("import", help="villages, households, targets from a workbook")
     imp.add_argument("file", nargs="?", help="an .xlsx or .csv file, one row per village")

@@ -30,10 +30,10 @@ from bot.transport import Transport
 from handlers import dashboard as dashboards
 from handlers import i18n, outgoing, router, views
 from handlers.context import indicator_name
-from handlers.export import XLSX_MIME, quarter_bounds, workbook
+from handlers.export import XLSX_MIME, workbook
 from handlers.incoming import Deps, Incoming
 from handlers.initdata import WebAppUser, validate
-from handlers.periods import local_date, report_window, week_key
+from handlers.periods import local_date, quarter_of, report_window, week_key
 from handlers.progress import unit_progress
 from handlers.richtext import Rich
 from handlers.web_access import CHART_PATH, DASHBOARD_PATH, FORM_PATH, WORKBOOK_PATH
@@ -318,17 +318,17 @@ class Pages:
         granted, unit = found
         if not granted.sees_all:
             return self._refused(request)
-        first, last = quarter_bounds(self.today)
+        quarter = quarter_of(self.today)
         async with self.guard.rendering() as admitted:
             if not admitted:
                 return self._busy(request, BUSY_SECONDS)
             async with self.deps.sessions() as session:
                 with i18n.use(granted.language):
                     content = await workbook(
-                        session, unit=unit, first=first, last=last, tz=_zone(self.deps),
+                        session, unit=unit, period=quarter, tz=_zone(self.deps),
                         today=self.today, by="",
                     )  # fmt: skip
-        name = f"tcns-{unit.code}-{first.year}-Q{(first.month - 1) // 3 + 1}.xlsx"
+        name = f"tcns-{unit.code}-{quarter.key}.xlsx"
         response = web.Response(body=content, content_type=XLSX_MIME)
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         _headers(response, "-", framed=False)

@@ -4,7 +4,6 @@ and the reports themselves, with Vietnamese headers, frozen header rows and numb
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,13 +19,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import scoring
 from handlers.context import indicator_name
-from handlers.grammar import foreign_digit
 from handlers.i18n import _
-from handlers.periods import week_key
-from handlers.progress import UnitProgress, own_targets, target_for, unit_progress
+from handlers.period_figures import PeriodFigures, Standing, period_figures, standings
+from handlers.periods import Period, short_span, span_text, week_start
+
+# Where the dashboard and the quarterly job have found them.
+from handlers.periods import quarter_bounds as quarter_bounds
+from handlers.periods import quarter_key as quarter_key
+from handlers.progress import own_targets, target_for
 from handlers.views import grade_name
 from storage import config, reports, units
-from storage.folding import fold
 from storage.models import Indicator, Unit
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -35,75 +37,20 @@ _FILL = PatternFill("solid", fgColor="1F4E78")
 _LEVELS = ("province", "district", "commune", "village")
 
 
-def quarter_bounds(day: date) -> tuple[date, date]:
-    first = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-    after = (
-        date(first.year + 1, 1, 1) if first.month == 10 else date(first.year, first.month + 3, 1)
-    )
-    return first, after - timedelta(days=1)
-
-
-def quarter_key(day: date) -> str:
-    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
-
-
-def month_bounds(year: int, month: int) -> tuple[date, date]:
-    first = date(year, month, 1)
-    after = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-    return first, after - timedelta(days=1)
-
-
-# "quý 4", "quy IV", "Q4", "tháng 11", "thang 11/2025", "T11": as an official says a period.
-_SPOKEN_QUARTER = re.compile(r"^(?:quy|q)\s*(?P<q>[1-4]|i{1,3}|iv)(?:\s*[/-]\s*(?P<y>\d{4}))?$")
-_SPOKEN_MONTH = re.compile(r"^(?:thang|t|month)\s*(?P<m>\d{1,2})(?:\s*[/-]\s*(?P<y>\d{4}))?$")
-_ISO_MONTH = re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})$")
-_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
-
-
-FIRST_YEAR, LAST_YEAR = 2000, 2100  # a campaign's years; anything else is a typing slip
-
-
-def _year(text: str | int) -> int:
-    year = int(text)
-    if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise ValueError(f"year {year}")
-    return year
-
-
-def parse_period(text: str | None, today: date) -> tuple[date, date, str]:
-    """`2026-Q4`, `Q4`, `quý 4`, `2026-11`, `tháng 11`, `2026-W47`, `2026`, or nothing for the
-    current quarter: (first, last, label). A quarter or month without a year is this year's."""
-    if not text:
-        first, last = quarter_bounds(today)
-        return first, last, quarter_key(today)
-    if foreign_digit(text) is not None:
-        raise ValueError(f"period {text!r}: digits 0-9 only")
-    spoken = " ".join(fold(text).split())
-    found = _SPOKEN_QUARTER.match(spoken)
-    if found:
-        n = _ROMAN.get(found["q"]) or int(found["q"])
-        in_year = _year(found["y"] or today.year)
-        return (*quarter_bounds(date(in_year, 3 * n - 2, 1)), f"{in_year}-Q{n}")
-    found = _SPOKEN_MONTH.match(spoken) or _ISO_MONTH.match(spoken)
-    if found and 1 <= int(found["m"]) <= 12:
-        in_year, month = _year(found["y"] or today.year), int(found["m"])
-        return (*month_bounds(in_year, month), f"{in_year}-{month:02d}")
-    label = text.strip().upper()
-    try:
-        if "-Q" in label:
-            year, q = label.split("-Q")
-            if not 1 <= int(q) <= 4:
-                raise ValueError(q)
-            return (*quarter_bounds(date(_year(year), 3 * int(q) - 2, 1)), label)
-        if "-W" in label:
-            year, w = label.split("-W")
-            first = date.fromisocalendar(_year(year), int(w), 1)
-            return first, first + timedelta(days=6), label
-        if label.isascii() and label.isdigit():
-            return date(_year(label), 1, 1), date(_year(label), 12, 31), label
-    except (ValueError, OverflowError):  # a number no calendar holds is no period either
-        pass
-    raise ValueError(f"period {text!r}: write 2026-Q4, quý 4, tháng 11, 2026-W47 or 2026")
+def period_name(period: Period) -> str:
+    """A period as an official names it: "tháng 11/2026", "tuần 23/11–29/11/2026"."""
+    first = period.first
+    if period.kind == "week":
+        return _("week {dates}").format(dates=span_text(first, period.last))
+    if period.kind == "month":
+        return _("month {month}/{year}").format(month=first.month, year=first.year)
+    if period.kind == "quarter":
+        return _("quarter {quarter}/{year}").format(
+            quarter=(first.month - 1) // 3 + 1, year=first.year
+        )
+    if period.kind == "year":
+        return _("year {year}").format(year=first.year)
+    return _("the whole campaign")
 
 
 def level_name(level: str) -> str:
@@ -132,35 +79,53 @@ def append(ws: Worksheet, row: Sequence[object]) -> None:
 
 @dataclass(frozen=True)
 class Heading:
-    """What stands above every sheet's table: whose figures, for when, made when and by whom
-    (an official forwards the file as it is)."""
+    """What stands above every sheet's table: whose figures, for which period and up to which
+    day, made when and by whom (an official forwards the file as it is)."""
 
     unit: str
-    first: date
-    last: date
+    period: Period
+    until: date
     made: date
     by: str = ""
 
 
-TITLE_ROWS = 5  # the title block, and a blank row under it
+TITLE_ROWS = 5  # the title block, and a row under it for the sheet's note
 
 
-def _header(ws: Worksheet, titles: Sequence[str], widths: Sequence[int], heading: Heading) -> None:
+def period_title(period: Period, until: date | None = None) -> str:
+    """ "tháng 11/2026 (01/11–30/11/2026)"; with `until` before the end, up to which day."""
+    named = period_name(period)
+    if period.kind != "week":
+        named = f"{named} ({span_text(period.first, period.last)})"
+    if until is not None and until < period.last:
+        named = _("{period}, figures up to {date}").format(period=named, date=f"{until:%d/%m/%Y}")
+    return named
+
+
+def _header(
+    ws: Worksheet,
+    titles: Sequence[str],
+    widths: Sequence[int],
+    heading: Heading,
+    note: str = "",
+) -> None:
     append(ws, [heading.unit])
     ws.cell(row=1, column=1).font = Font(bold=True, size=14)
-    period = f"{heading.first:%d/%m/%Y} – {heading.last:%d/%m/%Y}"
-    append(ws, [_("Period: {period}").format(period=period)])
+    append(ws, [_("Period: {period}").format(period=period_title(heading.period, heading.until))])
     append(ws, [_("Exported on {date}").format(date=f"{heading.made:%d/%m/%Y}")])
     append(ws, [_("Prepared by: {name}").format(name=heading.by or "…………………………")])
-    append(ws, [])
+    append(ws, [note] if note else [])
+    if note:
+        ws.cell(row=TITLE_ROWS, column=1).font = Font(italic=True)
     append(ws, list(titles))
     header_row = TITLE_ROWS + 1
     for n, (cell, width) in enumerate(zip(ws[header_row], widths, strict=True), start=1):
         cell.font, cell.fill = _HEADER, _FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
         ws.column_dimensions[get_column_letter(n)].width = width
-    # Tall enough for a wrapped "Hộ có tài khoản thanh toán điện tử: còn thiếu" when printed.
-    ws.row_dimensions[header_row].height = 80
+    # Tall enough for a wrapped "Hộ có tài khoản thanh toán điện tử: lũy kế đến hết 30/11/2026"
+    # when printed.
+    ws.row_dimensions[header_row].height = 96
     ws.freeze_panes = f"C{header_row + 1}"  # the header and the units' code and name
     ws.print_title_rows = f"{header_row}:{header_row}"
     ws.page_setup.orientation = "landscape"
@@ -176,19 +141,22 @@ async def workbook(
     session: AsyncSession,
     *,
     unit: Unit,
-    first: date,
-    last: date,
+    period: Period,
     tz: ZoneInfo,
     today: date | None = None,
     by: str = "",
 ) -> bytes:
-    """Figures as they stand (from the running totals), the weeks from `first` to `last` that
-    have begun by `today`, and those weeks' reports; each sheet under a title block."""
-    today = today or last
-    shown_last = min(last, today)
-    heading = Heading(unit.name, first, last, today, by)
+    """The period and nothing else: each unit's figures done in it and cumulative at its end
+    (or at `today`, while it runs), its weeks up to then, and its reports; each sheet under a
+    title block that names the period by its dates."""
+    today = today or period.last
     indicators = await config.indicators_for(session, unit=unit)
     tree = await units.subtree(session, unit=unit)
+    figures = await period_figures(
+        session, scope=unit, period=period, today=today, indicators=indicators
+    )
+    heading = Heading(unit.name, figures.period, figures.until, today, by)
+    standing = await standings(session, tree=tree, indicators=indicators, figures=figures)
     wb = Workbook()
     for sheet in list(wb.worksheets):
         wb.remove(sheet)
@@ -196,12 +164,10 @@ async def workbook(
         members = [u for u in tree if u.level == level]
         if members:
             ws = wb.create_sheet(level_name(level))
-            await _level_sheet(session, ws, members, indicators, week_key(shown_last), heading)
-    await _weekly_sheet(
-        session, wb.create_sheet(_("Weekly")), tree, indicators, first, shown_last, heading
-    )
+            await _level_sheet(session, ws, members, indicators, figures, standing, heading)
+    _weekly_sheet(wb.create_sheet(_("Weekly")), tree, indicators, figures, heading)
     await _reports_sheet(
-        session, wb.create_sheet(_("Reports")), unit, indicators, first, shown_last, tz, heading
+        session, wb.create_sheet(_("Reports")), unit, indicators, figures, tz, heading
     )
     out = io.BytesIO()
     wb.save(out)
@@ -213,55 +179,63 @@ async def _level_sheet(
     ws: Worksheet,
     members: Sequence[Unit],
     indicators: Sequence[Indicator],
-    week: str,
+    figures: PeriodFigures,
+    standing: dict[int, Standing],
     heading: Heading,
 ) -> None:
+    """One row per unit: for each indicator, what was done in the period beside the
+    cumulative figure at its end, each headed with what it counts."""
     titles, widths = [_("Code"), _("Unit"), _("Households")], [12, 34, 11]
     percent_columns: set[int] = set()
+    end = f"{figures.until:%d/%m/%Y}"
     # Outside the f-strings, where the catalogue extractor can see them.
-    done_label, target_label, gap_label = _("done"), _("target"), _("gap")
+    in_period = _("done in the period")
+    cumulative = _("cumulative to the end of {date}").format(date=end)
+    share, target_label, gap_label = _("share of households (cumulative)"), _("target"), _("gap")
     for ind in indicators:
         name = indicator_name(ind.name_vi, ind.name_en)
         if ind.kind == "households":
-            titles += [f"{name}: {done_label}", f"{name}: %", f"{name}: {target_label}",
-                       f"{name}: {gap_label}"]  # fmt: skip
-            widths += [14, 9, 9, 10]
+            titles += [f"{name}: {in_period}", f"{name}: {cumulative}", f"{name}: {share}",
+                       f"{name}: {target_label}", f"{name}: {gap_label}"]  # fmt: skip
+            widths += [13, 14, 10, 9, 10]
             percent_columns |= {len(titles) - 2, len(titles) - 1}
         else:
-            titles.append(name)
-            widths.append(14)
+            titles += [f"{name}: {in_period}", f"{name}: {cumulative}"]
+            widths += [13, 14]
     titles += [_("Score"), _("Grade"), _("Rank")]
     widths += [8, 12, 7]
-    _header(ws, titles, widths, heading)
-    progress: list[UnitProgress] = [
-        await unit_progress(session, unit=u, week=week, indicators=indicators) for u in members
-    ]
+    note = _(
+        "Cumulative figures, shares, gaps, scores, grades and ranks count every report dated up "
+        "to {date}."
+    ).format(date=end)
+    _header(ws, titles, widths, heading, note)
     ranks = {
         uid: r
         for r, uid in scoring.rank(
-            {p.unit.id or 0: p.score for p in progress},
-            {p.unit.id or 0: p.unit.name_key for p in progress},
+            {u.id or 0: standing[u.id or 0].score for u in members},
+            {u.id or 0: u.name_key for u in members},
         )
     }
     ids = sorted({i for u in members for i in units.path_ids(u)})
     own = await own_targets(session, unit_ids=ids)
-    for p in progress:
-        done = {it.indicator.id: it.done for it in p.items}
-        row: list[object] = [p.unit.code, p.unit.name, p.households]
+    for u in members:
+        uid = u.id or 0
+        at = standing[uid]
+        done, total = figures.done_in(uid), figures.cumulative_at_end(uid)
+        row: list[object] = [u.code, u.name, at.households]
         for ind in indicators:
-            value = done.get(ind.id, 0)
+            in_it, so_far = done.get(ind.id or 0, 0), total.get(ind.id or 0, 0)
+            row += [in_it, so_far]
             if ind.kind != "households":
-                row.append(value)
                 continue
-            target, _weight, _source = target_for(p.unit, ind, own)
-            need = scoring.needed(p.households, target) if p.households and target else None
+            target, _weight, _source = target_for(u, ind, own)
+            need = scoring.needed(at.households, target) if at.households and target else None
             row += [
-                value,
-                value / p.households if p.households else None,
+                so_far / at.households if at.households else None,
                 target / 100 if target else None,
-                max(0, need - value) if need is not None else None,
+                max(0, need - so_far) if need is not None else None,
             ]
-        row += [round(p.score, 1), grade_name(p.grade), ranks.get(p.unit.id or 0)]
+        row += [round(at.score, 1), grade_name(at.grade), ranks.get(uid)]
         append(ws, row)
     for cells in ws.iter_rows(min_row=TITLE_ROWS + 2):
         for cell in cells:
@@ -273,42 +247,42 @@ async def _level_sheet(
                 cell.number_format = "#,##0"
 
 
-def _weeks(first: date, last: date) -> list[str]:
-    weeks: list[str] = []
-    day = first
-    while day <= last:
-        if week_key(day) not in weeks:
-            weeks.append(week_key(day))
-        day += timedelta(days=1)
-    return weeks
-
-
-async def _weekly_sheet(
-    session: AsyncSession,
+def _weekly_sheet(
     ws: Worksheet,
     scope: Sequence[Unit],
     indicators: Sequence[Indicator],
-    first: date,
-    last: date,
+    figures: PeriodFigures,
     heading: Heading,
 ) -> None:
-    weeks = _weeks(first, last)
-    # Weeks as their dates, as people name them: "16/11–22/11".
+    """Each unit's done in the period, week by week, and the period's total. A week the
+    period's first or last day (or the day of export) cuts is its days inside, headed with
+    those days: the weeks add up to the period, as an official adds them."""
     spans = []
-    for week in weeks:
-        monday = date.fromisocalendar(int(week[:4]), int(week.split("W")[1]), 1)
-        spans.append(f"{monday:%d/%m}–{monday + timedelta(days=6):%d/%m}")
-    _header(ws, [_("Code"), _("Unit"), _("Indicator"), *spans], [12, 34, 30, *[12] * len(weeks)],
-            heading)  # fmt: skip
-    ids = [u.id for u in scope if u.id is not None]
-    table = await reports.weekly_totals(session, unit_ids=ids, weeks=weeks)
+    for part in figures.weeks:
+        span = short_span(part.first, part.last)
+        if not part.whole:
+            span += "\n" + _("(part of the week {dates})").format(
+                dates=short_span(part.monday, part.sunday)
+            )
+        spans.append(span)
+    cut = any(not part.whole for part in figures.weeks)
+    note = _("A part of a week counts only the days its heading names.")
+    _header(
+        ws,
+        [_("Code"), _("Unit"), _("Indicator"), *spans, _("Whole period")],
+        [12, 34, 30, *[12] * len(spans), 12],
+        heading,
+        note if cut else "",
+    )
     for u in scope:
+        weekly, done = figures.weekly(u.id or 0), figures.done_in(u.id or 0)
         for ind in indicators:
-            values = table.get((u.id or 0, ind.id or 0), {})
-            if not any(values.values()):
+            total = done.get(ind.id or 0, 0)
+            values = [part.get(ind.id or 0, 0) for part in weekly]
+            if not total and not any(values):
                 continue  # a province has thousands of such rows: only what was done
             name = indicator_name(ind.name_vi, ind.name_en)
-            append(ws, [u.code, u.name, name, *[values.get(w, 0) for w in weeks]])
+            append(ws, [u.code, u.name, name, *values, total])
 
 
 async def _reports_sheet(
@@ -316,24 +290,24 @@ async def _reports_sheet(
     ws: Worksheet,
     unit: Unit,
     indicators: Sequence[Indicator],
-    first: date,
-    last: date,
+    figures: PeriodFigures,
     tz: ZoneInfo,
     heading: Heading,
 ) -> None:
     names = [indicator_name(i.name_vi, i.name_en) for i in indicators]
     titles = [_("Date"), _("Week"), _("Unit"), _("Member"), *names, _("Note"),
               _("Recorded at")]  # fmt: skip
-    _header(ws, titles, [11, 10, 28, 26, *[14] * len(indicators), 30, 17], heading)
+    _header(ws, titles, [11, 12, 28, 26, *[14] * len(indicators), 30, 17], heading)
     for report, u, person, v in await reports.dated_in(
-        session, scope=unit, first=first, last=last
+        session, scope=unit, first=figures.period.first, last=figures.until
     ):
         at = report.created_at
+        monday = week_start(report.report_date)
         append(
             ws,
             [
                 report.report_date,
-                report.week,
+                short_span(monday, monday + timedelta(days=6)),
                 u.name,
                 person.display_name,
                 *[v.get(i.id or 0) for i in indicators],

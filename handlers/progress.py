@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -102,6 +102,18 @@ def _goals_for(
         if percent:
             goals[ind.code] = scoring.Goal(percent=percent, weight=weight)
     return goals
+
+
+def score_of(
+    unit: units.Placed,
+    households: int | None,
+    done: Mapping[int, int],
+    indicators: Sequence[Indicator],
+    own: Own,
+) -> float:
+    """A village's score from its figures (indicator id -> done) and the targets in force."""
+    by_code = {ind.code: done.get(ind.id or 0, 0) for ind in indicators}
+    return scoring.score(by_code, households, _goals_for(unit, indicators, own))
 
 
 def grades_of(plan: PlanApplication | None) -> tuple[tuple[float, str], ...]:

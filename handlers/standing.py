@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from handlers import roles, views
 from handlers.context import Ctx
-from handlers.export import XLSX_MIME, parse_period, workbook
+from handlers.export import XLSX_MIME, period_title, workbook
 from handlers.i18n import _
 from handlers.incoming import Attachment, Reply
-from handlers.periods import week_key
+from handlers.periods import PERIOD_FORMS, parse_period, week_key
 from handlers.progress import board, unit_progress
 from handlers.report import not_linked
 from handlers.richtext import Rich, b, code, fmt
@@ -61,18 +61,17 @@ async def export_workbook(ctx: Ctx) -> list[Reply]:
     if unit is None:
         return ctx.reply(not_linked(ctx))
     try:
-        first, last, label = parse_period(ctx.args or None, ctx.today)
+        period = parse_period(ctx.args or None, ctx.today)
     except ValueError:
         return ctx.reply(
             Rich()
-            .add("⚠️ ", _("Name a period as quý 4, tháng 11, 2026-Q4, 2026-W47 or 2026."))
-            .add(fmt(_("Example: {example}"), example=code("/xuat 2026-Q4")))
+            .add("⚠️ ", fmt(_("Name a period as one of: {forms}."), forms=PERIOD_FORMS))
+            .add(fmt(_("Example: {example}"), example=code("/xuat tháng 11")))
         )
     content = await workbook(
         ctx.session,
         unit=unit,
-        first=first,
-        last=last,
+        period=period,
         tz=ctx.tz,
         today=ctx.today,
         by=ctx.person.display_name,
@@ -80,11 +79,11 @@ async def export_workbook(ctx: Ctx) -> list[Reply]:
     caption = Rich().add(
         "📊 ",
         fmt(
-            _("{unit}: reports and progress, {first}–{last}"),
+            _("{unit}: reports and progress, {period}"),
             unit=b(unit.name),
-            first=first.strftime("%d/%m/%Y"),
-            last=last.strftime("%d/%m/%Y"),
+            period=period_title(period, period.until(ctx.today)),
         ),
     )
-    attachment = Attachment(f"tcns-{unit.code}-{label}.xlsx", content, "document", XLSX_MIME)
+    # The file's name keeps the machine-readable period: it sorts, and no one reads it aloud.
+    attachment = Attachment(f"tcns-{unit.code}-{period.key}.xlsx", content, "document", XLSX_MIME)
     return [Reply(caption, quote=not ctx.is_private, attachment=attachment)]

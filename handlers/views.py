@@ -11,6 +11,7 @@ from babel.numbers import format_decimal
 from handlers import i18n
 from handlers.context import indicator_name
 from handlers.i18n import _
+from handlers.periods import span_text
 from handlers.progress import Board, UnitProgress
 from handlers.richtext import Line, Rich, Span, b, fmt, i
 from storage.merged_provinces import MERGED_ON, FormerCommune, FormerProvince
@@ -69,10 +70,9 @@ def grade_name(key: str) -> str:
 
 
 def week_label(week: str, start: date) -> str:
-    end = start + timedelta(days=6)
-    return _("week {number} ({start}–{end})").format(
-        number=int(week.split("W")[1]), start=start.strftime("%d/%m"), end=end.strftime("%d/%m")
-    )
+    """A week as people read it, by its dates ("tuần 23/11–29/11/2026"), never by its number;
+    `week`, the stored key, stays for the callers."""
+    return _("week {dates}").format(dates=span_text(start, start + timedelta(days=6)))
 
 
 def values_line(values: Mapping[int, int], indicators: Sequence[Indicator], sign: str = "") -> str:

@@ -22,6 +22,7 @@ ALL_TIME = "all"
 _REPORT = Report.__table__  # type: ignore[attr-defined]
 _VALUE = ReportValue.__table__  # type: ignore[attr-defined]
 _TOTAL = UnitTotal.__table__  # type: ignore[attr-defined]
+_UNIT = Unit.__table__  # type: ignore[attr-defined]
 _INSERT_REPORT = sa.insert(_REPORT).returning(_REPORT.c.id)
 _INSERT_VALUES = sa.insert(_VALUE)
 _TOTALS_OF = sa.select(_TOTAL.c.period, _TOTAL.c.indicator_id, _TOTAL.c.value).where(
@@ -263,22 +264,24 @@ async def totals_under(
     session: AsyncSession,
     *,
     scope: Unit,
-    level: str,
+    level: str | None,
     indicator_ids: Sequence[int],
     period: str = ALL_TIME,
 ) -> dict[int, dict[int, int]]:
-    """The same as `totals` for every unit of `level` in `scope`'s subtree, by one join rather
-    than a list of ids (a province holds thousands of villages)."""
-    rows = await session.exec(
+    """The same as `totals` for every unit of `level` (None: of every level) in `scope`'s
+    subtree, by one join rather than a list of ids (a province holds thousands of villages)."""
+    stmt = (
         select(UnitTotal.unit_id, UnitTotal.indicator_id, UnitTotal.value)
         .join(Unit, col(Unit.id) == UnitTotal.unit_id)
         .where(
             in_subtree(scope.path),
-            Unit.level == level,
             col(UnitTotal.indicator_id).in_(indicator_ids),
             UnitTotal.period == period,
         )
     )
+    if level is not None:
+        stmt = stmt.where(Unit.level == level)
+    rows = await session.exec(stmt)
     result: dict[int, dict[int, int]] = {}
     for unit_id, indicator_id, value in rows.all():
         result.setdefault(unit_id, {})[indicator_id] = value
@@ -436,3 +439,70 @@ async def sums_dated_in(
         .group_by(col(ReportValue.indicator_id))
     )
     return {int(ind): int(total or 0) for ind, total in rows.all()}
+
+
+def _rolled_up(scope: Unit, rows: Any, keyed: Any) -> dict[int, dict[Any, dict[int, int]]]:
+    """Each row's sum added to its unit and to every unit above it inside `scope`, as the
+    running totals add a report to its unit's path."""
+    depth = len(path_ids(scope)) - 1
+    out: dict[int, dict[Any, dict[int, int]]] = {}
+    for row in rows:
+        path, indicator_id, total = row.path, row.indicator_id, int(row.total or 0)
+        key = keyed(row)
+        for uid in [int(p) for p in path.strip("/").split("/") if p][depth:]:
+            per = out.setdefault(uid, {}).setdefault(key, {})
+            per[indicator_id] = per.get(indicator_id, 0) + total
+    return out
+
+
+def _dated_sums(scope: Unit, first: date | None, last: date | None, *by: Any) -> Any:
+    stmt = (
+        sa.select(
+            _UNIT.c.path.label("path"),
+            _VALUE.c.indicator_id.label("indicator_id"),
+            *by,
+            sa.func.sum(_VALUE.c.value).label("total"),
+        )
+        .join(_REPORT, _REPORT.c.id == _VALUE.c.report_id)
+        .join(_UNIT, _UNIT.c.id == _REPORT.c.unit_id)
+        .where(in_subtree(scope.path), _REPORT.c.withdrawn_at.is_(None))
+        .group_by(_UNIT.c.path, _VALUE.c.indicator_id, *by)
+    )
+    if first is not None:
+        stmt = stmt.where(_REPORT.c.report_date >= first)
+    if last is not None:
+        stmt = stmt.where(_REPORT.c.report_date <= last)
+    return stmt
+
+
+async def daily_sums_under(
+    session: AsyncSession, *, scope: Unit, first: date, last: date
+) -> dict[int, dict[date, dict[int, int]]]:
+    """Unit id -> day -> indicator id -> the sum of the live reports dated that day, from
+    `first` to `last`, for every unit of `scope`'s subtree (a unit's sums include its
+    children's, as its running totals do)."""
+    day = _REPORT.c.report_date
+    rows = await core(session, _dated_sums(scope, first, last, day.label("day")))
+    return _rolled_up(scope, rows.all(), lambda row: row.day)
+
+
+async def sums_under(
+    session: AsyncSession, *, scope: Unit, first: date | None = None, last: date | None = None
+) -> dict[int, dict[int, int]]:
+    """Unit id -> indicator id -> the sum of the live reports dated from `first` to `last`
+    (either end open when None), for every unit of `scope`'s subtree, children included."""
+    rows = await core(session, _dated_sums(scope, first, last))
+    rolled = _rolled_up(scope, rows.all(), lambda _row: None)
+    return {uid: per[None] for uid, per in rolled.items()}
+
+
+async def first_report_date(session: AsyncSession, *, scope: Unit) -> date | None:
+    """The day of the earliest live report in `scope`'s subtree: where its campaign begins."""
+    found = (
+        await session.exec(
+            select(sa.func.min(Report.report_date))
+            .join(Unit, col(Unit.id) == col(Report.unit_id))
+            .where(in_subtree(scope.path), col(Report.withdrawn_at).is_(None))
+        )
+    ).one()
+    return found if isinstance(found, date) or found is None else date.fromisoformat(str(found))

@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from bot.__main__ import main
+from handlers.periods import PERIOD_FORMS, parse_period
 
 
 @pytest.fixture(autouse=True)
@@ -76,8 +78,22 @@ def test_export(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert "Xã Thăng Bình, 01/10/2026–31/12/2026" in capsys.readouterr().out
     book = load_workbook(out)
     assert book.sheetnames == ["Xã", "Theo tuần", "Báo cáo"]
-    assert book["Theo tuần"]["D6"].value == "28/09–04/10"  # the first week of Q4, by its dates
+    # The first week of Q4 by its dates, the days before 01/10 cut off and said to be.
+    assert book["Theo tuần"]["D6"].value == "01/10–04/10\n(một phần tuần 28/09–04/10)"
     assert main(["export", "--unit", "xa:20791", "--period", "Q9"]) == 2
+
+
+def test_export_period_forms_are_listed_alike(capsys: pytest.CaptureFixture[str]) -> None:
+    """`tcns export --help` and the README list the forms `--period` reads, the same ones."""
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    assert PERIOD_FORMS in " ".join(capsys.readouterr().out.split())
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    line = next(text for text in readme.splitlines() if text.startswith("tcns export "))
+    assert f"[--period {PERIOD_FORMS.replace(', ', '|')}]" in line
+    today = date(2026, 11, 20)
+    for form in PERIOD_FORMS.split(", "):
+        assert parse_period(form, today).last.year == 2026, form  # each form is read
 
 
 def test_plan_check_refuses_a_share_above_100(

@@ -210,14 +210,14 @@ async def test_export_command_sends_a_workbook(fake: FakeTelegram, running: app.
     await fake.user_sends(HA_LAM, ADMIN_ID, "/xuat 2026-Q4")
     await fake.wait_sent_kind("senddocument", 1)
     [doc] = [s for s in fake.sent if s.method == "senddocument"]
-    assert "Thôn Hà Lam: báo cáo và tiến độ, 01/10/2026–31/12/2026" in (doc.text or "")
+    assert "Thôn Hà Lam: báo cáo và tiến độ, quý 4/2026 (01/10–31/12/2026)" in (doc.text or "")
     assert doc.content is not None
     book = load_workbook(io.BytesIO(doc.content))
     assert book.sheetnames == ["Thôn", "Theo tuần", "Báo cáo"]
     assert book["Thôn"]["B7"].value == "Thôn Hà Lam"  # under the title block
     assert book["Thôn"].freeze_panes == "C7"
     assert "Lê Văn Hùng" in [c.value for c in book["Báo cáo"]["D"]]
-    assert "Ví dụ: /xuat 2026-Q4" in await talk.say(HA_LAM, ADMIN_ID, "/xuat quý 9")
+    assert "Ví dụ: /xuat tháng 11" in await talk.say(HA_LAM, ADMIN_ID, "/xuat quý 9")
 
 
 async def test_bot_api_502_is_retried_with_backoff(

@@ -135,7 +135,7 @@ async def test_summary_to_leader_or_back_to_the_team(
     recorder = Recorder(refuse={"tg:101": SendResult(SendOutcome.GONE, error="Forbidden")})
     await OutboxSender(deps, [recorder]).drain()
     [text] = recorder.to("tg:-3001")  # Lan never opened the bot: into the team chat
-    assert "Tổng hợp tuần — Thôn Hà Lam, tuần 47" in text
+    assert "Tổng hợp tuần — Thôn Hà Lam, tuần 16/11–22/11/2026" in text
     assert "Đã báo cáo: 1/3 thành viên" in text
     assert "Hộ được hướng dẫn: 10/100 hộ" in text
     assert "Hạng 2/2 trong Xã Thăng Bình" in text
@@ -380,7 +380,7 @@ async def test_a_summary_says_the_change_and_claims_no_rank_change_in_a_first_we
     assert await jobs.run(deps, "summaries", at("2026-12-04T17:00")) == 1
     await OutboxSender(deps, [recorder]).drain()
     latest = recorder.to("tg:101")[-1]
-    assert "tuần 48" in latest
+    assert "tuần 23/11–29/11/2026" in latest
     assert "• Hộ được hướng dẫn: 16 (+6)" in latest
     assert "• Hộ cài ứng dụng công dân: 1 (−3)" in latest
     assert "so với tuần trước)" in latest  # now it had a rank to change from

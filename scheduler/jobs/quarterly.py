@@ -14,6 +14,7 @@ from handlers import i18n
 from handlers.export import XLSX_MIME, quarter_bounds, quarter_key, workbook
 from handlers.i18n import _
 from handlers.incoming import Attachment, Deps
+from handlers.periods import quarter_of
 from handlers.richtext import Rich, b, fmt
 from scheduler.jobs.base import Chunk, Post
 from scheduler.jobs.leaderboards import leaderboards
@@ -30,7 +31,7 @@ async def quarterly_workbooks(
     session: AsyncSession, *, today: date, deps: Deps, period: str
 ) -> list[Post]:
     """Admins get the workbook of the unit they administer, in their private chat."""
-    start, end = quarter_bounds(today - timedelta(days=1))
+    quarter = quarter_of(today - timedelta(days=1))
     title = quarter_title(deps, period)
     posts: list[Post] = []
     grants = await rounds.admin_grants(session)
@@ -45,7 +46,7 @@ async def quarterly_workbooks(
         with i18n.use(deps.default_locale):
             try:
                 content = await workbook(
-                    session, unit=unit, first=start, last=end, tz=ZoneInfo(deps.timezone)
+                    session, unit=unit, period=quarter, tz=ZoneInfo(deps.timezone)
                 )
             except Exception:
                 # One unit's workbook that cannot be made must not keep the others from going.
