@@ -28,6 +28,7 @@ class Redactor(logging.Filter):
 
 def configure(settings: Settings, level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
+    handler.setLevel(level)  # whatever level a library's own logger was given
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     secrets = [
         s.get_secret_value()
