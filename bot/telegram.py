@@ -55,6 +55,7 @@ from handlers.incoming import (
     SendOutcome,
     SendResult,
 )
+from handlers.person_names import display_name
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,9 @@ def _person(user: Any) -> tuple[int, str, str | None, bool] | None:
     if not isinstance(user, dict) or _int(user.get("id")) is None:
         return None
     first, last = user.get("first_name"), user.get("last_name")
-    name = " ".join(str(p) for p in (first, last) if isinstance(p, str) and p)
+    name = display_name(
+        first if isinstance(first, str) else None, last if isinstance(last, str) else None
+    )
     username = user.get("username")
     return (
         user["id"],

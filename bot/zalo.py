@@ -19,6 +19,7 @@ from bot.pacing import Pacer
 from bot.render import plain
 from bot.settings import Settings
 from handlers.incoming import LATEST_DATE, Deps, Incoming, Reply, SendOutcome, SendResult
+from handlers.person_names import display_name
 from handlers.web_access import CHART_PATH
 from handlers.weblinks import SECRET_NAME, chart_token
 from storage import outbox, secrets
@@ -52,7 +53,8 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
     if sender.get("is_bot"):
         return None
     # Some copies of the documentation say first_name where others say display_name.
-    name = sender.get("display_name") or sender.get("first_name") or str(sender["id"])
+    given = sender.get("display_name") or sender.get("first_name")
+    name = display_name(given if isinstance(given, str) else None) or str(sender["id"])
     sent = message.get("date")
     sent_at = (
         datetime.fromtimestamp(int(sent) / 1000, UTC)

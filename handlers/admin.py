@@ -6,7 +6,7 @@ import re
 
 from rapidfuzz import fuzz
 
-from handlers import i18n, roles
+from handlers import i18n, roles, village_accents
 from handlers.context import Ctx, indicator_name
 from handlers.grammar import VILLAGES_PER_COMMUNE, Problem, parse_count, parse_link
 from handlers.i18n import _
@@ -145,6 +145,7 @@ async def link(ctx: Ctx) -> list[Reply]:
     rich = note
     if created:
         rich.add("🆕 ", fmt(_("Created {unit} (code {code})."), unit=b(where), code=target.code))
+        rich.extend(await village_accents.note(ctx, target.name))
     if ctx.is_private:
         # A private chat (all Zalo has) is not bound: the unit's join line goes to its members.
         join = await config.join_code(ctx.session, unit=target)

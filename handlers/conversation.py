@@ -149,7 +149,7 @@ async def _fix(
     by_code = {ind.code: ind for ind in indicators}
     after = {by_code[c].id or 0: v for c, v in parsed.values.items() if by_code[c].id is not None}
     before = await reports.values_of(ctx.session, report_id=report_id)
-    day = parsed.day or target.report_date
+    day, was = parsed.day or target.report_date, target.report_date
     await reports.replace(
         ctx.session,
         report=target,
@@ -160,8 +160,10 @@ async def _fix(
         note=target.note,
         source_text=source[:4096] or target.source_text,
     )
-    await ctx.audit("report_fix", unit_id=unit.id, before=_line(before, indicators),
-                    after=_line(after, indicators))  # fmt: skip
+    # Dated both sides: a correction that only moves the report to another day is a change.
+    await ctx.audit("report_fix", unit_id=unit.id,
+                    before=offers.dated(_line(before, indicators), was),
+                    after=offers.dated(_line(after, indicators), day))  # fmt: skip
     rich = Rich().add(
         "✏️ ",
         fmt(

@@ -21,6 +21,7 @@ from handlers import sheets
 from handlers.context import indicator_name
 from handlers.grammar import NAME_CHARS, VILLAGES_PER_COMMUNE
 from handlers.i18n import _
+from handlers.person_names import same_name
 from handlers.views import merged_line, number, old_commune_line, split_commune_line
 from storage import config, people, reports, units
 from storage.folding import key, safe_name, village_key
@@ -79,6 +80,8 @@ class Result:
     outcomes: list[Outcome] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # columns nobody reads
     notes: list[str] = field(default_factory=list)  # how a name was read (a merged province)
+    # The file's villages whose team has no leader: (village, the leader the file names).
+    leaderless: list[tuple[str, str | None]] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -101,11 +104,40 @@ class Result:
         if self.ignored:
             lines.append(_("Columns not read: {names}").format(names=", ".join(self.ignored)))
         lines += self.notes
+        lines += self.leader_lines()
         if not self.ok:
             lines.append(_("Nothing was changed: correct the rows above and import again."))
         elif not applied:
             lines.append(_("Dry run: nothing was changed."))
         return lines
+
+    def leader_lines(self) -> list[str]:
+        """The villages left without a leader, said to the admin who imports: those whose
+        leader the file names (led once that person takes part) and those it names none for."""
+        waiting = [f"{v} ({name})" for v, name in self.leaderless if name]
+        unnamed = [v for v, name in self.leaderless if not name]
+        lines: list[str] = []
+        if waiting:
+            lines.append(
+                _("Not led yet, until the leader the file names takes part (a report in the "
+                  "village's group, or /tham_gia with its code): {villages}")
+                .format(villages=_some(waiting))
+            )  # fmt: skip
+        if unnamed:
+            lines.append(
+                _("No leader for {count} villages: {villages}. Name one in the column "
+                  "“Tổ trưởng”, or in the village's group reply to that person's message with "
+                  "/to_truong.").format(count=number(len(unnamed)), villages=_some(unnamed))
+            )  # fmt: skip
+        return lines
+
+
+def _some(names: list[str], shown: int = 12) -> str:
+    """The first names of a long list, and how many more."""
+    text = ", ".join(names[:shown])
+    if len(names) > shown:
+        text += " " + _("and {count} more").format(count=number(len(names) - shown))
+    return text
 
 
 # --- reading the file -------------------------------------------------------------------
@@ -244,7 +276,42 @@ async def run(
         outcome = await _row(session, row, known, seen, by_code, actor_id=actor_id, scope=scope)
         result.outcomes.append(outcome)
     result.notes = list(known.merged.values())
+    if result.ok:
+        result.leaderless = await _leaderless(session, known, seen)
+        await _audit_import(session, result, seen, actor_id=actor_id)
     return result
+
+
+async def _leaderless(
+    session: AsyncSession, known: _Known, seen: dict[tuple[int, str], int]
+) -> list[tuple[str, str | None]]:
+    """The file's villages whose team has no leader after it: (village, the name the file
+    gives, if any)."""
+    out: list[tuple[str, str | None]] = []
+    for commune_id, vkey in sorted(seen, key=lambda k: seen[k]):
+        village = known.villages.get(commune_id, {}).get(vkey)
+        if village is not None and not await _has_leader(session, village):
+            out.append((village.name, village.leader_name))
+    return out
+
+
+async def _audit_import(
+    session: AsyncSession, result: Result, seen: dict[tuple[int, str], int], *, actor_id: str
+) -> None:
+    """One line in each commune's log for the import as a whole ("created=3 updated=2"):
+    its many detailed lines are easy to lose among the rest."""
+    status = {o.number: o.status for o in result.outcomes}
+    by_commune: dict[int, dict[str, int]] = {}
+    for (commune_id, _vkey), number_ in seen.items():
+        counts = by_commune.setdefault(commune_id, {"created": 0, "updated": 0})
+        if status.get(number_) in counts:
+            counts[status[number_]] += 1
+    for commune_id, counts in sorted(by_commune.items()):
+        if counts["created"] or counts["updated"]:
+            after = f"created={counts['created']} updated={counts['updated']}"
+            await people.audit(
+                session, actor_id=actor_id, action="import", unit_id=commune_id, after=after
+            )
 
 
 async def _row(
@@ -355,18 +422,7 @@ async def _row(
             after=f"{name} {value}",
         )  # fmt: skip
         changes.append(_("target {indicator} {value}").format(indicator=name, value=shown))
-    leader = row.cells.get("leader", "")
-    if (
-        leader
-        and leader != (village.leader_name or "")
-        and not await _has_leader(session, village)
-    ):
-        await people.audit(
-            session, actor_id=actor_id, action="leader", unit_id=village.id,
-            before=village.leader_name, after=leader,
-        )  # fmt: skip
-        village.leader_name = leader
-        changes.append(_("leader {name} (until they join)").format(name=leader))
+    changes += await _leader(session, village, row.cells.get("leader", ""), actor_id=actor_id)
     await session.flush()
     detail = "; ".join(changes)
     if created:
@@ -473,6 +529,36 @@ async def _below_reports(
 async def _has_leader(session: AsyncSession, village: Unit) -> bool:
     assert village.id is not None  # noqa: S101 (stored)
     return any(m.role == "leader" for m, _p in await config.roster(session, unit_id=village.id))
+
+
+async def _leader(session: AsyncSession, village: Unit, leader: str, *, actor_id: str) -> list[
+    str
+]:  # fmt: skip
+    """The leader a row names, for a team that has none: kept by name until that person takes
+    part, or made leader now when they are already in the team under that name (in any order
+    of its words, with or without accents: "Mai Trần Thị" on Telegram is "Trần Thị Mai")."""
+    assert village.id is not None  # noqa: S101 (stored)
+    if not leader or await _has_leader(session, village):
+        return []
+    named = [p for _m, p in await config.roster(session, unit_id=village.id)
+             if same_name(leader, p.display_name)]  # fmt: skip
+    if len(named) == 1:  # two members of that name: which one is for an admin to say
+        person = named[0]
+        await config.set_leader(session, unit_id=village.id, person_id=person.id)
+        await people.audit(
+            session, actor_id=actor_id, action="leader", unit_id=village.id,
+            before=village.leader_name, after=person.id,
+        )  # fmt: skip
+        village.leader_name = None
+        return [_("leader {name}, already in the team").format(name=person.display_name)]
+    if same_name(leader, village.leader_name or ""):
+        return []
+    await people.audit(
+        session, actor_id=actor_id, action="leader", unit_id=village.id,
+        before=village.leader_name, after=leader,
+    )  # fmt: skip
+    village.leader_name = leader
+    return [_("leader {name} (until they join)").format(name=leader)]
 
 
 # --- the template -----------------------------------------------------------------------

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode
 
+from handlers.person_names import display_name
+
 MAX_AGE = timedelta(days=1)
 # A phone whose clock runs a little fast signs nothing: Telegram's server sets auth_date. Still,
 # allow for the server's and ours to differ by a few minutes.
@@ -23,7 +25,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 @dataclass(frozen=True)
 class WebAppUser:
     id: int
-    name: str  # first and last name, as Telegram shows them
+    name: str  # family name first, from the first and last names (handlers/person_names.py)
     username: str | None
     language: str | None
     auth_date: int
@@ -70,7 +72,10 @@ def validate(init_data: str, bot_token: str, *, now: datetime) -> WebAppUser | N
         return None
     if not isinstance(user, dict) or not isinstance(user.get("id"), int):
         return None
-    name = " ".join(str(user.get(k) or "") for k in ("first_name", "last_name")).strip()
+    first, last = user.get("first_name"), user.get("last_name")
+    name = display_name(
+        first if isinstance(first, str) else None, last if isinstance(last, str) else None
+    )
     return WebAppUser(
         id=user["id"],
         name=name or str(user["id"]),

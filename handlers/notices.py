@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from handlers import i18n
 from handlers.context import Ctx
 from handlers.incoming import Buttons, buttons_to_json
@@ -18,6 +20,22 @@ from storage import config, people, rounds
 from storage.models import Chat, Unit
 
 JOB = "notice"
+
+
+async def reach(
+    session: AsyncSession, *, person_id: str | None, unit_id: int
+) -> tuple[Chat | None, str | None]:
+    """Where to write to a person of a unit first, and where instead should that chat refuse:
+    their private chat, if they ever opened one with the bot, else the unit's group straight
+    away (Telegram refuses a bot's first word with 403, and a private chat is known open only
+    once the person wrote in it); (None, None) when there is neither."""
+    own = None
+    if person_id is not None:
+        own = await people.private_chat_of(session, person_id=person_id)
+    group = await config.team_chat(session, unit_id=unit_id)
+    if own is None:
+        return group, None
+    return own, group.id if group is not None else None
 
 
 async def tell_team(
@@ -30,14 +48,10 @@ async def tell_team(
         (m for m, _p in await config.roster(ctx.session, unit_id=unit.id) if m.role == "leader"),
         None,
     )
-    group = await config.team_chat(ctx.session, unit_id=unit.id)
-    own = None
-    if leader is not None and leader.person_id != skip:
-        own = await people.private_chat_of(ctx.session, person_id=leader.person_id)
-    target = own or group
+    person_id = leader.person_id if leader is not None and leader.person_id != skip else None
+    target, fallback = await reach(ctx.session, person_id=person_id, unit_id=unit.id)
     if target is None:
         return False
-    fallback = group.id if own is not None and group is not None else None
     await tell(ctx, target, key=key, text=text, fallback=fallback)
     return True
 

@@ -14,13 +14,14 @@ from handlers.grammar import IndicatorMatcher, IndicatorSpec, Problem
 from handlers.i18n import _
 from handlers.incoming import Button, Buttons, Reply
 from handlers.periods import in_window, local_date, report_window, week_key
+from handlers.person_names import same_name
 from handlers.problems import LINK_EXAMPLE, REPORT_EXAMPLE, describe
 from handlers.progress import UnitProgress, unit_progress
 from handlers.reading import ParsedReport, line_values, parse_report, report_line
 from handlers.richtext import Rich, Span, b, code, fmt, i, mention
 from storage import config, people, reports, units
 from storage.folding import clean as clean_text
-from storage.folding import fold, key
+from storage.folding import fold
 from storage.models import Indicator, Report, Unit
 from storage.reports import ALL_TIME
 
@@ -449,10 +450,12 @@ async def correct_last(
 
 async def claim_leadership(ctx: Ctx, unit: Unit) -> bool:
     """The leader a province's workbook named (`tcns import`) becomes the leader once they
-    take part, when their name is that name (accents and case aside) and the team has none."""
+    take part, when their name is that name (accents, case and the order of its words aside:
+    Telegram's first name "Mai", last name "Trần Thị" is the workbook's "Trần Thị Mai") and the
+    team has none."""
     if not unit.leader_name or unit.id is None:
         return False
-    if key(unit.leader_name) != key(ctx.person.display_name):
+    if not same_name(unit.leader_name, ctx.person.display_name):
         return False
     if any(m.role == "leader" for m, _p in await config.roster(ctx.session, unit_id=unit.id)):
         return False

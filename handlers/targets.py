@@ -174,12 +174,16 @@ async def schedule(ctx: Ctx) -> list[Reply]:
                 weekday=when.weekday if when else None,
                 minute=when.minute if when else None,
             )
-            old, _src = current[job]
+        # Logged as the times in force before and after: a time set to what it already was
+        # (or put back to the inherited one it equals) changes nothing and is not logged.
+        changed = await effective_schedule(ctx, unit)
+        for job in wanted:
+            (old, _src), (new, _now) = current[job], changed[job]
             await ctx.audit(
                 "schedule",
                 unit_id=unit.id,
                 before=f"{job}={old.weekday}@{old.label()}",
-                after=f"{job}={when.weekday}@{when.label()}" if when else f"{job}=-",
+                after=f"{job}={new.weekday}@{new.label()}",
             )
     rich = Rich().add("🗓️ ", fmt(_("Schedule of {unit}"), unit=b(unit.name)))
     for job, (when, source) in (await effective_schedule(ctx, unit)).items():

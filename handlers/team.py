@@ -43,6 +43,18 @@ async def leader(ctx: Ctx) -> list[Reply]:
         return found
     unit, person = found
     assert unit.id is not None  # noqa: S101 (checked above)
+    was = await config.membership(ctx.session, person_id=person.id, unit_id=unit.id)
+    if was is not None and was.role == "leader":  # nothing to change, nothing to log
+        return ctx.reply(
+            Rich().add(
+                "ℹ️ ",
+                fmt(
+                    _("{name} is already the leader of the team of {unit}."),
+                    name=mention(person.id, person.display_name),
+                    unit=b(unit.name),
+                ),
+            )
+        )
     previous = await config.set_leader(ctx.session, unit_id=unit.id, person_id=person.id)
     await ctx.audit(
         "leader",
@@ -219,12 +231,13 @@ async def member(ctx: Ctx) -> list[Reply]:
         m.affiliation = change.affiliation
     if change.trained is not None:
         m.trained = change.trained
-    await ctx.audit(
-        "member",
-        unit_id=unit.id,
-        before=before,
-        after=f"{m.affiliation or '-'} trained={m.trained} ({person.id})",
-    )
+    if f"{m.affiliation or '-'} trained={m.trained}" != before:  # else nothing changed
+        await ctx.audit(
+            "member",
+            unit_id=unit.id,
+            before=before,
+            after=f"{m.affiliation or '-'} trained={m.trained} ({person.id})",
+        )
     details = [affiliation_name(m.affiliation)] if m.affiliation else []
     details.append(_("trained") if m.trained else _("not trained"))
     return ctx.reply(

@@ -48,6 +48,16 @@ async def admin_grant_over(
     return grants[0] if grants else None
 
 
+async def admins_of(session: AsyncSession, *, unit_id: int) -> list[str]:
+    """Who was made admin of the unit itself (not of one above it)."""
+    rows = await session.exec(
+        select(AdminGrant.person_id)
+        .where(AdminGrant.unit_id == unit_id)
+        .order_by(col(AdminGrant.person_id))
+    )
+    return list(rows.all())
+
+
 async def has_any_grant(session: AsyncSession, *, person_id: str) -> bool:
     rows = await session.exec(select(AdminGrant).where(AdminGrant.person_id == person_id))
     return rows.first() is not None
@@ -341,19 +351,43 @@ async def team_counts(session: AsyncSession, *, scope: Unit) -> tuple[int, int, 
 # --- audit ---------------------------------------------------------------------------------
 
 
-async def audit_entries(
-    session: AsyncSession, *, unit: Unit, limit: int
-) -> list[tuple[AuditEntry, Person | None]]:
-    """The latest changes to the unit and everything under it."""
+def _audited(unit: Unit) -> sa.ColumnElement[bool]:
+    """The changes to the unit and everything under it that changed something: entries of
+    before any no-op was refused, with the same value on both sides, are not shown. A report's
+    correction may move only its date, its values the same: that one stays."""
     subtree = select(Unit.id).where(in_subtree(unit.path))
+    before, after = col(AuditEntry.before), col(AuditEntry.after)
+    return sa.and_(
+        col(AuditEntry.unit_id).in_(subtree),
+        sa.or_(
+            before.is_(None),
+            after.is_(None),
+            before != after,
+            col(AuditEntry.action) == "report_fix",
+        ),
+    )
+
+
+async def audit_entries(
+    session: AsyncSession, *, unit: Unit, limit: int, offset: int = 0
+) -> list[tuple[AuditEntry, Person | None]]:
+    """The latest changes to the unit and everything under it, newest first."""
     rows = await session.exec(
         select(AuditEntry, Person)
         .join(Person, col(Person.id) == col(AuditEntry.actor_id), isouter=True)
-        .where(col(AuditEntry.unit_id).in_(subtree))
+        .where(_audited(unit))
         .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
+        .offset(offset)
         .limit(limit)
     )
     return list(rows.all())
+
+
+async def audit_count(session: AsyncSession, *, unit: Unit) -> int:
+    rows = await session.exec(
+        select(sa.func.count()).select_from(AuditEntry).where(_audited(unit))
+    )
+    return int(rows.one())
 
 
 async def granted_units(session: AsyncSession, *, person_id: str) -> list[Unit]:

@@ -126,6 +126,9 @@ async def audit(
     before: str | None = None,
     after: str | None = None,
 ) -> None:
+    """Records a configuration change; one that leaves the value as it was is none."""
+    if before is not None and before == after:
+        return
     session.add(
         AuditEntry(
             actor_id=actor_id,

@@ -208,6 +208,19 @@ async def find_village(session: AsyncSession, *, commune: Unit, name: str) -> Un
     return next((u for u in found.all() if village_key(u.name) == wanted), None)
 
 
+async def village_names(
+    session: AsyncSession, *, keys: Sequence[str], limit: int = 50
+) -> list[str]:
+    """The names of villages anywhere whose lookup key is one of `keys` (how another commune
+    spells a name typed without accents)."""
+    rows = await session.exec(
+        select(Unit.name)
+        .where(Unit.level == "village", col(Unit.name_key).in_(list(keys)))
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
 async def create_village(session: AsyncSession, *, commune: Unit, name: str) -> Unit:
     name = safe_name(name)
     # The commune's row locked until this transaction ends (PostgreSQL; SQLite has one writer):

@@ -131,9 +131,12 @@ async def test_schedule_set_by_commune_moves_the_reminder(
 async def test_summary_to_leader_or_back_to_the_team(
     deps: Deps, teams: dict[str, ChatRoom]
 ) -> None:
-    assert await jobs.run(deps, "summaries", at("2026-11-23T07:30")) == 1
-    recorder = Recorder(refuse={"tg:101": SendResult(SendOutcome.GONE, error="Forbidden")})
+    # Hà Lam's, Bình An's (no leader: into its group) and the commune admins' notice of it.
+    assert await jobs.run(deps, "summaries", at("2026-11-23T07:30")) == 3
+    refusal = SendResult(SendOutcome.GONE, error="Forbidden")
+    recorder = Recorder(refuse={"tg:101": refusal, XA.id: refusal})
     await OutboxSender(deps, [recorder]).drain()
+    assert recorder.refuse == {"tg:101": refusal, XA.id: refusal}  # neither private chat tried
     [text] = recorder.to("tg:-3001")  # Lan never opened the bot: into the team chat
     assert "Tổng hợp tuần — Thôn Hà Lam, tuần 16/11–22/11/2026" in text
     assert "Đã báo cáo: 1/3 thành viên" in text
@@ -142,9 +145,15 @@ async def test_summary_to_leader_or_back_to_the_team(
     # Nothing yet for e-payment (0 of 50 needed): the weakest, with a suggestion.
     assert "Yếu nhất: Hộ có tài khoản thanh toán điện tử (còn thiếu 50 hộ)" in text
     assert "Gợi ý: mời ngân hàng" in text
+    [other] = recorder.to("tg:-3002")
+    assert "Tổng hợp tuần — Thôn Bình An, tuần 47" in other
+    [notice] = recorder.to("tg:-3003")  # Võ Thị Xã never opened the bot: the commune's group
+    assert "Các thôn của Xã Thăng Bình có tổ chưa có tổ trưởng:" in notice
+    assert "• Thôn Bình An" in notice
+    assert "Thôn Hà Lam" not in notice
     assert await jobs.run(deps, "summaries", at("2026-11-23T09:00")) == 0
     await OutboxSender(deps, [recorder]).drain()
-    assert len(recorder.posts) == 1
+    assert len(recorder.posts) == 3
 
 
 async def test_summary_reaches_the_leader_privately(
@@ -179,6 +188,7 @@ async def test_leaderboards_each_chat_its_scope_with_a_chart(
 async def test_quarterly_evaluation_and_admin_workbook(
     deps: Deps, teams: dict[str, ChatRoom]
 ) -> None:
+    await ChatRoom(deps, XA.id, kind="private").say(XA, "/start")  # she opened the bot
     assert await jobs.run(deps, "quarterly", at("2026-12-31T23:00")) == 0
     assert await jobs.run(deps, "quarterly", at("2027-01-01T08:00")) == 4
     recorder = Recorder()
@@ -298,9 +308,11 @@ async def test_a_chart_or_workbook_that_fails_leaves_the_rest_of_the_round(
     assert await jobs.run(deps, "quarterly", at("2027-01-01T08:00")) >= 4
     recorder = Recorder()
     await OutboxSender(deps, [recorder]).drain()
-    assert recorder.to(XA.id) == []  # Thăng Bình's workbook failed: left out, logged
-    [note] = recorder.to(MAI.id)
-    assert "tệp Excel của Phường Hải Châu" in note
+    # Thăng Bình's workbook failed: left out, logged. Mai, who never opened the bot, has
+    # Hải Châu's in its commune's group.
+    assert not [r for c, r in recorder.posts if r.attachment and r.attachment.kind == "document"
+                and c != "tg:-3009"]  # fmt: skip
+    assert "tệp Excel của Phường Hải Châu" in recorder.to("tg:-3009")[-1]
 
 
 async def test_a_summary_that_fails_leaves_the_other_teams(
@@ -346,7 +358,9 @@ async def test_a_poisoned_village_holds_up_no_round(
     recorder = Recorder()
     await OutboxSender(deps, [recorder]).drain()
     assert {c for c, _r in recorder.posts} >= {"tg:-3001", "tg:-3002", "tg:-3003", "tg:-3009"}
-    book = next(r.attachment for c, r in recorder.posts if c == XA.id)
+    # Võ Thị Xã never opened the bot: the workbook is in her commune's group.
+    book = next(r.attachment for c, r in recorder.posts if c == "tg:-3003" and r.attachment
+                and r.attachment.kind == "document")  # fmt: skip
     assert book is not None
 
     cells = [
@@ -377,7 +391,9 @@ async def test_a_summary_says_the_change_and_claims_no_rank_change_in_a_first_we
     # of the last finished week (48), not of the week still running.
     await teams["ha_lam"].say(SUPER, "/lich tong_hop=thu6 17:00")
     assert await jobs.run(deps, "summaries", at("2026-11-27T17:00")) == 0
-    assert await jobs.run(deps, "summaries", at("2026-12-04T17:00")) == 1
+    # Hà Lam's; Bình An's (its own Monday time has passed) and its admins' notice, as it has
+    # no leader.
+    assert await jobs.run(deps, "summaries", at("2026-12-04T17:00")) == 3
     await OutboxSender(deps, [recorder]).drain()
     latest = recorder.to("tg:101")[-1]
     assert "tuần 23/11–29/11/2026" in latest

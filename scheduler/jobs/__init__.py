@@ -59,7 +59,7 @@ async def run(deps: Deps, job: str, at: datetime) -> int:
             added += await enqueue(session, job=job, period=period, posts=posts)
     async with transaction(deps.sessions) as session:
         posts = await found.extra_posts(session, today=today, deps=deps, period=period)
-        posts = [p for p in posts if p.chat_id not in sent]
+        posts = [p for p in posts if p.job is not None or p.chat_id not in sent]
         added += await enqueue(session, job=job, period=period, posts=posts)
     if added:
         log.info("%s %s: %d posts queued", job, period, added)

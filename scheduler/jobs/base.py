@@ -33,6 +33,9 @@ class Post:
     buttons: Buttons = ()
     edit_id: str | None = None  # replaces this message of the bot's instead
     delete_id: str | None = None  # only deletes this message of the bot's
+    # Queued under this name instead of the job's: a post of its own kind, once a period in a
+    # chat that also gets the job's post (an admin's workbook in a group that has the board).
+    job: str | None = None
 
 
 class Job(Protocol):
@@ -110,7 +113,18 @@ class Weekly:
 
 
 async def enqueue(session: AsyncSession, *, job: str, period: str, posts: Sequence[Post]) -> int:
-    """The posts into the outbox (storage/rounds.py); returns how many were new."""
+    """The posts into the outbox (storage/rounds.py), each under its job's name or its own;
+    returns how many were new."""
+    by_job: dict[str, list[Post]] = {}
+    for post in posts:
+        by_job.setdefault(post.job or job, []).append(post)
+    added = 0
+    for name, group in sorted(by_job.items()):
+        added += await _enqueue(session, job=name, period=period, posts=group)
+    return added
+
+
+async def _enqueue(session: AsyncSession, *, job: str, period: str, posts: Sequence[Post]) -> int:
     return await rounds.enqueue(
         session,
         job=job,

@@ -14,6 +14,7 @@ from handlers import i18n
 from handlers.export import XLSX_MIME, quarter_bounds, quarter_key, workbook
 from handlers.i18n import _
 from handlers.incoming import Attachment, Deps
+from handlers.notices import reach
 from handlers.periods import quarter_of
 from handlers.richtext import Rich, b, fmt
 from scheduler.jobs.base import Chunk, Post
@@ -25,17 +26,20 @@ log = logging.getLogger(__name__)
 
 QUARTERLY_AT = time(8, 0)  # on the first day of a quarter, the last one is evaluated
 QUARTERLY_CATCH_UP = timedelta(days=7)
+WORKBOOKS = "quarterly_workbook"  # the outbox's name for them: a group may get the board too
 
 
 async def quarterly_workbooks(
     session: AsyncSession, *, today: date, deps: Deps, period: str
 ) -> list[Post]:
-    """Admins get the workbook of the unit they administer, in their private chat."""
+    """Admins get the workbook of the unit they administer, in their private chat (in the
+    unit's group when they never opened one)."""
     quarter = quarter_of(today - timedelta(days=1))
     title = quarter_title(deps, period)
     posts: list[Post] = []
     grants = await rounds.admin_grants(session)
     done: set[tuple[str, int]] = set()
+    done_chats: set[tuple[str, int]] = set()
     for grant in grants:
         if (grant.person_id, grant.unit_id) in done:
             continue
@@ -43,6 +47,16 @@ async def quarterly_workbooks(
         unit = await units.get(session, unit_id=grant.unit_id)
         if unit is None:
             continue
+        # An admin who never opened a private chat with the bot cannot be written to first
+        # (403): the unit's group has the workbook instead; with no group, nobody.
+        target, fallback = await reach(session, person_id=grant.person_id, unit_id=grant.unit_id)
+        if target is None:
+            log.warning("quarterly workbook of unit %s: its admin cannot be reached", unit.id)
+            deps.observer.count("skipped", "quarterly workbook")
+            continue
+        if (target.id, grant.unit_id) in done_chats:
+            continue  # a second admin of the unit, neither of them reachable but in its group
+        done_chats.add((target.id, grant.unit_id))
         with i18n.use(deps.default_locale):
             try:
                 content = await workbook(
@@ -57,9 +71,11 @@ async def quarterly_workbooks(
                                           unit=b(unit.name)))  # fmt: skip
         posts.append(
             Post(
-                grant.person_id,
+                target.id,
                 rich,
                 Attachment(f"danh-gia-{period}-{unit.code}.xlsx", content, "document", XLSX_MIME),
+                fallback_chat_id=fallback,
+                job=WORKBOOKS,
             )
         )
     return posts
