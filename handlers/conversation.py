@@ -175,7 +175,7 @@ async def _fix(
     )
     buttons = report.after_report(report_id)
     if offer_undo:
-        old = offers.dated(_line(before, indicators), target.report_date)
+        old = offers.dated(_line(before, indicators), was)  # the day it had, not its new one
         buttons = await offers.make(
             ctx, unit, kind="fix", readings=[old], message_key=target.message_key,
             source=target.source_text, report_id=report_id, labels=["↩️ " + _("Put it back")],

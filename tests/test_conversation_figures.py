@@ -146,6 +146,8 @@ async def test_conversation_keeps_every_total_equal_to_its_reports(
     await _check(deps)
     # Put back: the figures and the day before the correction.
     await ha_lam.press(LAN, _data(fixed, "k"), message_id=961)
+    weeks = {w for _u, _d, w, _i, _v in await _live(deps)}
+    assert week_key(clock().date() - timedelta(days=7)) not in weeks  # back on its own day
     await _check(deps)
     # The same figures again, recorded as new work after all; then one withdrawn.
     _id, twin = await binh_an.send(MAI, "/bao_cao ho=7 app=2")
