@@ -109,9 +109,12 @@ async def run_console(
     settings: Settings,
     args: argparse.Namespace,
     *,
-    stdin: TextIO = sys.stdin,
-    stdout: TextIO = sys.stdout,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
 ) -> int:
+    # Read at call time, not bound when the module was imported.
+    stdin = sys.stdin if stdin is None else stdin
+    stdout = sys.stdout if stdout is None else stdout
     engine, sessions = await app.prepare_database(settings)
     deps = app.make_deps(settings, sessions)
     deps.superadmins = deps.superadmins | {f"{PLATFORM}:{args.person}"}

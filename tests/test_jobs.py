@@ -146,7 +146,7 @@ async def test_summary_to_leader_or_back_to_the_team(
     assert "Yếu nhất: Hộ có tài khoản thanh toán điện tử (còn thiếu 50 hộ)" in text
     assert "Gợi ý: mời ngân hàng" in text
     [other] = recorder.to("tg:-3002")
-    assert "Tổng hợp tuần — Thôn Bình An, tuần 47" in other
+    assert "Tổng hợp tuần — Thôn Bình An, tuần 16/11–22/11/2026" in other
     [notice] = recorder.to("tg:-3003")  # Võ Thị Xã never opened the bot: the commune's group
     assert "Các thôn của Xã Thăng Bình có tổ chưa có tổ trưởng:" in notice
     assert "• Thôn Bình An" in notice

@@ -49,6 +49,22 @@ class Talk:
         sent = await self.fake.wait_sent(before + 1, chat_id=chat, within=within)
         return sent[-1].text or ""
 
+    async def answer_with(
+        self, chat: int, user: int, text: str, expected: str, *, within: float = 10
+    ) -> str:
+        """Sends and waits for a message of the bot's in that chat holding `expected` (other
+        posts may come meanwhile); returns its text, "" when none came in time."""
+        before = len(self.fake.messages_to(chat))
+        await self.fake.user_sends(chat, user, text)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while loop.time() < deadline:
+            for sent in self.fake.messages_to(chat)[before:]:
+                if expected in (sent.text or ""):
+                    return sent.text or ""
+            await asyncio.sleep(0.05)
+        return ""
+
     async def edit(self, chat: int, message_id: int, text: str) -> str:
         before = len(self.fake.messages_to(chat))
         await self.fake.user_edits(chat, message_id, text)
