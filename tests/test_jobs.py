@@ -179,12 +179,13 @@ async def test_leaderboards_each_chat_its_scope_with_a_chart(
 async def test_quarterly_evaluation_and_admin_workbook(
     deps: Deps, teams: dict[str, ChatRoom]
 ) -> None:
+    await ChatRoom(deps, XA.id, kind="private").say(XA, "/start")  # the admin opened the bot
     assert await jobs.run(deps, "quarterly", at("2026-12-31T23:00")) == 0
     assert await jobs.run(deps, "quarterly", at("2027-01-01T08:00")) == 4
     recorder = Recorder()
     await OutboxSender(deps, [recorder]).drain()
     [evaluation] = recorder.to("tg:-3001")
-    assert evaluation.startswith("Đánh giá quý 4/2026")
+    assert evaluation.startswith("🏅 Đánh giá quý 4/2026")
     [note] = recorder.to(XA.id)
     assert "tệp Excel của Xã Thăng Bình" in note
     workbook = next(r.attachment for c, r in recorder.posts if c == XA.id)
@@ -295,6 +296,8 @@ async def test_a_chart_or_workbook_that_fails_leaves_the_rest_of_the_round(
     assert by_chat["tg:-3001"].attachment is None  # the text board, without its chart
     assert by_chat["tg:-3009"].attachment is not None  # the other commune's chart is drawn
 
+    for admin in (XA, MAI):  # both opened the bot, so both can be sent a workbook
+        await ChatRoom(deps, admin.id, kind="private").say(admin, "/start")
     assert await jobs.run(deps, "quarterly", at("2027-01-01T08:00")) >= 4
     recorder = Recorder()
     await OutboxSender(deps, [recorder]).drain()
@@ -342,6 +345,7 @@ async def test_a_poisoned_village_holds_up_no_round(
         assert reply.attachment is not None  # the chart was drawn, title and all
     assert "Thôn $\\frac{1}{0}$" in by_chat["tg:-3009"].rich.plain()
 
+    await ChatRoom(deps, XA.id, kind="private").say(XA, "/start")
     assert await jobs.run(deps, "quarterly", at("2027-01-01T08:00")) == 5
     recorder = Recorder()
     await OutboxSender(deps, [recorder]).drain()
