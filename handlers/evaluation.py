@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -177,6 +178,11 @@ def title(first: date) -> str:
     )
 
 
+def tenths(value: float) -> Decimal:
+    """A score as it is shown, to a tenth (half to even, as the shown figure is rounded)."""
+    return Decimal(str(value)).quantize(Decimal("0.1"), ROUND_HALF_EVEN)
+
+
 def _change(row: EvaluationRow) -> Span | str:
     if row.before is None:
         return i(_("first ranked this quarter"))
@@ -188,12 +194,12 @@ def _change(row: EvaluationRow) -> Span | str:
     else:
         moved = _("unchanged")
     # The change as the two shown figures differ, so that it adds up on paper.
-    delta = round(row.score, 1) - round(row.before.score, 1)
+    delta = tenths(row.score) - tenths(row.before.score)
     sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
     return _("last quarter {score} points, rank {rank} ({change} points, {moved})").format(
-        score=views.number(row.before.score, "0.0"),
+        score=views.number(float(tenths(row.before.score)), "0.0"),
         rank=views.number(row.before.rank),
-        change=f"{sign}{views.number(abs(delta), '0.0')}",
+        change=f"{sign}{views.number(float(abs(delta)), '0.0')}",
         moved=moved,
     )
 
@@ -233,7 +239,7 @@ def render(ev: Evaluation, *, own_unit_id: int | None, top: int = EVALUATION_TOP
             rich.add("…")
         label = f"{row.rank}. {row.unit.name}"
         score = _("{score} points ({grade})").format(
-            score=views.number(row.score, "0.0"), grade=views.grade_name(row.grade)
+            score=views.number(float(tenths(row.score)), "0.0"), grade=views.grade_name(row.grade)
         )
         if row.unit.id == own_unit_id:
             rich.add("👉 ", b(label), " — ", b(score))
