@@ -23,7 +23,7 @@ from handlers.i18n import _
 from handlers.incoming import Attachment, Deps
 from handlers.richtext import Rich, b, fmt
 from scheduler.jobs.base import Chunk, Post
-from scheduler.jobs.leaderboards import _chart
+from scheduler.jobs.leaderboards import draw_chart
 from storage import config, people, rounds, units
 from storage.models import Chat, Unit
 from storage.rounds import Linked
@@ -107,7 +107,7 @@ async def evaluations(session: AsyncSession, chunk: Chunk) -> list[Post]:
             key = (scope.id, language)
             if key not in charts:
                 charts[key] = (
-                    await _chart(ev.board(None), evaluation.title(first), deps)
+                    await draw_chart(ev.board(None), evaluation.title(first), deps)
                     if ev.rows
                     else None
                 )
