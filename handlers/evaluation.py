@@ -186,21 +186,14 @@ def tenths(value: float) -> Decimal:
 def _change(row: EvaluationRow) -> Span | str:
     if row.before is None:
         return i(_("first ranked this quarter"))
-    steps = row.before.rank - row.rank
-    if steps > 0:
-        moved = _("up {steps}").format(steps=views.number(steps))
-    elif steps < 0:
-        moved = _("down {steps}").format(steps=views.number(-steps))
-    else:
-        moved = _("unchanged")
     # The change as the two shown figures differ, so that it adds up on paper.
     delta = tenths(row.score) - tenths(row.before.score)
     sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
-    return _("last quarter {score} points, rank {rank} ({change} points, {moved})").format(
+    return _("last quarter {score} points ({change}), rank {before} → {rank}").format(
         score=views.number(float(tenths(row.before.score)), "0.0"),
-        rank=views.number(row.before.rank),
         change=f"{sign}{views.number(float(abs(delta)), '0.0')}",
-        moved=moved,
+        before=views.number(row.before.rank),
+        rank=views.number(row.rank),
     )
 
 
@@ -225,9 +218,10 @@ def render(ev: Evaluation, *, own_unit_id: int | None, top: int = EVALUATION_TOP
         )
         rich.add(
             i(
-                _("Households done against the target's, up to {date}: {legend}").format(
-                    date=ev.last.strftime("%d/%m/%Y"), legend=legend
-                )
+                _(
+                    "Share of each target reached by {date} (households done ÷ households "
+                    "the target asks for): {legend}"
+                ).format(date=ev.last.strftime("%d/%m/%Y"), legend=legend)
             )
         )
         if not ev.compared:
@@ -250,11 +244,7 @@ def render(ev: Evaluation, *, own_unit_id: int | None, top: int = EVALUATION_TOP
         if row.attainments:
             rich.add(
                 "    ",
-                " · ".join(
-                    f"{a.code} {views.number(a.done)}/{views.number(a.needed)} "
-                    f"({views.percent(a.percent)})"
-                    for a in row.attainments
-                ),
+                " · ".join(f"{a.code} {views.percent(a.percent)}" for a in row.attainments),
             )
     hidden = len(ev.rows) - len(shown) - len(own)
     if hidden > 0:

@@ -166,15 +166,9 @@ async def test_the_quarters_evaluation_adds_up_and_reaches_leaders_as_they_can_b
         if key in then:
             delta = _tenths(now[key]) - _tenths(then[key])
             sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
-            steps = rank_then[key] - rank_now[key]
-            moved = (
-                f"tăng {steps} bậc"
-                if steps > 0
-                else (f"giảm {-steps} bậc" if steps else "giữ nguyên")
-            )
             lines.append(
-                f"    quý trước {_n(_tenths(then[key]))} điểm, hạng {rank_then[key]} "
-                f"({sign}{_n(abs(delta))} điểm, {moved})"
+                f"    quý trước {_n(_tenths(then[key]))} điểm ({sign}{_n(abs(delta))}), "
+                f"hạng {rank_then[key]} → {rank_now[key]}"
             )
         else:
             lines.append("    quý này mới được xếp hạng")
@@ -184,16 +178,16 @@ async def test_the_quarters_evaluation_adds_up_and_reaches_leaders_as_they_can_b
             needed = math.ceil(v.households * target / 100)
             percent = _tenths(100 * done / needed)
             shown = str(int(percent)) if percent == percent.to_integral() else _n(percent)
-            parts.append(f"{code} {done}/{needed} ({shown}%)")
+            parts.append(f"{code} {shown}%")
         lines.append("    " + " · ".join(parts))
         return lines
 
     def expected(own: str | None) -> list[str]:
         out = [
             "🏅 Đánh giá quý 4/2026 — Xã Thăng Bình (01/10–31/12/2026)",
-            "Số hộ đã làm / số hộ theo chỉ tiêu, đến hết 31/12/2026: ho = Hộ được hướng dẫn, "
-            "app = Hộ cài ứng dụng công dân, tt = Hộ có tài khoản thanh toán điện tử, "
-            "cks = Hộ có chữ ký số",
+            "Tỷ lệ đạt chỉ tiêu đến hết 31/12/2026 (số hộ đã làm ÷ số hộ chỉ tiêu yêu cầu): "
+            "ho = Hộ được hướng dẫn, app = Hộ cài ứng dụng công dân, "
+            "tt = Hộ có tài khoản thanh toán điện tử, cks = Hộ có chữ ký số",
         ]
         for key in sorted(VILLAGES, key=lambda k: rank_now[k]):
             out += row_lines(key, key == own)
