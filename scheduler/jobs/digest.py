@@ -155,7 +155,9 @@ def commune_lines(d: CommuneDigest) -> Rich:
             )
             rich.add("• ", v.name, " — ", i(when))
     if f.dropped:
-        rich.add("📉 ", b(_("Last week fell against the four weeks before")), ":")
+        rich.add(
+            "📉 ", b(_("Last week at half the average of the four weeks before, or less")), ":"
+        )
         for v, fell in f.dropped:
             # The figure that fell most; how many more fell, in a word.
             drop = fell[0]
