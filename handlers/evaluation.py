@@ -65,10 +65,6 @@ class Evaluation:
     no_team: list[Unit]
 
     @property
-    def quarter(self) -> tuple[int, int]:
-        return (self.first.month - 1) // 3 + 1, self.first.year
-
-    @property
     def compared(self) -> bool:
         """Whether any unit had a report before the quarter (a first quarter has no change)."""
         return any(r.before is not None for r in self.rows)
@@ -213,8 +209,11 @@ def render(ev: Evaluation, *, own_unit_id: int | None, top: int = EVALUATION_TOP
     if not ev.rows:
         rich.add(_("No units to rank yet."))
     else:
+        measured = {a.code for r in ev.rows for a in r.attainments}
         legend = ", ".join(
-            f"{ind.code} = {indicator_name(ind.name_vi, ind.name_en)}" for ind in ev.indicators
+            f"{ind.code} = {indicator_name(ind.name_vi, ind.name_en)}"
+            for ind in ev.indicators
+            if ind.code in measured
         )
         rich.add(
             i(
