@@ -10,7 +10,7 @@ from storage.folding import clean, fold, key
 
 # The scheduled jobs a unit can time, by their one name (the scheduler's, the outbox's,
 # `tcns jobs run`'s), and the words /lich and a plan's [schedule] accept for each.
-JOBS = ("reminders", "summaries", "leaderboards")
+JOBS = ("reminders", "summaries", "leaderboards", "digest")
 JOB_KEYS = {
     "nhac": "reminders",
     "nhac nho": "reminders",
@@ -22,6 +22,8 @@ JOB_KEYS = {
     "xep hang": "leaderboards",
     "leaderboard": "leaderboards",
     "leaderboards": "leaderboards",
+    "ban tin": "digest",
+    "digest": "digest",
 }
 # Words that put a setting back to what the unit inherits.
 RESET_WORDS = frozenset({"mac dinh", "default", "xoa", "bo", "reset"})

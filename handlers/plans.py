@@ -99,8 +99,9 @@ class ScheduleSpec(_Strict):
     reminder: str | None = None
     summary: str | None = None
     leaderboard: str | None = None
+    digest: str | None = None
 
-    @field_validator("reminder", "summary", "leaderboard")
+    @field_validator("reminder", "summary", "leaderboard", "digest")
     @classmethod
     def _when(cls, value: str | None) -> str | None:
         if value is not None and parse_when(value) is None:
@@ -307,7 +308,7 @@ async def apply_plan(
             f"target {spec.code} = {spec.target}" + ("%" if ind.kind == "households" else "")
         )
     if plan.schedule is not None:
-        for written in ("reminder", "summary", "leaderboard"):
+        for written in ("reminder", "summary", "leaderboard", "digest"):
             value = getattr(plan.schedule, written)
             job = JOB_KEYS[written]
             when = parse_when(value) if value else None

@@ -312,3 +312,15 @@ async def board(
         for r, uid in scoring.rank(scores, names)
     ]
     return Board(scope=scope, rows=rows, own_unit_id=unit.id)
+
+
+def village_score(
+    village: units.Placed,
+    done: dict[str, int],
+    households: int | None,
+    indicators: Sequence[Indicator],
+    own: Own,
+) -> float:
+    """A village's score from cumulative figures by indicator code, as they stood on any day
+    (the quarter's evaluation scores the quarter's last day): the same goals as every board."""
+    return scoring.score(done, households, _goals_for(village, indicators, own))

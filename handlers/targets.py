@@ -77,6 +77,7 @@ def job_name(job: str) -> str:
         "reminders": _("Reminder"),
         "summaries": _("Leader summary"),
         "leaderboards": _("Leaderboard"),
+        "digest": _("Commune digest for its admins"),
     }[job]
 
 
@@ -187,6 +188,8 @@ async def schedule(ctx: Ctx) -> list[Reply]:
             )
     rich = Rich().add("🗓️ ", fmt(_("Schedule of {unit}"), unit=b(unit.name)))
     for job, (when, source) in (await effective_schedule(ctx, unit)).items():
+        if job == "digest" and unit.level == "village":
+            continue  # a commune's, for its admins: nothing a village's chat sends
         rich.add(
             "• ",
             b(job_name(job)),

@@ -188,13 +188,13 @@ async def test_leaderboards_each_chat_its_scope_with_a_chart(
 async def test_quarterly_evaluation_and_admin_workbook(
     deps: Deps, teams: dict[str, ChatRoom]
 ) -> None:
-    await ChatRoom(deps, XA.id, kind="private").say(XA, "/start")  # she opened the bot
+    await ChatRoom(deps, XA.id, kind="private").say(XA, "/start")  # the admin opened the bot
     assert await jobs.run(deps, "quarterly", at("2026-12-31T23:00")) == 0
     assert await jobs.run(deps, "quarterly", at("2027-01-01T08:00")) == 4
     recorder = Recorder()
     await OutboxSender(deps, [recorder]).drain()
     [evaluation] = recorder.to("tg:-3001")
-    assert evaluation.startswith("Đánh giá quý 4/2026")
+    assert evaluation.startswith("🏅 Đánh giá quý 4/2026")
     [note] = recorder.to(XA.id)
     assert "tệp Excel của Xã Thăng Bình" in note
     workbook = next(r.attachment for c, r in recorder.posts if c == XA.id)
@@ -305,14 +305,15 @@ async def test_a_chart_or_workbook_that_fails_leaves_the_rest_of_the_round(
     assert by_chat["tg:-3001"].attachment is None  # the text board, without its chart
     assert by_chat["tg:-3009"].attachment is not None  # the other commune's chart is drawn
 
+    for admin in (XA, MAI):  # both opened the bot, so both can be sent a workbook
+        await ChatRoom(deps, admin.id, kind="private").say(admin, "/start")
     assert await jobs.run(deps, "quarterly", at("2027-01-01T08:00")) >= 4
     recorder = Recorder()
     await OutboxSender(deps, [recorder]).drain()
-    # Thăng Bình's workbook failed: left out, logged. Mai, who never opened the bot, has
-    # Hải Châu's in its commune's group.
-    assert not [r for c, r in recorder.posts if r.attachment and r.attachment.kind == "document"
-                and c != "tg:-3009"]  # fmt: skip
-    assert "tệp Excel của Phường Hải Châu" in recorder.to("tg:-3009")[-1]
+    # Thăng Bình's workbook failed: left out, logged. Mai has Hải Châu's.
+    books = [c for c, r in recorder.posts if r.attachment and r.attachment.kind == "document"]
+    assert books == [MAI.id]
+    assert "tệp Excel của Phường Hải Châu" in recorder.to(MAI.id)[-1]
 
 
 async def test_a_summary_that_fails_leaves_the_other_teams(
@@ -354,12 +355,13 @@ async def test_a_poisoned_village_holds_up_no_round(
         assert reply.attachment is not None  # the chart was drawn, title and all
     assert "Thôn $\\frac{1}{0}$" in by_chat["tg:-3009"].rich.plain()
 
+    await ChatRoom(deps, XA.id, kind="private").say(XA, "/start")
     assert await jobs.run(deps, "quarterly", at("2027-01-01T08:00")) == 5
     recorder = Recorder()
     await OutboxSender(deps, [recorder]).drain()
     assert {c for c, _r in recorder.posts} >= {"tg:-3001", "tg:-3002", "tg:-3003", "tg:-3009"}
-    # Võ Thị Xã never opened the bot: the workbook is in her commune's group.
-    book = next(r.attachment for c, r in recorder.posts if c == "tg:-3003" and r.attachment
+    # Võ Thị Xã opened the bot: the workbook is in her private chat.
+    book = next(r.attachment for c, r in recorder.posts if c == XA.id and r.attachment
                 and r.attachment.kind == "document")  # fmt: skip
     assert book is not None
 

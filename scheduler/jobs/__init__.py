@@ -15,7 +15,7 @@ from handlers import guided
 from handlers.incoming import Deps
 from handlers.periods import local_date
 from handlers.richtext import Rich
-from scheduler.jobs import leaderboards, quarterly, reminders, summaries
+from scheduler.jobs import digest, leaderboards, quarterly, reminders, summaries
 from scheduler.jobs.base import Chunk, Job, Post, chunks, enqueue
 from storage import rounds
 from storage.db import transaction
@@ -26,7 +26,8 @@ __all__ = ["JOBS", "Job", "Post", "enqueue", "run", "run_due"]
 
 # In the order a tick runs them.
 JOBS: dict[str, Job] = {
-    job.name: job for job in (reminders.JOB, summaries.JOB, leaderboards.JOB, quarterly.JOB)
+    job.name: job
+    for job in (reminders.JOB, summaries.JOB, leaderboards.JOB, quarterly.JOB, digest.JOB)
 }
 
 
@@ -54,7 +55,9 @@ async def run(deps: Deps, job: str, at: datetime) -> int:
     for linked in chunks(todo):
         async with transaction(deps.sessions) as session:
             chunk = await rounds.load(session, linked)
-            part = Chunk(chats=chunk, today=today, deps=deps, period=period, queued=sent)
+            part = Chunk(
+                chats=chunk, today=today, deps=deps, period=period, queued=sent, linked=linked
+            )
             posts = await found.posts(session, part)
             added += await enqueue(session, job=job, period=period, posts=posts)
     async with transaction(deps.sessions) as session:

@@ -71,6 +71,9 @@ class Chunk:
     deps: Deps
     period: str
     queued: set[str]  # chats that already have this round's post
+    # The chats as the round found them due: a job whose chats are linked to no unit (an
+    # admin's private chat) finds nothing of them in `chats`.
+    linked: Sequence[Linked] = ()
 
 
 Build = Callable[[AsyncSession, Chunk], Awaitable[list[Post]]]

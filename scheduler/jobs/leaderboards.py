@@ -47,7 +47,7 @@ async def leaderboards(
             subtitle = title or views.week_label(week_key(covered), week_start(covered))
             key = (bd.scope.id or 0, language)
             if key not in charts:
-                charts[key] = await _chart(bd, subtitle, deps)
+                charts[key] = await draw_chart(bd, subtitle, deps)
             rich = views.board(bd, top=CAPTION_TOP)
             if title:
                 rich.lines.insert(0, (Span(title, "bold"),))
@@ -61,7 +61,7 @@ async def leaderboards(
     return posts
 
 
-async def _chart(bd: Board, subtitle: str, deps: Deps) -> bytes | None:
+async def draw_chart(bd: Board, subtitle: str, deps: Deps) -> bytes | None:
     """The board's chart, drawn off the event loop (a national round draws thousands, and
     members' replies must not wait behind them); None when it cannot be drawn, so that the
     text board still goes out and one unit's chart never stops the round."""
