@@ -23,7 +23,7 @@ from handlers.context import indicator_name
 from handlers.grammar import foreign_digit
 from handlers.i18n import _
 from handlers.periods import week_key
-from handlers.progress import UnitProgress, own_targets, target_for, unit_progress
+from handlers.progress import UnitProgress, unit_progress
 from handlers.views import grade_name
 from storage import config, reports, units
 from storage.folding import fold
@@ -243,23 +243,23 @@ async def _level_sheet(
             {p.unit.id or 0: p.unit.name_key for p in progress},
         )
     }
-    ids = sorted({i for u in members for i in units.path_ids(u)})
-    own = await own_targets(session, unit_ids=ids)
     for p in progress:
         done = {it.indicator.id: it.done for it in p.items}
+        # A parent's target and gap are its villages' added up (handlers/parent_sums.py), so
+        # the commune's row is the sum of the village rows below it.
+        item = {it.indicator.id: it for it in p.items}
         row: list[object] = [p.unit.code, p.unit.name, p.households]
         for ind in indicators:
             value = done.get(ind.id, 0)
             if ind.kind != "households":
                 row.append(value)
                 continue
-            target, _weight, _source = target_for(p.unit, ind, own)
-            need = scoring.needed(p.households, target) if p.households and target else None
+            target = item[ind.id].target
             row += [
                 value,
                 value / p.households if p.households else None,
                 target / 100 if target else None,
-                max(0, need - value) if need is not None else None,
+                item[ind.id].missing,
             ]
         row += [round(p.score, 1), grade_name(p.grade), ranks.get(p.unit.id or 0)]
         append(ws, row)

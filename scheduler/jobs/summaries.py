@@ -4,12 +4,10 @@ cannot be reached."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import i18n
-from handlers.periods import week_start
 from handlers.summary import weekly_summary
 from scheduler.jobs.base import Chunk, Post, Weekly
 from storage import config, people
@@ -44,13 +42,10 @@ async def summaries(session: AsyncSession, chunk: Chunk) -> list[Post]:
         language = (own_chat.language if own_chat else None) or chat.language
         with i18n.use(language or deps.default_locale):
             indicators = await config.indicators_for(session, unit=unit)
-            # The last finished week, whatever day the unit's schedule says: a Friday summary
-            # of a week still running would report half of it.
-            covered = week_start(today) - timedelta(days=1)
+            # The summary is of the last finished week, whatever day the unit's schedule
+            # says: a Friday summary of a week still running would report half of it.
             try:
-                rich = await weekly_summary(
-                    session, unit=unit, today=covered, indicators=indicators
-                )
+                rich = await weekly_summary(session, unit=unit, today=today, indicators=indicators)
             except Exception:
                 # One team's summary that cannot be written must not keep the others'.
                 log.exception("weekly summary of unit %s failed; left out", unit.id)
