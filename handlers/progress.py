@@ -226,19 +226,30 @@ async def _summed(
     )
     own = await own_targets(session, unit_ids=sorted({a for v in villages for a in v.ids}))
     households = sum(v.households or 0 for v in villages)
-    items: list[IndicatorProgress] = []
+    here = {ind.id: target_for(unit, ind, own)[0] or None for ind in indicators}
+    # Targets depend only on which units up the path set some: once per distinct chain.
+    by_chain: dict[tuple[int, ...], dict[int | None, int | None]] = {}
+    in_force: dict[int, dict[int | None, int | None]] = {}
     apart: set[int] = set()
+    for v in villages:
+        chain = tuple(a for a in v.ids if a in own)
+        found = by_chain.get(chain)
+        if found is None:
+            found = by_chain[chain] = {
+                ind.id: target_for(v, ind, own)[0] or None for ind in indicators
+            }
+        in_force[v.id] = found
+        if found != here:
+            apart.add(v.id)
+    items: list[IndicatorProgress] = []
     for ind in indicators:
         assert ind.id is not None  # noqa: S101 (stored)
-        here, _weight, _source = target_for(unit, ind, own)
-        parts: list[parent_sums.Part] = []
-        for v in villages:
-            target, _w, _s = target_for(v, ind, own)
-            if (target or None) != (here or None):
-                apart.add(v.id)
-            parts.append(
-                parent_sums.Part(v.households, data.totals.get(v.id, {}).get(ind.id, 0), target)
+        parts = [
+            parent_sums.Part(
+                v.households, data.totals.get(v.id, {}).get(ind.id, 0), in_force[v.id][ind.id]
             )
+            for v in villages
+        ]
         added = parent_sums.add_up(ind.kind, parts)
         # What the unit's running total says it did: its villages' and any report made at
         # the unit itself (a commune's own chat), which no village's gap can take.

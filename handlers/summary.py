@@ -95,6 +95,16 @@ async def weekly_summary(
     if not this and not prev:
         rich.add(i(_("No reports in that week or the week before.")))
 
+    if unit.level != "village":
+        # Out of every village: one without a team is a team missing, not left out.
+        expected, teams_reported, _m, _r = await reports.reporting_rate(
+            session, scope=unit, week=week
+        )
+        rich.add(
+            b(_("Teams that reported")),
+            ": ",
+            f"{views.number(teams_reported)}/{views.number(expected)}",
+        )
     members = await config.roster(session, unit_id=unit.id)
     reported = await reported_people(session, unit_id=unit.id, week=week)
     missing = [(m, p) for m, p in members if p.id not in reported]

@@ -320,9 +320,16 @@ def board(bd: Board, *, top: int = BOARD_TOP) -> Rich:
 def unteamed(bd: Board, *, top: int = BOARD_TOP) -> Rich:
     """The units without a team, after the ranked ones: named, never scored."""
     rich = Rich()
-    for unit in bd.unteamed[:top]:
-        rich.add("– ", unit.name, " — ", i(_("no team yet")))
-    if len(bd.unteamed) > top:
-        more = len(bd.unteamed) - top
-        rich.add(i(_("… and {count} more without a team").format(count=number(more))))
+    shown = bd.unteamed[:top]
+    own = [u for u in bd.unteamed[top:] if u.id == bd.own_unit_id]
+    for unit in shown + own:
+        if own and unit is own[0]:
+            rich.add("…")
+        if unit.id == bd.own_unit_id:
+            rich.add("👉 ", b(unit.name), " — ", i(_("no team yet")))
+        else:
+            rich.add("– ", unit.name, " — ", i(_("no team yet")))
+    hidden = len(bd.unteamed) - len(shown) - len(own)
+    if hidden > 0:
+        rich.add(i(_("… and {count} more without a team").format(count=number(hidden))))
     return rich

@@ -331,14 +331,18 @@ async def test_board_dashboard_and_workbook_add_up_and_leave_teamless_villages_u
                        if r[0] == "20791")  # fmt: skip
     village_rows = list(villages.iter_rows(min_row=7, values_only=True))
     assert len(village_rows) == 8
-    assert commune_row[2] == sum(r[2] for r in village_rows) == c.sums("app")[0]
+
+    def total(column: int) -> int:
+        return sum(int(str(r[column])) for r in village_rows)
+
+    assert commune_row[2] == total(2) == c.sums("app")[0]
     for code in CODES:
         households, done, needed, missing = c.sums(code)
         done_at = header.index(f"{NAMES[code]}: đã làm")
         gap_at = header.index(f"{NAMES[code]}: còn thiếu")
         target_at = header.index(f"{NAMES[code]}: chỉ tiêu")
-        assert commune_row[done_at] == sum(r[done_at] for r in village_rows) == done, code
-        assert commune_row[gap_at] == sum(r[gap_at] for r in village_rows) == missing, code
+        assert commune_row[done_at] == total(done_at) == done, code
+        assert commune_row[gap_at] == total(gap_at) == missing, code
         assert commune_row[target_at] == pytest.approx(needed / households), code
         by_name = {r[1]: r for r in village_rows}
         for name, _h, _own in VILLAGES:
@@ -381,6 +385,8 @@ async def test_a_monday_summary_covers_the_week_that_ended(commune: Commune) -> 
     # The commune's: its villages' weeks added, whole week against whole week.
     out = await c.room.say(ADMIN, "/tong_hop")
     assert "Tổng hợp tuần — Xã Thăng Bình, tuần 48 (23/11–29/11)" in out
+    teams = {name for name, day, _v in c.sent if week_of(day) == "2026-W48"}
+    assert f"Tổ đã báo cáo: {len(teams)}/8" in out
     for code in CODES:
         now, before = c.in_week(code, "2026-W48"), c.in_week(code, "2026-W47")
         if now or before:
