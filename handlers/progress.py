@@ -71,8 +71,8 @@ class Board:
     scope: Unit  # whose children are ranked
     rows: list[BoardRow]
     own_unit_id: int | None
-    # Children with no team (no member, no linked group): shown as such after the ranked
-    # ones, never ranked nor scored (a village nobody works in has not worked badly).
+    # Children with no team (no village under them has a member): shown as such after the
+    # ranked ones, never ranked nor scored (a village nobody works in has not worked badly).
     unteamed: list[Unit] = field(default_factory=list)
 
 
@@ -224,7 +224,7 @@ async def _summed(
     data = await _read_villages(
         session, villages=villages, indicators=indicators, at_end_of=at_end_of, scope=unit
     )
-    own = await own_targets(session, unit_ids=sorted({a for v in villages for a in v.ids}))
+    own = data.own
     households = sum(v.households or 0 for v in villages)
     here = {ind.id: target_for(unit, ind, own)[0] or None for ind in indicators}
     # Targets depend only on which units up the path set some: once per distinct chain.

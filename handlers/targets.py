@@ -19,7 +19,6 @@ from handlers.report import matcher_for, not_linked
 from handlers.richtext import Rich, b, code, fmt, i
 from handlers.views import number
 from storage import config, units
-from storage.folding import clean, fold
 from storage.models import Indicator, Schedule, Unit
 from storage.reference import load_plan_file
 
@@ -93,18 +92,17 @@ def _source(here: Unit, source: Unit | None) -> str:
 
 # "/chi_tieu app=65 tat_ca": the unit's target for every unit below it too (those that set
 # their own go back to inheriting it).
-_ALL = re.compile(r"(?<![\w=])(?:tat[_ ]ca|all)(?![\w=])")
+_ALL = re.compile(r"(?<![\w=])(?:t[aấ]t[_ ]+c[aả]|all)(?![\w=])", re.IGNORECASE)
 PRESS = "ct:"  # "ct:<unit id>:<code>.<code>": the unit's targets for these, to every unit below
 _SHOWN_BELOW = 10
 
 
 def split_all(args: str) -> tuple[str, bool]:
-    """The arguments without the word `tat_ca` ("tất cả", "all"), and whether it was there."""
-    text, folded = clean(args), fold(args)
-    found = list(_ALL.finditer(folded))
-    for m in reversed(found):
-        text = text[: m.start()] + text[m.end() :]
-    return " ".join(text.split()), bool(found)
+    """The arguments without the word `tat_ca` ("tất cả", "all"), and whether it was there.
+    The rest is left as typed: what it holds is for the grammar to judge."""
+    if not _ALL.search(args):
+        return args, False
+    return " ".join(_ALL.sub(" ", args).split()), True
 
 
 def _shown(ind: Indicator, value: int) -> str:

@@ -292,6 +292,15 @@ async def test_board_dashboard_and_workbook_add_up_and_leave_teamless_villages_u
         assert f"– {name} — chưa có tổ" in board
         assert f"{name} — 0" not in board
     assert board.index("chưa có tổ") > board.index(lines[-1])
+    # The Monday board posted to every chat says the same, with its chart.
+    assert await jobs.run(c.deps, "leaderboards", at("2026-11-30T08:00")) == 4
+    recorder = Recorder()
+    await OutboxSender(c.deps, [recorder]).drain()
+    [posted] = [r for chat, r in recorder.posts if chat == c.room.chat_id]
+    assert posted.attachment is not None
+    text = posted.rich.plain()
+    assert [line for line in text.splitlines() if re.match(r"\d+\. ", line)] == lines
+    assert text.count("— chưa có tổ") == len(teamless)
 
     # The dashboard: the same sums, the teams' rate out of all eight villages.
     async with c.deps.sessions() as s:
