@@ -39,14 +39,20 @@ def board_png(board: Board, *, subtitle: str) -> bytes:
 
     font = font_manager.FontProperties(fname=str(_font_path()))
     rows = board.rows[:CHART_TOP]
-    names = [f"{r.rank}. {r.unit.name}" for r in rows]
+    # Units without a team under the ranked ones, named without a bar: never scored.
+    apart = board.unteamed[: CHART_TOP - len(rows)]
+    names = [f"{r.rank}. {r.unit.name}" for r in rows] + [f"– {u.name}" for u in apart]
     scores = [r.score for r in rows]
     colours = [_COLOURS.get(r.grade, "#999999") for r in rows]
-    height = 1.6 + 0.42 * max(1, len(rows))
+    height = 1.6 + 0.42 * max(1, len(names))
     fig = Figure(figsize=(8, height), dpi=110)
     ax = fig.add_subplot()
-    positions = list(range(len(rows)))[::-1]
-    bars = ax.barh(positions, scores, color=colours)
+    positions = list(range(len(names)))[::-1]
+    bars = ax.barh(positions[: len(rows)], scores, color=colours)
+    for position in positions[len(rows) :]:
+        ax.text(1, position, _("no team yet"), va="center", fontproperties=font, fontsize=9,
+                color="#777777", parse_math=False)  # fmt: skip
+    ax.set_ylim(-0.6, len(names) - 0.4)  # the rows without a bar keep their room too
     # parse_math=False everywhere a name goes: "Thôn $\\frac$" is a village's name, not TeX.
     ax.set_yticks(positions, names, fontproperties=font, fontsize=10, parse_math=False)
     ax.set_xlabel(_("Score (0–100)"), fontproperties=font)

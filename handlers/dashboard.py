@@ -28,7 +28,7 @@ TREND_WEEKS = 12
 class Series:
     name: str
     code: str
-    target: int | None  # percent
+    target: float | None  # percent (a parent's: its villages' targets added, as a share)
     values: list[float]  # the share of households done at the end of each week, in percent
 
 

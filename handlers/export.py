@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import scoring
 from handlers.context import indicator_name
 from handlers.i18n import _
+from handlers.parent_sums import Part, add_up
 from handlers.period_figures import PeriodFigures, Standing, period_figures, standings
 from handlers.periods import Period, short_span, span_text, week_start
 
@@ -164,7 +165,7 @@ async def workbook(
         members = [u for u in tree if u.level == level]
         if members:
             ws = wb.create_sheet(level_name(level))
-            await _level_sheet(session, ws, members, indicators, figures, standing, heading)
+            await _level_sheet(session, ws, members, tree, indicators, figures, standing, heading)
     _weekly_sheet(wb.create_sheet(_("Weekly")), tree, indicators, figures, heading)
     await _reports_sheet(
         session, wb.create_sheet(_("Reports")), unit, indicators, figures, tz, heading
@@ -178,6 +179,7 @@ async def _level_sheet(
     session: AsyncSession,
     ws: Worksheet,
     members: Sequence[Unit],
+    tree: Sequence[Unit],
     indicators: Sequence[Indicator],
     figures: PeriodFigures,
     standing: dict[int, Standing],
@@ -216,8 +218,15 @@ async def _level_sheet(
             {u.id or 0: u.name_key for u in members},
         )
     }
-    ids = sorted({i for u in members for i in units.path_ids(u)})
+    # A unit's target and gap are its villages' added up, each with the target in force for it
+    # (handlers/parent_sums.py): the commune's row is the sum of the village rows.
+    villages = [v for v in tree if v.level == "village"]
+    ids = sorted({i for u in [*members, *villages] for i in units.path_ids(u)})
     own = await own_targets(session, unit_ids=ids)
+    under = {
+        u.id or 0: [v for v in villages if (u.id or 0) in units.path_ids(v)] or [u]
+        for u in members
+    }
     for u in members:
         uid = u.id or 0
         at = standing[uid]
@@ -228,12 +237,21 @@ async def _level_sheet(
             row += [in_it, so_far]
             if ind.kind != "households":
                 continue
-            target, _weight, _source = target_for(u, ind, own)
-            need = scoring.needed(at.households, target) if at.households and target else None
+            parts = [
+                Part(
+                    v.households,
+                    figures.cumulative_at_end(v.id or 0).get(ind.id or 0, 0),
+                    target_for(v, ind, own)[0],
+                )
+                for v in under[uid]
+            ]
+            summed = add_up(ind.kind, parts)
+            # A village's own target as set; a parent's from its villages' sums.
+            target = parts[0].target if u.level == "village" else summed.share
             row += [
                 so_far / at.households if at.households else None,
                 target / 100 if target else None,
-                max(0, need - so_far) if need is not None else None,
+                summed.missing,
             ]
         row += [round(at.score, 1), grade_name(at.grade), ranks.get(uid)]
         append(ws, row)

@@ -127,9 +127,9 @@ async def standings(
         else:
             below = under.get(uid, [])
             known = [v.households for v in below if v.households is not None]
-            households = u.households
-            if households is None and known:
-                households = sum(known)
+            # A parent's households are its villages' (as /tien_do counts them), its own
+            # figure only where no village has one.
+            households = sum(known) if known else u.households
             if below:
                 value = scoring.rollup([scores[v.id or 0] for v in below])
             else:  # a unit with no villages yet: scored on its own totals

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import scoring
+from handlers import parent_sums, scoring
 from storage import config, reports, units
 from storage.models import Indicator, PlanApplication, Target, Unit
 from storage.reports import ALL_TIME
@@ -21,9 +21,11 @@ class IndicatorProgress:
     indicator: Indicator
     done: int
     this_week: int
-    target: int | None  # percent of households; a plain count for a count indicator
-    needed: int | None  # households that make the target
-    missing: int | None  # households still to reach it
+    # Percent of households; a plain count for a count indicator. A parent's is worked out
+    # from its villages' (parent_sums): the share of its households their targets add up to.
+    target: float | None
+    needed: int | None  # households that make the target (a parent: its villages' added)
+    missing: int | None  # households still to reach it (a parent: its villages' gaps added)
     percent: float | None  # share of households done, for household indicators
 
 
@@ -49,6 +51,10 @@ class UnitProgress:
     score: float
     grade: str
     team: TeamFigures | None = None
+    # A parent whose figures are its villages' added up, and how many of those villages keep
+    # a target other than the one in force here.
+    summed: bool = False
+    apart: int = 0
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,9 @@ class Board:
     scope: Unit  # whose children are ranked
     rows: list[BoardRow]
     own_unit_id: int | None
+    # Children with no team (no village under them has a member): shown as such after the
+    # ranked ones, never ranked nor scored (a village nobody works in has not worked badly).
+    unteamed: list[Unit] = field(default_factory=list)
 
 
 Own = dict[int, dict[int, Target]]
@@ -130,44 +139,73 @@ async def unit_progress(
     indicators: Sequence[Indicator],
     totals: dict[str, dict[int, int]] | None = None,
     team: bool = True,
+    at_end: bool = False,
 ) -> UnitProgress:
     """`totals` (period -> indicator id -> total, for "all" and `week`) when the caller has
-    them already; `team` False leaves out the team's figures (a report's confirmation)."""
+    them already; `team` False leaves out the team's figures (a report's confirmation);
+    `at_end`: as the figures stood at the end of `week` (what later weeks added left out).
+
+    A unit above villages is the sum of its villages (handlers/parent_sums.py): its target in
+    households, done and gap are theirs added up, each village with the target in force for
+    it; its shares are worked out from those sums."""
     assert unit.id is not None  # noqa: S101 (a stored unit)
-    households = await units.households_of(session, unit=unit)
     if totals is None:
         totals = await reports.unit_totals(session, unit_id=unit.id, periods=[ALL_TIME, week])
+        if at_end:
+            ids = [ind.id for ind in indicators if ind.id is not None]
+            later = await reports.later_totals(
+                session, week=week, indicator_ids=ids, unit_ids=[unit.id]
+            )
+            totals[ALL_TIME] = _less(totals[ALL_TIME], later.get(unit.id, {}))
     cumulative, weekly = totals.get(ALL_TIME, {}), totals.get(week, {})
+    villages = [] if unit.level == "village" else await units.villages_under(session, unit=unit)
+    if any(v.households for v in villages):
+        return await _summed(
+            session,
+            unit=unit,
+            villages=villages,
+            indicators=indicators,
+            cumulative=cumulative,
+            weekly=weekly,
+            at_end_of=week if at_end else None,
+            team=team,
+        )
+    households = await units.households_of(session, unit=unit)
     own = await own_targets(session, unit_ids=units.path_ids(unit))
     items: list[IndicatorProgress] = []
     for ind in indicators:
         assert ind.id is not None  # noqa: S101 (stored)
         done = cumulative.get(ind.id, 0)
         target, _weight, _source = target_for(unit, ind, own)
-        target = target or None
-        if ind.kind == "households":
-            need = scoring.needed(households, target) if target and households else None
-        else:
-            need = target
+        part = parent_sums.Part(households, done, target or None)
+        need = parent_sums.needed(ind.kind, part)
         items.append(
             IndicatorProgress(
                 indicator=ind,
                 done=done,
                 this_week=weekly.get(ind.id, 0),
-                target=target,
+                target=target or None,
                 needed=need,
-                missing=max(0, need - done) if need is not None else None,
+                missing=parent_sums.missing(ind.kind, part),
                 percent=(
                     100.0 * done / households if ind.kind == "households" and households else None
                 ),
             )
         )
-    if unit.level == "village":
-        # Scored on its own totals, which are at hand.
+    if villages:
+        # Villages without a household count yet: none of them scores.
+        data = await _read_villages(
+            session,
+            villages=villages,
+            indicators=indicators,
+            at_end_of=week if at_end else None,
+            scope=unit,
+        )
+        value = scoring.rollup(list(_scores(data, indicators).values()))
+    else:
+        # A village (or a unit with no villages yet): scored on its own totals, at hand.
         done_by_code = {ind.code: cumulative.get(ind.id or 0, 0) for ind in indicators}
         value = scoring.score(done_by_code, households, _goals_for(unit, indicators, own))
-    else:
-        value = await _score(session, unit=unit, indicators=indicators)
     plan = await config.plan_for(session, unit=unit)
     return UnitProgress(
         unit=unit,
@@ -176,6 +214,81 @@ async def unit_progress(
         score=value,
         grade=scoring.grade(value, grades_of(plan)),
         team=await _team(session, unit=unit, plan=plan) if team else None,
+    )
+
+
+def _less(total: dict[int, int], later: dict[int, int]) -> dict[int, int]:
+    return {ind: value - later.get(ind, 0) for ind, value in total.items()}
+
+
+async def _summed(
+    session: AsyncSession,
+    *,
+    unit: Unit,
+    villages: Sequence[units.Village],
+    indicators: Sequence[Indicator],
+    cumulative: dict[int, int],
+    weekly: dict[int, int],
+    at_end_of: str | None,
+    team: bool,
+) -> UnitProgress:
+    """A parent's progress from its villages, read in one pass: the same rows score them."""
+    data = await _read_villages(
+        session, villages=villages, indicators=indicators, at_end_of=at_end_of, scope=unit
+    )
+    own = data.own
+    households = sum(v.households or 0 for v in villages)
+    here = {ind.id: target_for(unit, ind, own)[0] or None for ind in indicators}
+    # Targets depend only on which units up the path set some: once per distinct chain.
+    by_chain: dict[tuple[int, ...], dict[int | None, int | None]] = {}
+    in_force: dict[int, dict[int | None, int | None]] = {}
+    apart: set[int] = set()
+    for v in villages:
+        chain = tuple(a for a in v.ids if a in own)
+        found = by_chain.get(chain)
+        if found is None:
+            found = by_chain[chain] = {
+                ind.id: target_for(v, ind, own)[0] or None for ind in indicators
+            }
+        in_force[v.id] = found
+        if found != here:
+            apart.add(v.id)
+    items: list[IndicatorProgress] = []
+    for ind in indicators:
+        assert ind.id is not None  # noqa: S101 (stored)
+        parts = [
+            parent_sums.Part(
+                v.households, data.totals.get(v.id, {}).get(ind.id, 0), in_force[v.id][ind.id]
+            )
+            for v in villages
+        ]
+        added = parent_sums.add_up(ind.kind, parts)
+        # What the unit's running total says it did: its villages' and any report made at
+        # the unit itself (a commune's own chat), which no village's gap can take.
+        done = cumulative.get(ind.id, 0)
+        households_kind = ind.kind == "households"
+        items.append(
+            IndicatorProgress(
+                indicator=ind,
+                done=done,
+                this_week=weekly.get(ind.id, 0),
+                target=added.share if households_kind else added.needed,
+                needed=added.needed,
+                missing=added.missing,
+                percent=100.0 * done / households if households_kind and households else None,
+            )
+        )
+    value = scoring.rollup(list(_scores(data, indicators).values()))
+    plan = await config.plan_for(session, unit=unit)
+    return UnitProgress(
+        unit=unit,
+        households=households,
+        items=items,
+        score=value,
+        grade=scoring.grade(value, grades_of(plan)),
+        team=await _team(session, unit=unit, plan=plan) if team else None,
+        summed=True,
+        apart=len(apart),
     )
 
 
@@ -198,59 +311,65 @@ async def _team(
     )
 
 
-async def _score(session: AsyncSession, *, unit: Unit, indicators: Sequence[Indicator]) -> float:
-    villages = [] if unit.level == "village" else await units.villages_under(session, unit=unit)
-    if not villages:  # a village, or a unit with no villages yet: scored on its own totals
-        alone = units.as_village(unit)
-        return (await _village_scores(session, villages=[alone], indicators=indicators))[alone.id][
-            0
-        ]
-    scores = await _village_scores(session, villages=villages, indicators=indicators, scope=unit)
-    return scoring.rollup(list(scores.values()))
+@dataclass(frozen=True)
+class _Villages:
+    """Villages with their cumulative totals and the targets set along their paths."""
+
+    villages: Sequence[units.Village]
+    totals: dict[int, dict[int, int]]
+    own: Own
 
 
-async def _village_scores(
+async def _read_villages(
     session: AsyncSession,
     *,
     villages: Sequence[units.Village],
     indicators: Sequence[Indicator],
-    before_week: str | None = None,
+    at_end_of: str | None = None,
     scope: Unit | None = None,
-) -> dict[int, tuple[float, int]]:
-    """unit id -> (score, households) from each unit's own cumulative totals; with
-    `before_week`, as they stood before that week (its totals taken off). With `scope`, the
-    villages are all those under it, and their totals are read by one join."""
-
+) -> _Villages:
+    """Each village's cumulative totals; with `at_end_of`, as they stood at the end of that
+    week (what later weeks added taken off). With `scope`, the villages are all those under
+    it, and their totals are read by one join."""
     ids = [v.id for v in villages]
     indicator_ids = [ind.id for ind in indicators if ind.id is not None]
-
-    async def read(period: str) -> dict[int, dict[int, int]]:
-        if scope is None:
-            return await reports.totals(
-                session, unit_ids=ids, period=period, indicator_ids=indicator_ids
-            )
-        return await reports.totals_under(
-            session, scope=scope, level="village", period=period, indicator_ids=indicator_ids
+    if scope is None:
+        totals = await reports.totals(
+            session, unit_ids=ids, period=ALL_TIME, indicator_ids=indicator_ids
         )
-
-    totals = await read(ALL_TIME)
-    if before_week is not None:
-        for uid, per in (await read(before_week)).items():
+    else:
+        totals = await reports.totals_under(
+            session, scope=scope, level="village", period=ALL_TIME, indicator_ids=indicator_ids
+        )
+    if at_end_of is not None:
+        later = await reports.later_totals(
+            session,
+            week=at_end_of,
+            indicator_ids=indicator_ids,
+            unit_ids=None if scope is not None else ids,
+            scope=scope,
+        )
+        for uid, per in later.items():
             row = totals.setdefault(uid, {})
             for ind, value in per.items():
                 row[ind] = row.get(ind, 0) - value
     own = await own_targets(session, unit_ids=sorted({a for v in villages for a in v.ids}))
+    return _Villages(villages, totals, own)
+
+
+def _scores(data: _Villages, indicators: Sequence[Indicator]) -> dict[int, tuple[float, int]]:
+    """unit id -> (score, households) from each village's own cumulative totals."""
     code_of = {ind.id: ind.code for ind in indicators}
     # Goals depend only on which units up the path set targets, and almost every village
     # shares its commune's: worked out once per distinct chain, not 73,000 times.
     goals_by_chain: dict[tuple[int, ...], dict[str, scoring.Goal]] = {}
     out: dict[int, tuple[float, int]] = {}
-    for v in villages:
-        chain = tuple(a for a in v.ids if a in own)
+    for v in data.villages:
+        chain = tuple(a for a in v.ids if a in data.own)
         goals = goals_by_chain.get(chain)
         if goals is None:
-            goals = goals_by_chain[chain] = _goals_for(v, indicators, own)
-        done = {code_of[i]: n for i, n in totals.get(v.id, {}).items() if i in code_of}
+            goals = goals_by_chain[chain] = _goals_for(v, indicators, data.own)
+        done = {code_of[i]: n for i, n in data.totals.get(v.id, {}).items() if i in code_of}
         out[v.id] = (scoring.score(done, v.households, goals), v.households or 0)
     return out
 
@@ -260,10 +379,11 @@ async def board(
     *,
     unit: Unit,
     indicators: Sequence[Indicator],
-    before_week: str | None = None,
+    at_end_of: str | None = None,
 ) -> Board:
     """The units beside this one: a village sees its commune's villages, a commune its
-    villages, a province its communes."""
+    villages, a province its communes. With `at_end_of`, as they stood at the end of that
+    week. Units without a team are listed apart, unranked."""
     assert unit.id is not None  # noqa: S101 (stored)
     if unit.level == "village" and unit.parent_id is not None:
         scope = await units.get(session, unit_id=unit.parent_id)
@@ -274,24 +394,33 @@ async def board(
     members = await units.children(session, unit_id=scope.id)
     if not members:
         return Board(scope=scope, rows=[], own_unit_id=unit.id)
+    teamed = await config.teamed_villages(session, scope=scope)
     if all(m.level == "village" for m in members):
-        scored = await _village_scores(
+        data = await _read_villages(
             session,
             villages=[units.as_village(m) for m in members],
             indicators=indicators,
-            before_week=before_week,
+            at_end_of=at_end_of,
         )
+        scored = _scores(data, indicators)
         households = {uid: h for uid, (_, h) in scored.items()}
         scores = {uid: s for uid, (s, _) in scored.items()}
+        with_team = {m.id for m in members if m.id in teamed}
     else:
         below = await units.villages_under(session, unit=scope)
-        village_scores = await _village_scores(
-            session, villages=below, indicators=indicators, before_week=before_week, scope=scope
+        village_scores = _scores(
+            await _read_villages(
+                session, villages=below, indicators=indicators, at_end_of=at_end_of, scope=scope
+            ),
+            indicators,
         )
         by_parent: dict[int, list[tuple[float, int]]] = {}
+        with_team = set()
         for v in below:
             for ancestor in v.ids:
                 by_parent.setdefault(ancestor, []).append(village_scores[v.id])
+                if v.id in teamed:
+                    with_team.add(ancestor)
         scores, households = {}, {}
         for m in members:
             assert m.id is not None  # noqa: S101 (stored)
@@ -301,6 +430,7 @@ async def board(
     names = {m.id: m.name_key for m in members if m.id is not None}
     by_id = {m.id: m for m in members}
     grades = grades_of(await config.plan_for(session, unit=scope))
+    ranked = {uid: value for uid, value in scores.items() if uid in with_team}
     rows = [
         BoardRow(
             rank=r,
@@ -309,9 +439,10 @@ async def board(
             households=households.get(uid),
             grade=scoring.grade(scores[uid], grades),
         )
-        for r, uid in scoring.rank(scores, names)
+        for r, uid in scoring.rank(ranked, names)
     ]
-    return Board(scope=scope, rows=rows, own_unit_id=unit.id)
+    unteamed = [m for m in members if m.id not in with_team]
+    return Board(scope=scope, rows=rows, own_unit_id=unit.id, unteamed=unteamed)
 
 
 def village_score(

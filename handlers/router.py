@@ -11,7 +11,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import conversation, guided, i18n, offers, outgoing, report, team, upload
+from handlers import conversation, guided, i18n, offers, outgoing, report, targets, team, upload
 from handlers.commands import BY_NAME, guarded
 from handlers.context import Ctx
 from handlers.flood import ANSWER, MAX_TEXT, Verdict
@@ -180,6 +180,8 @@ def _route(deps: Deps, msg: Incoming) -> _Route | None:
         msg = replace(msg, sent_at=deps.clock())
         if msg.text.startswith(upload.PRESS):
             pressed = upload.on_press
+        elif msg.text.startswith(targets.PRESS):
+            pressed = targets.on_press
         elif offers.is_ours(msg.text):
             pressed = conversation.on_press
         else:

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import views
 from handlers.context import indicator_name
 from handlers.i18n import _
-from handlers.periods import week_key, week_start
+from handlers.periods import short_span, week_key, week_start
 from handlers.progress import board, unit_progress
 from handlers.richtext import Rich, b, fmt, i, joined, mention
 from storage import config, reports
@@ -42,11 +42,13 @@ def moved(delta: int) -> str:
 
 
 async def _ranked_before(session: AsyncSession, unit: Unit, week: str) -> bool:
-    """Whether the unit had any report before `week` (and so a rank then)."""
+    """Whether the unit had any report by the end of `week` (and so a rank then)."""
     assert unit.id is not None  # noqa: S101 (stored)
     ever = (await reports.totals(session, unit_ids=[unit.id]))[unit.id]
-    this = (await reports.totals(session, unit_ids=[unit.id], period=week))[unit.id]
-    return any(value - this.get(ind, 0) for ind, value in ever.items())
+    later = await reports.later_totals(
+        session, week=week, indicator_ids=list(ever), unit_ids=[unit.id]
+    )
+    return any(value - later.get(unit.id, {}).get(ind, 0) for ind, value in ever.items())
 
 
 async def reported_people(session: AsyncSession, *, unit_id: int, week: str) -> set[str]:
@@ -56,21 +58,29 @@ async def reported_people(session: AsyncSession, *, unit_id: int, week: str) -> 
 async def weekly_summary(
     session: AsyncSession, *, unit: Unit, today: date, indicators: Sequence[Indicator]
 ) -> Rich:
+    """The summary of the last week finished before `today` (on a Monday, the week that ended
+    the day before), against the week before it: whole weeks against whole weeks, on demand as
+    on schedule, headed with the dates it covers. Progress, gaps and ranks as they stood at
+    the end of that week."""
     assert unit.id is not None  # noqa: S101 (stored)
-    week = week_key(today)
-    last_week = week_key(week_start(today) - timedelta(days=7))
+    monday = week_start(today) - timedelta(days=7)
+    week = week_key(monday)
+    last_week = week_key(monday - timedelta(days=7))
     this = (await reports.totals(session, unit_ids=[unit.id], period=week))[unit.id]
     prev = (await reports.totals(session, unit_ids=[unit.id], period=last_week))[unit.id]
+    covered = views.week_label(week, monday)
     rich = Rich().add(
         "📋 ",
-        fmt(
-            _("Weekly summary — {unit}, {week}"),
-            unit=b(unit.name),
-            week=views.week_label(week, week_start(today)),
-        ),
+        fmt(_("Weekly summary — {unit}, {week}"), unit=b(unit.name), week=covered),
     )
 
-    rich.add(b(_("This week, and the change from last week")))
+    rich.add(
+        b(
+            _("Done that week, and the change from the week before ({previous})").format(
+                previous=short_span(monday - timedelta(days=7), monday - timedelta(days=1))
+            )
+        )
+    )
     for ind in indicators:
         if ind.id is None:
             continue
@@ -79,8 +89,18 @@ async def weekly_summary(
             name = indicator_name(ind.name_vi, ind.name_en)
             rich.add(f"• {name}: {views.number(now)} ({moved(now - before)})")
     if not this and not prev:
-        rich.add(i(_("No reports this week or last week.")))
+        rich.add(i(_("No reports in that week or the week before.")))
 
+    if unit.level != "village":
+        # Out of every village: one without a team is a team missing, not left out.
+        expected, teams_reported, _m, _r = await reports.reporting_rate(
+            session, scope=unit, week=week
+        )
+        rich.add(
+            b(_("Teams that reported")),
+            ": ",
+            f"{views.number(teams_reported)}/{views.number(expected)}",
+        )
     members = await config.roster(session, unit_id=unit.id)
     reported = await reported_people(session, unit_id=unit.id, week=week)
     missing = [(m, p) for m, p in members if p.id not in reported]
@@ -95,14 +115,16 @@ async def weekly_summary(
         names = joined([mention(p.id, p.display_name) for _m, p in missing])
         rich.add(_("Not yet: "), names)
 
-    progress = await unit_progress(session, unit=unit, week=week, indicators=indicators)
-    rich.blank().extend(views.progress(progress, warn_team=True))
+    progress = await unit_progress(
+        session, unit=unit, week=week, indicators=indicators, at_end=True
+    )
+    rich.blank().extend(views.progress(progress, warn_team=True, week=covered))
 
-    now_board = await board(session, unit=unit, indicators=indicators)
-    then_board = await board(session, unit=unit, indicators=indicators, before_week=week)
+    now_board = await board(session, unit=unit, indicators=indicators, at_end_of=week)
+    then_board = await board(session, unit=unit, indicators=indicators, at_end_of=last_week)
     rank_now = next((r.rank for r in now_board.rows if r.unit.id == unit.id), None)
     rank_then = next((r.rank for r in then_board.rows if r.unit.id == unit.id), None)
-    if rank_now is not None and not await _ranked_before(session, unit, week):
+    if rank_now is not None and not await _ranked_before(session, unit, last_week):
         # Its first week with reports: there was no rank to change from.
         rich.add(
             "🏆 ",

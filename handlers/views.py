@@ -85,10 +85,18 @@ def values_line(values: Mapping[int, int], indicators: Sequence[Indicator], sign
     return ", ".join(parts)
 
 
-def progress(p: UnitProgress, *, warn_team: bool = False) -> Rich:
-    """`warn_team`: flag a team outside the plan's size, for the leader and admins only."""
+def progress(p: UnitProgress, *, warn_team: bool = False, week: str | None = None) -> Rich:
+    """`warn_team`: flag a team outside the plan's size, for the leader and admins only;
+    `week`: the figures are as they stood at the end of that week ("week 47 (16/11–22/11)")."""
     rich = Rich()
-    if p.households:
+    if week is not None and p.households:
+        rich.add("📊 ", fmt(_("Progress of {unit} ({households} households) at the end of {week}"),
+                            unit=b(p.unit.name), households=number(p.households),
+                            week=week))  # fmt: skip
+    elif week is not None:
+        rich.add("📊 ", fmt(_("Progress of {unit} at the end of {week}"), unit=b(p.unit.name),
+                            week=week))  # fmt: skip
+    elif p.households:
         rich.add(
             "📊 ",
             fmt(
@@ -126,7 +134,9 @@ def progress(p: UnitProgress, *, warn_team: bool = False) -> Rich:
             rich.add(
                 "• ",
                 fmt(
-                    _("{name}: {done}/{target} (this week {week})"),
+                    _("{name}: {done}/{target} (this week {week})")
+                    if week is None
+                    else _("{name}: {done}/{target} ({week} in the week)"),
                     name=b(name),
                     done=number(item.done),
                     target=number(item.target),
@@ -137,12 +147,20 @@ def progress(p: UnitProgress, *, warn_team: bool = False) -> Rich:
             rich.add(
                 "• ",
                 fmt(
-                    _("{name}: {done} (this week {week})"),
+                    _("{name}: {done} (this week {week})")
+                    if week is None
+                    else _("{name}: {done} ({week} in the week)"),
                     name=b(name),
                     done=number(item.done),
                     week=number(item.this_week),
                 ),
             )
+    if p.summed:
+        rich.add(i(_("Targets and gaps here are the sums of the villages', each village with "
+                     "the target in force for it.")))  # fmt: skip
+        if p.apart:
+            rich.add(i(_("{count} villages work to a target other than the one in force here: "
+                         "/chi_tieu shows which.").format(count=number(p.apart))))  # fmt: skip
     if p.households:
         rich.add(
             fmt(
@@ -278,7 +296,7 @@ def board(bd: Board, *, top: int = BOARD_TOP) -> Rich:
     rich = Rich().add("🏆 ", fmt(_("Leaderboard — {scope}"), scope=b(bd.scope.name)))
     if not bd.rows:
         rich.add(_("No units to rank yet."))
-        return rich
+        return rich.extend(unteamed(bd, top=top))
     shown = bd.rows[:top]
     own = [r for r in bd.rows[top:] if r.unit.id == bd.own_unit_id]
     for row in shown + own:
@@ -295,4 +313,23 @@ def board(bd: Board, *, top: int = BOARD_TOP) -> Rich:
     hidden = len(bd.rows) - len(shown) - len(own)
     if hidden > 0:
         rich.add(i(_("… and {count} more").format(count=number(hidden))))
+    rich.extend(unteamed(bd, top=top))
+    return rich
+
+
+def unteamed(bd: Board, *, top: int = BOARD_TOP) -> Rich:
+    """The units without a team, after the ranked ones: named, never scored."""
+    rich = Rich()
+    shown = bd.unteamed[:top]
+    own = [u for u in bd.unteamed[top:] if u.id == bd.own_unit_id]
+    for unit in shown + own:
+        if own and unit is own[0]:
+            rich.add("…")
+        if unit.id == bd.own_unit_id:
+            rich.add("👉 ", b(unit.name), " — ", i(_("no team yet")))
+        else:
+            rich.add("– ", unit.name, " — ", i(_("no team yet")))
+    hidden = len(bd.unteamed) - len(shown) - len(own)
+    if hidden > 0:
+        rich.add(i(_("… and {count} more without a team").format(count=number(hidden))))
     return rich

@@ -171,6 +171,22 @@ async def set_target(
     await session.flush()
 
 
+async def targets_below(
+    session: AsyncSession, *, scope: Unit, indicator_ids: Sequence[int] | None = None
+) -> list[tuple[Target, Unit]]:
+    """The targets units under `scope` (not `scope` itself) set themselves, by name: those
+    that keep their own when `scope`'s changes."""
+    stmt = (
+        select(Target, Unit)
+        .join(Unit, col(Unit.id) == col(Target.unit_id))
+        .where(in_subtree(scope.path), Unit.id != scope.id)
+    )
+    if indicator_ids is not None:
+        stmt = stmt.where(col(Target.indicator_id).in_(indicator_ids))
+    rows = await session.exec(stmt.order_by(col(Unit.name_key), col(Unit.id)))
+    return list(rows.all())
+
+
 # --- schedules -----------------------------------------------------------------------------
 
 
@@ -330,6 +346,17 @@ async def set_leader(session: AsyncSession, *, unit_id: int, person_id: str) -> 
         await passes.withdraw_held(session, now=utcnow(), person_id=previous,
                                    unit_ids=[unit_id], roles=("leader",))  # fmt: skip
     return previous
+
+
+async def teamed_villages(session: AsyncSession, *, scope: Unit) -> set[int]:
+    """The ids of the villages under `scope` (itself, for a village) that have a team: at
+    least one member, as `team_counts` counts them. The others are shown as having none,
+    never ranked."""
+    villages = select(Unit.id).where(in_subtree(scope.path), Unit.level == "village")
+    rows = await session.exec(
+        select(Membership.unit_id).where(col(Membership.unit_id).in_(villages)).distinct()
+    )
+    return set(rows.all())
 
 
 async def team_counts(session: AsyncSession, *, scope: Unit) -> tuple[int, int, int]:

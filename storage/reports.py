@@ -374,15 +374,17 @@ async def reporting_rate(
     session: AsyncSession, *, scope: Unit, week: str
 ) -> tuple[int, int, int, int]:
     """DHIS2's reporting rate of `week` in `scope`'s subtree, as counts: (teams expected,
-    teams that reported, members expected, members who reported). A team is expected when its
-    village has a member; a member, in the team they belong to."""
+    teams that reported, members expected, members who reported). A team is expected in every
+    village, whether it has one yet or not (five villages without one are five teams missing,
+    not a rate of 100 %); a member, in the team they belong to."""
     villages = select(Unit.id).where(in_subtree(scope.path), Unit.level == "village")
-    expected_teams, expected_members = (
+    expected_teams = (
         await session.exec(
-            select(func_count_distinct(Membership.unit_id), sa.func.count()).where(
-                col(Membership.unit_id).in_(villages)
-            )
+            select(sa.func.count()).where(in_subtree(scope.path), Unit.level == "village")
         )
+    ).one()
+    expected_members = (
+        await session.exec(select(sa.func.count()).where(col(Membership.unit_id).in_(villages)))
     ).one()
     reported = (
         select(Report.unit_id, Report.person_id)
@@ -506,3 +508,36 @@ async def first_report_date(session: AsyncSession, *, scope: Unit) -> date | Non
         )
     ).one()
     return found if isinstance(found, date) or found is None else date.fromisoformat(str(found))
+
+
+async def later_totals(
+    session: AsyncSession,
+    *,
+    week: str,
+    indicator_ids: Sequence[int],
+    unit_ids: Sequence[int] | None = None,
+    scope: Unit | None = None,
+    level: str = "village",
+) -> dict[int, dict[int, int]]:
+    """unit id -> indicator id -> what the weeks after `week` added, for the units named or
+    every unit of `level` under `scope`: taken off the running total, what stood at the end
+    of `week`."""
+    stmt = (
+        select(UnitTotal.unit_id, UnitTotal.indicator_id, sa.func.sum(UnitTotal.value))
+        .where(
+            UnitTotal.period > week,
+            col(UnitTotal.period).like("%-W%"),  # weeks only: "all" sorts after every week
+            col(UnitTotal.indicator_id).in_(indicator_ids),
+        )
+        .group_by(col(UnitTotal.unit_id), col(UnitTotal.indicator_id))
+    )
+    if unit_ids is not None:
+        stmt = stmt.where(col(UnitTotal.unit_id).in_(unit_ids))
+    if scope is not None:
+        stmt = stmt.join(Unit, col(Unit.id) == UnitTotal.unit_id).where(
+            in_subtree(scope.path), Unit.level == level
+        )
+    result: dict[int, dict[int, int]] = {}
+    for unit_id, indicator_id, value in (await session.exec(stmt)).all():
+        result.setdefault(int(unit_id), {})[int(indicator_id)] = int(value or 0)
+    return result

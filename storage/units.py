@@ -256,12 +256,13 @@ async def village_count(session: AsyncSession, *, commune: Unit) -> int:
 
 
 async def households_of(session: AsyncSession, *, unit: Unit) -> int | None:
-    """A unit's households: its own figure, else the sum over the villages below it."""
-    if unit.households is not None or unit.level == "village":
+    """A village's households; a higher unit's, the sum over its villages (a parent is the sum
+    of its children), or its own figure while none of them has one."""
+    if unit.level == "village":
         return unit.households
     total = (
         await session.exec(
             select(func.sum(Unit.households)).where(in_subtree(unit.path), Unit.level == "village")
         )
     ).one()
-    return int(total) if total is not None else None
+    return int(total) if total is not None else unit.households

@@ -34,3 +34,9 @@ def test_names_are_text_not_tex(name: str) -> None:
     with i18n.use("vi"):
         png = board_png(Board(scope=scope, rows=rows, own_unit_id=None), subtitle="$tuần$ 47")
     assert png.startswith(b"\x89PNG")
+    # Villages without a team, named under the ranked ones (or alone), without a bar.
+    apart = [Unit(id=4, level="village", name=name, code="v3", name_key="c")]
+    with i18n.use("vi"):
+        for ranked in (rows, []):
+            board = Board(scope=scope, rows=ranked, own_unit_id=None, unteamed=apart)
+            assert board_png(board, subtitle="tuần 47").startswith(b"\x89PNG")

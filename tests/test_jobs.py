@@ -280,9 +280,9 @@ async def test_a_chart_or_workbook_that_fails_leaves_the_rest_of_the_round(
     other = ChatRoom(deps, "tg:-3009")
     await other.say(SUPER, "/lien_ket tinh=Đà Nẵng xa=Hải Châu")
     await other.say(SUPER, "/cap_quyen", reply_to=MAI)
-    await ChatRoom(deps, "tg:-3010").say(
-        SUPER, "/lien_ket tinh=Đà Nẵng xa=Hải Châu thon=Tổ 1 ho=50"
-    )
+    to_1 = ChatRoom(deps, "tg:-3010")
+    await to_1.say(SUPER, "/lien_ket tinh=Đà Nẵng xa=Hải Châu thon=Tổ 1 ho=50")
+    await to_1.say(Person("tg:111", "Trần Văn Tám"), "/bao_cao ho=1")  # a team: ranked
     draw, make = board_png, workbook
 
     def poisoned_chart(bd: Board, *, subtitle: str) -> bytes:

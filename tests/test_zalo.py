@@ -188,7 +188,10 @@ async def test_long_answers_are_split_under_2000(
     await zfake.user_sends(admin, "/xep_hang")
     texts = await zfake.wait_texts(admin, before + 2)
     assert all(len(t) <= 2000 for t in texts)
-    assert "… và 2 đơn vị khác" in "\n".join(texts[before:])
+    # The admin's village has a team (the admin joined it): ranked; the 21 others have none,
+    # and are listed apart, the first 20 by name.
+    assert "👉 1. Thôn" in "\n".join(texts[before:])
+    assert "… và 1 đơn vị khác chưa có tổ" in "\n".join(texts[before:])
     assert zfake.errors == []
 
 

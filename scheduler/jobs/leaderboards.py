@@ -42,7 +42,7 @@ async def leaderboards(
                 cached = await board(session, unit=unit, indicators=indicators)
                 boards[scope_id or 0] = cached
             bd = replace(cached, own_unit_id=unit.id)
-            if not bd.rows:
+            if not bd.rows and not bd.unteamed:
                 continue
             subtitle = title or views.week_label(week_key(covered), week_start(covered))
             key = (bd.scope.id or 0, language)

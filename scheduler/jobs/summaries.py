@@ -5,14 +5,12 @@ team has no leader is said, in the same round, to its commune's admins."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import i18n
 from handlers.leaderless import leaderless_notice
 from handlers.notices import reach
-from handlers.periods import week_start
 from handlers.summary import weekly_summary
 from scheduler.jobs.base import Chunk, Post, Weekly
 from storage import config, units
@@ -53,13 +51,10 @@ async def summaries(session: AsyncSession, chunk: Chunk) -> list[Post]:
             continue  # sent to the leader, or already fallen back to the team chat
         with i18n.use(target.language or chat.language or deps.default_locale):
             indicators = await config.indicators_for(session, unit=unit)
-            # The last finished week, whatever day the unit's schedule says: a Friday summary
-            # of a week still running would report half of it.
-            covered = week_start(today) - timedelta(days=1)
+            # The summary is of the last finished week, whatever day the unit's schedule
+            # says: a Friday summary of a week still running would report half of it.
             try:
-                rich = await weekly_summary(
-                    session, unit=unit, today=covered, indicators=indicators
-                )
+                rich = await weekly_summary(session, unit=unit, today=today, indicators=indicators)
             except Exception:
                 # One team's summary that cannot be written must not keep the others'.
                 log.exception("weekly summary of unit %s failed; left out", unit.id)
