@@ -5,7 +5,7 @@ web layer (bot/pages.py) only lays it out."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -159,7 +159,15 @@ async def _trend(
             later += value
         series.append(Series(name, ind.code, item.target, list(reversed(ends))))
     active = [any(values[n] for _name, values in added) for n in range(len(weeks))]
-    return Trend(labels=labels, series=series, added=added, active=active)
+    # Weeks before the unit's first report are not the campaign's: left out (the week in
+    # hand stays, empty or not).
+    first = next((n for n, on in enumerate(active) if on), len(weeks) - 1)
+    return Trend(
+        labels=labels[first:],
+        series=[replace(s, values=s.values[first:]) for s in series],
+        added=[(name, values[first:]) for name, values in added],
+        active=active[first:],
+    )
 
 
 async def _quarter(
