@@ -81,15 +81,21 @@ async def weekly_summary(
     if not this and not prev:
         rich.add(i(_("No reports this week or last week.")))
 
-    members = await config.roster(session, unit_id=unit.id)
-    reported = await reported_people(session, unit_id=unit.id, week=week)
-    missing = [(m, p) for m, p in members if p.id not in reported]
+    if unit.level == "village":
+        members = await config.roster(session, unit_id=unit.id)
+        reported = await reported_people(session, unit_id=unit.id, week=week)
+        missing = [(m, p) for m, p in members if p.id not in reported]
+        done, total = len(members) - len(missing), len(members)
+    else:
+        # A commune (or above) has no roster of its own: its villages' rosters, added up.
+        _teams, _teams_done, total, done = await reports.reporting_rate(
+            session, scope=unit, week=week
+        )
+        missing = []
     rich.add(
         b(_("Reported")),
         ": ",
-        _("{done} of {total} members").format(
-            done=views.number(len(members) - len(missing)), total=views.number(len(members))
-        ),
+        _("{done} of {total} members").format(done=views.number(done), total=views.number(total)),
     )
     if missing:
         names = joined([mention(p.id, p.display_name) for _m, p in missing])

@@ -91,7 +91,9 @@ def test_a_province_from_one_workbook(
     # A dry run first: every row would be created, nothing is.
     assert main(["import", str(good), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "200 dòng: 200 tạo mới, 0 cập nhật, 0 không đổi, 0 lỗi." in out
+    assert "200 dòng: sẽ tạo 200 thôn, sẽ cập nhật 0, 0 không đổi; 0 lỗi." in out
+    assert f"Dòng 2: sẽ tạo Thôn 1, {communes[0].name} — số hộ 150; chỉ tiêu" in out
+    assert "đã tạo" not in out
     assert "Chạy thử: chưa thay đổi gì." in out
     assert "Cột không đọc: STT" in out
     assert asyncio.run(_query(url, select(func.count()).select_from(Unit).where(
@@ -99,7 +101,8 @@ def test_a_province_from_one_workbook(
 
     assert main(["import", str(good)]) == 0
     out = capsys.readouterr().out
-    assert "200 dòng: 200 tạo mới" in out
+    assert "Đã áp dụng: 200 thôn tạo mới, 0 cập nhật, 0 không đổi." in out
+    assert "sẽ tạo" not in out
     first = communes[0]
     assert f"Dòng 2: đã tạo Thôn 1, {first.name} — số hộ 150; chỉ tiêu" in out
     villages = asyncio.run(_query(url, select(Unit).where(Unit.level == "village")))
@@ -117,7 +120,7 @@ def test_a_province_from_one_workbook(
     # The same file again changes nothing.
     assert main(["import", str(good)]) == 0
     out = capsys.readouterr().out
-    assert "200 dòng: 0 tạo mới, 0 cập nhật, 200 không đổi, 0 lỗi." in out
+    assert "Đã áp dụng: 0 thôn tạo mới, 0 cập nhật, 200 không đổi." in out
     again = asyncio.run(_query(url, select(func.count()).select_from(AuditEntry)))[0]
     assert again == entries
 
@@ -132,7 +135,7 @@ def test_a_province_from_one_workbook(
     broken = _workbook(tmp_path / "broken.xlsx", bad)
     assert main(["import", str(broken), "--dry-run"]) == 1
     out = capsys.readouterr().out
-    errors = [line for line in out.splitlines() if re.match(r"Dòng \d+: (?!đã|không đổi)", line)]
+    errors = [line for line in out.splitlines() if re.match(r"Dòng \d+: (?!đã|sẽ|không đổi)", line)]
     assert [int(line.split()[1].rstrip(":")) for line in errors] == [5, 12, 22, 32, 42]
     assert "không có xã nào mã 99999" in out
     assert "“-4” không phải số nguyên từ 0 trở lên" in out
@@ -190,9 +193,14 @@ def test_csv_by_names_and_the_template(
     values = list(sheet.iter_rows(values_only=True))
     assert values[0][:5] == ("Mã xã", "Xã", "Tỉnh", "Thôn", "Số hộ")
     assert len(values) > 50  # the example row and each of Đà Nẵng's communes
-    # The template itself imports: its example row and nothing else filled in.
-    assert main(["import", str(out_file), "--dry-run"]) == 1  # communes without a village
-    assert "thiếu tên thôn" in capsys.readouterr().out
+    # The template itself imports as nothing: its example row is left out (and said so), its
+    # communes' rows without a village are no rows.
+    assert main(["import", str(out_file), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "Không có gì để nhập" in out
+    assert "Dòng 2 là dòng ví dụ của mẫu: bỏ qua." in out
+    assert "“Thành viên”, dòng 2 là dòng ví dụ của mẫu: bỏ qua." in out
+    assert "lỗi" not in out
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import guided, i18n, views
+from handlers import guided, i18n, roster, views
 from handlers.i18n import _
 from handlers.periods import week_key, week_start
 from handlers.problems import REPORT_EXAMPLE
@@ -24,10 +24,14 @@ async def reminders(session: AsyncSession, chunk: Chunk) -> list[Post]:
         assert unit.id is not None  # noqa: S101 (stored)
         missing = [p for p in members[unit.id] if p.id not in reported[unit.id]]
         if chat.kind == "private":
-            # A member who reports in a private chat (how Zalo members take part) is reminded
-            # there, and only when they themselves have not reported.
+            # A member who reports in a private chat (how Zalo members take part), or who
+            # opened one with the bot, is reminded there, and only when they themselves have
+            # not reported.
             missing = [p for p in missing if p.id == chat.person_id]
-        if not missing:
+        # A team's group is reminded even when nobody is on its roster yet: that is when the
+        # button that puts people on it is needed most.
+        team_group = chat.kind != "private" and unit.level == "village"
+        if not missing and not (team_group and not members[unit.id]):
             continue
         with i18n.use(chat.language or deps.default_locale):
             rich = Rich().add(
@@ -41,13 +45,18 @@ async def reminders(session: AsyncSession, chunk: Chunk) -> list[Post]:
             names = joined([mention(p.id, p.display_name) for p in missing])
             if chat.kind == "private":
                 rich.add(_("You have not reported this week yet."))
-            else:
+            elif missing:
                 rich.add(
                     _("{count} members have not reported this week: ").format(count=len(missing)),
                     names,
                 )
+            else:
+                rich.add(_("Nobody is on the team's roster yet."))
             rich.add(fmt(_("Report with {example}"), example=code(REPORT_EXAMPLE)))
             buttons = guided.start_button()
+            if team_group:
+                rich.add("✋ ", _("In the team but not counted yet? Press “I am in the team”."))
+                buttons = (*buttons, *roster.button(unit.id))
         posts.append(Post(chat.id, rich, buttons=buttons))
     return posts
 
