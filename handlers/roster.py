@@ -44,9 +44,7 @@ def is_ours(data: str) -> bool:
 
 async def enlist(session: AsyncSession, *, person: Person, unit: Unit) -> Enlisted:
     """The person is on the unit's roster: already, or from now on (taking over the row a list
-    had for them under their name, if there is one). Their private chat with the bot, if they
-    ever opened one and it reports for no team yet, reports for this one: that is where the
-    reminders that are theirs alone go."""
+    had for them under their name, if there is one)."""
     assert unit.id is not None  # noqa: S101 (stored)
     if cache.get(session, ("member", person.id, unit.id)):
         return Enlisted.ALREADY
@@ -70,26 +68,17 @@ async def enlist(session: AsyncSession, *, person: Person, unit: Unit) -> Enlist
         outcome = Enlisted.MATCHED
     else:
         await people.ensure_member(session, person_id=person.id, unit_id=unit.id)
-    if unit.level == "village":
-        own = await listed_store.unlinked_private_chat(session, person_id=person.id)
-        if own is not None:
-            own.unit_id = unit.id
     return outcome
 
 
 async def heard(ctx: Ctx) -> None:
     """Someone spoke to the bot. In a village team's group, they are on its roster (an admin
     of the village or above is not, unless they report or press the button: they speak there
-    as officials). In a private chat that reports for no team, a member of a village team
-    reports for theirs: being in the group is being in the team."""
+    as officials). (In a private chat, `Ctx.unit` finds their team.)"""
     unit_id = ctx.chat.unit_id
-    if ctx.is_private:
-        if unit_id is None:
-            village = await listed_store.village_of(ctx.session, person_id=ctx.person.id)
-            if village is not None:
-                ctx.chat.unit_id = village.id
+    if ctx.is_private or unit_id is None:
         return
-    if unit_id is None or cache.get(ctx.session, ("member", ctx.person.id, unit_id)):
+    if cache.get(ctx.session, ("member", ctx.person.id, unit_id)):
         return
     if cache.get(ctx.session, ("official", ctx.person.id, unit_id)):
         return

@@ -11,6 +11,7 @@ membership is handed over to them, with its details, and the stand-in goes.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -85,14 +86,20 @@ async def village_of(session: AsyncSession, *, person_id: str) -> Unit | None:
     return rows.first()
 
 
-async def unlinked_private_chat(session: AsyncSession, *, person_id: str) -> Chat | None:
-    """The person's private chat with the bot when it reports for no team yet."""
+async def private_chats(
+    session: AsyncSession, *, person_ids: Sequence[str]
+) -> dict[str, tuple[str, str | None]]:
+    """Person id -> (their private chat with the bot, its language), for those who opened one
+    (a chat the person never opened cannot be written to first) and whose chat reports for no
+    team of its own (such a chat is reminded as that team's)."""
+    if not person_ids:
+        return {}
     rows = await session.exec(
-        select(Chat).where(
-            Chat.person_id == person_id,
+        select(Chat.person_id, Chat.id, Chat.language).where(
+            col(Chat.person_id).in_(person_ids),
             Chat.kind == "private",
             col(Chat.unit_id).is_(None),
             col(Chat.active).is_(True),
         )
     )
-    return rows.first()
+    return {person: (chat, language) for person, chat, language in rows.all() if person}
