@@ -147,17 +147,19 @@ async def _import(settings: Settings, file: str, *, dry_run: bool) -> int:
             async with sessions() as session:
                 indicators = await config.all_indicators(session)
                 try:
-                    rows, ignored = await importing.read(file, content, indicators)
+                    read = await importing.read(file, content, indicators)
                 except importing.ImportError_ as exc:
                     print(f"tcns: {file}: {exc}", file=sys.stderr)  # noqa: T201 (CLI output)
                     return 1
                 result = await importing.run(
-                    session, rows, actor_id="tcns import", scope=None, indicators=indicators
-                )
-                result.ignored = ignored
+                    session, read.rows, actor_id="tcns import", scope=None,
+                    indicators=indicators, members=read.members,
+                )  # fmt: skip
+                result.ignored = read.ignored
+                result.skipped = read.skipped
                 apply = result.ok and not dry_run
                 for outcome in result.outcomes:
-                    print(outcome.line)  # noqa: T201 (CLI output)
+                    print(outcome.shown(applied=apply))  # noqa: T201 (CLI output)
                 for line in result.summary(applied=apply):
                     print(line)  # noqa: T201 (CLI output)
                 if apply:

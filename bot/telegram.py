@@ -51,6 +51,7 @@ from handlers.incoming import (
     Document,
     Incoming,
     Menu,
+    Newcomer,
     Reply,
     SendOutcome,
     SendResult,
@@ -75,7 +76,9 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+# chat_member: joins and departures, which Telegram sends a bot that is the group's admin
+# (where a group hides its service messages about them, this is all there is).
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "chat_member"]
 POLL_TIMEOUT = 20
 CAPTION_LIMIT = 1024
 
@@ -156,6 +159,8 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
         return None
     if "callback_query" in update:
         return _press(update)
+    if "chat_member" in update:
+        return _member_change(update)
     edited = isinstance(update.get("edited_message"), dict)
     message = update.get("edited_message") if edited else update.get("message")
     if not isinstance(message, dict):
@@ -164,6 +169,9 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
     gone = _person(message.get("left_chat_member"))
     if gone is not None and text is None:
         text = ""  # the service message of someone leaving: no text of its own
+    joined = _newcomers(message.get("new_chat_members"))
+    if joined and text is None:
+        text = ""  # the service message of people joining (or added): no text either
     document = _document(message.get("document"))
     if document is not None and text is None:
         text = message.get("caption") or ""  # a file's command is in its caption
@@ -211,6 +219,60 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
         reply_to_data=to_data,
         document=document,
         left=f"tg:{gone[0]}" if gone is not None and not gone[3] else None,
+        joined=joined,
+    )
+
+
+def _newcomers(users: Any) -> tuple[Newcomer, ...]:
+    """The people (not bots: the bot itself, when it is added) a join message names."""
+    found = [_person(u) for u in users] if isinstance(users, list) else []
+    return tuple(Newcomer(f"tg:{p[0]}", p[1], p[2]) for p in found if p is not None and not p[3])
+
+
+_IN = frozenset({"creator", "administrator", "member"})
+
+
+def _is_in(member: Any) -> bool:
+    """Whether a ChatMember object is in the group (restricted people may be, or not)."""
+    if not isinstance(member, dict):
+        return False
+    status = member.get("status")
+    return status in _IN or (status == "restricted" and member.get("is_member") is True)
+
+
+def _member_change(update: dict[str, Any]) -> Incoming | None:
+    """A chat_member update as the join or the departure it is; None for other changes (a
+    promotion, a restriction)."""
+    change = update["chat_member"]
+    if not isinstance(change, dict):
+        return None
+    chat, date = change.get("chat"), _date(change.get("date"))
+    old, new = change.get("old_chat_member"), change.get("new_chat_member")
+    user = _person(new.get("user")) if isinstance(new, dict) else None
+    if not isinstance(chat, dict) or _int(chat.get("id")) is None or date is None:
+        return None
+    if user is None or user[3] or chat.get("type") == "private":
+        return None
+    was, now = _is_in(old), _is_in(new)
+    if was == now:
+        return None
+    actor = _person(change.get("from")) or user
+    title = chat.get("title")
+    return Incoming(
+        platform="tg",
+        chat_id=chat_key(chat["id"]),
+        chat_kind="group",
+        chat_title=title if isinstance(title, str) else None,
+        sender_id=f"tg:{actor[0]}",
+        sender_name=actor[1],
+        sender_username=actor[2],
+        text="",
+        sent_at=datetime.fromtimestamp(date, UTC),
+        # No message of its own: keyed by the update, so that nothing else shares the key.
+        message_key=f"{chat_key(chat['id'])}:m{update['update_id']}",
+        update_key=f"tg:update:{update['update_id']}",
+        left=None if now else f"tg:{user[0]}",
+        joined=(Newcomer(f"tg:{user[0]}", user[1], user[2]),) if now else (),
     )
 
 
@@ -269,7 +331,9 @@ class TelegramPlatform:
         return to_incoming(payload)
 
     def chat(self, payload: dict[str, Any]) -> str | None:
-        message = payload.get("message") or payload.get("edited_message")
+        message = (
+            payload.get("message") or payload.get("edited_message") or payload.get("chat_member")
+        )
         query = payload.get("callback_query")
         if isinstance(query, dict):
             message = query.get("message")

@@ -326,15 +326,21 @@ class Transport:
             return msg
         if len(content) > Document.MAX_BYTES:
             return msg
-        table, unreadable = None, None
+        book, unreadable = None, None
         if sheets.is_table(document.name):
             # Read here, outside any transaction: a workbook takes a while (in a process of
             # its own), and nothing may wait while a transaction holds SQLite's writer.
             try:
-                table = await sheets.read(document.name, content)
+                book = await sheets.read_book(document.name, content)
             except sheets.Unreadable as exc:
                 unreadable = exc
-        read = dataclasses.replace(document, content=content, table=table, unreadable=unreadable)
+        read = dataclasses.replace(
+            document,
+            content=content,
+            table=book.table if book is not None else None,
+            others=book.others if book is not None else {},
+            unreadable=unreadable,
+        )
         return dataclasses.replace(msg, document=read)
 
     def _answered(self, msg: Incoming, replies: list[Reply]) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from rapidfuzz import fuzz
 
-from handlers import i18n, roles, village_accents
+from handlers import i18n, roles, roster, village_accents
 from handlers.context import Ctx, indicator_name
 from handlers.grammar import VILLAGES_PER_COMMUNE, Problem, parse_count, parse_link
 from handlers.i18n import _
@@ -169,7 +170,13 @@ async def link(ctx: Ctx) -> list[Reply]:
     elif target.level == "village":
         rich.add(fmt(_("Set the households with {example}"), example=code(HOUSEHOLDS_EXAMPLE)))
     rich.add(fmt(_("Members report with {example}"), example=code("/bao_cao ho=12 app=5")))
-    return ctx.reply(rich) + await roles.menus(ctx, target, [ctx.person.id])
+    if target.level != "village":
+        return ctx.reply(rich) + await roles.menus(ctx, target, [ctx.person.id])
+    # The team is counted from its first day: whoever presses is on its roster.
+    rich.add("✋ ", _("Members of the team: press the button below to be counted, even before "
+                     "your first report."))  # fmt: skip
+    replies = [replace(r, buttons=roster.button(target.id)) for r in ctx.reply(rich)]
+    return replies + await roles.menus(ctx, target, [ctx.person.id])
 
 
 def merged_note(former: FormerProvince | None, province: Unit | None) -> Rich:

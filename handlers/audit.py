@@ -36,6 +36,7 @@ def action_name(action: str) -> str:
         "plan": _("plan applied"),
         "village": _("village created"),
         "left": _("left the team"),
+        "roster": _("on the team's list (workbook)"),
         "moved": _("moved to another team"),
         "rename": _("renamed"),
         "merge": _("villages merged"),

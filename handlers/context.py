@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -12,7 +12,7 @@ from handlers import i18n
 from handlers.incoming import Deps, Incoming, Reply
 from handlers.periods import local_date
 from handlers.richtext import Rich
-from storage import people, units
+from storage import people, roster, units
 from storage.models import Chat, Person, Unit
 
 
@@ -25,6 +25,7 @@ class Ctx:
     args: str
     chat: Chat
     person: Person
+    _team: tuple[Unit | None] | None = field(default=None, init=False, repr=False)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -47,9 +48,15 @@ class Ctx:
         return self.chat.language or self.deps.default_locale
 
     async def unit(self) -> Unit | None:
-        if self.chat.unit_id is None:
+        if self.chat.unit_id is not None:
+            return await units.get(self.session, unit_id=self.chat.unit_id)
+        if not self.is_private:
             return None
-        return await units.get(self.session, unit_id=self.chat.unit_id)
+        # A private chat that reports for no team of its own: someone in a village's team (by
+        # its group) is in that team here too.
+        if self._team is None:
+            self._team = (await roster.village_of(self.session, person_id=self.person.id),)
+        return self._team[0]
 
     async def audit(
         self,

@@ -61,16 +61,34 @@ class Incoming:
     # Someone left the group (Telegram's service message, which reaches bots in privacy
     # mode): their platform-tagged id; `text` is empty.
     left: str | None = None
+    # People who joined the group (the same kind of service message, or a chat member
+    # update): on the team's roster from now on; `text` is empty.
+    joined: tuple[Newcomer, ...] = ()
 
     def __post_init__(self) -> None:
         # The names a platform gives are people's to choose: made safe here, once, for every
         # platform (storage/folding.py says what that means).
         name = safe_name(self.sender_name, limit=NAME_CHARS) or self.sender_username or "?"
         object.__setattr__(self, "sender_name", name)
+        if self.joined:
+            object.__setattr__(self, "joined", tuple(
+                Newcomer(n.id, safe_name(n.name, limit=NAME_CHARS) or n.username or "?",
+                         n.username)
+                for n in self.joined
+            ))  # fmt: skip
         for name in ("chat_title", "reply_to_name"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, safe_name(value, limit=NAME_CHARS))
+
+
+@dataclass(frozen=True)
+class Newcomer:
+    """Someone who joined a group: platform-tagged id, name as the platform gives it."""
+
+    id: str
+    name: str
+    username: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +102,8 @@ class Document:
     # database.
     table: list[list[object]] | None = None
     unreadable: Unreadable | None = None
+    # A workbook's other sheets by name (a members sheet "Thành viên"), read with `table`.
+    others: dict[str, list[list[object]]] = field(default_factory=dict)
 
     MAX_BYTES = 5 * 1024 * 1024  # a province's workbook is a few hundred kilobytes
 

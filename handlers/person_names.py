@@ -130,6 +130,23 @@ def name_key(name: str) -> str:
     return " ".join(sorted(key(name).split()))
 
 
+def name_words(name: str) -> tuple[str, ...]:
+    """The name's words, folded: case, accents and spacing aside ("Đ" is "d")."""
+    return tuple(key(name).replace(".", " ").split())
+
+
 def same_name(a: str, b: str) -> bool:
-    """Whether two spellings name the same person (see `name_key`); never two blanks."""
-    return bool(a.strip()) and name_key(a) == name_key(b)
+    """Whether two spellings name the same person: the same words in the same order, or in
+    the order the other way of writing a name gives — the family name moved from the front to
+    the back or back again ("Mai Trần Thị" on Telegram is "Trần Thị Mai"; "tran thi mai" typed
+    without accents too). One word alone ("Mai") is too little to tell a person by, unless
+    both are just that word; never two blanks."""
+    x, y = name_words(a), name_words(b)
+    if not x or len(x) != len(y):
+        return False
+    if x == y:
+        return True
+    if len(x) < 2:
+        return False
+    # Every rotation: "Mai Trần Thị" is "Trần Thị Mai" turned by one word or by two.
+    return any(x[n:] + x[:n] == y for n in range(1, len(x)))

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from handlers import offers, views
+from handlers import offers, roster, views
 from handlers.context import Ctx, indicator_name
 from handlers.grammar import IndicatorMatcher, IndicatorSpec, Problem
 from handlers.i18n import _
@@ -19,7 +19,7 @@ from handlers.problems import LINK_EXAMPLE, REPORT_EXAMPLE, describe
 from handlers.progress import UnitProgress, unit_progress
 from handlers.reading import ParsedReport, line_values, parse_report, report_line
 from handlers.richtext import Rich, Span, b, code, fmt, i, mention
-from storage import config, people, reports, units
+from storage import config, reports, units
 from storage.folding import clean as clean_text
 from storage.folding import fold
 from storage.models import Indicator, Report, Unit
@@ -227,7 +227,8 @@ async def record(
         if twin is not None:
             return await _ask_twice(ctx, unit, twin, indicators, parsed, day, message_key, source)
 
-    await people.ensure_member(ctx.session, person_id=ctx.person.id, unit_id=unit.id)
+    # On the team's roster (taking over their row of a workbook's list, if it has one).
+    await roster.enlist(ctx.session, person=ctx.person, unit=unit)
     await claim_leadership(ctx, unit)
     if existing is None:
         report_id = await reports.create(

@@ -11,7 +11,18 @@ from rapidfuzz import fuzz, process
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import conversation, guided, i18n, offers, outgoing, report, targets, team, upload
+from handlers import (
+    conversation,
+    guided,
+    i18n,
+    offers,
+    outgoing,
+    report,
+    roster,
+    targets,
+    team,
+    upload,
+)
 from handlers.commands import BY_NAME, guarded
 from handlers.context import Ctx
 from handlers.flood import ANSWER, MAX_TEXT, Verdict
@@ -55,6 +66,8 @@ def storage_notice(language: str, *, people: Sequence[tuple[str, str]] = ()) -> 
 
 
 COMMANDS: dict[str, Command] = {name: guarded(c) for name, c in BY_NAME.items()}
+# Saying one leaves the team does not put one on it first.
+_LEAVING = frozenset(name for name, c in BY_NAME.items() if c.run is team.leave)
 EDITABLE = frozenset(name for name, c in BY_NAME.items() if c.editable)
 
 _LOOSE = re.compile(r"^\s*/(?P<name>[^\s@=:]+)(?:@(?P<to>[A-Za-z0-9_]{3,64}))?(?P<rest>.*)$", re.S)
@@ -182,6 +195,8 @@ def _route(deps: Deps, msg: Incoming) -> _Route | None:
             pressed = upload.on_press
         elif msg.text.startswith(targets.PRESS):
             pressed = targets.on_press
+        elif roster.is_ours(msg.text):
+            pressed = roster.on_press
         elif offers.is_ours(msg.text):
             pressed = conversation.on_press
         else:
@@ -189,6 +204,8 @@ def _route(deps: Deps, msg: Incoming) -> _Route | None:
         return _Route(msg, "", msg.text, pressed, alone=False, press=True)
     if msg.left is not None:
         return _Route(msg, "", "", team.left_group, alone=False)
+    if msg.joined:
+        return _Route(msg, "", "", roster.joined_group, alone=False)
     text = strip_invisible(msg.text)
     if text != msg.text:
         # A zero-width space after "/bao_cao" would hide the command from everything below.
@@ -244,7 +261,8 @@ def answers(deps: Deps, msg: Incoming) -> bool:
     """Whether the bot would answer this message (a command, a report, a press…), told
     without the database: for the notice of an outage."""
     try:
-        return _route(deps, msg) is not None
+        # Someone joining or leaving a group is no message to anyone.
+        return _route(deps, msg) is not None and msg.left is None and not msg.joined
     except Exception:
         return False
 
@@ -391,6 +409,9 @@ class _Run:
                 chat=chat,
                 person=person,
             )
+            spoke = msg.press_id is None and msg.left is None and not msg.joined
+            if spoke and self.name not in _LEAVING:
+                await roster.heard(ctx)  # whoever speaks in a team's group is in it
             return await self.command(ctx)
 
 

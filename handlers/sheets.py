@@ -20,6 +20,7 @@ import io
 import json
 import sys
 import zipfile
+from dataclasses import dataclass, field
 from typing import Any
 
 MAX_BYTES = 5 * 1024 * 1024  # a province's workbook is a few hundred kilobytes
@@ -31,12 +32,21 @@ MAX_TEXT = (
 )
 MAX_UNPACKED = 32 * 1024 * 1024  # bytes of XML inside a workbook
 MAX_PARTS = 1_000
+MAX_SHEETS = 8  # a workbook's villages, its members, a page of explanations: a few at most
 # Blank rows read past the last allowed one, looking for the sheet's end, before giving up.
 BLANK_TAIL = 1_000
 MEMORY_CEILING = 768 * 1024 * 1024  # the reading process's address space
 SECONDS = 30
 
 Table = list[list[object]]
+
+
+@dataclass(frozen=True)
+class Book:
+    """A file's tables: its first sheet's, and (an .xlsx's) the other sheets' by their names."""
+
+    table: Table
+    others: dict[str, Table] = field(default_factory=dict)
 
 
 class Unreadable(Exception):
@@ -55,13 +65,25 @@ def is_table(filename: str) -> bool:
 def table(filename: str, content: bytes) -> Table:
     """The rows of the file's first sheet, blank ones included (their numbers are the
     spreadsheet's), each at most MAX_COLUMNS wide; trailing blank rows left out."""
+    return book(filename, content, first_only=True).table
+
+
+def book(filename: str, content: bytes, *, first_only: bool = False) -> Book:
+    """Every sheet of the file, each as `table` reads the first (at most MAX_SHEETS, and
+    MAX_TEXT characters in all of them)."""
     if len(content) > MAX_BYTES:
         raise Unreadable("too_big", {"mb": MAX_BYTES // (1024 * 1024)})
     name = filename.lower()
+    budget = [MAX_TEXT]
     if name.endswith(".csv"):
-        return _bounded(_csv_rows(content))
+        return Book(_bounded(_csv_rows(content), budget))
     if name.endswith((".xlsx", ".xlsm")):
-        return _bounded(_xlsx_rows(content))
+        sheets = [
+            (title, _bounded(rows, budget))
+            for title, rows in _xlsx_sheets(content, 1 if first_only else MAX_SHEETS)
+        ]
+        first = sheets[0][1] if sheets else []
+        return Book(first, {title: rows for title, rows in sheets[1:]})
     raise Unreadable("kind")
 
 
@@ -83,7 +105,8 @@ def _csv_rows(content: bytes) -> Any:
         raise Unreadable("not_csv") from exc
 
 
-def _xlsx_rows(content: bytes) -> Any:
+def _xlsx_sheets(content: bytes, limit: int) -> Any:
+    """(title, its rows) of the workbook's first `limit` sheets, each read as it is needed."""
     try:
         parts = zipfile.ZipFile(io.BytesIO(content)).infolist()
     except (zipfile.BadZipFile, ValueError) as exc:
@@ -93,13 +116,26 @@ def _xlsx_rows(content: bytes) -> Any:
     from openpyxl import load_workbook  # the parent process never needs it
 
     try:
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        sheet: Any = book.worksheets[0]
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        worksheets: list[Any] = list(workbook.worksheets[:limit])
+        if not worksheets:
+            raise Unreadable("not_xlsx")
+    except Unreadable:
+        raise
     except Exception as exc:  # zip, XML or openpyxl's own: the file is not a workbook
         raise Unreadable("not_xlsx") from exc
+    try:
+        for sheet in worksheets:
+            yield str(getattr(sheet, "title", "") or ""), _xlsx_rows(sheet)
+    finally:
+        workbook.close()
+
+
+def _xlsx_rows(sheet: Any) -> Any:
     # The declared dimension is the sheet's claim, not its content: forget it, or every
     # missing row and column up to it is made up.
-    sheet.reset_dimensions()
+    if hasattr(sheet, "reset_dimensions"):
+        sheet.reset_dimensions()
     from openpyxl.utils.escape import unescape
 
     try:
@@ -111,14 +147,12 @@ def _xlsx_rows(content: bytes) -> Any:
         raise
     except Exception as exc:
         raise Unreadable("not_xlsx") from exc
-    finally:
-        book.close()
 
 
-def _bounded(rows: Any) -> Table:
+def _bounded(rows: Any, budget: list[int]) -> Table:
+    """The rows, bounded; `budget` holds the characters the file's cells may still have."""
     out: Table = []
     blank_run = 0
-    text = 0
     known_blank: object = None  # openpyxl fills a gap with one and the same empty row
     for number, values in enumerate(rows, start=1):
         if values is known_blank or not any(v is not None and v != "" for v in values):
@@ -135,8 +169,8 @@ def _bounded(rows: Any) -> Table:
         cells = [_cell(v, number) for v in list(values)[:MAX_COLUMNS]]
         while cells and cells[-1] is None:
             cells.pop()
-        text += sum(len(c) for c in cells if isinstance(c, str))
-        if text > MAX_TEXT:
+        budget[0] -= sum(len(c) for c in cells if isinstance(c, str))
+        if budget[0] < 0:
             raise Unreadable("too_much_text", {"mb": MAX_TEXT // 1_000_000})
         out.append(cells)
     while out and not out[-1]:
@@ -158,6 +192,10 @@ def _plain(value: object) -> object:
     return value if value is None or isinstance(value, bool | int | float | str) else str(value)
 
 
+def _json_rows(rows: Table) -> list[list[object]]:
+    return [[_plain(v) for v in row] for row in rows]
+
+
 def _main() -> None:
     """`python -m handlers.sheets NAME`: the file on standard input, the table (or why not) as
     JSON on standard output, under a memory ceiling."""
@@ -166,8 +204,11 @@ def _main() -> None:
 
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CEILING, MEMORY_CEILING))
     try:
-        rows = table(sys.argv[1], sys.stdin.buffer.read(MAX_BYTES + 1))
-        answer: dict[str, Any] = {"rows": [[_plain(v) for v in row] for row in rows]}
+        found = book(sys.argv[1], sys.stdin.buffer.read(MAX_BYTES + 1))
+        answer: dict[str, Any] = {
+            "rows": _json_rows(found.table),
+            "others": [[title, _json_rows(rows)] for title, rows in found.others.items()],
+        }
     except Unreadable as exc:
         answer = {"code": exc.code, "values": exc.values}
     except MemoryError:
@@ -178,7 +219,12 @@ def _main() -> None:
 
 
 async def read(filename: str, content: bytes, *, seconds: float = SECONDS) -> Table:
-    """`table`, computed in a process of its own under a memory ceiling and a time limit: the
+    """`table`, computed in a process of its own (see `read_book`)."""
+    return (await read_book(filename, content, seconds=seconds)).table
+
+
+async def read_book(filename: str, content: bytes, *, seconds: float = SECONDS) -> Book:
+    """`book`, computed in a process of its own under a memory ceiling and a time limit: the
     event loop waits for nothing but the answer, and a file that misbehaves costs only that
     process."""
     if len(content) > MAX_BYTES:
@@ -200,7 +246,8 @@ async def read(filename: str, content: bytes, *, seconds: float = SECONDS) -> Ta
         answer = {"code": "too_big_memory" if child.returncode else "not_readable", "values": {}}
     if "rows" in answer:
         rows: Table = answer["rows"]
-        return rows
+        others = {str(title): list(table) for title, table in answer.get("others", [])}
+        return Book(rows, others)
     raise Unreadable(str(answer["code"]), dict(answer["values"]))
 
 

@@ -91,9 +91,15 @@ async def weekly_summary(
     if not this and not prev:
         rich.add(i(_("No reports in that week or the week before.")))
 
-    if unit.level != "village":
-        # Out of every village: one without a team is a team missing, not left out.
-        expected, teams_reported, _m, _r = await reports.reporting_rate(
+    if unit.level == "village":
+        members = await config.roster(session, unit_id=unit.id)
+        reported = await reported_people(session, unit_id=unit.id, week=week)
+        missing = [(m, p) for m, p in members if p.id not in reported]
+        done, total = len(members) - len(missing), len(members)
+    else:
+        # A commune (or above) has no roster of its own: its villages' rosters, added up; and
+        # its teams out of every village (one without a team is a team missing).
+        expected, teams_reported, total, done = await reports.reporting_rate(
             session, scope=unit, week=week
         )
         rich.add(
@@ -101,15 +107,11 @@ async def weekly_summary(
             ": ",
             f"{views.number(teams_reported)}/{views.number(expected)}",
         )
-    members = await config.roster(session, unit_id=unit.id)
-    reported = await reported_people(session, unit_id=unit.id, week=week)
-    missing = [(m, p) for m, p in members if p.id not in reported]
+        missing = []
     rich.add(
         b(_("Reported")),
         ": ",
-        _("{done} of {total} members").format(
-            done=views.number(len(members) - len(missing)), total=views.number(len(members))
-        ),
+        _("{done} of {total} members").format(done=views.number(done), total=views.number(total)),
     )
     if missing:
         names = joined([mention(p.id, p.display_name) for _m, p in missing])

@@ -19,6 +19,7 @@ from handlers.richtext import Rich, b, code, fmt, i, mention
 from handlers.views import number
 from storage import config, people
 from storage.models import Membership, Unit
+from storage.roster import is_listed
 
 MEMBER_EXAMPLE = "/thanh_vien to=doan tap_huan=co"
 
@@ -194,6 +195,10 @@ async def roster(ctx: Ctx) -> list[Reply]:
         "👥 ",
         fmt(_("Team of {unit}: {count} members"), unit=b(unit.name), count=number(len(members))),
     )
+    # Phone numbers from a workbook: for the team's leader and admins, in a private chat only.
+    phones = ctx.is_private and (
+        await roles.is_leader_of(ctx, unit) or await roles.is_admin_of(ctx, unit)
+    )
     for m, person in members:
         parts = [mention(person.id, person.display_name)]
         details = []
@@ -202,6 +207,10 @@ async def roster(ctx: Ctx) -> list[Reply]:
         if m.affiliation:
             details.append(affiliation_name(m.affiliation))
         details.append(_("trained") if m.trained else _("not trained"))
+        if is_listed(person.id):
+            details.append(_("from the list, not yet seen in a chat"))
+        if phones and m.phone:
+            details.append(m.phone)
         rich.add("• ", *parts, " — " + ", ".join(details))
     if unit.level == "village" and not low <= len(members) <= high:
         rich.add(

@@ -347,6 +347,40 @@ class FakeTelegram(LoopbackServer):
         await self._push_update({"message": message})
         return message
 
+    async def user_joins(
+        self, chat_id: int, user_ids: list[int], *, by: int | None = None
+    ) -> dict[str, Any]:
+        """People join a group (by its link, or added by `by`): Telegram's service message,
+        which bots get whatever their privacy mode."""
+        joined = [self.users[u].as_dict() for u in user_ids]
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(chat_id),
+            "date": int(self.clock()),
+            "chat": self.chats[chat_id],
+            "from": self.users[by].as_dict() if by is not None else joined[0],
+            "new_chat_members": joined,
+        }
+        self._messages[(chat_id, message["message_id"])] = message
+        await self._push_update({"message": message})
+        return message
+
+    async def member_status_changes(
+        self, chat_id: int, user_id: int, *, old: str, new: str, by: int | None = None
+    ) -> None:
+        """A chat_member update (Telegram sends it to a bot that administers the group and
+        asked for it in allowed_updates): `user_id`'s status went from `old` to `new`
+        ("left", "member", "kicked", "administrator"…)."""
+        user = self.users[user_id].as_dict()
+        await self._push_update({
+            "chat_member": {
+                "chat": self.chats[chat_id],
+                "from": self.users[by].as_dict() if by is not None else user,
+                "date": int(self.clock()),
+                "old_chat_member": {"status": old, "user": user},
+                "new_chat_member": {"status": new, "user": user},
+            }
+        })  # fmt: skip
+
     async def user_edits(self, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
         message = dict(self._messages[(chat_id, message_id)])
         message["text"] = text

@@ -108,6 +108,9 @@ class Membership(SQLModel, table=True):
     # youth_union, police, village_head, commune_staff, party, womens_union, veterans, other
     affiliation: str | None = Field(default=None, max_length=32)
     trained: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # As a workbook's members sheet gives it, if it does; shown only to the team's leader and
+    # admins, privately, and never logged.
+    phone: str | None = Field(default=None, max_length=20)
     joined_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 

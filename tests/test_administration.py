@@ -152,7 +152,9 @@ async def test_team_join_code_roster_and_commune_figures(deps: Deps, commune: Ch
     assert DENIED in await ha_lam.say(HUNG, "/ma_tham_gia")
 
     private = ChatRoom(deps, HUNG.id, kind="private")
-    assert "Bạn đã tham gia Tổ CNS Thôn Hà Lam" in await private.say(
+    # Hùng spoke to the bot in the group: he is on its roster already, and his private chat
+    # reports for it; the code changes nothing.
+    assert "Bạn đã ở trong tổ của Thôn Hà Lam" in await private.say(
         HUNG, f"/tham_gia {code.group(1).lower()}"
     )
     assert "Đã ghi cho" in await private.say(HUNG, "/bao_cao ho=5")
@@ -178,6 +180,8 @@ async def test_team_join_code_roster_and_commune_figures(deps: Deps, commune: Ch
     mai = ChatRoom(deps, MAI.id, kind="private")
     assert "không hợp lệ" in await mai.say(MAI, f"/tham_gia {code.group(1)}")
     assert "chat riêng" in await ha_lam.say(MAI, f"/tham_gia {code.group(1)}")
+    # Speaking in the group put Mai on its roster; she takes herself off again.
+    assert "không còn trong tổ" in await ha_lam.say(MAI, "/roi_to")
 
     out = await ha_lam.say(SUPER, "/thanh_vien to=doan tap_huan=co", reply_to=LAN)
     assert "đoàn thanh niên, đã tập huấn" in out

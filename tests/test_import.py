@@ -20,7 +20,7 @@ from handlers.flood import FloodGate
 from handlers.incoming import Deps
 from storage import db
 from storage.folding import village_key
-from storage.models import AuditEntry, Target, Unit
+from storage.models import AuditEntry, Membership, Target, Unit
 from tests.harness import ChatRoom, Clock, Person
 
 HEADER = ["STT", "Mã xã", "Tên thôn", "SỐ HỘ", "app (%)", "Chữ ký số", "Tổ trưởng"]
@@ -91,7 +91,9 @@ def test_a_province_from_one_workbook(
     # A dry run first: every row would be created, nothing is.
     assert main(["import", str(good), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "200 dòng: 200 tạo mới, 0 cập nhật, 0 không đổi, 0 lỗi." in out
+    assert "200 dòng: sẽ tạo 200 thôn, sẽ cập nhật 0, 0 không đổi; 0 lỗi." in out
+    assert f"Dòng 2: sẽ tạo Thôn 1, {communes[0].name} — số hộ 150; chỉ tiêu" in out
+    assert "đã tạo" not in out
     assert "Chạy thử: chưa thay đổi gì." in out
     assert "Cột không đọc: STT" in out
     assert asyncio.run(_query(url, select(func.count()).select_from(Unit).where(
@@ -99,7 +101,8 @@ def test_a_province_from_one_workbook(
 
     assert main(["import", str(good)]) == 0
     out = capsys.readouterr().out
-    assert "200 dòng: 200 tạo mới" in out
+    assert "Đã áp dụng: 200 thôn tạo mới, 0 cập nhật, 0 không đổi." in out
+    assert "sẽ tạo" not in out
     first = communes[0]
     assert f"Dòng 2: đã tạo Thôn 1, {first.name} — số hộ 150; chỉ tiêu" in out
     villages = asyncio.run(_query(url, select(Unit).where(Unit.level == "village")))
@@ -117,7 +120,7 @@ def test_a_province_from_one_workbook(
     # The same file again changes nothing.
     assert main(["import", str(good)]) == 0
     out = capsys.readouterr().out
-    assert "200 dòng: 0 tạo mới, 0 cập nhật, 200 không đổi, 0 lỗi." in out
+    assert "Đã áp dụng: 0 thôn tạo mới, 0 cập nhật, 200 không đổi." in out
     again = asyncio.run(_query(url, select(func.count()).select_from(AuditEntry)))[0]
     assert again == entries
 
@@ -132,7 +135,9 @@ def test_a_province_from_one_workbook(
     broken = _workbook(tmp_path / "broken.xlsx", bad)
     assert main(["import", str(broken), "--dry-run"]) == 1
     out = capsys.readouterr().out
-    errors = [line for line in out.splitlines() if re.match(r"Dòng \d+: (?!đã|không đổi)", line)]
+    errors = [
+        line for line in out.splitlines() if re.match(r"Dòng \d+: (?!đã|sẽ|không đổi)", line)
+    ]
     assert [int(line.split()[1].rstrip(":")) for line in errors] == [5, 12, 22, 32, 42]
     assert "không có xã nào mã 99999" in out
     assert "“-4” không phải số nguyên từ 0 trở lên" in out
@@ -190,9 +195,14 @@ def test_csv_by_names_and_the_template(
     values = list(sheet.iter_rows(values_only=True))
     assert values[0][:5] == ("Mã xã", "Xã", "Tỉnh", "Thôn", "Số hộ")
     assert len(values) > 50  # the example row and each of Đà Nẵng's communes
-    # The template itself imports: its example row and nothing else filled in.
-    assert main(["import", str(out_file), "--dry-run"]) == 1  # communes without a village
-    assert "thiếu tên thôn" in capsys.readouterr().out
+    # The template itself imports as nothing: its example row is left out (and said so), its
+    # communes' rows without a village are no rows.
+    assert main(["import", str(out_file), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "Không có gì để nhập" in out
+    assert "Dòng 2 là dòng ví dụ của mẫu: bỏ qua." in out
+    assert "“Thành viên”, dòng 2 là dòng ví dụ của mẫu: bỏ qua." in out
+    assert "lỗi" not in out
 
 
 @pytest.mark.parametrize(
@@ -236,3 +246,118 @@ def test_the_leader_the_workbook_names_leads_once_they_take_part(
     assert "nguyen thi lan — tổ trưởng" in roster
     assert "Trần Văn Hùng — tổ trưởng" not in roster
     assert "tổ trưởng" in log
+
+
+def _book(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    book = Workbook()
+    first = book.active
+    assert first is not None
+    book.remove(first)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+MEMBERS_HEADER: list[object] = [
+    "STT",
+    "Thôn",
+    "Họ và tên",
+    "Điện thoại",
+    "Đoàn thể",
+    "Đã tập huấn",
+]
+
+
+def test_the_members_sheet_fills_the_rosters_once(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    villages: list[list[object]] = [
+        ["Mã xã", "Thôn", "Số hộ"],
+        [20791, "Thôn Phú Mỹ", 300],
+        [20791, "Hà Lam", 200],
+    ]
+    members: list[list[object]] = [
+        list(MEMBERS_HEADER),
+        [1, "Phú Mỹ", "Trần Thị Mai", "0912345678", "Đoàn thanh niên", "có"],
+        [2, "Phú Mỹ", "Lê Văn Tám", None, "Hội Nông dân", None],
+        [3, "Thôn Hà Lam", "Ngô Thị Bảy", 913222333, "Trưởng thôn", "không"],
+    ]
+    good = _book(tmp_path / "to.xlsx", {"Thôn": villages, "Thành viên": members})
+    assert main(["import", str(good), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "5 dòng: sẽ tạo 2 thôn, sẽ cập nhật 0, 0 không đổi; sẽ thêm 3 thành viên" in out
+    assert "“Thành viên”, dòng 3: sẽ thêm Lê Văn Tám vào tổ Thôn Phú Mỹ — “Hội Nông dân” " \
+        "được ghi là “khác”" in out  # fmt: skip
+    assert "Cột không đọc: Thành viên: STT" in out
+    assert asyncio.run(_query(url, select(func.count()).select_from(Membership)))[0] == 0
+
+    assert main(["import", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert "Đã áp dụng: 2 thôn tạo mới, 0 cập nhật, 0 không đổi; 3 thành viên thêm mới" in out
+    assert "“Thành viên”, dòng 4: đã thêm Ngô Thị Bảy vào tổ Hà Lam" in out
+    listed = asyncio.run(_query(url, select(Membership)))
+    assert sorted(m.phone or "" for m in listed if isinstance(m, Membership)) == [
+        "", "0912345678", "0913222333"]  # fmt: skip
+
+    # Again, a trained flag changed and the names written the other way round, without
+    # accents: the same three people, one of them updated.
+    members[1][2], members[1][5] = "Mai Tran Thi", "có"
+    members[3][5] = "rồi"
+    again = _book(tmp_path / "to2.xlsx", {"Thôn": villages, "Thành viên": members})
+    assert main(["import", str(again)]) == 0
+    out = capsys.readouterr().out
+    assert "0 thôn tạo mới, 0 cập nhật, 2 không đổi; 0 thành viên thêm mới, 1 cập nhật, " \
+        "2 không đổi." in out  # fmt: skip
+    assert "đã cập nhật Ngô Thị Bảy (Hà Lam) — đã tập huấn" in out
+    assert asyncio.run(_query(url, select(func.count()).select_from(Membership)))[0] == 3
+
+    # A list of members alone (its first sheet), with mistakes: each named, nothing changed.
+    bad = _book(tmp_path / "bad.xlsx", {"Danh sách": [
+        ["Mã thôn", "Thôn", "Họ và tên", "Điện thoại", "Đã tập huấn"],
+        ["20791-1", None, "Đỗ Văn Chín", "12345", None],
+        [None, "Thôn Không Có", "Đỗ Văn Mười", None, None],
+        ["20791-2", None, "Đỗ Thị Một", None, "chắc vậy"],
+        ["20791-2", None, "Phan Văn Hai", None, None],
+        ["20791-2", None, "phan van hai", None, None],
+        ["99999-1", None, "Hồ Văn Ba", None, None],
+        [None, "Phú Mỹ", "", "0912000000", None],
+    ]})  # fmt: skip
+    assert main(["import", str(bad)]) == 1
+    out = capsys.readouterr().out
+    errors = [line for line in out.splitlines()
+              if line.startswith("“Thành viên”, dòng") and "sẽ thêm" not in line]  # fmt: skip
+    assert [line.split(":")[0] for line in errors] == [
+        f"“Thành viên”, dòng {n}" for n in (2, 3, 4, 6, 7, 8)]  # fmt: skip
+    assert "“12345” không phải số điện thoại" in out
+    assert "không tìm thấy thôn “Thôn Không Có”" in out
+    assert "“chắc vậy” ở cột “Đã tập huấn”" in out
+    assert "trùng người với dòng 5" in out
+    assert "không có thôn nào mã 99999-1" in out
+    assert "thiếu họ và tên" in out
+    assert "Chưa thay đổi gì" in out
+    assert asyncio.run(_query(url, select(func.count()).select_from(Membership)))[0] == 3
+
+    # Mai herself turns up in the village's group, named the other way round: the listed row is
+    # hers, not a fourth member.
+    async def dialogue() -> str:
+        engine = db.create_engine(url)
+        deps = Deps(sessions=db.session_factory(engine), superadmins=frozenset({"tg:1"}),
+                    clock=Clock(datetime(2026, 11, 20, 3, 0, tzinfo=UTC)),
+                    flood=FloodGate(limit=100_000))  # fmt: skip
+        group = ChatRoom(deps, "tg:-5003")
+        await group.say(Person("tg:1", "Quản trị"), "/lien_ket xa=20791 thon=phu my")
+        assert "Đã ghi cho" in await group.say(Person("tg:7", "Mai Trần Thị"), "/bao_cao ho=2")
+        roster = await group.say(Person("tg:7", "Mai Trần Thị"), "/danh_sach")
+        summary = await group.say(Person("tg:1", "Quản trị"), "/tong_hop")
+        await engine.dispose()
+        return roster + "\n" + summary
+
+    out = asyncio.run(dialogue())
+    assert "2 thành viên" in out
+    assert "Mai Trần Thị — đoàn thanh niên, đã tập huấn" in out
+    # Of two, whichever week the summary covers; the one who never reported named.
+    assert re.search(r"Đã báo cáo: [01]/2 thành viên", out)
+    assert "Lê Văn Tám" in out.split("Chưa báo cáo: ", 1)[1].splitlines()[0]

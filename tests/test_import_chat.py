@@ -79,7 +79,8 @@ async def test_an_admin_imports_a_workbook_in_the_chat(
         sent = len(fake.messages_to(HA_LAM))
         await fake.user_sends_document(HA_LAM, ADMIN_ID, "thon.xlsx", content, caption="/nhap")
         dry = (await fake.wait_sent(sent + 1, chat_id=HA_LAM))[-1]
-        assert "3 dòng: 3 tạo mới" in (dry.text or "")
+        assert "3 dòng: sẽ tạo 3 thôn, sẽ cập nhật 0, 0 không đổi; 0 lỗi." in (dry.text or "")
+        assert "Dòng 2: sẽ tạo Thôn Mới 1, Xã Thăng Bình" in (dry.text or "")
         assert "Chạy thử: chưa thay đổi gì." in (dry.text or "")
         assert await _villages(running) == before
         assert dry.message_id is not None
@@ -98,8 +99,10 @@ async def test_an_admin_imports_a_workbook_in_the_chat(
         shown = dry.message_id
         await fake.until(lambda: not fake.buttons(HA_LAM, shown))
         text = str((fake.message(HA_LAM, shown) or {}).get("text", ""))
-        assert "3 tạo mới" in text
+        assert "Đã áp dụng: 3 thôn tạo mới, 0 cập nhật, 0 không đổi." in text
+        assert "Dòng 2: đã tạo Thôn Mới 1, Xã Thăng Bình" in text
         assert "Chạy thử" not in text
+        assert "sẽ tạo" not in text
         assert await _villages(running) == sorted(
             [*before, "Thôn Mới 1", "Thôn Mới 2", "Thôn Mới 3"]
         )

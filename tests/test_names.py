@@ -159,7 +159,7 @@ async def _import(deps: Deps, table: list[list[Any]], actor: str = SUPERADMIN) -
     """A workbook's table imported for real, as `/nhap` or `tcns import` does; its answer."""
     async with transaction(deps.sessions) as session:
         indicators = await config.all_indicators(session)
-        rows, _ignored = importing.rows_of(table, indicators)
+        rows = importing.rows_of(table, indicators).rows
         result = await importing.run(
             session, rows, actor_id=actor, scope=None, indicators=indicators
         )

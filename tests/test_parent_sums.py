@@ -176,7 +176,7 @@ async def commune(deps: Deps, clock: Clock) -> Commune:
         table.append([20791, name, households, own.get("app"), own.get("cks")])
     async with db.transaction(deps.sessions) as session:
         indicators = await config.all_indicators(session)
-        rows, _ignored = importing.rows_of(table, indicators)
+        rows = importing.rows_of(table, indicators).rows
         result = await importing.run(
             session, rows, actor_id=ADMIN.id, scope=None, indicators=indicators
         )
