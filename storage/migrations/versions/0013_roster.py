@@ -1,7 +1,7 @@
 """a team's roster before the first report: a member's phone, as a workbook's members sheet
 gives it (the people it names are kept as members not yet seen on a platform)
 
-Revision ID: 0013_roster
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-12 10:00:00
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_roster"
+revision: str = "0013"
 down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
