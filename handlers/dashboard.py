@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import views
+from handlers.commune_screen import VillageLine, village_lines
 from handlers.context import indicator_name
 from handlers.export import quarter_bounds
 from handlers.i18n import _
@@ -80,6 +81,8 @@ class Dashboard:
     last_week_label: str = ""
     # Admins: the units right below, each to be opened.
     below: list[Unit] = field(default_factory=list)
+    # A commune's first screen: its villages, the ones behind first (handlers/commune_screen).
+    villages: list[VillageLine] = field(default_factory=list)
 
 
 async def build(session: AsyncSession, *, unit: Unit, granted: Pass, today: date) -> Dashboard:
@@ -122,6 +125,11 @@ async def build(session: AsyncSession, *, unit: Unit, granted: Pass, today: date
         dashboard.missing = [p.display_name for _m, p in members if p.id not in done]
         done_last = await reported_people(session, unit_id=unit.id, week=last_week)
         dashboard.missing_last = [p.display_name for _m, p in members if p.id not in done_last]
+    if unit.level != "village" and ranked.scope.id == unit.id:
+        dashboard.villages = await village_lines(
+            session, board=ranked, week=week, today=today, indicators=indicators,
+            names=granted.sees_missing, week_before=last_week,
+        )  # fmt: skip
     if granted.sees_all:
         dashboard.below = [
             u for u in await units.children(session, unit_id=unit.id) if u.level != "province"

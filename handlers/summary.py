@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import views
+from handlers import commune_screen, views
 from handlers.context import indicator_name
 from handlers.i18n import _
 from handlers.periods import short_span, week_key, week_start
@@ -124,6 +124,14 @@ async def weekly_summary(
 
     now_board = await board(session, unit=unit, indicators=indicators, at_end_of=week)
     then_board = await board(session, unit=unit, indicators=indicators, at_end_of=last_week)
+    if unit.level != "village" and now_board.scope.id == unit.id:
+        # A commune's villages, the ones behind first: where to call this week.
+        lines = await commune_screen.village_lines(
+            session, board=now_board, week=week, today=today, indicators=indicators,
+            names=False, at_end=True,
+        )  # fmt: skip
+    else:
+        lines = []
     rank_now = next((r.rank for r in now_board.rows if r.unit.id == unit.id), None)
     rank_then = next((r.rank for r in then_board.rows if r.unit.id == unit.id), None)
     if rank_now is not None and not await _ranked_before(session, unit, last_week):
@@ -172,4 +180,7 @@ async def weekly_summary(
                 tip=tip(weakest.indicator.code),
             ),
         )
+    if lines:
+        rich.blank().add("🏘️ ", b(_("Villages, the ones behind first")))
+        rich.extend(commune_screen.render(lines, today))
     return rich

@@ -541,3 +541,72 @@ async def later_totals(
     for unit_id, indicator_id, value in (await session.exec(stmt)).all():
         result.setdefault(int(unit_id), {})[int(indicator_id)] = int(value or 0)
     return result
+
+
+@dataclass(frozen=True)
+class Activity:
+    """A village's team in a week: its members, those of them who reported, and the day of its
+    last live report (any week, any member)."""
+
+    members: int
+    reported: int
+    last_day: date | None
+
+
+async def village_activity(
+    session: AsyncSession, *, scope: Unit, week: str
+) -> dict[int, Activity]:
+    """Village id -> its team's activity in `week`, for every village of `scope`'s subtree:
+    three grouped queries, whatever the number of villages."""
+    villages = select(Unit.id).where(in_subtree(scope.path), Unit.level == "village")
+    members = dict(
+        (
+            await session.exec(
+                select(Membership.unit_id, sa.func.count())
+                .where(col(Membership.unit_id).in_(villages))
+                .group_by(col(Membership.unit_id))
+            )
+        ).all()
+    )
+    reporters = (
+        select(Report.unit_id, Report.person_id)
+        .where(
+            col(Report.unit_id).in_(villages),
+            Report.week == week,
+            col(Report.withdrawn_at).is_(None),
+        )
+        .distinct()
+        .subquery()
+    )
+    reported = dict(
+        (
+            await session.exec(
+                select(reporters.c.unit_id, sa.func.count())
+                .select_from(reporters)
+                .join(
+                    Membership,
+                    sa.and_(
+                        col(Membership.unit_id) == reporters.c.unit_id,
+                        col(Membership.person_id) == reporters.c.person_id,
+                    ),
+                )
+                .group_by(reporters.c.unit_id)
+            )
+        ).all()
+    )
+    last = {
+        uid: day if isinstance(day, date) or day is None else date.fromisoformat(str(day))
+        for uid, day in (
+            await session.exec(
+                select(Report.unit_id, sa.func.max(Report.report_date))
+                .where(col(Report.unit_id).in_(villages), col(Report.withdrawn_at).is_(None))
+                .group_by(col(Report.unit_id))
+            )
+        ).all()
+    }
+    ids = (await session.exec(villages)).all()
+    return {
+        uid: Activity(int(members.get(uid, 0)), int(reported.get(uid, 0)), last.get(uid))
+        for uid in ids
+        if uid is not None
+    }

@@ -17,14 +17,20 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import pytest
 
+from bot.pages import dashboard_html
+from handlers.weblinks import Pass
 from sandbox.telegram import FakeTelegram
+from storage import units
 from tests.harness import Clock
+from tests.test_parent_sums import TEAMED, Commune, _weeks_of_reports, at
+from tests.test_parent_sums import commune as commune  # the fixture
 from tests.test_web import HUNG, LAN, Site, init_data, opened
 from tests.test_web import site as site  # the fixture, shared with the HTTP tests
 from tests.tg_world import HA_LAM, free_port
@@ -248,3 +254,41 @@ async def _keyboard_form(browser: Any, fake: FakeTelegram, site: Site) -> None:
             "Page.removeScriptToEvaluateOnNewDocument",
             {"identifier": bridge["identifier"]},
         )
+
+
+async def test_a_communes_first_screen_on_a_phone(
+    browser: Any, commune: Commune, tmp_path: Path
+) -> None:
+    """The commune's dashboard opens on its villages, the ones behind first, fitting the phone;
+    one tap on a village's count shows who has not reported."""
+    from selenium.webdriver.common.by import By
+
+    c = commune
+    await _weeks_of_reports(c)
+    today = date(2026, 11, 26)
+    c.clock.now = at("2026-11-26T09:00")
+    async with c.deps.sessions() as session:
+        [unit] = await units.by_code(session, level="commune", code="20791")
+    granted = Pass(unit.id or 0, "admin", c.clock.now + timedelta(days=1), "vi")
+    html = await dashboard_html(c.deps, unit=unit, granted=granted, today=today, secret=None,
+                                offline=True)  # fmt: skip
+    page = tmp_path / "commune.html"
+    await off_loop(page.write_text, html, "utf-8")
+    await off_loop(browser.get, page.as_uri())
+    table = await wait_for(browser, "#villages")
+    location = await off_loop(lambda: table.location)
+    assert location["y"] < PHONE[1] / 3  # the first thing under the title
+    rows = await off_loop(browser.find_elements, By.CSS_SELECTOR, "#villages tbody tr")
+    first = await off_loop(lambda: rows[0].text)
+    assert first.startswith(min(TEAMED, key=c.score)), first  # the lowest score first
+    assert "chưa có tổ" in await off_loop(lambda: rows[-1].text)
+    width = await off_loop(browser.execute_script, "return document.documentElement.scrollWidth")
+    assert width <= PHONE[0]
+    # Hà Lam's count opens on a tap: Hùng has not reported this week.
+    summaries = await off_loop(browser.find_elements, By.CSS_SELECTOR, "#villages summary")
+    assert summaries
+    for summary in summaries:
+        await off_loop(summary.click)
+    text = await off_loop(lambda: table.text)
+    assert "Lê Văn Hùng" in text
+    await screenshot(browser, "commune.png", tmp_path)
