@@ -18,7 +18,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import scoring, views
 from handlers.context import indicator_name
 from handlers.i18n import _
-from handlers.progress import Board, BoardRow, grades_of, own_targets, target_for, village_score
+from handlers.progress import Board, BoardRow, grades_of, own_targets, target_for
+from handlers.progress import score_of as village_score
 from handlers.richtext import Rich, Span, b, fmt, i
 from storage import config, standings, units
 from storage.models import Indicator, Unit
@@ -113,10 +114,11 @@ async def evaluate(session: AsyncSession, *, scope: Unit, first: date, last: dat
             continue
         acc = sums.setdefault(owner, _Sums([], [], {}, {}))
         done = {code_of[k]: n for k, n in now.get(v.id, {}).items()}
-        earlier = {code_of[k]: n for k, n in then.get(v.id, {}).items()}
         households = v.households or 0
-        acc.parts.append((village_score(v, done, v.households, indicators, own), households))
-        acc.before.append((village_score(v, earlier, v.households, indicators, own), households))
+        score_now = village_score(v, v.households, now.get(v.id, {}), indicators, own)
+        score_then = village_score(v, v.households, then.get(v.id, {}), indicators, own)
+        acc.parts.append((score_now, households))
+        acc.before.append((score_then, households))
         acc.team = acc.team or v.id in teams
         acc.reported_before = acc.reported_before or v.id in then
         for ind in household:

@@ -443,15 +443,3 @@ async def board(
     ]
     unteamed = [m for m in members if m.id not in with_team]
     return Board(scope=scope, rows=rows, own_unit_id=unit.id, unteamed=unteamed)
-
-
-def village_score(
-    village: units.Placed,
-    done: dict[str, int],
-    households: int | None,
-    indicators: Sequence[Indicator],
-    own: Own,
-) -> float:
-    """A village's score from cumulative figures by indicator code, as they stood on any day
-    (the quarter's evaluation scores the quarter's last day): the same goals as every board."""
-    return scoring.score(done, households, _goals_for(village, indicators, own))

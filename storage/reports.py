@@ -386,16 +386,7 @@ async def reporting_rate(
     expected_members = (
         await session.exec(select(sa.func.count()).where(col(Membership.unit_id).in_(villages)))
     ).one()
-    reported = (
-        select(Report.unit_id, Report.person_id)
-        .where(
-            col(Report.unit_id).in_(villages),
-            Report.week == week,
-            col(Report.withdrawn_at).is_(None),
-        )
-        .distinct()
-        .subquery()
-    )
+    reported = _reporters(villages, week)
     teams_reported, members_reported = (
         await session.exec(
             select(
@@ -417,6 +408,20 @@ async def reporting_rate(
         )
     ).one()
     return int(expected_teams), int(teams_reported), int(expected_members), int(members_reported)
+
+
+def _reporters(villages: Any, week: str) -> Any:
+    """(unit id, person id) of everyone with a live report in `week` in one of `villages`."""
+    return (
+        select(Report.unit_id, Report.person_id)
+        .where(
+            col(Report.unit_id).in_(villages),
+            Report.week == week,
+            col(Report.withdrawn_at).is_(None),
+        )
+        .distinct()
+        .subquery()
+    )
 
 
 def func_count_distinct(column: Any) -> Any:
@@ -568,16 +573,7 @@ async def village_activity(
             )
         ).all()
     )
-    reporters = (
-        select(Report.unit_id, Report.person_id)
-        .where(
-            col(Report.unit_id).in_(villages),
-            Report.week == week,
-            col(Report.withdrawn_at).is_(None),
-        )
-        .distinct()
-        .subquery()
-    )
+    reporters = _reporters(villages, week)
     reported = dict(
         (
             await session.exec(

@@ -45,18 +45,14 @@ async def cumulative_through(
 
 
 async def with_team(session: AsyncSession, *, unit_ids: Sequence[int]) -> set[int]:
-    """Those of the units that have a team: a linked chat, or at least one member."""
+    """Those of the units that have a team: at least one member, as the boards and
+    `config.team_counts` count them (a group linked with nobody in it yet is no team)."""
     if not unit_ids:
         return set()
-    chats = await session.exec(
-        select(Chat.unit_id)
-        .where(col(Chat.unit_id).in_(unit_ids), col(Chat.active).is_(True))
-        .distinct()
-    )
     members = await session.exec(
         select(Membership.unit_id).where(col(Membership.unit_id).in_(unit_ids)).distinct()
     )
-    return {int(u) for u in chats.all() if u is not None} | {int(u) for u in members.all()}
+    return {int(u) for u in members.all()}
 
 
 async def reported_in(
