@@ -31,6 +31,7 @@ from handlers.progress import own_targets, target_for
 from handlers.views import grade_name
 from storage import config, reports, units
 from storage.models import Indicator, Unit
+from storage.standings import with_team
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _HEADER = Font(bold=True, color="FFFFFF")
@@ -211,11 +212,17 @@ async def _level_sheet(
         "to {date}."
     ).format(date=end)
     _header(ws, titles, widths, heading, note)
+    # A village without a team is not ranked nor graded (it has not worked badly: nobody works
+    # there yet), as on every board.
+    teamed = await with_team(
+        session, unit_ids=[u.id for u in members if u.level == "village" and u.id is not None]
+    )
+    ranked = [u for u in members if u.level != "village" or u.id in teamed]
     ranks = {
         uid: r
         for r, uid in scoring.rank(
-            {u.id or 0: standing[u.id or 0].score for u in members},
-            {u.id or 0: u.name_key for u in members},
+            {u.id or 0: standing[u.id or 0].score for u in ranked},
+            {u.id or 0: u.name_key for u in ranked},
         )
     }
     # A unit's target and gap are its villages' added up, each with the target in force for it
@@ -253,7 +260,10 @@ async def _level_sheet(
                 target / 100 if target else None,
                 summed.missing,
             ]
-        row += [round(at.score, 1), grade_name(at.grade), ranks.get(uid)]
+        if u.level == "village" and uid not in teamed:
+            row += [None, _("no team yet"), None]
+        else:
+            row += [round(at.score, 1), grade_name(at.grade), ranks.get(uid)]
         append(ws, row)
     for cells in ws.iter_rows(min_row=TITLE_ROWS + 2):
         for cell in cells:

@@ -150,3 +150,20 @@ def same_name(a: str, b: str) -> bool:
         return False
     # Every rotation: "Mai Trần Thị" is "Trần Thị Mai" turned by one word or by two.
     return any(x[n:] + x[:n] == y for n in range(1, len(x)))
+
+
+def short_form(full: str, short: str) -> bool:
+    """Whether `short` is `full` without its middle names: "Thu Lê" or "Lê Thu" for "Lê Thị
+    Thu", as many set their name on Telegram (first name "Thu", last name "Lê"). Only a guess:
+    taken where one person of the list fits it, never two."""
+    whole, two = name_words(full), name_words(short)
+    return (
+        len(whole) >= 3
+        and len(two) == 2
+        and two[0] != two[1]
+        and set(two)
+        == {
+            whole[0],
+            whole[-1],
+        }
+    )

@@ -319,18 +319,38 @@ async def _ask_twice(
     message_key: str,
     source: str,
 ) -> Stored:
-    """The same figures again: nothing is stored twice unless the member says it is new work."""
+    """The same figures again: nothing is stored twice unless the member says it is new work.
+    A text that says it is a resend but holds other figures is not the same report: both are
+    shown, and nothing is stored until the member says which it is."""
     before = twin.values
     when = twin.created_at.astimezone(ctx.tz)
-    rich = Rich().add(
-        "ℹ️ ",
-        fmt(
-            _("Already recorded at {time} on {date}: {values}. Nothing was recorded again."),
-            time=when.strftime("%H:%M"),
-            date=when.strftime("%d/%m"),
-            values=views.values_line(before, indicators),
-        ),
-    )
+    by_code = {ind.code: ind.id for ind in indicators if ind.id is not None}
+    now = {by_code[c]: v for c, v in parsed.values.items() if c in by_code and v}
+    if now != {k: v for k, v in before.items() if v}:
+        rich = Rich().add(
+            "⚠️ ",
+            fmt(
+                _("This says it is sent again, but its figures ({now}) are not those recorded "
+                  "at {time} on {date} ({values}). Nothing was recorded."),
+                now=views.values_line(now, indicators),
+                time=when.strftime("%H:%M"),
+                date=when.strftime("%d/%m"),
+                values=views.values_line(before, indicators),
+            ),
+        )  # fmt: skip
+        rich.add(
+            _("To change the earlier report, reply to its confirmation with the right figures.")
+        )
+    else:
+        rich = Rich().add(
+            "ℹ️ ",
+            fmt(
+                _("Already recorded at {time} on {date}: {values}. Nothing was recorded again."),
+                time=when.strftime("%H:%M"),
+                date=when.strftime("%d/%m"),
+                values=views.values_line(before, indicators),
+            ),
+        )
     line = offers.dated(report_line(parsed.values, parsed.day, day) or "", day)
     if ctx.msg.buttons:
         rich.add(_("If this is new work, not the same report sent again, press the button."))

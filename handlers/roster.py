@@ -18,7 +18,7 @@ from handlers import roles
 from handlers.context import Ctx
 from handlers.i18n import _
 from handlers.incoming import Answer, Button, Buttons, Reply
-from handlers.person_names import same_name
+from handlers.person_names import same_name, short_form
 from handlers.richtext import Rich
 from storage import cache, config, people
 from storage import roster as listed_store
@@ -54,15 +54,16 @@ async def enlist(session: AsyncSession, *, person: Person, unit: Unit) -> Enlist
     outcome = Enlisted.NEW
     match = None
     if not listed_store.is_listed(person.id):
-        match = next(
-            (
-                m
-                for m, p in await listed_store.team(session, unit_id=unit.id)
-                if p.platform == listed_store.LISTED
-                and same_name(p.display_name, person.display_name)
-            ),
-            None,
-        )
+        rows = [
+            (m, p)
+            for m, p in await listed_store.team(session, unit_id=unit.id)
+            if p.platform == listed_store.LISTED
+        ]
+        match = next((m for m, p in rows if same_name(p.display_name, person.display_name)), None)
+        if match is None:
+            # "Thu Lê" on Telegram for "Lê Thị Thu" on the list: only where one row fits.
+            short = [m for m, p in rows if short_form(p.display_name, person.display_name)]
+            match = short[0] if len(short) == 1 else None
     if match is not None:
         await listed_store.hand_over(session, listed=match, person_id=person.id)
         outcome = Enlisted.MATCHED

@@ -156,6 +156,21 @@ async def test_a_resend_is_asked_before_counting_twice(
     assert await _live(deps, LAN) == [{"ho": 5, "app": 2}, {"ho": 5, "app": 2}]
 
 
+async def test_a_resend_with_other_figures_is_not_taken_for_the_first(
+    deps: Deps, group: ChatRoom, clock: Clock
+) -> None:
+    await group.say(LAN, "/bao_cao ho=8 app=2")
+    clock.advance(minutes=3)
+    _message_id, replies = await group.send(LAN, "/bao_cao ho=3 gửi lại do mạng lag")
+    said = shown(replies)
+    assert "không phải số đã ghi" in said, said
+    assert "Hộ được hướng dẫn 3" in said
+    assert "Hộ được hướng dẫn 8" in said
+    assert await _live(deps, LAN) == [{"ho": 8, "app": 2}]  # nothing stored, nothing lost
+    await group.press(LAN, _offer(replies), message_id=905)  # new work after all
+    assert await _live(deps, LAN) == [{"ho": 8, "app": 2}, {"ho": 3}]
+
+
 async def test_a_resend_of_what_never_arrived_is_recorded(deps: Deps, group: ChatRoom) -> None:
     out = await group.say(LAN, "/bao_cao gửi lại vì mạng lag: hd 4 hộ")
     assert "Đã ghi cho" in out

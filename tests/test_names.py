@@ -164,7 +164,7 @@ async def _import(deps: Deps, table: list[list[Any]], actor: str = SUPERADMIN) -
             session, rows, actor_id=actor, scope=None, indicators=indicators
         )
         assert result.ok, [o.line for o in result.outcomes]
-        return [o.line for o in result.outcomes] + result.summary(applied=True)
+        return [o.shown(applied=True) for o in result.outcomes] + result.summary(applied=True)
 
 
 HEADER = ["Mã xã", "Thôn", "Số hộ", "Tổ trưởng"]
