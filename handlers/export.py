@@ -158,6 +158,9 @@ async def workbook(
     )
     heading = Heading(unit.name, figures.period, figures.until, today, by)
     standing = await standings(session, tree=tree, indicators=indicators, figures=figures)
+    # As the board counts them: a village with a team, and every unit above one.
+    teamed = await config.teamed_villages(session, scope=unit)
+    with_team = {i for v in tree if v.id in teamed for i in units.path_ids(v)}
     wb = Workbook()
     for sheet in list(wb.worksheets):
         wb.remove(sheet)
@@ -165,7 +168,9 @@ async def workbook(
         members = [u for u in tree if u.level == level]
         if members:
             ws = wb.create_sheet(level_name(level))
-            await _level_sheet(session, ws, members, tree, indicators, figures, standing, heading)
+            await _level_sheet(
+                session, ws, members, tree, indicators, figures, standing, heading, with_team
+            )
     _weekly_sheet(wb.create_sheet(_("Weekly")), tree, indicators, figures, heading)
     await _reports_sheet(
         session, wb.create_sheet(_("Reports")), unit, indicators, figures, tz, heading
@@ -184,9 +189,11 @@ async def _level_sheet(
     figures: PeriodFigures,
     standing: dict[int, Standing],
     heading: Heading,
+    with_team: set[int],
 ) -> None:
     """One row per unit: for each indicator, what was done in the period beside the
-    cumulative figure at its end, each headed with what it counts."""
+    cumulative figure at its end, each headed with what it counts. A unit without a team is
+    said to have none, neither scored nor ranked (as on the board)."""
     titles, widths = [_("Code"), _("Unit"), _("Households")], [12, 34, 11]
     percent_columns: set[int] = set()
     end = f"{figures.until:%d/%m/%Y}"
@@ -214,7 +221,7 @@ async def _level_sheet(
     ranks = {
         uid: r
         for r, uid in scoring.rank(
-            {u.id or 0: standing[u.id or 0].score for u in members},
+            {u.id or 0: standing[u.id or 0].score for u in members if u.id in with_team},
             {u.id or 0: u.name_key for u in members},
         )
     }
@@ -253,7 +260,10 @@ async def _level_sheet(
                 target / 100 if target else None,
                 summed.missing,
             ]
-        row += [round(at.score, 1), grade_name(at.grade), ranks.get(uid)]
+        if uid in with_team:
+            row += [round(at.score, 1), grade_name(at.grade), ranks.get(uid)]
+        else:
+            row += [None, _("no team yet"), None]
         append(ws, row)
     for cells in ws.iter_rows(min_row=TITLE_ROWS + 2):
         for cell in cells:
