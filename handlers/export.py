@@ -31,7 +31,6 @@ from handlers.progress import own_targets, target_for
 from handlers.views import grade_name
 from storage import config, reports, units
 from storage.models import Indicator, Unit
-from storage.standings import with_team
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _HEADER = Font(bold=True, color="FFFFFF")
@@ -159,6 +158,9 @@ async def workbook(
     )
     heading = Heading(unit.name, figures.period, figures.until, today, by)
     standing = await standings(session, tree=tree, indicators=indicators, figures=figures)
+    # As the board counts them: a village with a team, and every unit above one.
+    teamed = await config.teamed_villages(session, scope=unit)
+    with_team = {i for v in tree if v.id in teamed for i in units.path_ids(v)}
     wb = Workbook()
     for sheet in list(wb.worksheets):
         wb.remove(sheet)
@@ -166,7 +168,9 @@ async def workbook(
         members = [u for u in tree if u.level == level]
         if members:
             ws = wb.create_sheet(level_name(level))
-            await _level_sheet(session, ws, members, tree, indicators, figures, standing, heading)
+            await _level_sheet(
+                session, ws, members, tree, indicators, figures, standing, heading, with_team
+            )
     _weekly_sheet(wb.create_sheet(_("Weekly")), tree, indicators, figures, heading)
     await _reports_sheet(
         session, wb.create_sheet(_("Reports")), unit, indicators, figures, tz, heading
@@ -185,9 +189,11 @@ async def _level_sheet(
     figures: PeriodFigures,
     standing: dict[int, Standing],
     heading: Heading,
+    with_team: set[int],
 ) -> None:
     """One row per unit: for each indicator, what was done in the period beside the
-    cumulative figure at its end, each headed with what it counts."""
+    cumulative figure at its end, each headed with what it counts. A unit without a team is
+    said to have none, neither scored nor ranked (as on the board)."""
     titles, widths = [_("Code"), _("Unit"), _("Households")], [12, 34, 11]
     percent_columns: set[int] = set()
     end = f"{figures.until:%d/%m/%Y}"
@@ -212,17 +218,11 @@ async def _level_sheet(
         "to {date}."
     ).format(date=end)
     _header(ws, titles, widths, heading, note)
-    # A village without a team is not ranked nor graded (it has not worked badly: nobody works
-    # there yet), as on every board.
-    teamed = await with_team(
-        session, unit_ids=[u.id for u in members if u.level == "village" and u.id is not None]
-    )
-    ranked = [u for u in members if u.level != "village" or u.id in teamed]
     ranks = {
         uid: r
         for r, uid in scoring.rank(
-            {u.id or 0: standing[u.id or 0].score for u in ranked},
-            {u.id or 0: u.name_key for u in ranked},
+            {u.id or 0: standing[u.id or 0].score for u in members if u.id in with_team},
+            {u.id or 0: u.name_key for u in members},
         )
     }
     # A unit's target and gap are its villages' added up, each with the target in force for it
@@ -260,10 +260,10 @@ async def _level_sheet(
                 target / 100 if target else None,
                 summed.missing,
             ]
-        if u.level == "village" and uid not in teamed:
-            row += [None, _("no team yet"), None]
-        else:
+        if uid in with_team:
             row += [round(at.score, 1), grade_name(at.grade), ranks.get(uid)]
+        else:
+            row += [None, _("no team yet"), None]
         append(ws, row)
     for cells in ws.iter_rows(min_row=TITLE_ROWS + 2):
         for cell in cells:

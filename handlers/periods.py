@@ -9,6 +9,7 @@ its end* (every report dated up to its last day). `handlers.period_figures` read
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -191,7 +192,8 @@ def _year(text: str | int) -> int:
 
 def parse_period(text: str | None, today: date) -> Period:
     """One of PERIOD_FORMS, or nothing for the current quarter. A quarter, month or week
-    without a year is this year's; "tuần 23/11" is the week holding that day."""
+    without a year is this year's, or last year's when that one is nearer (in January, "quý 4"
+    and "tháng 11" are those that just ended); "tuần 23/11" is the week holding that day."""
     if not text:
         return quarter_of(today)
     if foreign_digit(text) is not None:
@@ -210,18 +212,39 @@ def _spoken(spoken: str, today: date) -> Period | None:
     found = _SPOKEN_QUARTER.match(spoken)
     if found:
         n = _ROMAN.get(found["q"]) or int(found["q"])
-        return quarter_of(date(_year(found["y"] or today.year), 3 * n - 2, 1))
+        return _nearest(found["y"], today, lambda y: quarter_of(date(y, 3 * n - 2, 1)))
     found = _SPOKEN_MONTH.match(spoken) or _ISO_MONTH.match(spoken)
     if found and 1 <= int(found["m"]) <= 12:
-        return month_of(_year(found["y"] or today.year), int(found["m"]))
+        month = int(found["m"])
+        return _nearest(found["y"], today, lambda y: month_of(y, month))
     found = _SPOKEN_WEEK_DAY.match(spoken)
     if found:
-        in_year = _year(found["y"] or today.year)
-        return week_of(date(in_year, int(found["m"]), int(found["d"])))
+        d, m = int(found["d"]), int(found["m"])
+        return _nearest(found["y"], today, lambda y: week_of(date(y, m, d)))
     found = _SPOKEN_WEEK.match(spoken)
     if found:
-        return week_of(date.fromisocalendar(_year(found["y"] or today.year), int(found["w"]), 1))
+        w = int(found["w"])
+        return _nearest(found["y"], today, lambda y: week_of(date.fromisocalendar(y, w, 1)))
     return None
+
+
+def _nearest(year: str | None, today: date, make: Callable[[int], Period]) -> Period:
+    """The period of the year written. Without one, this year's; but when this year's is still
+    to come and last year's ended nearer to today, last year's: in January "quý 4" is the
+    quarter that just ended, not one nine months ahead."""
+    if year is not None:
+        return make(_year(year))
+    try:
+        this = make(today.year)
+    except ValueError:  # "tuần 53" in a year of 52 weeks, "29/2" outside a leap year
+        return make(today.year - 1)
+    if this.first <= today:
+        return this
+    try:
+        before = make(today.year - 1)
+    except ValueError:
+        return this
+    return before if today - before.last < this.first - today else this
 
 
 def _coded(label: str) -> Period:

@@ -271,6 +271,27 @@ def test_period_forms(text: str, kind: str, first: date, last: date, key: str) -
     assert (period.kind, period.first, period.last, period.key) == (kind, first, last, key)
 
 
+@pytest.mark.parametrize(
+    ("text", "first", "last"),
+    [
+        ("quý 4", date(2026, 10, 1), date(2026, 12, 31)),
+        ("tháng 11", date(2026, 11, 1), date(2026, 11, 30)),
+        ("tháng 1", date(2027, 1, 1), date(2027, 1, 31)),
+        ("quý 1", date(2027, 1, 1), date(2027, 3, 31)),
+        ("tuần 28/12", date(2026, 12, 28), date(2027, 1, 3)),
+        ("tuần 53", date(2026, 12, 28), date(2027, 1, 3)),  # 2027 has 52 ISO weeks
+        ("tuần 1", date(2027, 1, 4), date(2027, 1, 10)),
+        ("quý 4/2027", date(2027, 10, 1), date(2027, 12, 31)),  # a year written is kept
+        ("tháng 2", date(2027, 2, 1), date(2027, 2, 28)),  # next month: nearer than last year's
+    ],
+)
+def test_in_january_a_period_without_a_year_is_the_one_just_ended(
+    text: str, first: date, last: date
+) -> None:
+    period = parse_period(text, date(2027, 1, 13))
+    assert (period.first, period.last) == (first, last)
+
+
 def test_weeks_cut_at_the_ends_add_up_to_the_period() -> None:
     november = parse_period("tháng 11/2026", date(2027, 1, 10))
     parts = november.weeks(date(2027, 1, 10))
