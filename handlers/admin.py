@@ -252,6 +252,8 @@ async def households(ctx: Ctx) -> list[Reply]:
         return ctx.reply(not_linked(ctx))
     assert unit.id is not None  # noqa: S101 (stored)
     value = parse_count(ctx.args)
+    if value == 0:
+        value = Problem("households_zero", {})
     if isinstance(value, Problem):
         return ctx.reply(describe(value, example=HOUSEHOLDS_EXAMPLE))
     problem = await _set_households(ctx, unit, value)

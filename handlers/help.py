@@ -13,7 +13,7 @@ from handlers.richtext import Rich, b, code, fmt
 from storage import config
 
 _LINK_EXAMPLE = "/lien_ket xa=20791 thon=Thôn Hà Lam ho=200"
-_JOIN_EXAMPLE = "/tham_gia K7M2Q9XP"
+_JOIN_EXAMPLE = "/tham_gia MÃ"  # a placeholder no one takes for a real code
 
 
 async def help_(ctx: Ctx) -> list[Reply]:
@@ -64,7 +64,7 @@ async def help_(ctx: Ctx) -> list[Reply]:
             "against the province's targets and the leaderboard of the villages."
         )
     )
-    if unit is not None:
+    if unit is not None and not ctx.is_private:
         rich.add(fmt(_("This chat reports for {unit}."), unit=b(unit.name)))
     rich.add(
         fmt(

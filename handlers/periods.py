@@ -175,12 +175,21 @@ _SPOKEN_WEEK_DAY = re.compile(
 )
 _SPOKEN_WEEK = re.compile(r"^(?:tuan|week)\s*(?P<w>\d{1,2})(?:\s*[/-]\s*(?P<y>\d{4}))?$")
 _ISO_MONTH = re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})$")
+_MONTH_YEAR = re.compile(r"^(?P<m>\d{1,2})\s*[/-]\s*(?P<y>\d{4})$")  # "11/2026"
+# "tháng này", "quý trước", "tuần này", "tháng rồi": the period in hand or the one before.
+_RELATIVE = re.compile(
+    r"^(?P<kind>tuan|thang|quy|week|month|quarter)\s+"
+    r"(?P<which>nay|hien tai|truoc|roi|vua roi|vua qua|qua|this|last|previous)$"
+)
 _CAMPAIGN = {"all", "tat ca", "toan bo", "tu dau", "ca chien dich", "campaign"}
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 
 # The forms `parse_period` reads, as the command's answer, `tcns export --help` and the README
 # list them.
-PERIOD_FORMS = "quý 4, tháng 11, tuần 23/11, 2026-Q4, 2026-11, 2026-W48, 2026, tất cả"
+PERIOD_FORMS = (
+    "quý 4, tháng 11, tuần 23/11, tháng này, tuần trước, quý trước, 11/2026, 2026-Q4, 2026-11, "
+    "2026-W48, 2026, tất cả"
+)
 
 
 def _year(text: str | int) -> int:
@@ -209,11 +218,25 @@ def parse_period(text: str | None, today: date) -> Period:
 def _spoken(spoken: str, today: date) -> Period | None:
     if spoken in _CAMPAIGN:
         return campaign(today)
+    found = _RELATIVE.match(spoken)
+    if found:
+        kind = {"week": "tuan", "month": "thang", "quarter": "quy"}.get(
+            found["kind"], found["kind"]
+        )
+        now = found["which"] in ("nay", "hien tai", "this")
+        if kind == "tuan":
+            return week_of(today if now else today - timedelta(days=7))
+        if kind == "thang":
+            first = today.replace(day=1)
+            day = first if now else first - timedelta(days=1)
+            return month_of(day.year, day.month)
+        current = quarter_of(today)
+        return current if now else quarter_of(current.first - timedelta(days=1))
     found = _SPOKEN_QUARTER.match(spoken)
     if found:
         n = _ROMAN.get(found["q"]) or int(found["q"])
         return _nearest(found["y"], today, lambda y: quarter_of(date(y, 3 * n - 2, 1)))
-    found = _SPOKEN_MONTH.match(spoken) or _ISO_MONTH.match(spoken)
+    found = _SPOKEN_MONTH.match(spoken) or _ISO_MONTH.match(spoken) or _MONTH_YEAR.match(spoken)
     if found and 1 <= int(found["m"]) <= 12:
         month = int(found["m"])
         return _nearest(found["y"], today, lambda y: month_of(y, month))

@@ -40,6 +40,9 @@ def _messages() -> dict[str, str]:
             "may; nothing was created."
         ),
         "count_missing": _("Give the number of households."),
+        "households_zero": _(
+            "A village has at least one household: 0 would leave every target without a base."
+        ),
         "over_households": _(
             "{key}: {current} households are recorded already; adding {value} would pass the "
             "{households} households of the village (at most {room} more)."

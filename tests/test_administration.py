@@ -205,3 +205,12 @@ async def test_team_join_code_roster_and_commune_figures(deps: Deps, commune: Ch
     assert f"{member} niên, đã tập huấn" in out
     assert not re.search(r"tg:|trained|youth_union", out)
     assert DENIED in await commune.say(LAN, "/nhat_ky")
+
+
+async def test_zero_households_is_refused_with_an_example(deps: Deps) -> None:
+    group = ChatRoom(deps, "tg:-4990")
+    await group.say(Person(SUPERADMIN, "Quản trị"), "/lien_ket xa=20791 thon=Thôn Không ho=120")
+    out = await group.say(Person(SUPERADMIN, "Quản trị"), "/so_ho 0")
+    assert "ít nhất một hộ" in out
+    assert "/so_ho 350" in out
+    assert "120" in await group.say(Person(SUPERADMIN, "Quản trị"), "/tien_do")  # kept

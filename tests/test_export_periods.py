@@ -304,3 +304,29 @@ def test_weeks_cut_at_the_ends_add_up_to_the_period() -> None:
     # While the period runs, its weeks stop at today.
     running = november.weeks(date(2026, 11, 18))
     assert (running[-1].first, running[-1].last) == (date(2026, 11, 16), date(2026, 11, 18))
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "last"),
+    [
+        ("tháng này", date(2026, 12, 1), date(2026, 12, 31)),
+        ("thang truoc", date(2026, 11, 1), date(2026, 11, 30)),
+        ("tháng rồi", date(2026, 11, 1), date(2026, 11, 30)),
+        ("quý này", date(2026, 10, 1), date(2026, 12, 31)),
+        ("quý trước", date(2026, 7, 1), date(2026, 9, 30)),
+        ("tuần này", date(2026, 12, 7), date(2026, 12, 13)),
+        ("tuần trước", date(2026, 11, 30), date(2026, 12, 6)),
+        ("11/2026", date(2026, 11, 1), date(2026, 11, 30)),
+    ],
+)
+def test_everyday_words_for_a_period(text: str, first: date, last: date) -> None:
+    """As an official asks for it, on Monday 7 December 2026."""
+    period = parse_period(text, date(2026, 12, 7))
+    assert (period.first, period.last) == (first, last)
+
+
+def test_the_period_before_crosses_the_year() -> None:
+    january = date(2027, 1, 4)
+    assert parse_period("tháng trước", january).first == date(2026, 12, 1)
+    assert parse_period("quý trước", january).first == date(2026, 10, 1)
+    assert parse_period("tuần trước", january).first == date(2026, 12, 28)

@@ -14,7 +14,7 @@ from sqlmodel import col, func, select
 
 from bot import app
 from handlers.incoming import Deps
-from handlers.person_names import same_name
+from handlers.person_names import same_name, short_form
 from sandbox.telegram import FakeTelegram, Sent
 from scheduler import jobs
 from scheduler.outbox import OutboxSender
@@ -378,3 +378,21 @@ async def test_a_commune_counts_its_villages_rosters_and_an_empty_team_is_remind
     assert recorder.to("tg:-4003") == []  # a commune's chat has no roster to remind
     (ha_lam_post,) = recorder.to("tg:-4001")
     assert f"{len(pressed)} thành viên chưa báo cáo tuần này" in ha_lam_post
+
+
+@pytest.mark.parametrize(
+    ("full", "short", "fits"),
+    [
+        ("Lê Thị Thu", "Thu Lê", True),
+        ("Le Thi Thu", "Lê Thu", True),
+        ("Phạm Văn Đức", "Duc Pham", True),
+        ("Nguyễn Thị Minh Khai", "Khai Nguyễn", True),
+        ("Lê Thị Thu", "Thu Thị", False),  # a middle name is not a family name
+        ("Lê Thị Thu", "Lê Thị Thu", False),  # the whole name: same_name's case
+        ("Lê Thu", "Thu Lê", False),  # two words already: same_name's case
+        ("Lê Thị Thu", "Thu", False),  # one word tells nobody apart
+        ("Lê Thị Lê", "Lê Lê", False),
+    ],
+)
+def test_a_short_form_is_family_and_given_name_only(full: str, short: str, fits: bool) -> None:
+    assert short_form(full, short) is fits

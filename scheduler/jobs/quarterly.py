@@ -64,7 +64,7 @@ async def quarterly_workbooks(
         with i18n.use(private.language or deps.default_locale):
             try:
                 content = await workbook(
-                    session, unit=unit, period=quarter, tz=ZoneInfo(deps.timezone)
+                    session, unit=unit, period=quarter, tz=ZoneInfo(deps.timezone), today=today
                 )
             except Exception:
                 # One unit's workbook that cannot be made must not keep the others from going.
