@@ -112,7 +112,7 @@ def _actor(actor_id: str) -> str:
     return _("the import command") if actor_id == "tcns import" else actor_id
 
 
-_PERSON = re.compile(r"^(?:tg|zalo|console):[\w-]+$")
+_PERSON = re.compile(r"^(?:tg|zalo|console|roster):[\w-]+$")
 _MEMBER = re.compile(r"^(?P<aff>\S+) trained=(?P<trained>True|False)(?: \((?P<who>[^)]+)\))?$")
 _SCHEDULE = re.compile(r"^(?P<job>[a-z_]+)=(?:(?P<day>\d)@(?P<time>\d\d:\d\d)|-)$")
 _TARGET = re.compile(r"^(?P<code>[a-z_]+)=(?P<value>\d+|-)$")
@@ -242,4 +242,4 @@ def _shown(action: str, value: str | None, names: dict[str, str]) -> str:
         text = ", ".join(p for p in parts if p)
         return f"{who}: {text}" if who else text
     # "Nguyễn Văn An (tg:42)", as grants are written: the name is enough.
-    return re.sub(r" \((?:tg|zalo|console):[\w-]+\)$", "", value)
+    return re.sub(r" \((?:tg|zalo|console|roster):[\w-]+\)$", "", value)

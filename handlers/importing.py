@@ -381,6 +381,20 @@ async def run(
         outcome = await _member(session, row, known, listed, actor_id=actor_id, scope=scope)
         result.outcomes.append(outcome)
     result.notes = list(known.merged.values())
+    if result.ok and members:
+        # A leader the villages' sheet names and the members' sheet lists: theirs at once, not
+        # "until they join" (and a second import of the same file changes nothing).
+        for commune_id, vkey in sorted(seen, key=lambda k: seen[k]):
+            village = known.villages.get(commune_id, {}).get(vkey)
+            if village is None or not village.leader_name:
+                continue
+            name = village.leader_name
+            if await _leader(session, village, name, actor_id=actor_id):
+                result.notes.append(
+                    _("{village}: leader {name}, from the members sheet").format(
+                        village=village.name, name=name
+                    )
+                )
     if result.ok:
         result.leaderless = await _leaderless(session, known, seen)
         await _audit_import(session, result, seen, actor_id=actor_id)

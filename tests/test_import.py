@@ -361,3 +361,30 @@ def test_the_members_sheet_fills_the_rosters_once(
     # Of two, whichever week the summary covers; the one who never reported named.
     assert re.search(r"Đã báo cáo: [01]/2 thành viên", out)
     assert "Lê Văn Tám" in out.split("Chưa báo cáo: ", 1)[1].splitlines()[0]
+
+
+def test_a_leader_on_the_members_sheet_leads_at_once(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The villages' sheet names the leader, the members' sheet lists her (her name the other
+    way round): she is the team's leader at the first import, and the same file again changes
+    nothing."""
+    villages: list[list[object]] = [
+        ["Mã xã", "Thôn", "Số hộ", "Tổ trưởng"],
+        [20791, "Thôn Phú Mỹ", 300, "Nguyễn Thị Lan"],
+    ]
+    members: list[list[object]] = [
+        list(MEMBERS_HEADER),
+        [1, "Phú Mỹ", "Lan Nguyễn Thị", None, "Đoàn thanh niên", "có"],
+        [2, "Phú Mỹ", "Lê Văn Tám", None, "Hội Nông dân", None],
+    ]
+    book = _book(tmp_path / "to.xlsx", {"Thôn": villages, "Thành viên": members})
+    assert main(["import", str(book)]) == 0
+    out = capsys.readouterr().out
+    assert "tổ trưởng Nguyễn Thị Lan, từ danh sách thành viên" in out, out
+    leaders = asyncio.run(_query(url, select(Membership).where(Membership.role == "leader")))
+    assert len(leaders) == 1
+    assert main(["import", str(book)]) == 0
+    out = capsys.readouterr().out
+    assert "0 thôn tạo mới, 0 cập nhật, 1 không đổi; 0 thành viên thêm mới, 0 cập nhật, " \
+        "2 không đổi." in out  # fmt: skip
