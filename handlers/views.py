@@ -157,7 +157,8 @@ def progress(p: UnitProgress, *, warn_team: bool = False, week: str | None = Non
             )
     if p.summed:
         rich.add(i(_("Targets and gaps here are the sums of the villages', each village with "
-                     "the target in force for it.")))  # fmt: skip
+                     "the target in force for it; what one village does beyond its target "
+                     "fills no other village's gap.")))  # fmt: skip
         if p.apart:
             rich.add(i(_("{count} villages work to a target other than the one in force here: "
                          "/chi_tieu shows which.").format(count=number(p.apart))))  # fmt: skip
@@ -283,7 +284,7 @@ def team(p: UnitProgress, *, warn: bool = False) -> Rich:
             low=low,
             high=high,
         )
-        outside = bool(t.members) and not low <= t.members <= high
+        outside = not low <= t.members <= high  # none at all is a team still to gather
         rich.add("👥 ", size, " ⚠️" if warn and outside else "")
         return rich
     rich.add("👥 ", b(_("Villages with a team")), ": ", _share(t.villages_with_team, t.villages,

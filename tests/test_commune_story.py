@@ -284,8 +284,10 @@ async def _set_up(deps: Deps, clock: Clock) -> Commune:
     [apply] = [b.data for r in replies for row in r.buttons for b in row]
     done = shown(await private.press(ADMIN, apply, message_id=_id))
     assert "Đã áp dụng: 6 thôn tạo mới, 0 cập nhật, 0 không đổi; 6 thành viên thêm mới" in done
-    # Led once the person the file names takes part, whatever order the platform gives.
-    assert "Thôn Hà Lam (Trần Thị Mai)" in done, done
+    # Led at once: the leader the file names is on its members' sheet (her row is hers when
+    # she takes part, whatever order the platform gives her names).
+    assert "Thôn Hà Lam: tổ trưởng Trần Thị Mai, từ danh sách thành viên" in done, done
+    assert "Thôn Hà Lam (" not in done  # not among the villages waiting for a leader
     room = ChatRoom(deps, "tg:-7100", title="Xã Thăng Bình")
     assert COMMUNE in await room.say(ADMIN, "/lien_ket tinh=Đà Nẵng xa=Thăng Bình")
     rooms = {}
@@ -651,7 +653,7 @@ NOVEMBER: list[Sent] = [
     ("2026-11-16T10:00", LAN, "/bao_cao ho=12 app=5", {"ho": 12, "app": 5}, None),
     ("2026-11-17T09:30", HOA, "/bao_cao hd 8 hộ, cài app 3", {"ho": 8, "app": 3}, None),
     ("2026-11-18T15:00", TU, "/bao_cao ho=20 app=9 tt=2", {"ho": 20, "app": 9, "tt": 2}, None),
-    # Mai's first report makes her the leader the workbook named, her names the other way.
+    # Mai's first report: the listed row (the leader's) is hers, her names the other way.
     ("2026-11-19T08:00", MAI, "/bao_cao ho=6 cks=4", {"ho": 6, "cks": 4}, None),
     ("2026-11-20T17:00", SON, "/bao_cao ho=10 tt=4 dvc=3", {"ho": 10, "tt": 4, "dvc": 3}, None),
     ("2026-11-21T07:00", TUAN, "/bao_cao ho 5 app 2 hôm qua", {"ho": 5, "app": 2}, "2026-11-20"),
