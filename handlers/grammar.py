@@ -17,6 +17,14 @@ from storage.folding import clean, fold, key, safe_name
 MAX_VALUE = 100_000
 MAX_NOTE = 500
 NAME_CHARS = 120  # a unit's name as given in a command ("Khu phố Tân Long Đông Bắc" is 25)
+
+
+def not_a_name(value: str) -> bool:
+    """A village's, commune's or person's name holds letters, and no markup: "🌾" alone or
+    "<b>Hà Lam</b>" is no name (escaped everywhere, but nobody means it)."""
+    return not any(c.isalpha() for c in value) or "<" in value or ">" in value
+
+
 # A commune has tens of villages; more than this in one is a mistake (or a file meant to hurt).
 VILLAGES_PER_COMMUNE = 300
 # Words that count households rather than name an indicator.
@@ -181,6 +189,8 @@ def parse_link(text: str) -> LinkRequest | Problem:
             return Problem("link_missing_value", {"key": name})
         if len(value) > NAME_CHARS:
             return Problem("name_too_long", {"key": name, "count": str(NAME_CHARS)})
+        if name in ("tinh", "xa", "thon") and not_a_name(value):
+            return Problem("not_a_name", {"key": name, "value": value[:30]})
         fields[name] = value
     if "xa" not in fields:
         return Problem("link_no_commune")

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import sheets
 from handlers.config_grammar import AFFILIATIONS
 from handlers.context import indicator_name
-from handlers.grammar import NAME_CHARS, VILLAGES_PER_COMMUNE
+from handlers.grammar import NAME_CHARS, VILLAGES_PER_COMMUNE, not_a_name
 from handlers.i18n import _
 from handlers.person_names import same_name
 from handlers.team import affiliation_name
@@ -457,6 +457,9 @@ async def _row(
         if len(text) > NAME_CHARS:
             return error(_("“{value}…” is longer than {count} characters").format(
                 value=text[:30], count=NAME_CHARS))  # fmt: skip
+        if text and not_a_name(text):
+            return error(_("“{value}” is not a name: letters, without < or >").format(
+                value=text[:30]))  # fmt: skip
     households = _count(row.cells.get("households", ""))
     if households is None:
         given = row.cells.get("households", "")
@@ -771,6 +774,9 @@ async def _member(
     if len(name) > NAME_CHARS:
         return error(_("“{value}…” is longer than {count} characters").format(
             value=name[:30], count=NAME_CHARS))  # fmt: skip
+    if not_a_name(name):
+        return error(_("“{value}” is not a name: letters, without < or >").format(
+            value=name[:30]))  # fmt: skip
     if not any(ch.isalpha() for ch in name):
         return error(_("“{value}” is not a person's name").format(value=name))
     phone = _phone(row.cells.get("phone", ""))

@@ -31,6 +31,7 @@ def _messages() -> dict[str, str]:
         "link_missing_value": _("“{key}=” has no value."),
         "link_no_commune": _("The commune (xa=) is missing."),
         "name_too_long": _("“{key}”: a name has at most {count} characters."),
+        "not_a_name": _("“{key}”: “{value}” is not a name; write it in letters, without < or >."),
         "one_number": _(
             "“{key}”: “{value}” holds more than one number; write one, without "
             "spaces (1200, not 1 200)."

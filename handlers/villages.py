@@ -7,7 +7,7 @@ from __future__ import annotations
 from handlers import roles
 from handlers.admin import denied, unit_names
 from handlers.context import Ctx
-from handlers.grammar import NAME_CHARS
+from handlers.grammar import NAME_CHARS, not_a_name
 from handlers.i18n import _
 from handlers.incoming import Reply
 from handlers.report import not_linked
@@ -49,7 +49,7 @@ async def rename(ctx: Ctx) -> list[Reply]:
         return found
     unit = found
     name = safe_name(ctx.args, limit=NAME_CHARS + 1)
-    if not name or len(name) > NAME_CHARS:
+    if not name or len(name) > NAME_CHARS or not_a_name(name):
         return ctx.reply(
             Rich()
             .add("⚠️ ", _("Give the village's new name."))

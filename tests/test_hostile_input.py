@@ -7,8 +7,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlmodel import select
 from telegram import Bot, Update
 
 from bot.telegram import to_incoming as telegram_incoming
@@ -20,8 +22,9 @@ from handlers.problems import _messages
 from handlers.reading import parse_report
 from handlers.router import COMMANDS, handle, parse_command
 from storage.folding import safe_name
+from storage.models import Unit
 from tests.conftest import SUPERADMIN
-from tests.harness import Clock
+from tests.harness import ChatRoom, Clock, Person
 from tests.test_grammar import MATCHER, TODAY
 
 BOT = Bot("123456:TEST-token-for-the-fake-bot-api")
@@ -224,3 +227,20 @@ def test_a_date_no_calendar_holds_is_dropped_not_a_crash() -> None:
     assert telegram_incoming(update) is None
     message["date"] = 1_795_000_000
     assert telegram_incoming(update) is not None
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "/lien_ket xa=20791 thon=<b>Hà Lam</b> ho=350",
+        "/lien_ket xa=20791 thon=🌾🌾 ho=350",
+        "/lien_ket xa=20791 thon=12345",
+    ],
+)
+async def test_a_village_name_that_is_no_name_is_refused(deps: Deps, command: str) -> None:
+    group = ChatRoom(deps, "tg:-8801")
+    out = await group.say(Person(SUPERADMIN, "Quản trị"), command)
+    assert "không phải là tên" in out, out
+    assert "Ví dụ" in out or "/lien_ket" in out
+    async with deps.sessions() as s:
+        assert (await s.exec(select(Unit).where(Unit.level == "village"))).first() is None
