@@ -189,7 +189,9 @@ def parse_link(text: str) -> LinkRequest | Problem:
             return Problem("link_missing_value", {"key": name})
         if len(value) > NAME_CHARS:
             return Problem("name_too_long", {"key": name, "count": str(NAME_CHARS)})
-        if name in ("tinh", "xa", "thon") and not_a_name(value):
+        # A commune or village may be named by its code (xa=20791, thon=20791-3).
+        coded = bool(re.fullmatch(r"[\d\s-]+", value)) and any(c.isdigit() for c in value)
+        if name in ("tinh", "xa", "thon") and not coded and not_a_name(value):
             return Problem("not_a_name", {"key": name, "value": value[:30]})
         fields[name] = value
     if "xa" not in fields:

@@ -17,7 +17,7 @@ from handlers.progress import DEFAULT_TEAM
 from handlers.report import not_linked
 from handlers.richtext import Rich, b, code, fmt, i, mention
 from handlers.views import number
-from storage import config, people
+from storage import config, people, units
 from storage.models import Membership, Unit
 from storage.roster import is_listed
 
@@ -184,10 +184,48 @@ async def join(ctx: Ctx) -> list[Reply]:
     return await guided.with_keyboard(ctx, ctx.reply(rich))
 
 
+async def _teams_below(ctx: Ctx, unit: Unit) -> Rich:
+    """A commune's (or above) /danh_sach: its villages' teams, one line each — members,
+    trained, leader — not the commune's own (it has none)."""
+    assert unit.id is not None  # noqa: S101 (stored)
+    villages = [u for u in await units.children(ctx.session, unit_id=unit.id)
+                if u.level == "village"]  # fmt: skip
+    total = 0
+    lines = Rich()
+    for village in villages:
+        assert village.id is not None  # noqa: S101 (stored)
+        members = await config.roster(ctx.session, unit_id=village.id)
+        total += len(members)
+        if not members:
+            lines.add("▫️ ", b(village.name), " — ", _("no team yet"))
+            continue
+        leader = next((p.display_name for m, p in members if m.role == "leader"), None)
+        trained = sum(1 for m, _p in members if m.trained)
+        text = _("{count} members, {trained} trained").format(
+            count=number(len(members)), trained=number(trained)
+        )
+        if leader:
+            text += " · " + _("leader {name}").format(name=leader)
+        else:
+            text += " · " + _("no leader yet")
+        lines.add("• ", b(village.name), ": ", text)
+    rich = Rich().add(
+        "👥 ",
+        fmt(_("Teams of {unit}: {count} members in {villages} villages"), unit=b(unit.name),
+            count=number(total), villages=number(len(villages))),
+    )  # fmt: skip
+    rich.extend(lines)
+    if villages:
+        rich.add(i(_("A village's members, by name: /danh_sach in its group.")))
+    return rich
+
+
 async def roster(ctx: Ctx) -> list[Reply]:
     unit = await ctx.unit()
     if unit is None or unit.id is None:
         return ctx.reply(not_linked(ctx))
+    if unit.level != "village":
+        return ctx.reply(await _teams_below(ctx, unit))
     members = await config.roster(ctx.session, unit_id=unit.id)
     plan = await config.plan_for(ctx.session, unit=unit)
     low, high = (plan.team_min, plan.team_max) if plan is not None else DEFAULT_TEAM

@@ -151,3 +151,19 @@ async def test_the_communes_first_screen_shows_who_is_behind(commune: Commune) -
 
 def units_key(name: str) -> str:
     return key(name)
+
+
+async def test_a_communes_roster_lists_its_villages_teams(commune: Commune) -> None:
+    c = commune
+    await _story(c)
+    out = await c.room.say(ADMIN, "/danh_sach")
+    members = {name: _members(c, name) for name in TEAMED}
+    total = sum(len(m) for m in members.values())
+    assert f"Các tổ của Xã Thăng Bình: {total} thành viên ở {len(VILLAGES)} thôn" in out, out
+    assert f"• Thôn Hà Lam: {len(members['Thôn Hà Lam'])} thành viên, 0 đã tập huấn · " \
+        f"tổ trưởng {LAN.name}" in out  # fmt: skip
+    assert f"• Thôn Phú Mỹ: {len(members['Thôn Phú Mỹ'])} thành viên, 0 đã tập huấn · " \
+        "chưa có tổ trưởng" in out  # fmt: skip
+    for name, _h, _o in VILLAGES:
+        if name not in TEAMED:
+            assert f"▫️ {name} — chưa có tổ" in out

@@ -234,7 +234,7 @@ def test_a_date_no_calendar_holds_is_dropped_not_a_crash() -> None:
     [
         "/lien_ket xa=20791 thon=<b>Hà Lam</b> ho=350",
         "/lien_ket xa=20791 thon=🌾🌾 ho=350",
-        "/lien_ket xa=20791 thon=12345",
+        "/lien_ket xa=20791 thon=???",
     ],
 )
 async def test_a_village_name_that_is_no_name_is_refused(deps: Deps, command: str) -> None:
