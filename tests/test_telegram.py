@@ -110,7 +110,7 @@ async def test_reporting_loop_over_polling(fake: FakeTelegram, polling: app.Runn
 
 async def test_html_is_escaped_and_mentions_link(fake: FakeTelegram, polling: app.Running) -> None:
     talk = Talk(fake)
-    await talk.say(HA_LAM, ADMIN_ID, "/lien_ket xa=20791 thon=Thôn <i>Hà</i> & Lam ho=100")
+    await talk.say(HA_LAM, ADMIN_ID, '/lien_ket xa=20791 thon=Thôn Hà & "Lam" ho=100')
     await talk.say(HA_LAM, 103, "/bao_cao ho=1 ghi_chu=<script>alert(1)</script> & co")
     raw = fake.messages_to(HA_LAM)[-1].params["text"]
     assert '&lt;b&gt;Ánh &amp; "Bé"' in raw
