@@ -1013,8 +1013,9 @@ def _guide() -> list[list[str]]:
         [villages, "Số hộ", yes, _("The village's households: a whole number.")],
         [villages, "app, cks…", no, _("The village's own target for an indicator, in percent "
                                       "of households (0–100); empty: the commune's.")],
-        [villages, "Tổ trưởng", no, _("The team leader's full name; they become the leader when "
-                                      "they first take part.")],
+        [villages, "Tổ trưởng", no, _("The team leader's full name; they lead at once when the "
+                                      "sheet “Thành viên” lists them, else when they first take "
+                                      "part.")],
         [villages, "Ghi chú", no, _("Anything; a row whose note starts with “Ví dụ” or “VD” is "
                                     "not imported.")],
         [members, "Mã thôn", no, _("The village's code (as 20791-3, in the bot's answer to "
