@@ -45,19 +45,24 @@ class VillageLine:
         return (today - self.last_report).days if self.last_report is not None else None
 
 
-def weakest(items: Sequence[IndicatorProgress]) -> Weakest | None:
+def weakest_item(items: Sequence[IndicatorProgress]) -> IndicatorProgress | None:
     """The household indicator furthest from what its target needs (done ÷ needed), among
-    those still short; between two as far, the one more households short."""
+    those still short; between two as far, the one more households short. (A team's summary
+    names the same one.)"""
     gaps = [
         (it.done / it.needed, -(it.missing or 0), it)
         for it in items
         if it.indicator.kind == "households" and it.needed and it.missing
     ]
-    if not gaps:
+    return min(gaps, key=lambda g: (g[0], g[1]))[2] if gaps else None
+
+
+def weakest(items: Sequence[IndicatorProgress]) -> Weakest | None:
+    item = weakest_item(items)
+    if item is None or not item.needed:
         return None
-    ratio, _short, item = min(gaps, key=lambda g: (g[0], g[1]))
     name = indicator_name(item.indicator.name_vi, item.indicator.name_en)
-    return Weakest(name, 100.0 * ratio, item.missing or 0)
+    return Weakest(name, 100.0 * item.done / item.needed, item.missing or 0)
 
 
 def behind_first(lines: Sequence[VillageLine], today: date) -> list[VillageLine]:

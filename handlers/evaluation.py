@@ -21,7 +21,7 @@ from handlers.i18n import _
 from handlers.progress import Board, BoardRow, grades_of, own_targets, target_for
 from handlers.progress import score_of as village_score
 from handlers.richtext import Rich, Span, b, fmt, i
-from storage import config, standings, units
+from storage import config, reports, standings, units
 from storage.models import Indicator, Unit
 
 EVALUATION_TOP = 10  # rows read on a phone; the reader's own unit is added below them
@@ -96,12 +96,16 @@ async def evaluate(session: AsyncSession, *, scope: Unit, first: date, last: dat
     children = await units.children(session, unit_id=scope.id)
     villages = await units.villages_under(session, unit=scope)
     ids = [ind.id for ind in indicators if ind.id is not None]
-    now = await standings.cumulative_through(
-        session, scope=scope, level="village", last=last, indicator_ids=ids
-    )
-    then = await standings.cumulative_through(
-        session, scope=scope, level="village", last=first - timedelta(days=1), indicator_ids=ids
-    )
+    # Cumulative at the quarter's end and at the end of the one before, as the workbooks count
+    # (one query each, every unit of the scope; a village's are its own reports).
+    wanted = set(ids)
+    now, then = [
+        {uid: {k: n for k, n in sums.items() if k in wanted} for uid, sums in found.items()}
+        for found in (
+            await reports.sums_under(session, scope=scope, last=last),
+            await reports.sums_under(session, scope=scope, last=first - timedelta(days=1)),
+        )
+    ]
     teams = await standings.with_team(session, unit_ids=[v.id for v in villages])
     own = await own_targets(session, unit_ids=sorted({a for v in villages for a in v.ids}))
     code_of = {ind.id: ind.code for ind in indicators}

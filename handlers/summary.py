@@ -163,13 +163,8 @@ async def weekly_summary(
             ),
         )
 
-    gaps = [
-        (it.done / it.needed, it)
-        for it in progress.items
-        if it.indicator.kind == "households" and it.needed and it.missing
-    ]
-    if gaps:
-        _ratio, weakest = min(gaps, key=lambda g: g[0])
+    weakest = commune_screen.weakest_item(progress.items)
+    if weakest is not None:
         name = indicator_name(weakest.indicator.name_vi, weakest.indicator.name_en)
         rich.add(
             "💡 ",

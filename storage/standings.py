@@ -12,36 +12,8 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import AdminGrant, Chat, Membership, Report, ReportValue, Unit
+from storage.models import AdminGrant, Chat, Membership, Report, Unit
 from storage.units import in_subtree
-
-
-async def cumulative_through(
-    session: AsyncSession, *, scope: Unit, level: str, last: date, indicator_ids: Sequence[int]
-) -> dict[int, dict[int, int]]:
-    """Unit id -> indicator id -> the sum of its reports dated up to `last` (withdrawn ones
-    left out), for every unit of `level` in `scope`'s subtree: the cumulative figure at the
-    end of a period, whatever was reported after it. Summed by the database, a commune's
-    campaign at a time."""
-    if not indicator_ids:
-        return {}
-    rows = await session.exec(
-        select(Report.unit_id, ReportValue.indicator_id, sa.func.sum(ReportValue.value))
-        .join(Report, col(Report.id) == col(ReportValue.report_id))
-        .join(Unit, col(Unit.id) == col(Report.unit_id))
-        .where(
-            in_subtree(scope.path),
-            Unit.level == level,
-            col(Report.withdrawn_at).is_(None),
-            col(Report.report_date) <= last,
-            col(ReportValue.indicator_id).in_(indicator_ids),
-        )
-        .group_by(col(Report.unit_id), col(ReportValue.indicator_id))
-    )
-    found: dict[int, dict[int, int]] = {}
-    for unit_id, indicator_id, total in rows.all():
-        found.setdefault(int(unit_id), {})[int(indicator_id)] = int(total or 0)
-    return found
 
 
 async def with_team(session: AsyncSession, *, unit_ids: Sequence[int]) -> set[int]:
