@@ -287,3 +287,17 @@ def test_fuzz_roundtrip(pairs: list[tuple[str, int]], sep: str, eq: str) -> None
     else:
         assert isinstance(result, ParsedReport), (text, result)
         assert result.values == {c: v for c, (_, v) in zip(codes, pairs, strict=True)}
+
+
+@pytest.mark.parametrize("text", ["6h 3app 2tk", "app 3, 6h", "hôm nay 6h tt 2"])
+def test_a_bare_h_count_is_never_dropped_as_a_time(text: str) -> None:
+    """ "6h" with no word of time before it may be six households ("h" for hộ): asked, never
+    stored without it."""
+    got = parse_report(text, MATCHER, today=TODAY)
+    assert isinstance(got, Problem), got
+
+
+def test_a_time_of_day_stays_a_time() -> None:
+    got = parse_report("hd 6 hộ, lúc 16h họp thôn", MATCHER, today=TODAY)
+    assert not isinstance(got, Problem)
+    assert got.values == {"ho": 6}

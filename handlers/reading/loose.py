@@ -138,6 +138,7 @@ _TIME = re.compile(
     r"(?<![\d.,])\d{1,2}\s?(?:h|g|gio)\s?\d{2}(?:p|ph|phut)?\b|\b\d{1,2}:\d{2}\b|"
     r"\b(?:luc|khoang|tu|den)\s+\d{1,2}\s?(?:h|g|gio)\b"
 )
+_HOURS_OR_HOUSEHOLDS = re.compile(r"(?<![\w.,:])\d{1,2}\s?h(?![\w])")
 _LAST_WEEK = re.compile(r"\btuan\s+(?:truoc|trc|roi|vua\s+roi|qua)\b|\blast\s+week\b")
 MAX_SURE = 200  # more households than this in one report is checked by a person first
 
@@ -200,6 +201,8 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     folded = _spoken_numbers(t.folded)
     tokens = _tokens(folded, matcher)
     why: list[str] = []
+    if _HOURS_OR_HOUSEHOLDS.search(folded):
+        why.append("hours or households")  # "6h 3app": six o'clock, or six households?
     if _JOINT.search(fold(text)):
         why.append("together with someone")  # "em với chị Hoa đi chung 10 nhà": whose count?
     if last_week and day is None:

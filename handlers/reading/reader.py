@@ -116,6 +116,9 @@ _VILLAGE_SIZE = re.compile(
 _TIME = re.compile(
     r"(?<![\d.,])\d{1,2}\s?(?:h|g|gio)(?:\s?\d{2}(?:p|ph|phut)?)?\b|\b\d{1,2}:\d{2}\b"
 )
+_BARE_H = re.compile(r"(?P<n>\d{1,2})\s?h")
+# Words that make a following "6h" a time of day.
+_WHEN = re.compile(r"\b(?:luc|khoang|tu|den|sang|chieu|toi|trua|dem|gio|tam|hoi|toi\s+nay)\s*$")
 _TOKEN = re.compile(r"[=:%]|[-+]?\d+(?:\.\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*|\S")
 _NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)*$")
 
@@ -449,7 +452,11 @@ def _after_notes(
         start = len(t.folded[: comma.start()].rstrip("0123456789"))
         key_text = t.cut(line_start, start).rstrip(" =:") or "?"
         return Problem("not_integer", {"key": key_text, "value": t.cut(start, end)})
+    hours: list[int] = []
     for m in list(_TIME.finditer(t.folded)):
+        bare = _BARE_H.fullmatch(m.group())
+        if bare and not _WHEN.search(t.folded[max(0, m.start() - 14) : m.start()]):
+            hours.append(int(bare["n"]))  # "6h 3app": six o'clock, or six households (h = hộ)?
         t.blank(m.start(), m.end())  # "lúc 16h", "8:30": when, not how many
     for m in list(_PHONE.finditer(t.folded)):
         notes.append(t.cut(m.start(), m.end()))  # a phone number is a remark, not a figure
@@ -459,7 +466,15 @@ def _after_notes(
     if problem is not None:
         return problem
     notes.extend(remarks)
-    return _decide(t, pairs, matcher, day=day, today=today, note="; ".join(notes)[:MAX_NOTE])
+    got = _decide(t, pairs, matcher, day=day, today=today, note="; ".join(notes)[:MAX_NOTE])
+    guided = matcher.exact("ho")
+    if hours and isinstance(got, ParsedReport) and guided is not None:
+        # A bare "6h" with no word of time before it: never dropped silently, both offered.
+        line = report_line(got.values, got.day, today)
+        households = report_line({guided: hours[0], **got.values}, got.day, today)
+        if guided not in got.values:
+            return Problem("ask_reading", {"readings": f"{households}|{line}"}, suggestion=line)
+    return got
 
 
 def _whole_text_doubt(folded: str) -> str | None:
