@@ -129,7 +129,11 @@ _PLACE_BEFORE = ORDINAL_WORDS | frozenset({"so", "ap", "xom", "to", "doi", "khu"
 _AFTER_NOT_COUNT = AGE | MONEY | frozenset({"tuoi", "g", "gio", "phut", "p", "km", "m", "%",
                                             "tieng", "buoi", "ngay", "thang",
                                             "phan", "tram", "nam"})  # fmt: skip
-_CLAUSE = re.compile(r"[\n;,.!?()\[\]{}|/]|\b(?:va|ma|nhung|con|sau do|with|and)\b")
+# Emoji end a clause the way a full stop does ("Chào cả tổ ☀️ Bữa qua đi 6 nhà").
+_CLAUSE = re.compile(
+    r"[\n;,.!?()\[\]{}|/\u2600-\u27bf\U0001f300-\U0001faff]|"
+    r"\b(?:va|ma|nhung|con|sau do|with|and)\b"
+)
 _TOKEN = re.compile(r"\d+(?:\.\d{3})*|[a-z]+(?:-[a-z]+)?|[:=%+]")
 _NUMBER = re.compile(r"^\d+(?:\.\d{3})*$")
 _LOOK_ALIKE = re.compile(r"(?<![^\W\d_])[lI|](?=\d)|(?<=\d)[lI|](?![^\W\d_])")
@@ -140,6 +144,7 @@ _TIME = re.compile(
 )
 _HOURS_OR_HOUSEHOLDS = re.compile(r"(?<![\w.,:])\d{1,2}\s?h(?![\w])")
 _LAST_WEEK = re.compile(r"\btuan\s+(?:truoc|trc|roi|vua\s+roi|qua)\b|\blast\s+week\b")
+_DATE_INSIDE = re.compile(r"^\(\s*(?:ngay\s+)?\d{1,2}\s*/\s*\d{1,2}(?:\s*/\s*\d{2,4})?\s*\)$")
 MAX_SURE = 200  # more households than this in one report is checked by a person first
 
 
@@ -183,6 +188,8 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
         note = t.original[m.start("note") : m.end("note")].strip()[:MAX_NOTE] or None
         t.blank(m.start(), m.end())
     for m in list(re.finditer(r"\((?!\s*(?:trong\s+do|gom|bao\s+gom))[^()\n]*\)", t.folded)):
+        if _DATE_INSIDE.search(m.group()):
+            continue  # "thứ Năm (12/11/2026)": the day the work was done
         t.blank(m.start(), m.end())  # "tt 4 (3 Agribank, 1 MoMo)": a remark, or a breakdown
     if _VNI_INSIDE.search(t.folded):
         # "nga2y 17 d9i 6 ho65": the words as the keyboard should have made them, dates too.
@@ -243,6 +250,10 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     values = {c: v for c, v in values.items() if c in matcher.codes}
     if not values:
         return None
+    if not any(t.kind in ("unit_h", "visit") for t in tokens) and any(
+        t.kind == "ind" and "tai khoan" in t.text for t in tokens
+    ):
+        why.append("accounts")  # "tài khoản ngân hàng 3": a person's accounts, or households?
     if any(v > MAX_SURE for c, v in values.items() if c in matcher.household_codes):
         why.append("large")
     return Loose(values, day, sure=not why, note=note, why=why)
@@ -608,8 +619,8 @@ def _number_first(
     counted: dict[int, str] = {}
     claimed: set[int] = set()
     for i in live:
-        if i > 0 and clause[i - 1].text in ("=", ":"):
-            continue  # "ho=12": the number of the key before it
+        if _value_of_key(clause, i):
+            continue  # "ho=12": the number of the key before it ("quên gửi: 5 hộ" has none)
         k = i + 1
         while (
             k < min(len(clause), i + 3) and clause[k].kind == "word" and clause[k].text in _LINKS
@@ -641,6 +652,14 @@ def _number_first(
     return counted, claimed | rest_claimed
 
 
+def _value_of_key(clause: list[_Tok], i: int) -> bool:
+    """ "ho=12", "hộ: 12": the number is the key's before it; "quên gửi: 5 hộ" names its own."""
+    if i < 2 or clause[i - 1].text not in ("=", ":") or clause[i - 2].kind == "num":
+        return False
+    unit = clause[i + 1].kind if i + 1 < len(clause) else None
+    return clause[i - 2].kind != "word" or unit not in ("unit_h", "unit_f")
+
+
 def _loose_ends(clause: list[_Tok], live: list[int], counted: dict[int, str],
                 claimed: set[int]) -> int:  # fmt: skip
     """Figures and indicators a reading leaves without a partner (a first count of households
@@ -662,6 +681,17 @@ def _loose_ends(clause: list[_Tok], live: list[int], counted: dict[int, str],
         if alone and not any(t.kind == "neg" for t in clause[j + 1 : j + 3]):
             ends += 1
     return ends
+
+
+def _not_now(clause: list[_Tok]) -> bool:
+    """A word of the future or of a running total among the clause's own words; a word after
+    a place is a name ("xóm Đình" is no "định"), and a unit is no such word ("gia đình")."""
+    words = [
+        t.text if t.kind == "word" and not (n and clause[n - 1].text in _PLACES) else "|"
+        for n, t in enumerate(clause)
+    ]
+    said = f" {' '.join(words)} "
+    return any(f" {w} " in said for w in _NOT_NOW)
 
 
 def counted_before(counted: dict[int, str], i: int) -> bool:
@@ -690,7 +720,7 @@ def _attach(
     nums = [i for i, tok in enumerate(clause) if tok.kind == "num"]
     units_ = ("unit_h", "unit_f", "unit_p")
     said = f" {' '.join(t.text for t in clause)} "
-    if nums and any(f" {w} " in said for w in _NOT_NOW):
+    if nums and _not_now(clause):
         why.append("not now")  # "mai em đi tiếp chắc 10 nhà", "cả tổ từ đầu tuần 58 hộ"
         return []
     skipped: set[int] = set()
@@ -753,8 +783,10 @@ def _attach(
     counted, claimed = chosen
     for i, named_code in counted.items():
         unit = clause[i + 1].kind if i >= 0 and i + 1 < len(clause) else None
-        if named_code == filings and unit == "unit_h":
-            why.append("households for filings")  # "nói cho 6 nhà biết làm dịch vụ công"
+        filed = any(t.text == "nop" or "ho so" in t.text for t in clause)
+        if named_code == filings and unit == "unit_h" and not (filed and clause[i].text == "1"):
+            # "nói cho 6 nhà biết làm dịch vụ công": guided, or filed? ("1 hộ nộp hồ sơ": one)
+            why.append("households for filings")
     both: set[int] = set()
     if chosen is second and far.intersection(counted):
         why.append("far")
@@ -822,6 +854,9 @@ def _attach(
             pairs.append((counted[-1 - i], value, False))  # "… + mở ViettelMoney": the same
     named = {code for code, _v, _t in pairs}
     negated = any(t.kind == "neg" for t in clause)
+    rest = not nums and clause[0].text == "lai" and not negated
+    if rest and any(t.kind in ("ind", "weak", "visit") for t in clause):
+        why.append("the rest")  # "9 nhà, 2 nhà đi vắng, còn lại hướng dẫn hết": 7, derived
     for j, tok in enumerate(clause):
         unused = (tok.kind == "ind" or (tok.kind == "weak" and live)) and (
             j not in claimed and tok.value not in named

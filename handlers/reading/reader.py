@@ -166,9 +166,14 @@ _SECOND_READING = frozenset(
 # Of those, where a sure second reading is stored: the careful reader only did not know a word.
 # Elsewhere (a number after "tổ", "lần"; a key naming another thing; numbers in words) the
 # second reading is offered for one tap.
+# A key naming a thing the careful reader keeps apart ("tài khoản ngân hàng"), a figure it
+# found negated or a quantity in words, a date it found among figures: the reading by
+# structure weighs each of those itself (another thing, a negation, a share, an approximation
+# make it unsure), so where it is sure it is stored.
 _STORED_ON_SECOND_READING = frozenset(
     {"unknown_key", "number_without_key", "empty", "missing_value", "ask_partial",
-     "ask_trailing", "ask_bare", "not_number"}
+     "ask_trailing", "ask_bare", "not_number", "ask_other", "negated", "ask_quantity",
+     "ask_date"}
 )  # fmt: skip
 
 
@@ -192,6 +197,7 @@ _HEDGE = re.compile(
     r"kiem\s+tra\s+lai|de\s+(?:em|toi|tui|chi|anh)\s+(?:xem|coi|kiem)|hinh\s+nhu|chac\s+la|"
     r"not\s+sure)\b"
 )
+_LATER = re.compile(r"\b(?:hen|tuan\s+(?:sau|toi)|ngay\s+mai|mai|se|du\s+kien|quay\s+lai)\b")
 # "hôm tê", "bữa trước", "mấy hôm trước": a day, but which?
 _A_DAY = re.compile(
     r"\b(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|t[2-7]|cn|chu\s+nhat|hom\s+(?:qua|nay|kia))\b|"
@@ -314,7 +320,8 @@ def parse_report(
     if isinstance(careful, ParsedReport) and careful.note and careful.day is None:
         # "ghi_chu=xóm Đình, làm hôm qua": the note dates the work; asked, not filed today.
         said = read_date(Text(clean(careful.note), fold(careful.note)), today)
-        if isinstance(said, date) and said != today:
+        later = _LATER.search(fold(careful.note))  # "hẹn thứ 2 tuần sau": a plan, not the day
+        if isinstance(said, date) and said != today and later is None:
             return Problem("ask_date", {}, suggestion=report_line(careful.values, said, today))
     known: list[Loose | None] = []
 

@@ -16,7 +16,12 @@ from storage.folding import fold
 
 # A Telex word carries a tone or vowel key (s f r x j; aa ee oo aw ow uw dd w); a VNI word
 # carries the digits 1–9 after letters. Other words are left as they are.
-_TELEX = re.compile(r"^[a-z]*(?:aa|ee|oo|aw|ow|uw|dd|w)[a-z]*$|^[a-z]*[aeiouy][a-z]*[sfrxj]$")
+# The tone key may also come before the final consonant ("toasn", "cuxng"), as the keyboard
+# allows.
+_TELEX = re.compile(
+    r"^[a-z]*(?:aa|ee|oo|aw|ow|uw|dd|w)[a-z]*$|^[a-z]*[aeiouy][a-z]*[sfrxj]$|"
+    r"^[a-z]*[aeiouy][sfrxj](?:ng|nh|ch|[nctpm])$"
+)
 _VNI = re.compile(r"^[a-z]+[1-9][a-z1-9]*$")
 
 
