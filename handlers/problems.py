@@ -100,6 +100,10 @@ def _messages() -> dict[str, str]:
         "ask_trailing": _("I am not sure what “{part}” counts."),
         "ask_approximate": _("“{part}” is not an exact count: how many households exactly?"),
         "ask_people": _("“{part}” counts people; this indicator counts households."),
+        "ask_exceeds": _(
+            "{key} {value} is more than the {visits} households guided: are some of them "
+            "people, or households of another day?"
+        ),
         "ask_total": _("The total {value} is not the sum of the figures before it."),
         "ask_total_part": _("“{part}” looks like a total so far, not this report's work."),
         "ask_question": _("This looks like a question, so nothing was recorded."),

@@ -32,10 +32,12 @@ _DATE_WORDS: tuple[tuple[re.Pattern[str], int | None], ...] = (
     (re.compile(r"\b(?:hq|hwa|hom\s+wa)\b"), 1),
     (re.compile(r"\b(?:ngay\s+mai|tomorrow|ngay\s+kia)\b"), None),
 )
+# "thứ 2: 5" alone may be a list's second item; "hôm thứ tư: 8 hộ" is a day.
 _WEEKDAY = re.compile(
-    r"(?<!lan\s)(?<!tuan\s)(?<!dot\s)(?<!buoi\s)(?<!ho\s)(?<!nha\s)(?<!lop\s)(?<!cu\s)\b(?:(?:ngay\s+|hom\s+|bua\s+)?thu\s*(?P<n>[2-7]|hai|ba|tu|nam|sau|bay)|"
-    r"(?P<cn>chu\s+nh[au]t|cn)|t(?P<t>[2-7]))\b"
-    r"(?!\s*[:=]\s*\d)"
+    r"(?<!lan\s)(?<!tuan\s)(?<!dot\s)(?<!buoi\s)(?<!ho\s)(?<!nha\s)(?<!lop\s)(?<!cu\s)\b"
+    r"(?:(?:ngay|hom|bua)\s+thu\s*(?P<said>[2-7]|hai|ba|tu|nam|sau|bay)\b|"
+    r"(?:thu\s*(?P<n>[2-7]|hai|ba|tu|nam|sau|bay)|(?P<cn>chu\s+nh[au]t|cn)|t(?P<t>[2-7]))\b"
+    r"(?!\s*[:=]\s*\d))"
 )
 
 
@@ -84,6 +86,11 @@ _STAMP = re.compile(
 )
 
 
+_DATED_STAMP = re.compile(
+    r"\[[^\S\n]*(?P<d>\d{1,2}/\d{1,2}(?:/\d{2,4})?)[^\S\n]*,?[^\S\n]*\d{1,2}:\d{2}[^\S\n]*\]|"
+    r"\[[^\S\n]*\d{1,2}:\d{2}[^\S\n]*,?[^\S\n]*(?P<d2>\d{1,2}/\d{1,2}(?:/\d{2,4})?)[^\S\n]*\]"
+)
+_HUM = re.compile(r"\bhum(?=\s+(?:qua|nay|kia|wa|ni|bua)\b)")
 _LAST_WEEK = re.compile(r"\btuan\s+(?:truoc|trc|roi|vua\s+roi|qua)\b|\blast\s+week\b")
 _ENGLISH_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _ENGLISH_DAY = re.compile(r"\b(?:on\s+|for\s+|last\s+)?(mon|tues|wednes|thurs|fri|satur|sun)day\b")
@@ -95,9 +102,18 @@ def read_date(t: Text, today: date) -> date | Problem | None:
         t.blank(stamp.start(), stamp.end())
         # "hôm nay" under "Hôm qua lúc 20:15" is yesterday.
         today -= timedelta(days=1 if "qua" in stamp["w"] else 2)
+    sent = _DATED_STAMP.search(t.folded)
+    sent_on = None
+    if sent is not None:
+        # "[18/11 17:45] Lan: …": a pasted message's time; its words of days are of that day.
+        sent_on = date_value(sent["d"] or sent["d2"], today)
+        t.blank(sent.start(), sent.end())
+        if sent_on is not None and sent_on <= today:
+            today = sent_on
     for denied in list(_DENIED.finditer(t.folded)):
         t.blank(denied.start(), denied.end())
     t.folded = _WORD.sub(_typed_day, t.folded)
+    t.folded = _HUM.sub("hom", t.folded)  # "hum qua": the south's "hôm qua"
     found: date | None = None
     for pattern, back in _DATE_WORDS:
         for word in list(pattern.finditer(t.folded)):
@@ -124,7 +140,7 @@ def read_date(t: Text, today: date) -> date | Problem | None:
         t.blank(english.start(), english.end())
     wd = _WEEKDAY.search(t.folded)
     if wd is not None and found is None:
-        number = wd.group("n") or wd.group("t")
+        number = wd.group("said") or wd.group("n") or wd.group("t")
         weekday = 7 if wd.group("cn") else int(DIGIT_WORDS.get(number, number))
         # thứ 2 is Monday (0) … thứ 7 is Saturday (5), chủ nhật is Sunday (6).
         index = 6 if wd.group("cn") else weekday - 2
@@ -136,7 +152,7 @@ def read_date(t: Text, today: date) -> date | Problem | None:
         t.blank(wd.start(), wd.end())  # "T4 18/11": the weekday of the date given
     if found is not None and found > today:
         return Problem("date_future", {"value": found.strftime("%d/%m/%Y")})
-    return found
+    return found if found is not None or sent_on is None or sent_on > today else sent_on
 
 
 def date_value(raw: str, today: date) -> date | None:

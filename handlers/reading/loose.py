@@ -65,6 +65,7 @@ KINDS_OF_WORK = {
     "tiktok": "thuong mai dien tu", "lazada": "thuong mai dien tu",
     "ban hang online": "thuong mai dien tu", "ban online": "thuong mai dien tu",
     "tmdt": "thuong mai dien tu", "postmart": "thuong mai dien tu",
+    "chuyen khoan so": "chu ky so",  # "ck số": chữ ký số, "ck" being a transfer elsewhere
 }  # fmt: skip
 # "cài" alone most likely means the citizen app, but not surely (cài Zalo, cài Sổ sức khỏe).
 WEAK_WORK = {"cai": "cai app", "cai dat": "cai app", "kich hoat": "cai app"}
@@ -113,8 +114,13 @@ _NEVER = re.compile(
 _NOT_NOW = frozenset(
     {"mai", "ngay mai", "sang mai", "chieu mai", "toi mai", "se", "du kien", "ke hoach", "hen",
      "tuan sau", "cong don", "luy ke", "tu dau", "tinh den", "den nay", "toi gio", "den gio",
-     "ca to", "chac", "dinh"}
+     "ca to", "chac"}
 )  # fmt: skip
+# "định" is an intent only before what would be done ("định cài", "định đi"); "Đinh Văn Byưh"
+# and "xóm Đình" are names.
+_DOING = frozenset({"mo", "cai", "lam", "dang", "giup", "duoc", "dc", "tao", "kich", "ho tro"})
+_INTENT = frozenset({"dinh", "tinh", "muon"})
+_INTENDED = frozenset({"di", "cai", "lam", "mo", "qua", "sang", "ve", "nop", "ghe", "dang"})
 # Work done with someone else: the count may be both's, and the other may report it too.
 _JOINT = re.compile(
     r"\b(?:voi|vs|cung|va)\s+(?:chi|anh|em|co|chu|bac|ba|ong|ban|e|a|c|mấy|may|cac)\s+\w+|"
@@ -253,7 +259,7 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     if not any(t.kind in ("unit_h", "visit") for t in tokens) and any(
         t.kind == "ind" and "tai khoan" in t.text for t in tokens
     ):
-        why.append("accounts")  # "tài khoản ngân hàng 3": a person's accounts, or households?
+        why.append("bare accounts")  # "tài khoản ngân hàng 3": a person's, or households?
     if any(v > MAX_SURE for c, v in values.items() if c in matcher.household_codes):
         why.append("large")
     return Loose(values, day, sure=not why, note=note, why=why)
@@ -433,6 +439,8 @@ def _phrase_kind(
 ) -> tuple[str, str | None] | None:
     if phrase in _NOT_DONE:
         return "neg", None
+    if phrase in _PERSONS:
+        return "word", None  # "cán bộ" is no "căn" and no "bộ" (hồ sơ)
     if phrase in OTHER_THINGS and phrase not in KINDS_OF_WORK and phrase != "ngan hang":
         return "other", None
     if phrase in HOUSEHOLDS:
@@ -467,6 +475,9 @@ def _phrase_kind(
     return None
 
 
+_PERSONS = frozenset({"can bo", "cong an", "cong chuc", "vien chuc", "doan vien", "hoi vien"})
+# Opening or setting up something the plan does not name ("mở da lô pây"): what was it?
+_SETTING_UP = frozenset({"mo", "lap", "dang ky"})
 _PLACES = frozenset(
     {"xom", "ap", "thon", "ban", "lang", "khu", "to", "doi", "chua", "gan", "o", "phum", "canh",
      "den", "toi", "ngoi"}
@@ -691,7 +702,15 @@ def _not_now(clause: list[_Tok]) -> bool:
         for n, t in enumerate(clause)
     ]
     said = f" {' '.join(words)} "
-    return any(f" {w} " in said for w in _NOT_NOW)
+    if any(f" {w} " in said for w in _NOT_NOW):
+        return True
+    return any(
+        t.kind == "word"
+        and t.text in _INTENT
+        and n + 1 < len(clause)
+        and (clause[n + 1].kind in ("visit", "ind", "weak") or clause[n + 1].text in _INTENDED)
+        for n, t in enumerate(clause)
+    )
 
 
 def counted_before(counted: dict[int, str], i: int) -> bool:
@@ -744,7 +763,7 @@ def _attach(
             and not any(t.kind == "visit" for t in clause[:i])
         ):
             skipped.add(i)  # "thôn mình 5000 hộ": the village's size
-        elif any(t.text in _OBLIGATIONS for t in clause[:i]):
+        elif any(t.kind == "word" and t.text in _OBLIGATIONS for t in clause[:i]):
             skipped.add(i)  # "mỗi người phải đi 500 hộ": what is asked, not what was done
         elif before is not None and before.text in ("moi", "each"):
             skipped.add(i)  # "mỗi nhà 1 hồ sơ"
@@ -820,6 +839,8 @@ def _attach(
                 continue
         elif after is not None and after.kind == "unit_p":
             why.append("people")
+        elif after is not None and after.kind == "ind" and after.text.startswith("tai khoan"):
+            why.append("accounts")  # "mở được 4 tài khoản": accounts, and a home may open two
         value = whole_number(clause[i].text, code)
         if isinstance(value, Problem):
             return None
@@ -854,6 +875,19 @@ def _attach(
             pairs.append((counted[-1 - i], value, False))  # "… + mở ViettelMoney": the same
     named = {code for code, _v, _t in pairs}
     negated = any(t.kind == "neg" for t in clause)
+    texts = [t.text for t in clause]
+    if nums and not any(t.kind in ("ind", "weak") for t in clause):
+        opened = [n for n, t in enumerate(clause) if t.kind == "word" and t.text in _SETTING_UP]
+        if any(
+            t.kind in ("word", "visit") and t.text not in _LINKS
+            for n in opened
+            for t in clause[n + 1 :]
+        ):
+            why.append("something set up")
+    if "co" in texts and texts[-1] == "roi" and not _DOING.intersection(texts):
+        at = texts.index("co")
+        if at + 1 < len(clause) and clause[at + 1].kind == "ind":
+            why.append("already had")  # "3 hộ có tài khoản rồi": opened now, or had before?
     rest = not nums and clause[0].text == "lai" and not negated
     if rest and any(t.kind in ("ind", "weak", "visit") for t in clause):
         why.append("the rest")  # "9 nhà, 2 nhà đi vắng, còn lại hướng dẫn hết": 7, derived

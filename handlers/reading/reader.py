@@ -159,7 +159,7 @@ _SECOND_READING = frozenset(
     {"unknown_key", "number_without_key", "empty", "missing_value", "ask_partial",
      "ask_trailing", "ask_bare", "ask_typo", "not_number", "ask_other", "ask_words",
      "ask_ordinal", "ask_date", "ask_correction", "ask_quantity", "negated",
-     "ask_running", "ask_total", "ask_total_part"}
+     "ask_running", "ask_total", "ask_total_part", "duplicate"}
 )  # fmt: skip
 
 
@@ -173,7 +173,7 @@ _SECOND_READING = frozenset(
 _STORED_ON_SECOND_READING = frozenset(
     {"unknown_key", "number_without_key", "empty", "missing_value", "ask_partial",
      "ask_trailing", "ask_bare", "not_number", "ask_other", "negated", "ask_quantity",
-     "ask_date"}
+     "ask_date", "duplicate"}
 )  # fmt: skip
 
 
@@ -197,6 +197,10 @@ _HEDGE = re.compile(
     r"kiem\s+tra\s+lai|de\s+(?:em|toi|tui|chi|anh)\s+(?:xem|coi|kiem)|hinh\s+nhu|chac\s+la|"
     r"not\s+sure)\b"
 )
+# What the reading by structure found that changes what a parsed figure means.
+_CHANGES_MEANING = frozenset({"people", "already had", "accounts", "something set up"})
+# "đi 4 hộ": households counted in words, the way a story is told (not "ho 4 app 9").
+_COUNTED_HOMES = re.compile(r"\d+\s*(?:ho|nha|gia\s+dinh|can)\b(?!\s*[=:\d])")
 _LATER = re.compile(r"\b(?:hen|tuan\s+(?:sau|toi)|ngay\s+mai|mai|se|du\s+kien|quay\s+lai)\b")
 # "hôm tê", "bữa trước", "mấy hôm trước": a day, but which?
 _A_DAY = re.compile(
@@ -212,10 +216,22 @@ _PROXY = re.compile(
     r"em|co|chu|bac|di|cau|mo|thim|vo|chong|con|ban|be)\b|"
     r"\b(?:chuyen\s+tin\s+nhan|chuyen\s+tiep|tin\s+nhan\s+cua|forwarded?|fwd)\b"
 )
-# "…, anh Khoa cài vneid 5 nhà": a clause whose figure another named person did.
+# "…, anh Khoa cài vneid 5 nhà": a clause whose figure another named person did; "ổng đi 10
+# hộ" (he, in the south's speech) likewise.
 _OTHER_PERSON = re.compile(
     r"(?:^|[,.;:\n]\s*)(?:anh|chị|a|c|cô|chú|bác|ông|bà|mạ|mẹ|ba|bố)\s+[A-ZĐ][^\s,.;:]*\s+"
-    r"(?:cài|cai|mở|mo|hướng|huong|đi|di|làm|lam|nộp|nop|hd|HD|giúp|giup)\b"
+    r"(?:cài|cai|mở|mo|hướng|huong|đi|di|làm|lam|nộp|nop|hd|HD|giúp|giup)\b|"
+    r"(?<!mấy )(?<!các )\b(?:ổng|bả|ảnh|ỗng)\s+(?:đã\s+|có\s+)?"
+    r"(?:cài|mở|hướng|đi|làm|nộp|giúp)\S*(?:\s+\S+){0,2}\s+\d",
+    re.IGNORECASE,
+)
+# "tổng hợp ngày 19/11 (03 đ/c)": several members' work summed; "nhờ em báo dùm".
+_SUMMARY = re.compile(
+    r"\btong\s+hop\b|\(\s*0?\d+\s*(?:d/c|dong\s+chi)\s*\)|"
+    r"\bnho\s+(?:em|toi|tui|chau|con|minh|e)\s+(?:bao|gui)\s*(?:cao\s+)?(?:dum|gium|giup|ho)\b"
+)
+_ACTIVATED = re.compile(
+    r"\bKH\b(?=\s*(?:VNeID|VNEID|vneid|TK|tk|tài khoản|ĐDĐT|định danh|app|ứng dụng|mức))"
 )
 
 
@@ -288,6 +304,34 @@ def parse_report(
     text: str, matcher: IndicatorMatcher, *, today: date, author: str | None = None
 ) -> ParsedReport | Problem:
     """`author`: the sender's name; a pasted message under another name is not their work."""
+    got = _parse_report(text, matcher, today=today, author=author)
+    if not isinstance(got, ParsedReport) or not _COUNTED_HOMES.search(fold(text)):
+        return got  # "ho 2 app 5" says what it means: app may count other days' homes
+    guided = matcher.exact("huong dan") or matcher.exact("ho")
+    visited = got.values.get(guided, 0) if guided is not None else 0
+    over = [
+        (code, value)
+        for code, value in got.values.items()
+        if code in matcher.household_codes and code != guided and value > visited > 0
+    ]
+    if over:
+        # "đi 4 hộ mà cài VNeID được 9": nine people, or households of other days? Asked.
+        code, value = over[0]
+        return Problem(
+            "ask_exceeds",
+            {"key": code, "value": str(value), "visits": str(visited)},
+            suggestion=report_line(got.values, got.day, today),
+        )
+    return got
+
+
+def _parse_report(
+    text: str, matcher: IndicatorMatcher, *, today: date, author: str | None = None
+) -> ParsedReport | Problem:
+    # "KH VNeID 6 hộ" in an officer's shorthand is "kích hoạt", not "không".
+    text = _ACTIVATED.sub("kích hoạt", text)
+    # "lăm hộ": five said the way "mười lăm" says it ("làm hộ" folds the same, and is no number).
+    text = re.sub(r"\b(?<![,.]\s)lăm\b(?=\s+(?:hộ|nhà|hồ sơ|người|gia đình))", "năm", text)
     # "VNeID 7/7 hộ": all seven, not the 7th of July.
     text = _ALL_OF.sub(r"\1\3", text)
     # "tt= cks= dvc=2": the template's blanks left empty are nothing said, not a missing figure.
@@ -314,7 +358,7 @@ def parse_report(
         return Problem("ask_days")
     if _VAGUE_DAY.search(folded) and not _A_DAY.search(folded):
         return Problem("ask_which_day")
-    if _PROXY.search(folded) or _OTHER_PERSON.search(clean(text)):
+    if _PROXY.search(folded) or _OTHER_PERSON.search(clean(text)) or _SUMMARY.search(folded):
         return Problem("ask_proxy")
     careful = _careful(text, matcher, today=today)
     if isinstance(careful, ParsedReport) and careful.note and careful.day is None:
@@ -350,6 +394,20 @@ def parse_report(
                 other_reading.values, other_reading.day or careful.day, today
             )
             return Problem("ask_reading", {"readings": f"{first}|{alternative}"}, suggestion=first)
+    if isinstance(careful, ParsedReport) and not _PAIRS_ONLY.match(folded):
+        # "chỉ cho 17 người cài vneid": people counted where households are; asked.
+        other_reading = second()
+        line = report_line(careful.values, careful.day, today)
+        if other_reading is not None and _CHANGES_MEANING.intersection(other_reading.why):
+            return Problem("ask_reading", {}, suggestion=line)
+        if (
+            other_reading is not None
+            and not careful.left_out
+            and set(other_reading.values) - set(careful.values)
+        ):
+            # "đi hơn chục hộ, cài vneid 6 hộ": a figure the careful reading let fall (into a
+            # note, as words) is never dropped without asking.
+            return Problem("ask_reading", {}, suggestion=line)
     if isinstance(careful, ParsedReport) and careful.left_out:
         # Something left out as not done: the second reading must agree, or it is asked.
         other_reading = second()
@@ -369,6 +427,8 @@ def parse_report(
         return Problem("ask_hedge", {}, suggestion=report_line(got.values, got.day, today))
     if not isinstance(careful, Problem) or careful.code not in _SECOND_READING:
         return careful
+    if careful.code == "duplicate" and not _COUNTED_HOMES.search(folded):
+        return careful  # "ho=3 ho 5": typed twice as keys, not a story whose structure tells
     typed_key = careful.args.get("key", "")
     if (
         careful.code == "unknown_key"
@@ -381,6 +441,8 @@ def parse_report(
         return careful
     if loose.sure and careful.code in _STORED_ON_SECOND_READING:
         return ParsedReport(values=loose.values, day=loose.day, note=loose.note)
+    if careful.code == "duplicate":
+        return careful  # "tmdt 2, lên sàn 1": said twice, and the structure does not settle it
     line = report_line(loose.values, loose.day, today)
     if careful.code in ("missing_value", "not_number"):
         # "ho=12 app": the figure missing is said, not guessed; the rest offered for one tap.

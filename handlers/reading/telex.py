@@ -28,6 +28,8 @@ _VNI = re.compile(r"^[a-z]+[1-9][a-z1-9]*$")
 @lru_cache(maxsize=4096)
 def decode_word(word: str) -> str:
     """The folded word a Telex (or VNI) keyboard would have made of `word`, or `word`."""
+    if not re.search(r"[aeiouy]", word):
+        return word  # "ĐDĐT", "dvctt": an abbreviation, no syllable to type
     if _TELEX.match(word):
         decoded = bogo.process_sequence(word)
     elif _VNI.match(word):

@@ -12,8 +12,13 @@ _INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2
 
 def strip_invisible(text: str) -> str:
     """Zero-width characters, BOMs, word joiners and direction marks, which phones and
-    copy-paste leave in a text and which mean nothing to a reader."""
+    copy-paste leave in a text and which mean nothing to a reader; keycap emoji ("5️⃣", "🔟")
+    are the digits they show."""
+    text = _KEYCAP.sub(lambda m: f" {m.group(1)} ", text).replace("\U0001f51f", " 10 ")
     return _INVISIBLE.sub("", text)
+
+
+_KEYCAP = re.compile("([0-9])\ufe0f?\u20e3")
 
 
 def odd_digit(text: str) -> str | None:
