@@ -42,6 +42,18 @@ STORED: list[tuple[str, dict[str, int], date]] = [
      {"ho": 5, "app": 3, "dvc": 1}, TODAY),
     # Telex with the tone key before the final consonant.
     ("hom nay ddi 10 hooj, thanh toasn 2 hooj", {"ho": 10, "tt": 2}, TODAY),
+    # "mở ví": a wallet, not "vì"; "xã Vị Thủy" is a name; goods are no negation.
+    ("chào cả nhà ☀️ hôm qua 6 hộ, vneid 2 hộ, mở ví 2 hộ", {"ho": 6, "app": 2, "tt": 2},
+     date(2026, 11, 19)),
+    ("xã Vị Thủy hôm nay tiếp nhận 12 hồ sơ dịch vụ công trực tuyến", {"dvc": 12}, TODAY),
+    ("hôm nay đưa được 3 hộ bán nem chua lên Postmart, hướng dẫn 5 hộ", {"tmdt": 3, "ho": 5},
+     TODAY),
+    # English and brand names of a digital signature; a banking app is a payment account.
+    ("update: 7 households visited, 4 VNeID, 1 e-sign", {"ho": 7, "app": 4, "cks": 1}, TODAY),
+    ("nay đi 6 hộ, cài app ngân hàng 4 hộ", {"ho": 6, "tt": 4}, TODAY),
+    # A date before key=value pairs is no "7 of 7".
+    ("18/11 ho=7 app=3 tt=2", {"ho": 7, "app": 3, "tt": 2}, date(2026, 11, 18)),
+    ("đi 7 hộ, VNeID 7/7 hộ", {"ho": 7, "app": 7}, TODAY),
     # A bank account is an e-payment account.
     ("Hôm nay em hướng dẫn 12 hộ, mở tài khoản Agribank cho 5 hộ, 2 hộ cài VNeID.",
      {"ho": 12, "tt": 5, "app": 2}, TODAY),

@@ -66,6 +66,11 @@ KINDS_OF_WORK = {
     "ban hang online": "thuong mai dien tu", "ban online": "thuong mai dien tu",
     "tmdt": "thuong mai dien tu", "postmart": "thuong mai dien tu",
     "chuyen khoan so": "chu ky so",  # "ck số": chữ ký số, "ck" being a transfer elsewhere
+    "e-sign": "chu ky so", "esign": "chu ky so", "smartca": "chu ky so", "vnpt-ca": "chu ky so",
+    "vnpt ca": "chu ky so", "chu ky dien tu": "chu ky so", "mysign": "chu ky so",
+    "app ngan hang": "thanh toan", "cai app ngan hang": "thanh toan",
+    "ung dung ngan hang": "thanh toan", "e-mobile": "thanh toan",
+    "e-mobile banking": "thanh toan", "mobile banking": "thanh toan",
 }  # fmt: skip
 # "cài" alone most likely means the citizen app, but not surely (cài Zalo, cài Sổ sức khỏe).
 WEAK_WORK = {"cai": "cai app", "cai dat": "cai app", "kich hoat": "cai app"}
@@ -94,6 +99,8 @@ HOUSEHOLDS = frozenset(
         "tiem",
         "sap",
         "families",
+        "co so",
+        "ho san xuat",
     }
 )
 FILINGS = frozenset({"ho so", "bo ho so", "bo", "thu tuc"})
@@ -161,6 +168,7 @@ class Loose:
     sure: bool
     note: str | None = None
     why: list[str] = field(default_factory=list)  # what made it unsure
+    denied: bool = False  # a word of negation stands anywhere in the message
 
 
 @dataclass
@@ -257,12 +265,13 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     if not values:
         return None
     if not any(t.kind in ("unit_h", "visit") for t in tokens) and any(
-        t.kind == "ind" and "tai khoan" in t.text for t in tokens
+        t.kind == "ind" and ("tai khoan" in t.text or "ngan hang" in t.text) for t in tokens
     ):
         why.append("bare accounts")  # "tài khoản ngân hàng 3": a person's, or households?
     if any(v > MAX_SURE for c, v in values.items() if c in matcher.household_codes):
         why.append("large")
-    return Loose(values, day, sure=not why, note=note, why=why)
+    denied = any(t.kind == "neg" for t in tokens)
+    return Loose(values, day, sure=not why, note=note, why=why, denied=denied)
 
 
 _SPOKEN_DIGITS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "lam": 5, "sau": 6,
@@ -475,12 +484,19 @@ def _phrase_kind(
     return None
 
 
-_PERSONS = frozenset({"can bo", "cong an", "cong chuc", "vien chuc", "doan vien", "hoi vien"})
+# Words that hold an indicator's or a negation's letters but are neither: people ("cán bộ"),
+# and goods a household sells ("nem chua", "mắm tôm chà", "giò chả").
+_PERSONS = frozenset(
+    {"can bo", "cong an", "cong chuc", "vien chuc", "doan vien", "hoi vien", "nem chua",
+     "canh chua", "me chua", "xoai chua", "mam tom cha", "gio cha", "cha ca", "cha lua",
+     "cha gio", "cha que", "banh cha"}
+)  # fmt: skip
 # Opening or setting up something the plan does not name ("mở da lô pây"): what was it?
+_OPENED = frozenset({"mo", "cai", "dung", "lap", "tao", "nap", "kich hoat"})
 _SETTING_UP = frozenset({"mo", "lap", "dang ky"})
 _PLACES = frozenset(
     {"xom", "ap", "thon", "ban", "lang", "khu", "to", "doi", "chua", "gan", "o", "phum", "canh",
-     "den", "toi", "ngoi"}
+     "den", "toi", "ngoi", "xa", "phuong", "huyen"}
 )  # fmt: skip
 
 
@@ -530,6 +546,10 @@ def _split(tokens: list[_Tok]) -> list[list[_Tok]]:
             and current[-1].value != tok.value
         ):
             current[-1] = tok  # "cài ví ZaloPay": the verb of the thing named after it
+        elif tok.kind == "ind" and tok.text == "vi" and current and current[-1].text in _PLACES:
+            current.append(_Tok("word", tok.text))  # "xã Vị Thủy": a name
+        elif tok.kind == "ind" and tok.text == "vi" and current and current[-1].text in _OPENED:
+            current.append(tok)  # "mở ví 2": a wallet, surely
         elif tok.kind == "ind" and tok.text == "vi":
             current.append(_Tok("weak", tok.text, tok.value))  # "ví", or "vì" (because)?
         elif (
@@ -545,7 +565,10 @@ def _split(tokens: list[_Tok]) -> list[list[_Tok]]:
     for clause in clauses:
         for n, tok in enumerate(clause):
             following = clause[n + 1] if n + 1 < len(clause) else None
-            if tok.kind == "approx" and (following is None or following.kind != "num"):
+            after_place = n > 0 and clause[n - 1].text in _PLACES
+            if tok.kind == "approx" and (
+                following is None or following.kind != "num" or after_place
+            ):
                 clause[n] = _Tok("word", tok.text)  # "chị Tám" is a name, "tầm" needs a number
     return [c for c in clauses if c]
 

@@ -291,13 +291,20 @@ _PAIRS_ONLY = re.compile(
 _BLANK_KEY = re.compile(
     r"(?<![\w=])(?!ghi_chu\b)[A-Za-z_]+\s*=[ \t]*(?=[A-Za-z_]+\s*=|[,;\n]|$)", re.MULTILINE
 )
-_ALL_OF = re.compile(r"\b(\d{1,3})\s*/\s*(\d{1,3})(\s*(?:hộ|nhà|ho|nha|hs)\b)", re.IGNORECASE)
+_ALL_OF = re.compile(
+    r"\b(\d{1,3})\s*/\s*(\d{1,3})(\s*(?:hộ|nhà|ho|nha|hs)\b)(?!\s*[=:])", re.IGNORECASE
+)
 _HEADER = re.compile(
     r"^(?:\[\w+\]\s*)?(?P<name>[^\W\d_]+(?:\s+[^\W\d_']+){0,4})"
     r"(?P<time>\s*[-–,]?\s*(?:\d{1,2}:\d{2}|\d{1,2}/\d{1,2}).*)?$"
 )
 _NOT_A_NAME = re.compile(r"\b(?:bao cao|kinh gui|ket qua|thon|xom|ap|to|ngay|hom|bua|tuan)\b")
 _HEADER_TIME = re.compile(r"^(?:[a-z ]{0,12}?\s)?(?:luc\s+)?\d{1,2}:\d{2}\b")
+
+
+def _part_of_all(m: re.Match[str]) -> str:
+    """ "7/7 hộ": seven of seven; "18/11 ho=7" is a date, its first number above its second."""
+    return m.group(1) + m.group(3) if int(m.group(1)) <= int(m.group(2)) else m.group()
 
 
 def parse_report(
@@ -333,7 +340,7 @@ def _parse_report(
     # "lăm hộ": five said the way "mười lăm" says it ("làm hộ" folds the same, and is no number).
     text = re.sub(r"\b(?<![,.]\s)lăm\b(?=\s+(?:hộ|nhà|hồ sơ|người|gia đình))", "năm", text)
     # "VNeID 7/7 hộ": all seven, not the 7th of July.
-    text = _ALL_OF.sub(r"\1\3", text)
+    text = _ALL_OF.sub(_part_of_all, text)
     # "tt= cks= dvc=2": the template's blanks left empty are nothing said, not a missing figure.
     text = _BLANK_KEY.sub("", text)
     # "bổ sung do chưa gửi", "quên báo", "gửi lại vì mạng lag": about the message, not the work.
@@ -416,6 +423,14 @@ def _parse_report(
             and other_reading.sure
             and set(other_reading.values) > set(careful.values)
         )
+        if (
+            more
+            and other_reading is not None
+            and not other_reading.denied
+            and (other_reading.day or today) == (careful.day or today)
+        ):
+            # "bán nem chua lên Postmart": goods, not "chưa"; the structure finds no negation.
+            return ParsedReport(values=other_reading.values, day=careful.day, note=careful.note)
         if other_reading is not None and (more or "people" in other_reading.why):
             line = report_line(other_reading.values, other_reading.day, today)
             return Problem("ask_reading", {}, suggestion=line)
