@@ -54,6 +54,10 @@ STORED: list[tuple[str, dict[str, int], date]] = [
     # A date before key=value pairs is no "7 of 7".
     ("18/11 ho=7 app=3 tt=2", {"ho": 7, "app": 3, "tt": 2}, date(2026, 11, 18)),
     ("đi 7 hộ, VNeID 7/7 hộ", {"ho": 7, "app": 7}, TODAY),
+    # Of two days said, the one that opens the figures.
+    ("sáng nay lên làng, trời lạnh\nhôm qua em hướng dẫn 13 hộ, cài VNeID 8 hộ",
+     {"ho": 13, "app": 8}, date(2026, 11, 19)),
+    ("hôm nay em báo cáo hôm qua: 6 hộ, 2 hộ cài VNeID", {"ho": 6, "app": 2}, date(2026, 11, 19)),
     # A bank account is an e-payment account.
     ("Hôm nay em hướng dẫn 12 hộ, mở tài khoản Agribank cho 5 hộ, 2 hộ cài VNeID.",
      {"ho": 12, "tt": 5, "app": 2}, TODAY),
@@ -87,9 +91,23 @@ ASKED: list[str] = [
     "hôm nay định cài VNeID cho 3 hộ mà mạng yếu quá",
     # Derived: 9 doors, 2 away, "the rest" guided.
     "hôm nay em gõ cửa 9 nhà, 2 nhà đi vắng, còn lại hướng dẫn hết, cài VNeID 3 nhà",
+    # Things, not households; a husband's work; "ck" alone (a transfer? a husband?).
+    "hôm nay em hướng dẫn 7 hộ, cài được 4 cái",
+    "ck e di 6 ho giup e nha",
+    "hnay dc 2 dvc, 1 ck",
     # A bare account figure with no household said.
     "tài khoản ngân hàng 3",
 ]
+
+
+def test_two_figures_joined_by_voi_are_both_offered() -> None:
+    # "với" before a number joins two figures: both offered (summed) for one tap, never one
+    # of them stored.
+    text = "hôm nay giúp 3 hộ lên Postmart với 1 hộ lên TikTok Shop, hướng dẫn tổng 6 hộ"
+    got = parse_report(text, MATCHER, today=TODAY)
+    assert isinstance(got, Problem)
+    assert got.suggestion is not None
+    assert sorted(got.suggestion.split()) == ["ho=6", "tmdt=4"]
 
 
 @pytest.mark.parametrize("text", ASKED)

@@ -90,6 +90,7 @@ _DATED_STAMP = re.compile(
     r"\[[^\S\n]*(?P<d>\d{1,2}/\d{1,2}(?:/\d{2,4})?)[^\S\n]*,?[^\S\n]*\d{1,2}:\d{2}[^\S\n]*\]|"
     r"\[[^\S\n]*\d{1,2}:\d{2}[^\S\n]*,?[^\S\n]*(?P<d2>\d{1,2}/\d{1,2}(?:/\d{2,4})?)[^\S\n]*\]"
 )
+_FIRST_FIGURE = re.compile(r"(?<![\d/:.])\d+(?![\d/:])\s*[^\W\d]")
 _HUM = re.compile(r"\bhum(?=\s+(?:qua|nay|kia|wa|ni|bua)\b)")
 _LAST_WEEK = re.compile(r"\btuan\s+(?:truoc|trc|roi|vua\s+roi|qua)\b|\blast\s+week\b")
 _ENGLISH_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -115,13 +116,23 @@ def read_date(t: Text, today: date) -> date | Problem | None:
     t.folded = _WORD.sub(_typed_day, t.folded)
     t.folded = _HUM.sub("hom", t.folded)  # "hum qua": the south's "hôm qua"
     found: date | None = None
+    said: list[tuple[int, int]] = []  # (where, days back) of each word of a day
     for pattern, back in _DATE_WORDS:
         for word in list(pattern.finditer(t.folded)):
             if back is None:
                 tomorrow = (today + timedelta(days=1)).strftime("%d/%m/%Y")
                 return Problem("date_future", {"value": tomorrow})
             found = found or today - timedelta(days=back)
+            said.append((word.start(), back))
             t.blank(word.start(), word.end())
+    if len({back for _at, back in said}) > 1:
+        # "sáng nay lên làng … hôm qua em hướng dẫn 13 hộ": the day that opens the figures
+        # (the last said before the first count; else the first said after it).
+        figure = _FIRST_FIGURE.search(t.folded)
+        first = figure.start() if figure is not None else len(t.folded)
+        before = [s for s in sorted(said) if s[0] < first]
+        back = before[-1][1] if before else sorted(said)[0][1]
+        found = today - timedelta(days=back)
     m: re.Match[str] | None = _DATE_KEY.search(t.folded) or _BARE_DATE.search(t.folded)
     if m is not None:
         raw = t.original[m.start("value") : m.end("value")]

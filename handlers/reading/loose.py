@@ -38,7 +38,7 @@ SHORT = {
     "hem": "khong", "hk": "khong", "khg": "khong", "kg": "khong", "ko": "khong", "k": "khong",
     "chx": "chua", "cx": "cung", "r": "roi", "rui": "roi", "dzo": "vo",
     "zo": "vo", "wa": "qua", "ng": "nguoi", "hgd": "ho", "gd": "ho", "hđ": "hd",
-    "tk": "tai khoan", "tktt": "tai khoan thanh toan", "ck": "chuyen khoan",
+    "tk": "tai khoan", "tktt": "tai khoan thanh toan",
     "hs": "ho so", "cd": "cong dan", "vneid": "vneid", "ewallet": "vi dien tu",
     "e-wallet": "vi dien tu", "wallet": "vi dien tu", "banking": "ngan hang",
     "install": "cai", "installed": "cai", "setup": "cai", "guide": "huong dan",
@@ -65,7 +65,7 @@ KINDS_OF_WORK = {
     "tiktok": "thuong mai dien tu", "lazada": "thuong mai dien tu",
     "ban hang online": "thuong mai dien tu", "ban online": "thuong mai dien tu",
     "tmdt": "thuong mai dien tu", "postmart": "thuong mai dien tu",
-    "chuyen khoan so": "chu ky so",  # "ck số": chữ ký số, "ck" being a transfer elsewhere
+    "ck so": "chu ky so",  # "ck số"; "ck" alone is a transfer, or a husband ("ck e đi 6 hộ")
     "e-sign": "chu ky so", "esign": "chu ky so", "smartca": "chu ky so", "vnpt-ca": "chu ky so",
     "vnpt ca": "chu ky so", "chu ky dien tu": "chu ky so", "mysign": "chu ky so",
     "app ngan hang": "thanh toan", "cai app ngan hang": "thanh toan",
@@ -145,7 +145,7 @@ _AFTER_NOT_COUNT = AGE | MONEY | frozenset({"tuoi", "g", "gio", "phut", "p", "km
 # Emoji end a clause the way a full stop does ("Chào cả tổ ☀️ Bữa qua đi 6 nhà").
 _CLAUSE = re.compile(
     r"[\n;,.!?()\[\]{}|/\u2600-\u27bf\U0001f300-\U0001faff]|"
-    r"\b(?:va|ma|nhung|con|sau do|with|and)\b"
+    r"\b(?:va|ma|nhung|con|sau do|with|and)\b|\b(?:voi|vs)\b(?=\s+\d)"
 )
 _TOKEN = re.compile(r"\d+(?:\.\d{3})*|[a-z]+(?:-[a-z]+)?|[:=%+]")
 _NUMBER = re.compile(r"^\d+(?:\.\d{3})*$")

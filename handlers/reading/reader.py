@@ -201,6 +201,7 @@ _HEDGE = re.compile(
 _CHANGES_MEANING = frozenset({"people", "already had", "accounts", "something set up"})
 # "đi 4 hộ": households counted in words, the way a story is told (not "ho 4 app 9").
 _COUNTED_HOMES = re.compile(r"\d+\s*(?:ho|nha|gia\s+dinh|can)\b(?!\s*[=:\d])")
+_THINGS = re.compile(r"(?<![\d/.,:])\d+\s*(?:cái|chiếc)(?!\s*(?:app|ứng dụng|vneid))\b", re.I)
 _LATER = re.compile(r"\b(?:hen|tuan\s+(?:sau|toi)|ngay\s+mai|mai|se|du\s+kien|quay\s+lai)\b")
 # "hôm tê", "bữa trước", "mấy hôm trước": a day, but which?
 _A_DAY = re.compile(
@@ -214,7 +215,9 @@ _VAGUE_DAY = re.compile(
 _PROXY = re.compile(
     r"(?:^\W*|\bbao\s*(?:cao\s+)?)(?:gium|dum|giup|thay|ho)\s+(?:cho\s+)?(?:ma|me|ba|bo|ong|anh|chi|"
     r"em|co|chu|bac|di|cau|mo|thim|vo|chong|con|ban|be)\b|"
-    r"\b(?:chuyen\s+tin\s+nhan|chuyen\s+tiep|tin\s+nhan\s+cua|forwarded?|fwd)\b"
+    r"\b(?:chuyen\s+tin\s+nhan|chuyen\s+tiep|tin\s+nhan\s+cua|forwarded?|fwd)\b|"
+    r"(?:^\W*|[,.;:]\s*)(?:ck|vk|chong|vo|ong\s+xa|ba\s+xa)\s+(?:em|e|toi|tui|minh|chi|c|anh|a)\s+"
+    r"(?:co\s+|da\s+)?(?:di|cai|mo|lam|huong|ho\s+tro|giup|nop)\b"
 )
 # "…, anh Khoa cài vneid 5 nhà": a clause whose figure another named person did; "ổng đi 10
 # hộ" (he, in the south's speech) likewise.
@@ -335,6 +338,14 @@ def parse_report(
 def _parse_report(
     text: str, matcher: IndicatorMatcher, *, today: date, author: str | None = None
 ) -> ParsedReport | Problem:
+    if _THINGS.search(text):
+        # "cài được 4 cái": four things (apps? phones?), not four households.
+        got = _parse_report(_THINGS.sub(" ", text), matcher, today=today, author=author)
+        if isinstance(got, ParsedReport):
+            line: str | None = report_line(got.values, got.day, today)
+        else:
+            line = got.suggestion
+        return Problem("ask_reading", {}, suggestion=line)
     # "KH VNeID 6 hộ" in an officer's shorthand is "kích hoạt", not "không".
     text = _ACTIVATED.sub("kích hoạt", text)
     # "lăm hộ": five said the way "mười lăm" says it ("làm hộ" folds the same, and is no number).
@@ -410,7 +421,13 @@ def _parse_report(
         if (
             other_reading is not None
             and not careful.left_out
-            and set(other_reading.values) - set(careful.values)
+            and (
+                set(other_reading.values) - set(careful.values)
+                or any(
+                    other_reading.values.get(c, v) != v and f"{c} twice" in other_reading.why
+                    for c, v in careful.values.items()
+                )  # "3 hộ lên Postmart với 1 hộ lên TikTok": two figures, one kept
+            )
         ):
             # "đi hơn chục hộ, cài vneid 6 hộ": a figure the careful reading let fall (into a
             # note, as words) is never dropped without asking.
