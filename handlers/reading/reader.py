@@ -340,11 +340,11 @@ def _parse_report(
 ) -> ParsedReport | Problem:
     if _THINGS.search(text):
         # "cài được 4 cái": four things (apps? phones?), not four households.
-        got = _parse_report(_THINGS.sub(" ", text), matcher, today=today, author=author)
-        if isinstance(got, ParsedReport):
-            line: str | None = report_line(got.values, got.day, today)
+        unthinged = _parse_report(_THINGS.sub(" ", text), matcher, today=today, author=author)
+        if isinstance(unthinged, ParsedReport):
+            line: str | None = report_line(unthinged.values, unthinged.day, today)
         else:
-            line = got.suggestion
+            line = unthinged.suggestion
         return Problem("ask_reading", {}, suggestion=line)
     # "KH VNeID 6 hộ" in an officer's shorthand is "kích hoạt", not "không".
     text = _ACTIVATED.sub("kích hoạt", text)
