@@ -58,6 +58,15 @@ STORED: list[tuple[str, dict[str, int], date]] = [
     ("sáng nay lên làng, trời lạnh\nhôm qua em hướng dẫn 13 hộ, cài VNeID 8 hộ",
      {"ho": 13, "app": 8}, date(2026, 11, 19)),
     ("hôm nay em báo cáo hôm qua: 6 hộ, 2 hộ cài VNeID", {"ho": 6, "app": 2}, date(2026, 11, 19)),
+    # Keys glued to their numbers, the households' key first; "vnid"; numbers in words.
+    ("ho14 app6 tt3 dang chay xe ve xa nen go vay nha", {"ho": 14, "app": 6, "tt": 3}, TODAY),
+    ("t4 di 11ho, vnid 6", {"ho": 11, "app": 6}, date(2026, 11, 18)),
+    ("em báo cáo hôm nay hướng dẫn mười lăm hộ mười hộ cài vneid ba hộ có chữ ký số",
+     {"ho": 15, "app": 10, "cks": 3}, TODAY),
+    # "vải sấy" (lychee) is no "vài" (a few); "anh tự đi" is the sender's own work.
+    ("Hôm qua em đi thôn Hạ được 10 hộ, cài VNeID 5 hộ, 1 hộ lên Voso bán vải sấy",
+     {"ho": 10, "app": 5, "tmdt": 1}, date(2026, 11, 19)),
+    ("anh tự đi 6 hộ, 3 vneid, 1 momo, còn tổ a tự báo", {"ho": 6, "app": 3, "tt": 1}, TODAY),
     # A bank account is an e-payment account.
     ("Hôm nay em hướng dẫn 12 hộ, mở tài khoản Agribank cho 5 hộ, 2 hộ cài VNeID.",
      {"ho": 12, "tt": 5, "app": 2}, TODAY),

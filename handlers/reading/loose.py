@@ -55,7 +55,8 @@ KINDS_OF_WORK = {
     "sacombank": "thanh toan", "techcombank": "thanh toan", "mobile money": "thanh toan",
     "ho so": "ho so", "nop ho so": "ho so", "dvc": "ho so", "dich vu cong": "ho so",
     "khai sinh": "ho so", "vneid": "cai app", "ve en i ai di": "cai app", "cong dan": "cai app",
-    "vn id": "cai app", "vneld": "cai app", "tai khoan dddt": "cai app", "dddt": "cai app",
+    "vn id": "cai app", "vnid": "cai app", "vn-id": "cai app", "vneld": "cai app",
+    "tai khoan dddt": "cai app", "dddt": "cai app",
     "tai khoan dinh danh": "cai app", "dinh danh": "cai app", "dvctt": "ho so",
     "ho so dvc": "ho so", "ho so dvctt": "ho so", "vnied": "cai app", "ve no e ai di": "cai app",
     "ve ne ai di": "cai app", "vi en ai di": "cai app", "v neid": "cai app",
@@ -113,7 +114,8 @@ _NOT_DONE = NEGATION_PAIRS | frozenset(
 # Whole-text reasons no second reading is tried: the careful reader's question stands.
 _NEVER = re.compile(
     r"\?|\b(?:vi du|vd|thay cho|bao cao ho|may bua|may hom|ca tuan|suot tuan|"
-    r"mot so|vai|tong hop|chuyen tiep|chuyen tin|tin nhan cua|forward|fw|fwd)\b|"
+    r"mot so|vai(?=\s+(?:ho|nha|gia dinh|chuc|tram|nguoi|can|ba|hai))|tong hop|chuyen tiep|"
+    r"chuyen tin|tin nhan cua|forward|fw|fwd)\b|"
     r"\d\s*[-–]\s*\d+\s*/\s*\d|\bbao\s*cao\s+(?:gium|dum|giup|thay|ho)\b"
 )
 # "Hai Nhàn: …" then "Tư Hùng: …": a conversation pasted, whose report is whose?
@@ -619,7 +621,9 @@ def _key_first(
     for j, tok in enumerate(clause):
         if tok.kind == "unit_f" and filings is not None:
             tok = _Tok("ind", tok.text, filings)  # "HS DVCTT: 06", "hồ sơ: 3"
-        keyed = j + 1 < len(clause) and clause[j + 1].text in ("=", ":")
+        keyed = j + 1 < len(clause) and (
+            clause[j + 1].text in ("=", ":") or (j == 0 and _opens_with_key(clause))
+        )  # "ho=12", "hộ: 12", and "ho14 app6" opening the clause
         if tok.kind == "unit_h" and keyed and guided is not None:
             tok = _Tok("ind", tok.text, guided)  # "ho=12", "hộ: 12"
         if tok.kind not in ("ind", "weak"):
@@ -684,6 +688,16 @@ def _number_first(
     )
     counted.update(rest_counted)
     return counted, claimed | rest_claimed
+
+
+def _opens_with_key(clause: list[_Tok]) -> bool:
+    """ "ho14 app6 tt3": the clause opens with the households' key and its number."""
+    return (
+        len(clause) > 2
+        and clause[0].text == "ho"
+        and clause[1].num
+        and clause[2].kind in ("ind", "weak")
+    )
 
 
 def _value_of_key(clause: list[_Tok], i: int) -> bool:
@@ -819,7 +833,7 @@ def _attach(
     far: set[int] = set()
     second = _number_first(clause, live, far, guided)
     leading = (t.kind for t in clause if t.kind in ("num", "ind", "weak", "visit"))
-    start_num = next(leading, "") == "num"
+    start_num = next(leading, "") == "num" and not _opens_with_key(clause)
     a, b = (second, first) if start_num else (first, second)
     chosen = min((a, b), key=lambda r: _loose_ends(clause, live, *r))
     counted, claimed = chosen

@@ -200,7 +200,10 @@ _HEDGE = re.compile(
 # What the reading by structure found that changes what a parsed figure means.
 _CHANGES_MEANING = frozenset({"people", "already had", "accounts", "something set up"})
 # "đi 4 hộ": households counted in words, the way a story is told (not "ho 4 app 9").
-_COUNTED_HOMES = re.compile(r"\d+\s*(?:ho|nha|gia\s+dinh|can)\b(?!\s*[=:\d])")
+_COUNTED_HOMES = re.compile(
+    r"(?:\d+|\b(?:mot|hai|ba|bon|tu|nam|lam|sau|bay|tam|chin|muoi|muoi|chuc))\s*"
+    r"(?:ho|nha|gia\s+dinh|can)\b(?!\s*[=:\d])"
+)
 _THINGS = re.compile(r"(?<![\d/.,:])\d+\s*(?:cái|chiếc)(?!\s*(?:app|ứng dụng|vneid))\b", re.I)
 _LATER = re.compile(r"\b(?:hen|tuan\s+(?:sau|toi)|ngay\s+mai|mai|se|du\s+kien|quay\s+lai)\b")
 # "hôm tê", "bữa trước", "mấy hôm trước": a day, but which?
@@ -224,9 +227,8 @@ _PROXY = re.compile(
 _OTHER_PERSON = re.compile(
     r"(?:^|[,.;:\n]\s*)(?:anh|chị|a|c|cô|chú|bác|ông|bà|mạ|mẹ|ba|bố)\s+[A-ZĐ][^\s,.;:]*\s+"
     r"(?:cài|cai|mở|mo|hướng|huong|đi|di|làm|lam|nộp|nop|hd|HD|giúp|giup)\b|"
-    r"(?<!mấy )(?<!các )\b(?:ổng|bả|ảnh|ỗng)\s+(?:đã\s+|có\s+)?"
-    r"(?:cài|mở|hướng|đi|làm|nộp|giúp)\S*(?:\s+\S+){0,2}\s+\d",
-    re.IGNORECASE,
+    r"(?i:(?<!mấy )(?<!các )\b(?:ổng|bả|ảnh|ỗng)\s+(?:đã\s+|có\s+)?"
+    r"(?:cài|mở|hướng|đi|làm|nộp|giúp)\S*(?:\s+\S+){0,2}\s+\d)"
 )
 # "tổng hợp ngày 19/11 (03 đ/c)": several members' work summed; "nhờ em báo dùm".
 _SUMMARY = re.compile(
