@@ -32,8 +32,8 @@ MIN_CASES = 300
 # directly and 95 % with one tap, which `python -m tests.corpus_figures` reports against):
 # these floors are the figures reached when volunteers.toml was written, so that a change that
 # reads worse fails here. Nothing stored wrongly and every message answered are not floors.
-FLOOR_DIRECT = 0.74
-FLOOR_UNDERSTOOD = 0.90
+FLOOR_DIRECT = 0.77
+FLOOR_UNDERSTOOD = 0.91
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_corpus_is_well_formed() -> None:
     # Written by helper sessions playing volunteers (issue 25): at least 300, of all kinds.
     written = Counter(c.expect for c in load_cases(VOLUNTEERS))
     assert sum(written.values()) >= 300
-    assert set(written) == {"record", "ask", "answer"}
+    assert {"record", "ask", "answer"} <= set(written) <= {"record", "ask", "answer", "refuse"}
 
 
 def test_malformed_cases_are_named() -> None:
