@@ -104,6 +104,9 @@ ASKED: list[str] = [
     "hôm nay em hướng dẫn 7 hộ, cài được 4 cái",
     "ck e di 6 ho giup e nha",
     "hnay dc 2 dvc, 1 ck",
+    # The team's work, and a week's total.
+    "hôm nay tổ tôi đi 15 hộ",
+    "tuần này em đi được 30 hộ, cài app 12 hộ",
     # A bare account figure with no household said.
     "tài khoản ngân hàng 3",
 ]

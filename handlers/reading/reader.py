@@ -206,6 +206,7 @@ _COUNTED_HOMES = re.compile(
 )
 _THINGS = re.compile(r"(?<![\d/.,:])\d+\s*(?:cái|chiếc)(?!\s*(?:app|ứng dụng|vneid))\b", re.I)
 _LATER = re.compile(r"\b(?:hen|tuan\s+(?:sau|toi)|ngay\s+mai|mai|se|du\s+kien|quay\s+lai)\b")
+_WHOLE_SPAN = re.compile(r"\b(?:tuan|thang)\s+(?:nay|ni)\b")
 # "hôm tê", "bữa trước", "mấy hôm trước": a day, but which?
 _A_DAY = re.compile(
     r"\b(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|t[2-7]|cn|chu\s+nhat|hom\s+(?:qua|nay|kia))\b|"
@@ -232,6 +233,8 @@ _OTHER_PERSON = re.compile(
 )
 # "tổng hợp ngày 19/11 (03 đ/c)": several members' work summed; "nhờ em báo dùm".
 _SUMMARY = re.compile(
+    r"\b(?:ca\s+)?(?:to|nhom|doi)\s+(?:toi|em|minh|chung\s+em|chung\s+toi|tui|ta)\s+"
+    r"(?:hom\s+nay\s+|nay\s+|da\s+)?(?:di|cai|mo|huong|ho\s+tro|giup|lam|duoc)\b|"
     r"\btong\s+hop\b|\(\s*0?\d+\s*(?:d/c|dong\s+chi)\s*\)|"
     r"\bnho\s+(?:em|toi|tui|chau|con|minh|e)\s+(?:bao|gui)\s*(?:cao\s+)?(?:dum|gium|giup|ho)\b"
 )
@@ -374,8 +377,9 @@ def _parse_report(
     pasted = pasted_from(text)
     if pasted is not None and author is not None and key(pasted) != key(author):
         return Problem("ask_proxy")
-    if _SEVERAL_DAYS.search(folded):
-        return Problem("ask_days")
+    whole_span = _WHOLE_SPAN.search(folded) and _COUNTED_HOMES.search(folded)
+    if _SEVERAL_DAYS.search(folded) or (whole_span and not _A_DAY.search(folded)):
+        return Problem("ask_days")  # "tuần này em đi được 30 hộ": a week's work, not a day's
     if _VAGUE_DAY.search(folded) and not _A_DAY.search(folded):
         return Problem("ask_which_day")
     if _PROXY.search(folded) or _OTHER_PERSON.search(clean(text)) or _SUMMARY.search(folded):
