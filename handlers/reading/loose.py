@@ -184,6 +184,11 @@ class _Tok:
         return self.kind == "num"
 
 
+def guided_code(matcher: IndicatorMatcher) -> str | None:
+    """The plan's indicator of households visited and guided, if it has one."""
+    return matcher.exact("huong dan") or matcher.exact("ho")
+
+
 def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | None:
     """The reading by structure, or None when there is nothing to read this way."""
     text = strip_invisible(text)
@@ -231,7 +236,7 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     if last_week and day is None:
         why.append("last week, no day")
         day = today - timedelta(days=today.weekday() + 1)  # offered as last week's Sunday
-    guided = matcher.exact("huong dan") or matcher.exact("ho")
+    guided = guided_code(matcher)
     filings = matcher.exact("ho so")
     values: dict[str, int] = {}
     totals: set[str] = set()

@@ -25,7 +25,7 @@ from typing import Literal
 
 from handlers.grammar import MAX_NOTE, IndicatorMatcher, Problem, whole_number
 from handlers.reading.dates import date_word_starts, read_date
-from handlers.reading.loose import Loose, read_loose
+from handlers.reading.loose import Loose, guided_code, read_loose
 from handlers.reading.telex import decode_word
 from handlers.reading.text import Text, Word, odd_digit, strip_invisible
 from handlers.reading.vocabulary import (
@@ -322,7 +322,7 @@ def parse_report(
     got = _parse_report(text, matcher, today=today, author=author)
     if not isinstance(got, ParsedReport) or not _COUNTED_HOMES.search(fold(text)):
         return got  # "ho 2 app 5" says what it means: app may count other days' homes
-    guided = matcher.exact("huong dan") or matcher.exact("ho")
+    guided = guided_code(matcher)
     visited = got.values.get(guided, 0) if guided is not None else 0
     over = [
         (code, value)
