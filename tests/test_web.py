@@ -51,10 +51,12 @@ class Site:
 
     async def private_link(self, chat: int, user: int) -> str:
         """A leader's or admin's link asked for in a group: it goes to their private chat."""
+        # Counted before asking: the running bot's own outbox sender may deliver the link
+        # before the reply to the group is read.
+        before = len(self.fake.messages_to(user))
         out = await self.talk.say(chat, user, "/theo_doi")
         assert "đã được gửi vào chat riêng" in out, out
         assert "/web/d/" not in out
-        before = len(self.fake.messages_to(user))
         assert self.running.telegram is not None
         await OutboxSender(self.running.deps, [self.running.telegram]).drain()
         sent = await self.fake.wait_sent(before + 1, chat_id=user)
