@@ -70,6 +70,15 @@ STORED: list[tuple[str, dict[str, int], date]] = [
     # A bank account is an e-payment account.
     ("Hôm nay em hướng dẫn 12 hộ, mở tài khoản Agribank cho 5 hộ, 2 hộ cài VNeID.",
      {"ho": 12, "tt": 5, "app": 2}, TODAY),
+    # A date in words, with or without "ngày"; "hôm kìa" is three days back, and a weekday in
+    # parentheses says the day too.
+    ("hôm 11 tháng 11 chị đi 6 hộ, cài VNeID 2 hộ", {"ho": 6, "app": 2}, date(2026, 11, 11)),
+    ("Báo cáo bổ sung ngày 13 tháng 11 năm 2026: đi 9 hộ, chữ ký số 1 hộ", {"ho": 9, "cks": 1},
+     date(2026, 11, 13)),
+    ("hôm kìa đi 8 nhà, cài vneid 5 nhà", {"ho": 8, "app": 5}, date(2026, 11, 17)),
+    ("bữa kia (thứ 4) tui đi 6 nhà, cài vneid 2 nhà", {"ho": 6, "app": 2}, date(2026, 11, 18)),
+    # VNeID as voice typing spells it.
+    ("hôm nay hướng dẫn mười hộ cài vi en ây được sáu hộ", {"ho": 10, "app": 6}, TODAY),
 ]  # fmt: skip
 
 
@@ -134,3 +143,34 @@ def test_keys_typed_as_keys_are_never_asked_for_exceeding() -> None:
         got = parse_report(text, MATCHER, today=TODAY)
         assert isinstance(got, ParsedReport), (text, got)
         assert got.values == {"ho": 2, "app": 5}, text
+
+
+CORRECTED: list[tuple[str, dict[str, int]]] = [
+    # The figure named after "nhầm" / "à không" replaces that indicator's, not the nearest.
+    ("hôm nay 11 hộ, vneid 6, momo 3. Ơ nhầm, vneid 5", {"ho": 11, "app": 5, "tt": 3}),
+    ("nay đi 7 nhà, 2 tt... à không 3 tt, 4 vneid", {"ho": 7, "tt": 3, "app": 4}),
+    ("đi 10 hộ à nhầm 12 hộ, cài vneid 7 hộ", {"ho": 12, "app": 7}),
+    # "chứ không phải N": the figure denied; "không phải N mà là M": M in its place.
+    ("mở ví cho 4 hộ chứ không phải 2, hướng dẫn 9 hộ", {"tt": 4, "ho": 9}),
+    ("hôm nay không phải 6 hộ cài vneid mà là 4 hộ, hướng dẫn 10 hộ", {"app": 4, "ho": 10}),
+]
+
+
+@pytest.mark.parametrize(("text", "values"), CORRECTED)
+def test_a_correction_in_the_message_is_offered_as_corrected(
+    text: str, values: dict[str, int]
+) -> None:
+    # Never stored without a tap: the member confirms the figures the correction leaves.
+    got = parse_report(text, MATCHER, today=TODAY)
+    assert isinstance(got, Problem), got
+    assert got.suggestion is not None
+    offered = dict(pair.split("=") for pair in got.suggestion.split() if "=" in pair)
+    assert {k: int(v) for k, v in offered.items() if k != "ngay"} == values
+
+
+def test_a_typo_remark_is_no_correction_of_the_next_sentence() -> None:
+    text = "cài VNeID là 3 hộ chứ không phải 5, em gõ nhầm. Hướng dẫn vẫn 8 hộ"
+    got = parse_report(text, MATCHER, today=TODAY)
+    assert isinstance(got, Problem), got
+    assert got.suggestion is not None
+    assert sorted(got.suggestion.split()) == ["app=3", "ho=8"]

@@ -97,7 +97,25 @@ _ENGLISH_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _ENGLISH_DAY = re.compile(r"\b(?:on\s+|for\s+|last\s+)?(mon|tues|wednes|thurs|fri|satur|sun)day\b")
 
 
+# "hôm 10 tháng 11", "ngày 16 tháng 11 năm 2026": a date in words, read as 10/11.
+_MONTH_DATE = re.compile(
+    r"(?<![\d/])(?P<d>[0-3]?\d)\s+thang\s+(?P<m>[01]?\d)\b(?:\s*,?\s*nam\s+(?P<y>20\d\d)\b)?"
+)
+
+
+def _month_date(m: re.Match[str]) -> str:
+    if not (1 <= int(m["d"]) <= 31 and 1 <= int(m["m"]) <= 12):
+        return m.group()
+    value = f"{m['d']}/{m['m']}" + (f"/{m['y']}" if m["y"] else "")
+    return value.ljust(len(m.group()))
+
+
 def read_date(t: Text, today: date) -> date | Problem | None:
+    for said_date in reversed(list(_MONTH_DATE.finditer(t.folded))):
+        # In both texts: a date is read from the words as typed.
+        value, at, end = _month_date(said_date), said_date.start(), said_date.end()
+        t.folded = t.folded[:at] + value + t.folded[end:]
+        t.original = t.original[:at] + value + t.original[end:]
     stamp = _STAMP.search(t.folded)
     if stamp is not None:
         t.blank(stamp.start(), stamp.end())
@@ -122,6 +140,8 @@ def read_date(t: Text, today: date) -> date | Problem | None:
             if back is None:
                 tomorrow = (today + timedelta(days=1)).strftime("%d/%m/%Y")
                 return Problem("date_future", {"value": tomorrow})
+            if back == 2 and "kìa" in t.original[word.start() : word.end()].lower():
+                back = 3  # "hôm kìa": the day before "hôm kia"
             found = found or today - timedelta(days=back)
             said.append((word.start(), back))
             t.blank(word.start(), word.end())

@@ -60,6 +60,9 @@ KINDS_OF_WORK = {
     "tai khoan dinh danh": "cai app", "dinh danh": "cai app", "dvctt": "ho so",
     "ho so dvc": "ho so", "ho so dvctt": "ho so", "vnied": "cai app", "ve no e ai di": "cai app",
     "ve ne ai di": "cai app", "vi en ai di": "cai app", "v neid": "cai app",
+    # VNeID as voice typing spells it out: "vi en ây", "vê en i đi", "vi en"
+    "vi en ay": "cai app", "vi en ay di": "cai app", "vi en ai": "cai app", "vi en": "cai app",
+    "vi en i di": "cai app", "ve en i di": "cai app", "ve en": "cai app", "vi e en": "cai app",
     "app cong dan": "cai app", "dinh danh dien tu": "cai app", "cai dinh danh": "cai app",
     "ky so": "chu ky so", "chu ki so": "chu ky so", "cks": "chu ky so",
     "len san": "thuong mai dien tu", "vo so": "thuong mai dien tu", "shopee": "thuong mai dien tu",
@@ -159,7 +162,10 @@ _TIME = re.compile(
 )
 _HOURS_OR_HOUSEHOLDS = re.compile(r"(?<![\w.,:])\d{1,2}\s?h(?![\w])")
 _LAST_WEEK = re.compile(r"\btuan\s+(?:truoc|trc|roi|vua\s+roi|qua)\b|\blast\s+week\b")
-_DATE_INSIDE = re.compile(r"^\(\s*(?:ngay\s+)?\d{1,2}\s*/\s*\d{1,2}(?:\s*/\s*\d{2,4})?\s*\)$")
+_DATE_INSIDE = re.compile(
+    r"^\(\s*(?:(?:ngay\s+)?\d{1,2}\s*/\s*\d{1,2}(?:\s*/\s*\d{2,4})?|(?:ngay\s+|hom\s+)?"
+    r"(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|chu\s+nhat|cn|t[2-7]))\s*\)$"
+)  # "(18/11)", "(thứ 3)": the day the work was done
 MAX_SURE = 200  # more households than this in one report is checked by a person first
 
 
@@ -492,11 +498,11 @@ def _phrase_kind(
 
 
 # Words that hold an indicator's or a negation's letters but are neither: people ("cán bộ"),
-# and goods a household sells ("nem chua", "mắm tôm chà", "giò chả").
+# goods a household sells ("nem chua", "mắm tôm chà", "giò chả"), a report "bổ sung".
 _PERSONS = frozenset(
     {"can bo", "cong an", "cong chuc", "vien chuc", "doan vien", "hoi vien", "nem chua",
      "canh chua", "me chua", "xoai chua", "mam tom cha", "gio cha", "cha ca", "cha lua",
-     "cha gio", "cha que", "banh cha"}
+     "cha gio", "cha que", "banh cha", "bo sung", "bao cao bo sung", "bo doi"}
 )  # fmt: skip
 # Opening or setting up something the plan does not name ("mở da lô pây"): what was it?
 _OPENED = frozenset({"mo", "cai", "dung", "lap", "tao", "nap", "kich hoat"})
@@ -514,22 +520,97 @@ _OBLIGATIONS = frozenset({"phai", "can", "chi tieu", "muc tieu", "ke hoach"})
 _CORRECTED = frozenset({"nham", "dung ra", "dung ra la", "sua lai", "sua thanh", "chinh xac la"})
 
 
+_BLANK = _Tok("word", "")
+
+
+def _is_mark(tokens: list[_Tok], n: int) -> bool:
+    """ "nhầm", "đúng ra", and "à không" / "à ko" opening what follows (not "à, không ai")."""
+    tok = tokens[n]
+    if tok.kind == "word" and tok.text in ("nham", "dung"):
+        return True
+    return (
+        tok.kind == "neg"
+        and tok.text in ("khong", "ko", "k", "hong")
+        and n > 0
+        and tokens[n - 1].text in ("a", "o", "ay")
+        and n + 1 < len(tokens)
+        and (tokens[n + 1].num or (n + 2 < len(tokens) and tokens[n + 2].num))
+    )
+
+
+def _key_of(tokens: list[_Tok], k: int) -> str | None:
+    """The indicator a number stands beside ("app 4", "4 app", "cài app 6 hộ")."""
+    for j in (k - 1, k + 1, k + 2):
+        if 0 <= j < len(tokens) and tokens[j].kind == "ind":
+            if j == k + 2 and tokens[k + 1].kind not in ("unit_h", "unit_f"):
+                continue
+            return tokens[j].value
+    return None
+
+
+def _denied_figures(out: list[_Tok]) -> bool:
+    """ "3 hộ chứ không phải 5": the figure denied is no figure; "không phải 5 hộ cài VNeID mà
+    là 3 hộ": the one after "mà là" takes its place and keeps the words between."""
+    changed = False
+    for n in range(len(out) - 2):
+        if not (out[n].kind == "neg" and out[n + 1].text == "phai" and out[n + 2].num):
+            continue
+        end = n + 3
+        if end < len(out) and out[end].kind in ("unit_h", "unit_f", "unit_p"):
+            end += 1
+        rest = next(
+            (
+                k
+                for k in range(end, min(len(out), end + 6))
+                if out[k].text == "la" and out[k - 1].text == "ma"
+            ),
+            None,
+        )
+        if rest is not None and rest + 1 < len(out) and out[rest + 1].num:
+            for k in (*range(n, end), rest - 1, rest):
+                out[k] = _BLANK
+        elif n > 0 and out[n - 1].text == "chu":
+            for k in range(n - 1, end):
+                out[k] = _BLANK
+        else:
+            continue
+        changed = True
+    return changed
+
+
 def corrected(tokens: list[_Tok]) -> tuple[list[_Tok], bool]:
     """ "đi 8 nhà à nhầm 9 nhà": the number after "nhầm" takes the place of the one before it,
-    which keeps its unit and indicator. True when something was corrected."""
+    which keeps its unit and indicator; "app 4, tt 2. À nhầm, app 3": the one named. True when
+    something was corrected."""
     out = list(tokens)
-    changed = False
+    changed = _denied_figures(out)
     for n in range(len(out)):
-        if out[n].kind != "word" or out[n].text not in ("nham", "dung"):
+        if not _is_mark(out, n):
             continue
-        before = next((k for k in range(n - 1, -1, -1) if out[k].kind == "num"), None)
-        after = next((k for k in range(n + 1, min(len(out), n + 5)) if out[k].kind == "num"), None)
-        if before is None or after is None:
+        after = next((k for k in range(n + 1, min(len(out), n + 5)) if out[k].num), None)
+        exclaimed = n == 0 or out[n - 1].kind == "sep" or out[n - 1].text in ("a", "o", "ay", "oi")
+        if after is None or (
+            not exclaimed
+            and any(out[k].kind == "sep" and out[k].text not in ",:-" for k in range(n, after))
+        ):
+            continue  # "em gõ nhầm. Hướng dẫn vẫn 8 hộ": a remark, the next sentence its own
+        key = _key_of(out, after)
+        before = None
+        if key is not None:
+            before = next(
+                (k for k in range(n - 1, -1, -1) if out[k].num and _key_of(out, k) == key), None
+            )
+        if before is None:
+            before = next((k for k in range(n - 1, -1, -1) if out[k].num), None)
+        if before is None:
             continue
         out[before] = out[after]
-        for k in range(after, n - 1, -1):
+        last = after
+        if key is not None and after + 1 < len(out) and out[after + 1].kind == "ind":
+            last = after + 1
+        for k in range(last, n - 1, -1):
             if out[k].kind != "sep":
-                out[k] = _Tok("word", "")
+                out[k] = _BLANK
         changed = True
     return out, changed
 
