@@ -77,6 +77,9 @@ STORED: list[tuple[str, dict[str, int], date]] = [
      date(2026, 11, 13)),
     ("hôm kìa đi 8 nhà, cài vneid 5 nhà", {"ho": 8, "app": 5}, date(2026, 11, 17)),
     ("bữa kia (thứ 4) tui đi 6 nhà, cài vneid 2 nhà", {"ho": 6, "app": 2}, date(2026, 11, 18)),
+    # "hôm 17": the 17th; "mừng lắm" (so glad) is no "mùng lăm" (the 5th).
+    ("hôm 17 chị đi 4 nhà, cài vneid 1 nhà", {"ho": 4, "app": 1}, date(2026, 11, 17)),
+    ("sáng nay đi 6 hộ, cài VNeID 4 hộ, bà con mừng lắm", {"ho": 6, "app": 4}, TODAY),
     # VNeID as voice typing spells it.
     ("hôm nay hướng dẫn mười hộ cài vi en ây được sáu hộ", {"ho": 10, "app": 6}, TODAY),
 ]  # fmt: skip
@@ -118,6 +121,10 @@ ASKED: list[str] = [
     "tuần này em đi được 30 hộ, cài app 12 hộ",
     # A bare account figure with no household said.
     "tài khoản ngân hàng 3",
+    # Today's weekday alone (on a Friday): today, or last Friday?
+    "thứ sáu em đi 9 hộ, cài vneid 4",
+    # "mong" (hoping) before a count is no "mồng" (a day).
+    "mong 6 hộ nữa cho đủ chỉ tiêu, nay đi 3 hộ",
 ]
 
 

@@ -13,7 +13,7 @@ from handlers.reading.vocabulary import DIGIT_WORDS
 from storage.folding import fold
 
 _DATE_KEY = re.compile(
-    r"(?:^|(?<=[\s,;:(]))(?:ngay|mung|mong)\b\s*[:=]?\s*(?P<value>\d[^\s,;:)]*)"
+    r"(?:^|(?<=[\s,;:(]))(?:ngay|mung|mong|hom|bua)\b\s*[:=]?\s*(?P<value>\d[^\s,;:)]*)"
 )
 _BARE_DATE = re.compile(
     r"(?<!duong\s)(?<!pho\s)(?<!so\s)(?<!ngo\s)(?<!hem\s)(?<!kiet\s)(?<![\d/.\-])"
@@ -110,6 +110,25 @@ def _month_date(m: re.Match[str]) -> str:
     return value.ljust(len(m.group()))
 
 
+_DAY_KEYS = frozenset({"mùng", "mồng", "mung", "mong", "hôm", "bữa", "hom", "bua"})
+_COUNTED_AFTER = re.compile(r"\s*(?:ho|nha|nguoi|gia dinh|can|hs|ho so)\b")
+
+
+def _is_date_key(m: re.Match[str], t: Text) -> bool:
+    """ "mùng 5", "mồng 4", "ngày 18"; not "mừng 20" (glad) nor "mong 5 hộ nữa" (hoping)."""
+    word = t.original[m.start() : m.start() + 4].lower()
+    if word.startswith("ng"):
+        return True
+    if word not in ("mùng", "mồng", "mung", "mong") and word[:3] not in (
+        "hôm",
+        "bữa",
+        "hom",
+        "bua",
+    ):
+        return False  # "hôm 18 em đi": the 18th
+    return _COUNTED_AFTER.match(t.folded, m.end()) is None or "/" in m["value"]
+
+
 def read_date(t: Text, today: date) -> date | Problem | None:
     for said_date in reversed(list(_MONTH_DATE.finditer(t.folded))):
         # In both texts: a date is read from the words as typed.
@@ -153,7 +172,8 @@ def read_date(t: Text, today: date) -> date | Problem | None:
         before = [s for s in sorted(said) if s[0] < first]
         back = before[-1][1] if before else sorted(said)[0][1]
         found = today - timedelta(days=back)
-    m: re.Match[str] | None = _DATE_KEY.search(t.folded) or _BARE_DATE.search(t.folded)
+    keyed = next((k for k in _DATE_KEY.finditer(t.folded) if _is_date_key(k, t)), None)
+    m: re.Match[str] | None = keyed or _BARE_DATE.search(t.folded)
     if m is not None:
         raw = t.original[m.start("value") : m.end("value")]
         explicit = date_value(fold(raw).rstrip("."), today)
@@ -179,6 +199,8 @@ def read_date(t: Text, today: date) -> date | Problem | None:
         t.blank(wd.start(), wd.end())
         if _LAST_WEEK.search(t.folded) and (today - found).days <= today.weekday():
             found -= timedelta(days=7)  # "thứ 6 tuần trước": not this week's Friday
+        elif found == today:
+            return Problem("ask_which_day")  # "thứ 6" said on a Friday: today, or last week's?
     elif wd is not None and not re.search(r"\d", t.folded[wd.end() : wd.end() + 3]):
         t.blank(wd.start(), wd.end())  # "T4 18/11": the weekday of the date given
     if found is not None and found > today:

@@ -222,7 +222,7 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
         # "nga2y 17 d9i 6 ho65": the words as the keyboard should have made them, dates too.
         decoded = _VNI_WORD.sub(lambda m: decode_word(m.group()), t.folded)
         t = Text(decoded, decoded)
-    spoken_day = _SPOKEN_DAY.sub(_day_digits, t.folded)
+    spoken_day = _SPOKEN_DAY.sub(lambda m: _day_digits(m, t.original), t.folded)
     if spoken_day != t.folded:
         t = Text(spoken_day, spoken_day)  # "ngày mười bảy": the date as digits, in both
     last_week = bool(_LAST_WEEK.search(t.folded))
@@ -368,10 +368,14 @@ _SPOKEN_DAY = re.compile(
 )
 
 
-def _day_digits(m: re.Match[str]) -> str:
-    """ "ngày mười bảy" -> "ngày 17" (the text keeps no alignment here: `t` is rebuilt)."""
-    value = spoken(m.group("n").split())
-    if value is None or value > 31:
+def _day_digits(m: re.Match[str], original: str) -> str:
+    """ "ngày mười bảy" -> "ngày 17" (the text keeps no alignment here: `t` is rebuilt); "mừng
+    lắm" (so glad) is no "mùng lăm"."""
+    words = m.group("n").split()
+    value = spoken(words)
+    if value is None or value > 31 or words == ["lam"]:
+        return m.group()
+    if original[m.start() : m.start() + 4].lower() in ("mừng", "mưng"):
         return m.group()
     return f"{m.group('key')} {value}".ljust(len(m.group()))
 
