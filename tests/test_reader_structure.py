@@ -181,3 +181,16 @@ def test_a_typo_remark_is_no_correction_of_the_next_sentence() -> None:
     assert isinstance(got, Problem), got
     assert got.suggestion is not None
     assert sorted(got.suggestion.split()) == ["app=3", "ho=8"]
+
+
+def test_a_figure_said_twice_is_offered_each_way_it_can_be_read() -> None:
+    # Summed (morning and afternoon), corrected (the later one), or the first alone: the member
+    # taps the one meant; nothing is stored without a tap.
+    for text, meant in (
+        ("sáng nay 5 hộ, chiều thêm 3 hộ nữa", "ho=8"),
+        ("đi 9 hộ, vneid 6 hộ\nsửa lại: vneid 4 hộ thôi, mấy hộ kia chưa có CCCD", "ho=9 app=4"),
+    ):
+        got = parse_report(text, MATCHER, today=TODAY)
+        assert isinstance(got, Problem), got
+        readings = [sorted(r.split()) for r in got.args["readings"].split("|")]
+        assert sorted(meant.split()) in readings, (text, readings)

@@ -177,6 +177,9 @@ class Loose:
     note: str | None = None
     why: list[str] = field(default_factory=list)  # what made it unsure
     denied: bool = False  # a word of negation stands anywhere in the message
+    # An indicator said twice is summed ("sáng 6 hộ, chiều thêm 4 hộ"); it may instead be a
+    # correction (the last stands) or a breakdown (the first): those readings, when they differ.
+    others: list[dict[str, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -245,6 +248,7 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     guided = guided_code(matcher)
     filings = matcher.exact("ho so")
     values: dict[str, int] = {}
+    said: dict[str, list[int]] = {}
     totals: set[str] = set()
     tokens, fixed = corrected(tokens)
     visits = any(t.kind in ("visit", "ind") for t in tokens)
@@ -260,6 +264,7 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
         if found is None:
             return None
         for code, value, total in found:
+            said.setdefault(code, []).append(value)
             if total:
                 totals.add(code)
                 values[code] = value  # "tổng hướng dẫn 5 hộ": the total stands
@@ -284,7 +289,28 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     if any(v > MAX_SURE for c, v in values.items() if c in matcher.household_codes):
         why.append("large")
     denied = any(t.kind == "neg" for t in tokens)
-    return Loose(values, day, sure=not why, note=note, why=why, denied=denied)
+    others = _other_readings(values, said, guided) if any(" twice" in w for w in why) else []
+    return Loose(values, day, sure=not why, note=note, why=why, denied=denied, others=others)
+
+
+def _other_readings(
+    values: dict[str, int], said: dict[str, list[int]], guided: str | None
+) -> list[dict[str, int]]:
+    """A figure said twice, read the other ways: the later one correcting the earlier (the
+    households visited kept, or corrected too), the two summed, the first alone."""
+    twice = {c: v for c, v in said.items() if c in values and len(v) > 1}
+    ways = (
+        {c: v[-1] if c != guided else v[0] for c, v in twice.items()},
+        {c: v[-1] for c, v in twice.items()},
+        {c: sum(v) for c, v in twice.items()},
+        {c: v[0] for c, v in twice.items()},
+    )
+    others: list[dict[str, int]] = []
+    for way in ways:
+        other = {**values, **way}
+        if other != values and other not in others:
+            others.append(other)
+    return others
 
 
 _SPOKEN_DIGITS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "lam": 5, "sau": 6,

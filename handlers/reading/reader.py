@@ -479,14 +479,27 @@ def _parse_report(
         return careful
     if loose.sure and careful.code in _STORED_ON_SECOND_READING:
         return ParsedReport(values=loose.values, day=loose.day, note=loose.note)
-    if careful.code == "duplicate":
-        return careful  # "tmdt 2, lên sàn 1": said twice, and the structure does not settle it
     line = report_line(loose.values, loose.day, today)
+    if careful.code == "duplicate":
+        # "tmdt 2, lên sàn 1": said twice, and the structure does not settle it; "sáng 5 hộ,
+        # chiều thêm 3 hộ": the ways a figure said twice reads, each a button.
+        if not loose.others:
+            return careful
+        readings = [line, *(report_line(o, loose.day, today) for o in loose.others)]
+        return Problem("duplicate", {**careful.args, "readings": "|".join(readings)})
     if careful.code in ("missing_value", "not_number"):
         # "ho=12 app": the figure missing is said, not guessed; the rest offered for one tap.
         return Problem(careful.code, careful.args, suggestion=line)
     if careful.suggestion == line:
         return careful
+    # The careful reading's guess, and a figure said twice read the other ways (summed,
+    # corrected, broken down): each reading a button.
+    lines = [line]
+    for other in (careful.suggestion, *(report_line(o, loose.day, today) for o in loose.others)):
+        if other and other not in lines:
+            lines.append(other)
+    if len(lines) > 1:
+        return Problem("ask_reading", {"readings": "|".join(lines)}, suggestion=line)
     return Problem("ask_reading", {}, suggestion=line)
 
 
