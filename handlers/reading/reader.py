@@ -483,9 +483,9 @@ def _parse_report(
     if careful.code == "duplicate":
         # "tmdt 2, lên sàn 1": said twice, and the structure does not settle it; "sáng 5 hộ,
         # chiều thêm 3 hộ": the ways a figure said twice reads, each a button.
-        if not loose.others:
+        readings = _lines(line, *(report_line(o, loose.day, today) for o in loose.others))
+        if len(readings) < 2:
             return careful
-        readings = [line, *(report_line(o, loose.day, today) for o in loose.others)]
         return Problem("duplicate", {**careful.args, "readings": "|".join(readings)})
     if careful.code in ("missing_value", "not_number"):
         # "ho=12 app": the figure missing is said, not guessed; the rest offered for one tap.
@@ -494,13 +494,16 @@ def _parse_report(
         return careful
     # The careful reading's guess, and a figure said twice read the other ways (summed,
     # corrected, broken down): each reading a button.
-    lines = [line]
-    for other in (careful.suggestion, *(report_line(o, loose.day, today) for o in loose.others)):
-        if other and other not in lines:
-            lines.append(other)
+    also = (report_line(o, loose.day, today) for o in loose.others)
+    lines = _lines(line, careful.suggestion, *also)
     if len(lines) > 1:
         return Problem("ask_reading", {"readings": "|".join(lines)}, suggestion=line)
     return Problem("ask_reading", {}, suggestion=line)
+
+
+def _lines(*lines: str | None) -> list[str]:
+    """Each reading once, in the order given."""
+    return list(dict.fromkeys(line for line in lines if line))
 
 
 def _careful(text: str, matcher: IndicatorMatcher, *, today: date) -> ParsedReport | Problem:
