@@ -377,8 +377,15 @@ async def _offer(
     several = _readings(problem)
     if several:
         rich = _refuse(ctx, problem, indicators)
-        rich.lines[-2:] = []  # not the example: the buttons are the choice
-        rich.add(_("Nothing was recorded yet: press the reading you meant, or send it again."))
+        rich.lines[-2:] = []  # not the example: the readings are the choice
+        if ctx.msg.buttons:
+            rich.add(_("Nothing was recorded yet: press the reading you meant, or send it again."))
+        else:
+            # No buttons (Zalo): each reading as a line to send back as it is.
+            rich.add(_("Nothing was recorded yet: send back the line you meant."))
+            command = "/" + (ctx.command if ctx.command in ("bao_cao", "report") else "bao_cao")
+            for line in several:
+                rich.add("👉 ", code(f"{command} {line}"))
         labels = []
         for line in several:
             values = _by_code_values(line, indicators)

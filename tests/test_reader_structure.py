@@ -194,3 +194,15 @@ def test_a_figure_said_twice_is_offered_each_way_it_can_be_read() -> None:
         assert isinstance(got, Problem), got
         readings = [sorted(r.split()) for r in got.args["readings"].split("|")]
         assert sorted(meant.split()) in readings, (text, readings)
+
+
+def test_an_indicator_named_without_a_figure_is_offered_as_one_household_or_all() -> None:
+    for text, meant in (
+        ("hôm nay đi 5 hộ, cài VNeID 3 hộ, nhà bà Tư thì mở tài khoản Agribank",
+         "ho=5 app=3 tt=1"),
+        ("hôm nay đi 4 hộ, 2 hộ mở ví MoMo, cả mấy hộ đều cài VNeID luôn", "ho=4 tt=2 app=4"),
+    ):  # fmt: skip
+        got = parse_report(text, MATCHER, today=TODAY)
+        assert isinstance(got, Problem), got
+        offered = [*got.args.get("readings", "").split("|"), got.suggestion or ""]
+        assert sorted(meant.split()) in [sorted(r.split()) for r in offered], (text, got)

@@ -391,3 +391,25 @@ async def test_zalo_members_get_the_leaderboard_chart_by_address(
         RUNNING.remove(running.zalo)
         await fake.wake_pollers()
         await running.stop()
+
+
+async def test_several_readings_on_zalo_are_lines_to_send_back(
+    fake: FakeTelegram, zfake: FakeZalo, both: tuple[app.Running, ZaloUser]
+) -> None:
+    # Zalo has no buttons: a message read several ways lists each reading as a line; nothing is
+    # stored until the member sends the one they meant.
+    _running, admin = both
+    out = await zsay(zfake, admin, "/lien_ket xa=20791 thon=Thôn Bình An ho=90")
+    code = re.search(r"/tham_gia ([A-Z0-9]{8})", out)
+    assert code is not None
+    hoa = zfake.add_user("Lê Thị Hoa")
+    await zsay(zfake, hoa, f"/tham_gia {code[1]}")
+    out = await zsay(zfake, hoa, "sáng nay 5 hộ, chiều thêm 3 hộ nữa")
+    assert "Chưa ghi gì: gửi lại đúng dòng bạn muốn ghi." in out
+    lines = re.findall(r"^👉 (/bao_cao .+)$", out, re.MULTILINE)
+    assert "/bao_cao ho=8" in lines, out
+    assert "bấm" not in out  # nothing to press
+    assert "Hộ được hướng dẫn: 0/90" in await zsay(zfake, hoa, "tien do")
+    assert "Đã ghi" in await zsay(zfake, hoa, "/bao_cao ho=8")
+    assert "Hộ được hướng dẫn: 8/90" in await zsay(zfake, hoa, "tien do")
+    assert zfake.errors == []

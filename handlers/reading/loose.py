@@ -290,7 +290,28 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
         why.append("large")
     denied = any(t.kind == "neg" for t in tokens)
     others = _other_readings(values, said, guided) if any(" twice" in w for w in why) else []
+    unfigured = [
+        w.removesuffix(" without a figure")
+        for w in why
+        if w.endswith(" without a figure") and not w.startswith("an ")
+    ]
+    others += _implied_readings(values, unfigured, guided, matcher)
     return Loose(values, day, sure=not why, note=note, why=why, denied=denied, others=others)
+
+
+def _implied_readings(
+    values: dict[str, int], unfigured: list[str], guided: str | None, matcher: IndicatorMatcher
+) -> list[dict[str, int]]:
+    """An indicator named with no figure ("nhà bà Út mở tài khoản", "cả mấy nhà đều cài
+    VNeID"): one household, or every household visited. Offered, never stored untapped."""
+    codes = [c for c in dict.fromkeys(unfigured) if c in matcher.codes and c not in values]
+    if not codes:
+        return []
+    ways = [{c: 1 for c in codes}]
+    visited = values.get(guided) if guided is not None else None
+    if visited is not None and visited > 1:
+        ways.append({c: visited for c in codes})
+    return [{**values, **way} for way in ways]
 
 
 def _other_readings(
@@ -1050,6 +1071,7 @@ def _attach(
         )
         if unused and tok.value != guided and not negated:
             why.append("an indicator without a figure")  # "… mở được tài khoản": 1?
+            why.append(f"{tok.value} without a figure")
             if all_of is not None and tok.value is not None and _ALL.search(said):
                 pairs.append((tok.value, all_of, False))  # "nhà nào cũng cài VNeID": all of them
     return pairs

@@ -487,14 +487,18 @@ def _parse_report(
         if len(readings) < 2:
             return careful
         return Problem("duplicate", {**careful.args, "readings": "|".join(readings)})
+    also = (report_line(o, loose.day, today) for o in loose.others)
     if careful.code in ("missing_value", "not_number"):
-        # "ho=12 app": the figure missing is said, not guessed; the rest offered for one tap.
+        # "ho=12 app": the figure missing is said, not guessed; the rest offered for one tap
+        # (and, where the words imply it, with the figure: one household, or all visited).
+        lines = _lines(line, *also)
+        if len(lines) > 1:
+            return Problem(careful.code, {**careful.args, "readings": "|".join(lines)})
         return Problem(careful.code, careful.args, suggestion=line)
     if careful.suggestion == line:
         return careful
     # The careful reading's guess, and a figure said twice read the other ways (summed,
     # corrected, broken down): each reading a button.
-    also = (report_line(o, loose.day, today) for o in loose.others)
     lines = _lines(line, careful.suggestion, *also)
     if len(lines) > 1:
         return Problem("ask_reading", {"readings": "|".join(lines)}, suggestion=line)
