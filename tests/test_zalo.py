@@ -121,15 +121,21 @@ async def test_one_team_on_both_platforms(
     assert fake.errors == []
 
 
+async def _member_of_binh_an(zfake: FakeZalo, admin: ZaloUser, name: str) -> ZaloUser:
+    """Thôn Bình An (90 households) linked by the Zalo admin, and a member joined by its code."""
+    out = await zsay(zfake, admin, "/lien_ket xa=20791 thon=Thôn Bình An ho=90")
+    code = re.search(r"/tham_gia ([A-Z0-9]{8})", out)
+    assert code is not None
+    member = zfake.add_user(name)
+    await zsay(zfake, member, f"/tham_gia {code[1]}")
+    return member
+
+
 async def test_redelivered_zalo_message_counts_once(
     fake: FakeTelegram, zfake: FakeZalo, both: tuple[app.Running, ZaloUser]
 ) -> None:
     _running, admin = both
-    out = await zsay(zfake, admin, "/lien_ket xa=20791 thon=Thôn Bình An ho=90")
-    code = re.search(r"/tham_gia ([A-Z0-9]{8})", out)
-    assert code is not None
-    mai = zfake.add_user("Phạm Thị Mai")
-    await zsay(zfake, mai, f"/tham_gia {code[1]}")
+    mai = await _member_of_binh_an(zfake, admin, "Phạm Thị Mai")
     update = await zfake.user_sends(mai, "/bao_cao ho=4")
     await zfake.wait_texts(mai, 2)
     await zfake.redeliver(update)
@@ -399,11 +405,7 @@ async def test_several_readings_on_zalo_are_lines_to_send_back(
     # Zalo has no buttons: a message read several ways lists each reading as a line; nothing is
     # stored until the member sends the one they meant.
     _running, admin = both
-    out = await zsay(zfake, admin, "/lien_ket xa=20791 thon=Thôn Bình An ho=90")
-    code = re.search(r"/tham_gia ([A-Z0-9]{8})", out)
-    assert code is not None
-    hoa = zfake.add_user("Lê Thị Hoa")
-    await zsay(zfake, hoa, f"/tham_gia {code[1]}")
+    hoa = await _member_of_binh_an(zfake, admin, "Lê Thị Hoa")
     out = await zsay(zfake, hoa, "sáng nay 5 hộ, chiều thêm 3 hộ nữa")
     assert "Chưa ghi gì: gửi lại đúng dòng bạn muốn ghi." in out
     lines = re.findall(r"^👉 (/bao_cao .+)$", out, re.MULTILINE)
