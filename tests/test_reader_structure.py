@@ -125,6 +125,12 @@ ASKED: list[str] = [
     "thứ sáu em đi 9 hộ, cài vneid 4",
     # "mong" (hoping) before a count is no "mồng" (a day).
     "mong 6 hộ nữa cho đủ chỉ tiêu, nay đi 3 hộ",
+    # "bữa hổm": some day back; the team's work in the young's words.
+    "hổm rày bận quá, bữa hổm đi 5 nhà cài vneid 3 nhà",
+    "nay tụi em ghé 14 hộ, cài vneid 9 hộ",
+    "team mình hnay support 11 hộ nha",
+    # A figure below zero, typed in a story.
+    "nay đi 5 hộ, cài vneid -1 hộ do nhập nhầm hôm qua",
 ]
 
 

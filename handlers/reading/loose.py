@@ -295,19 +295,28 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
         for w in why
         if w.endswith(" without a figure") and not w.startswith("an ")
     ]
-    others += _implied_readings(values, unfigured, guided, matcher)
+    others += _implied_readings(values, unfigured, guided, matcher, said)
     return Loose(values, day, sure=not why, note=note, why=why, denied=denied, others=others)
 
 
 def _implied_readings(
-    values: dict[str, int], unfigured: list[str], guided: str | None, matcher: IndicatorMatcher
+    values: dict[str, int],
+    unfigured: list[str],
+    guided: str | None,
+    matcher: IndicatorMatcher,
+    said: dict[str, list[int]],
 ) -> list[dict[str, int]]:
-    """An indicator named with no figure ("nhà bà Út mở tài khoản", "cả mấy nhà đều cài
-    VNeID"): one household, or every household visited. Offered, never stored untapped."""
+    """An indicator named with no figure: the households counted again beside it ("đi 6 hộ,
+    hướng dẫn 2 hộ mở TK Vietinbank": 2), one household ("nhà bà Út mở tài khoản"), or every
+    household visited ("cả mấy nhà đều cài VNeID"). Offered, never stored untapped."""
     codes = [c for c in dict.fromkeys(unfigured) if c in matcher.codes and c not in values]
     if not codes:
         return []
-    ways = [{c: 1 for c in codes}]
+    ways: list[dict[str, int]] = []
+    again = said.get(guided, [])[1:] if guided is not None else []
+    if again and guided is not None:
+        ways.append({guided: said[guided][0], **dict(zip(codes, again, strict=False))})
+    ways.append({c: 1 for c in codes})
     visited = values.get(guided) if guided is not None else None
     if visited is not None and visited > 1:
         ways.append({c: visited for c in codes})

@@ -233,11 +233,18 @@ _OTHER_PERSON = re.compile(
 )
 # "tổng hợp ngày 19/11 (03 đ/c)": several members' work summed; "nhờ em báo dùm".
 _SUMMARY = re.compile(
-    r"\b(?:ca\s+)?(?:to|nhom|doi)\s+(?:toi|em|minh|chung\s+em|chung\s+toi|tui|ta)\s+"
-    r"(?:hom\s+nay\s+|nay\s+|da\s+)?(?:di|cai|mo|huong|ho\s+tro|giup|lam|duoc)\b|"
+    r"\b(?:(?:ca\s+)?(?:to|nhom|doi|team)\s+(?:tui\s+|bon\s+)?(?:toi|em|e|minh|chung\s+em|"
+    r"chung\s+toi|tui|ta)|(?:tui|bon)\s+(?:em|e|minh|tao|tui|toi))\s+"
+    r"(?:hom\s+nay\s+|nay\s+|hnay\s+|da\s+)?(?:di|cai|mo|huong|ho\s+tro|giup|lam|duoc|dc|support|"
+    r"tham|ghe|xuong|tiep\s+can)\b|"
     r"\btong\s+hop\b|\(\s*0?\d+\s*(?:d/c|dong\s+chi)\s*\)|"
     r"\bnho\s+(?:em|toi|tui|chau|con|minh|e)\s+(?:bao|gui)\s*(?:cao\s+)?(?:dum|gium|giup|ho)\b"
 )
+# The south's "hổm" (some days back): folded, it is "hôm" (a day named).
+_HOM_HOM = re.compile(r"\bhổm\b")
+# A minus glued to a figure after a word on the same line ("tài khoản -2 hộ"); a bullet's dash
+# starts its line or follows a colon.
+_NEGATIVE = re.compile(r"(?P<key>[^\W\d_]+(?:[^\S\n][^\W\d_]+)?)[^\S\n]+(?P<value>[-−]\d+)\b")
 _ACTIVATED = re.compile(
     r"\bKH\b(?=\s*(?:VNeID|VNEID|vneid|TK|tk|tài khoản|ĐDĐT|định danh|app|ứng dụng|mức))"
 )
@@ -380,8 +387,13 @@ def _parse_report(
     whole_span = _WHOLE_SPAN.search(folded) and _COUNTED_HOMES.search(folded)
     if _SEVERAL_DAYS.search(folded) or (whole_span and not _A_DAY.search(folded)):
         return Problem("ask_days")  # "tuần này em đi được 30 hộ": a week's work, not a day's
-    if _VAGUE_DAY.search(folded) and not _A_DAY.search(folded):
-        return Problem("ask_which_day")
+    vague = _VAGUE_DAY.search(folded) or _HOM_HOM.search(clean(text).lower())
+    if vague and not _A_DAY.search(folded):
+        return Problem("ask_which_day")  # "bữa hổm": some day back, which one?
+    negative = _NEGATIVE.search(clean(text))
+    if negative is not None:
+        # "mở tài khoản -2 hộ": no figure is below zero; a correction is a reply or /huy.
+        return Problem("negative", {"key": negative["key"], "value": negative["value"]})
     if _PROXY.search(folded) or _OTHER_PERSON.search(clean(text)) or _SUMMARY.search(folded):
         return Problem("ask_proxy")
     careful = _careful(text, matcher, today=today)
