@@ -80,6 +80,11 @@ STORED: list[tuple[str, dict[str, int], date]] = [
     # "hôm 17": the 17th; "mừng lắm" (so glad) is no "mùng lăm" (the 5th).
     ("hôm 17 chị đi 4 nhà, cài vneid 1 nhà", {"ho": 4, "app": 1}, date(2026, 11, 17)),
     ("sáng nay đi 6 hộ, cài VNeID 4 hộ, bà con mừng lắm", {"ho": 6, "app": 4}, TODAY),
+    # A place's name is no word of the report: "ở Hòa Vang nha" is not "vắng nhà" (not home).
+    ("nay đi 9 hộ ở Hòa Vang nha, cài vneid 5 hộ", {"ho": 9, "app": 5}, TODAY),
+    # In progress is not done: the signatures not yet issued are not counted.
+    ("đi 7 hộ, cài vneid 4 hộ, 2 hộ đang làm chữ ký số nhưng chưa cấp xong",
+     {"ho": 7, "app": 4}, TODAY),
     # VNeID as voice typing spells it.
     ("hôm nay hướng dẫn mười hộ cài vi en ây được sáu hộ", {"ho": 10, "app": 6}, TODAY),
 ]  # fmt: skip
@@ -129,6 +134,8 @@ ASKED: list[str] = [
     "hổm rày bận quá, bữa hổm đi 5 nhà cài vneid 3 nhà",
     "nay tụi em ghé 14 hộ, cài vneid 9 hộ",
     "team mình hnay support 11 hộ nha",
+    # "ở xa vắng nhà" (far, not home) is no place name: the households not at home are asked.
+    "đi 6 hộ, 2 hộ ở xa vắng nhà, cài vneid 4 hộ",
     # A figure below zero, typed in a story.
     "nay đi 5 hộ, cài vneid -1 hộ do nhập nhầm hôm qua",
 ]

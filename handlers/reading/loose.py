@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from handlers.grammar import MAX_NOTE, IndicatorMatcher, Problem, whole_number
 from handlers.reading.dates import read_date
 from handlers.reading.telex import decode_word
-from handlers.reading.text import Text, strip_invisible
+from handlers.reading.text import Text, mask_place_names, strip_invisible
 from handlers.reading.vocabulary import (
     AGE,
     APPROXIMATE,
@@ -202,6 +202,7 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     """The reading by structure, or None when there is nothing to read this way."""
     text = strip_invisible(text)
     t = Text(clean(text), fold(text))
+    mask_place_names(t)
     names = (m.group().strip(" :") for m in _SPEAKER.finditer(t.original))
     if _LOOK_ALIKE.search(t.original):
         return None  # "ho=l2": a letter l where a digit should be, read by no one

@@ -49,3 +49,27 @@ class Text:
 
     def blank(self, start: int, end: int) -> None:
         self.folded = self.folded[:start] + " " * (end - start) + self.folded[end:]
+
+
+# A place word, then a name in capitals ("ở Hòa Vang", "xóm Vắng", "ấp Mỹ Không"): the name's
+# words are no indicator, unit or negation ("Vang nha" is no "vắng nhà", not at home).
+_PLACE_WORD = re.compile(
+    r"\b(?:ở|o|xã|thôn|ấp|xóm|bản|làng|buôn|khu|phường|huyện|tỉnh|sóc|plei|phum|quận)\s+",
+    re.IGNORECASE,
+)
+_NAME_WORD = re.compile(r"[^\W\d_]+[^\S\n]*")
+
+
+def mask_place_names(t: Text) -> None:
+    """Blanks the folded text of place names said after a place word (the original keeps them)."""
+    for place in _PLACE_WORD.finditer(t.original):
+        at = end = place.end()
+        while (word := _NAME_WORD.match(t.original, end)) is not None and word.group()[
+            0
+        ].isupper():
+            end = word.end()
+        name = t.original[at:end].strip()
+        if not name or (name.isupper() and len(name) <= 5):
+            continue  # "ở UBND", "xã CAX": an abbreviation, read as such
+        masked = re.sub(r"\S", "x", t.folded[at : at + len(name)])
+        t.folded = t.folded[:at] + masked + t.folded[at + len(name) :]

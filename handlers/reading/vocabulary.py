@@ -68,6 +68,10 @@ NEGATION_PAIRS = frozenset(
         "di lam xa",
         "khong o nha",
         "khong co nha",
+        # In progress, not done: "3 hộ đang làm chữ ký số nhưng chưa cấp xong".
+        "dang lam",
+        "dang cho",
+        "chua xong",
     }
 )
 # Names of other things that share words with an alias ("tài khoản định danh" is the e-ID).
