@@ -219,3 +219,13 @@ def test_an_indicator_named_without_a_figure_is_offered_as_one_household_or_all(
         assert isinstance(got, Problem), got
         offered = [*got.args.get("readings", "").split("|"), got.suggestion or ""]
         assert sorted(meant.split()) in [sorted(r.split()) for r in offered], (text, got)
+
+
+def test_a_question_after_the_figures_leaves_them_offered_for_one_tap() -> None:
+    # The question's own words ("không", "chưa") are no part of the report; nothing is stored
+    # before the member taps, since the question may be about whether the figures count.
+    text = "Bữa ni tui đi 5 nhà ở xóm Đông, cài VNeID cho 4 nhà. Rứa có được tính không hè?"
+    got = parse_report(text, MATCHER, today=TODAY)
+    assert isinstance(got, Problem), got
+    assert got.code == "ask_question"
+    assert sorted((got.suggestion or "").split()) == ["app=4", "ho=5"]

@@ -240,6 +240,8 @@ _SUMMARY = re.compile(
     r"\btong\s+hop\b|\(\s*0?\d+\s*(?:d/c|dong\s+chi)\s*\)|"
     r"\bnho\s+(?:em|toi|tui|chau|con|minh|e)\s+(?:bao|gui)\s*(?:cao\s+)?(?:dum|gium|giup|ho)\b"
 )
+# The last sentence, a question, after figures: "… 3 nhà. Rứa là được chưa con?"
+_TRAILING_QUESTION = re.compile(r"(?<=\w[.!\n])\s*[^.!?\n]*\?[\W_]*$")
 # The south's "hổm" (some days back): folded, it is "hôm" (a day named).
 _HOM_HOM = re.compile(r"\bhổm\b")
 # A minus glued to a figure after a word on the same line ("tài khoản -2 hộ"); a bullet's dash
@@ -327,6 +329,18 @@ def parse_report(
 ) -> ParsedReport | Problem:
     """`author`: the sender's name; a pasted message under another name is not their work."""
     got = _parse_report(text, matcher, today=today, author=author)
+    asked = _TRAILING_QUESTION.search(text)
+    if isinstance(got, Problem) and got.suggestion is None and asked is not None:
+        # "… cài VNeID cả 3 nhà. Vậy có được tính không con?": the report before the question
+        # offered for one tap; the question's words ("không") are no part of it.
+        before = parse_report(text[: asked.start()], matcher, today=today, author=author)
+        line = (
+            report_line(before.values, before.day, today)
+            if isinstance(before, ParsedReport)
+            else before.suggestion
+        )
+        if line:
+            return Problem("ask_question", {}, suggestion=line)
     if not isinstance(got, ParsedReport) or not _COUNTED_HOMES.search(fold(text)):
         return got  # "ho 2 app 5" says what it means: app may count other days' homes
     guided = guided_code(matcher)
