@@ -136,6 +136,8 @@ ASKED: list[str] = [
     "team mình hnay support 11 hộ nha",
     # "ở xa vắng nhà" (far, not home) is no place name: the households not at home are asked.
     "đi 6 hộ, 2 hộ ở xa vắng nhà, cài vneid 4 hộ",
+    # A day named by what happened on it: which date was that?
+    "bữa đám giỗ ông nội tui đi 6 nhà, cài vneid 3 nhà",
     # A figure below zero, typed in a story.
     "nay đi 5 hộ, cài vneid -1 hộ do nhập nhầm hôm qua",
 ]

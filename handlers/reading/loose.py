@@ -166,6 +166,11 @@ _DATE_INSIDE = re.compile(
     r"^\(\s*(?:(?:ngay\s+)?\d{1,2}\s*/\s*\d{1,2}(?:\s*/\s*\d{2,4})?|(?:ngay\s+|hom\s+)?"
     r"(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|chu\s+nhat|cn|t[2-7]))\s*\)$"
 )  # "(18/11)", "(thứ 3)": the day the work was done
+# A word of a day the date reader did not read ("hôm tê", "bữa trước", "hôm đám giỗ").
+# "hôm khác" (another day, to come), "hôm đó" (the day named), "hổm rày" (lately) say none.
+_DAY_LEFT = re.compile(
+    r"\b(?:hom|bua|hum)\b(?!\s+(?:nao|nay|ni|qua|khac|sau|do|day|ay|ray|te|no|kia)\b)"
+)
 MAX_SURE = 200  # more households than this in one report is checked by a person first
 
 
@@ -235,10 +240,13 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
         return None
     for m in list(_TIME.finditer(t.folded)):
         t.blank(m.start(), m.end())  # "lúc 16h", "08:15": when, not how many
+    day_left = _DAY_LEFT.search(t.folded)
 
     folded = _spoken_numbers(t.folded)
     tokens = _tokens(folded, matcher)
     why: list[str] = []
+    if day_left is not None:
+        why.append("a day word left")  # "hôm tê", "bữa hổm", "hôm trước": which day, surely?
     if _HOURS_OR_HOUSEHOLDS.search(folded):
         why.append("hours or households")  # "6h 3app": six o'clock, or six households?
     if _JOINT.search(fold(text)):

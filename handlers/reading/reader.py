@@ -198,7 +198,9 @@ _HEDGE = re.compile(
     r"not\s+sure)\b"
 )
 # What the reading by structure found that changes what a parsed figure means.
-_CHANGES_MEANING = frozenset({"people", "already had", "accounts", "something set up"})
+_CHANGES_MEANING = frozenset(
+    {"people", "already had", "accounts", "something set up", "a day word left"}
+)
 # "đi 4 hộ": households counted in words, the way a story is told (not "ho 4 app 9").
 _COUNTED_HOMES = re.compile(
     r"(?:\d+|\b(?:mot|hai|ba|bon|tu|nam|lam|sau|bay|tam|chin|muoi|muoi|chuc))\s*"
