@@ -82,6 +82,9 @@ STORED: list[tuple[str, dict[str, int], date]] = [
     ("sáng nay đi 6 hộ, cài VNeID 4 hộ, bà con mừng lắm", {"ho": 6, "app": 4}, TODAY),
     # A place's name is no word of the report: "ở Hòa Vang nha" is not "vắng nhà" (not home).
     ("nay đi 9 hộ ở Hòa Vang nha, cài vneid 5 hộ", {"ho": 9, "app": 5}, TODAY),
+    # A date with dots or a dash; a range of households is no date.
+    ("17.11 đi 5 hộ, cài vneid 3 hộ", {"ho": 5, "app": 3}, date(2026, 11, 17)),
+    ("Báo cáo 18-11-2026: HD 6 hộ, VNeID 2", {"ho": 6, "app": 2}, date(2026, 11, 18)),
     # In progress is not done: the signatures not yet issued are not counted.
     ("đi 7 hộ, cài vneid 4 hộ, 2 hộ đang làm chữ ký số nhưng chưa cấp xong",
      {"ho": 7, "app": 4}, TODAY),
@@ -136,6 +139,8 @@ ASKED: list[str] = [
     "team mình hnay support 11 hộ nha",
     # "ở xa vắng nhà" (far, not home) is no place name: the households not at home are asked.
     "đi 6 hộ, 2 hộ ở xa vắng nhà, cài vneid 4 hộ",
+    # A range of households: how many?
+    "nay đi 10-11 hộ, cài vneid 4 hộ",
     # A day named by what happened on it: which date was that?
     "bữa đám giỗ ông nội tui đi 6 nhà, cài vneid 3 nhà",
     # A figure below zero, typed in a story.

@@ -129,6 +129,22 @@ def _is_date_key(m: re.Match[str], t: Text) -> bool:
     return _COUNTED_AFTER.match(t.folded, m.end()) is None or "/" in m["value"]
 
 
+# "17.11", "17-11", "18.11.2026": a date, when its month is this one or the last (a range "3-5
+# hộ" or a decimal is no date: a unit follows, or the month is far).
+_DOTTED = re.compile(
+    r"(?<![\d.,/\-])(?P<value>(?P<d>\d{1,2})[.\-](?P<m>\d{1,2})(?:[.\-](?:20)?\d{2})?)"
+    r"(?![\d.,/\-]|\s*(?:ho|nha|nguoi|gia\s+dinh|can|hs|ho\s+so|h)\b)"
+)
+
+
+def _dotted(folded: str, today: date) -> re.Match[str] | None:
+    last_month = (today.replace(day=1) - timedelta(days=1)).month
+    for m in _DOTTED.finditer(folded):
+        if 1 <= int(m["d"]) <= 31 and int(m["m"]) in (today.month, last_month):
+            return m
+    return None
+
+
 def read_date(t: Text, today: date) -> date | Problem | None:
     for said_date in reversed(list(_MONTH_DATE.finditer(t.folded))):
         # In both texts: a date is read from the words as typed.
@@ -173,7 +189,7 @@ def read_date(t: Text, today: date) -> date | Problem | None:
         back = before[-1][1] if before else sorted(said)[0][1]
         found = today - timedelta(days=back)
     keyed = next((k for k in _DATE_KEY.finditer(t.folded) if _is_date_key(k, t)), None)
-    m: re.Match[str] | None = keyed or _BARE_DATE.search(t.folded)
+    m: re.Match[str] | None = keyed or _BARE_DATE.search(t.folded) or _dotted(t.folded, today)
     if m is not None:
         raw = t.original[m.start("value") : m.end("value")]
         explicit = date_value(fold(raw).rstrip("."), today)
