@@ -85,6 +85,9 @@ STORED: list[tuple[str, dict[str, int], date]] = [
     # A date with dots or a dash; a range of households is no date.
     ("17.11 đi 5 hộ, cài vneid 3 hộ", {"ho": 5, "app": 3}, date(2026, 11, 17)),
     ("Báo cáo 18-11-2026: HD 6 hộ, VNeID 2", {"ho": 6, "app": 2}, date(2026, 11, 18)),
+    # "tuần r" is last week; "tranh thủ tự đi" is no "thứ tư".
+    ("t3 tuần r e đi 5 hộ, cài vneid 2 hộ", {"ho": 5, "app": 2}, date(2026, 11, 10)),
+    ("chiều nay tranh thủ tự đi được 4 hộ, cài vneid 2 hộ", {"ho": 4, "app": 2}, TODAY),
     # In progress is not done: the signatures not yet issued are not counted.
     ("đi 7 hộ, cài vneid 4 hộ, 2 hộ đang làm chữ ký số nhưng chưa cấp xong",
      {"ho": 7, "app": 4}, TODAY),
@@ -139,6 +142,10 @@ ASKED: list[str] = [
     "team mình hnay support 11 hộ nha",
     # "ở xa vắng nhà" (far, not home) is no place name: the households not at home are asked.
     "đi 6 hộ, 2 hộ ở xa vắng nhà, cài vneid 4 hộ",
+    # Two days that disagree; part of a week; a count given as "about".
+    "hôm qua thứ 3 tui đi 5 nhà, cài vneid 2 nhà",
+    "giữa tuần em đi được 6 hộ, cài VNeID 4 hộ",
+    "nay đi khoảng 10 hộ, cài vneid 5 hộ",
     # A range of households: how many?
     "nay đi 10-11 hộ, cài vneid 4 hộ",
     # A day named by what happened on it: which date was that?

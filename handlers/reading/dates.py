@@ -92,7 +92,7 @@ _DATED_STAMP = re.compile(
 )
 _FIRST_FIGURE = re.compile(r"(?<![\d/:.])\d+(?![\d/:])\s*[^\W\d]")
 _HUM = re.compile(r"\bhum(?=\s+(?:qua|nay|kia|wa|ni|bua)\b)")
-_LAST_WEEK = re.compile(r"\btuan\s+(?:truoc|trc|roi|vua\s+roi|qua)\b|\blast\s+week\b")
+_LAST_WEEK = re.compile(r"\btuan\s+(?:truoc|trc|roi|r|rui|vua\s+roi|qua)\b|\blast\s+week\b")
 _ENGLISH_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _ENGLISH_DAY = re.compile(r"\b(?:on\s+|for\s+|last\s+)?(mon|tues|wednes|thurs|fri|satur|sun)day\b")
 
@@ -143,6 +143,12 @@ def _dotted(folded: str, today: date) -> re.Match[str] | None:
         if 1 <= int(m["d"]) <= 31 and int(m["m"]) in (today.month, last_month):
             return m
     return None
+
+
+def _is_weekday(m: re.Match[str], original: str) -> bool:
+    """ "thứ tư", "thu tu"; not "tranh thủ tự đi" (folded the same)."""
+    said = original[m.start() : m.end()].lower()
+    return not re.search(r"thủ|thù|thụ|thú|thũ|từ|tử|tự|tú|tù", said)
 
 
 def read_date(t: Text, today: date) -> date | Problem | None:
@@ -205,7 +211,7 @@ def read_date(t: Text, today: date) -> date | Problem | None:
         index = _ENGLISH_DAYS.index(english.group(1)[:3])
         found = today - timedelta(days=(today.weekday() - index) % 7)
         t.blank(english.start(), english.end())
-    wd = _WEEKDAY.search(t.folded)
+    wd = next((w for w in _WEEKDAY.finditer(t.folded) if _is_weekday(w, t.original)), None)
     if wd is not None and found is None:
         number = wd.group("said") or wd.group("n") or wd.group("t")
         weekday = 7 if wd.group("cn") else int(DIGIT_WORDS.get(number, number))
@@ -218,6 +224,10 @@ def read_date(t: Text, today: date) -> date | Problem | None:
         elif found == today:
             return Problem("ask_which_day")  # "thứ 6" said on a Friday: today, or last week's?
     elif wd is not None and not re.search(r"\d", t.folded[wd.end() : wd.end() + 3]):
+        number = wd.group("said") or wd.group("n") or wd.group("t")
+        index = 6 if wd.group("cn") else int(DIGIT_WORDS.get(number, number)) - 2
+        if found is not None and found.weekday() != index:
+            return Problem("ask_which_day")  # "hôm qua thứ 4" on a Friday: which of the two?
         t.blank(wd.start(), wd.end())  # "T4 18/11": the weekday of the date given
     if found is not None and found > today:
         return Problem("date_future", {"value": found.strftime("%d/%m/%Y")})

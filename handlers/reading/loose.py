@@ -161,7 +161,7 @@ _TIME = re.compile(
     r"\b(?:luc|khoang|tu|den)\s+\d{1,2}\s?(?:h|g|gio)\b"
 )
 _HOURS_OR_HOUSEHOLDS = re.compile(r"(?<![\w.,:])\d{1,2}\s?h(?![\w])")
-_LAST_WEEK = re.compile(r"\btuan\s+(?:truoc|trc|roi|vua\s+roi|qua)\b|\blast\s+week\b")
+_LAST_WEEK = re.compile(r"\btuan\s+(?:truoc|trc|roi|r|rui|vua\s+roi|qua)\b|\blast\s+week\b")
 _DATE_INSIDE = re.compile(
     r"^\(\s*(?:(?:ngay\s+)?\d{1,2}\s*/\s*\d{1,2}(?:\s*/\s*\d{2,4})?|(?:ngay\s+|hom\s+)?"
     r"(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|chu\s+nhat|cn|t[2-7]))\s*\)$"

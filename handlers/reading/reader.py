@@ -215,7 +215,8 @@ _A_DAY = re.compile(
     r"\d{1,2}/\d{1,2}"
 )
 _VAGUE_DAY = re.compile(
-    r"\b(?:hom|bua|buoi)\s+(?:te|truoc|no|do|ay|kia\s+kia)\b|\bmay\s+hom\s+truoc\b|\bhom\s+bua\b"
+    r"\b(?:hom|bua|buoi)\s+(?:te|truoc|no|do|ay|kia\s+kia)\b|\bmay\s+hom\s+truoc\b|\bhom\s+bua\b|"
+    r"\b(?:dau|giua)\s+tuan\b"
 )
 # Someone else's work: "(báo cáo) giùm mạ em", "hộ chị Lan", a message forwarded.
 _PROXY = re.compile(
@@ -244,6 +245,11 @@ _SUMMARY = re.compile(
 )
 # The last sentence, a question, after figures: "… 3 nhà. Rứa là được chưa con?"
 _TRAILING_QUESTION = re.compile(r"(?<=\w[.!\n])\s*[^.!?\n]*\?[\W_]*$")
+# "tầm chục hộ", "khoảng 10 nhà", "hơn chục hộ", "gần 20 hộ": a count given as about so many.
+_ABOUT = re.compile(
+    r"\b(?P<word>tầm|khoảng|chừng|cỡ|gần|ngót|xấp xỉ|hơn|khoang)\s+(?:\d+|chục|mươi)"
+    r"(?:\s+(?:mấy|may))?\s*(?:hộ|nhà|người|gia đình|căn|ho|nha|nguoi)\b"
+)
 # The south's "hổm" (some days back): folded, it is "hôm" (a day named).
 _HOM_HOM = re.compile(r"\bhổm\b")
 # A minus glued to a figure after a word on the same line ("tài khoản -2 hộ"); a bullet's dash
@@ -406,6 +412,17 @@ def _parse_report(
     vague = _VAGUE_DAY.search(folded) or _HOM_HOM.search(clean(text).lower())
     if vague and not _A_DAY.search(folded):
         return Problem("ask_which_day")  # "bữa hổm": some day back, which one?
+    about = _ABOUT.search(clean(text).lower())
+    if about is not None:
+        # "tầm chục hộ chi đó": about ten; how many, exactly? (The rest offered for one tap.)
+        exact = clean(text)[: about.start("word")] + clean(text)[about.end("word") :]
+        guess = parse_report(exact, matcher, today=today, author=author)
+        line = (
+            report_line(guess.values, guess.day, today)
+            if isinstance(guess, ParsedReport)
+            else guess.suggestion
+        )
+        return Problem("ask_quantity", {"part": about.group()}, suggestion=line)
     negative = _NEGATIVE.search(clean(text))
     if negative is not None:
         # "mở tài khoản -2 hộ": no figure is below zero; a correction is a reply or /huy.
