@@ -146,6 +146,10 @@ ASKED: list[str] = [
     "hôm qua thứ 3 tui đi 5 nhà, cài vneid 2 nhà",
     "giữa tuần em đi được 6 hộ, cài VNeID 4 hộ",
     "nay đi khoảng 10 hộ, cài vneid 5 hộ",
+    # Households away, said in a remark: of the 8 visited, were 6 guided?
+    "đi 8 hộ (2 hộ vắng nhà đi làm), cài vneid 4 hộ",
+    # A household named with work done for it, left in words: its figure is asked for.
+    "nay đi nhà chú Năm với nhà cô Sáu, cả 2 nhà cài vneid, nhà cô Sáu mở thêm ví MoMo",
     # A range of households: how many?
     "nay đi 10-11 hộ, cài vneid 4 hộ",
     # A day named by what happened on it: which date was that?

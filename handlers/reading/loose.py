@@ -223,9 +223,13 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     if m is not None:
         note = t.original[m.start("note") : m.end("note")].strip()[:MAX_NOTE] or None
         t.blank(m.start(), m.end())
+    away = False
     for m in list(re.finditer(r"\((?!\s*(?:trong\s+do|gom|bao\s+gom))[^()\n]*\)", t.folded)):
         if _DATE_INSIDE.search(m.group()):
             continue  # "thứ Năm (12/11/2026)": the day the work was done
+        inside = _tokens(m.group()[1:-1], matcher)
+        # "9 hộ (2 hộ vắng nhà đi rẫy)": households not reached, inside the figure's remark.
+        away = away or (any(k.num for k in inside) and any(k.kind == "neg" for k in inside))
         t.blank(m.start(), m.end())  # "tt 4 (3 Agribank, 1 MoMo)": a remark, or a breakdown
     if _VNI_INSIDE.search(t.folded):
         # "nga2y 17 d9i 6 ho65": the words as the keyboard should have made them, dates too.
@@ -245,6 +249,8 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     folded = _spoken_numbers(t.folded)
     tokens = _tokens(folded, matcher)
     why: list[str] = []
+    if away:
+        why.append("not done in a remark")  # of the 9 households, 2 were away: 9, or 7?
     if day_left is not None:
         why.append("a day word left")  # "hôm tê", "bữa hổm", "hôm trước": which day, surely?
     if _HOURS_OR_HOUSEHOLDS.search(folded):
@@ -482,6 +488,21 @@ def _words(folded: str, known: frozenset[str], *, vni: bool) -> list[str]:
             word = decode_word(raw)
         out.extend(SHORT.get(word, word).split())
     return out
+
+
+# A household named by who lives there ("nhà anh Hải", "hộ bà Chín"): one household.
+_NAMED_HOME = re.compile(r"\b(?:nha|ho)\s+(?:ong|ba|anh|chi|co|chu|bac|di|cu|thim|mo|o|me)\s+\w")
+
+
+def done_words(text: str, matcher: IndicatorMatcher) -> bool:
+    """True when the text names a household and work of an indicator done for it ("nhà anh Hải
+    mở thêm tài khoản Sacombank"): a remark that holds a figure, not a breakdown or a brand."""
+    folded = fold(text)
+    if not _NAMED_HOME.search(folded):
+        return False
+    tokens = _tokens(_spoken_numbers(folded), matcher)
+    named = any(t.kind == "ind" for t in tokens)
+    return named and not any(t.kind == "neg" for t in tokens)
 
 
 def _tokens(folded: str, matcher: IndicatorMatcher) -> list[_Tok]:

@@ -25,7 +25,7 @@ from typing import Literal
 
 from handlers.grammar import MAX_NOTE, IndicatorMatcher, Problem, whole_number
 from handlers.reading.dates import date_word_starts, read_date
-from handlers.reading.loose import Loose, guided_code, read_loose
+from handlers.reading.loose import Loose, done_words, guided_code, read_loose
 from handlers.reading.telex import decode_word
 from handlers.reading.text import Text, Word, odd_digit, strip_invisible
 from handlers.reading.vocabulary import (
@@ -199,7 +199,14 @@ _HEDGE = re.compile(
 )
 # What the reading by structure found that changes what a parsed figure means.
 _CHANGES_MEANING = frozenset(
-    {"people", "already had", "accounts", "something set up", "a day word left"}
+    {
+        "people",
+        "already had",
+        "accounts",
+        "something set up",
+        "a day word left",
+        "not done in a remark",
+    }
 )
 # "đi 4 hộ": households counted in words, the way a story is told (not "ho 4 app 9").
 _COUNTED_HOMES = re.compile(
@@ -337,6 +344,20 @@ def parse_report(
 ) -> ParsedReport | Problem:
     """`author`: the sender's name; a pasted message under another name is not their work."""
     got = _parse_report(text, matcher, today=today, author=author)
+    if (
+        isinstance(got, ParsedReport)
+        and got.note
+        and not _NOTE.search(fold(text))
+        and done_words(got.note, matcher)
+    ):
+        # "… cả 3 nhà cài vneid xong, nhà anh Hải mở thêm tài khoản Sacombank": work of an
+        # indicator left in the words kept as a note; asked, with the structure's readings.
+        loose = read_loose(text, matcher, today=today)
+        line = report_line(got.values, got.day, today)
+        others = [] if loose is None else [loose.values, *loose.others]
+        lines = _lines(line, *(report_line(o, got.day, today) for o in others))
+        args = {"readings": "|".join(lines)} if len(lines) > 1 else {}
+        return Problem("ask_reading", args, suggestion=line)
     asked = _TRAILING_QUESTION.search(text)
     if isinstance(got, Problem) and got.suggestion is None and asked is not None:
         # "… cài VNeID cả 3 nhà. Vậy có được tính không con?": the report before the question
