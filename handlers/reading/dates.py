@@ -92,7 +92,8 @@ _DATED_STAMP = re.compile(
 )
 _FIRST_FIGURE = re.compile(r"(?<![\d/:.])\d+(?![\d/:])\s*[^\W\d]")
 _HUM = re.compile(r"\bhum(?=\s+(?:qua|nay|kia|wa|ni|bua)\b)")
-_LAST_WEEK = re.compile(r"\btuan\s+(?:truoc|trc|roi|r|rui|vua\s+roi|qua)\b|\blast\s+week\b")
+# "tuần trước", "tuần rồi", "tuần r": last week, in both readers.
+LAST_WEEK = re.compile(r"\btuan\s+(?:truoc|trc|roi|r|rui|vua\s+roi|qua)\b|\blast\s+week\b")
 _ENGLISH_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _ENGLISH_DAY = re.compile(r"\b(?:on\s+|for\s+|last\s+)?(mon|tues|wednes|thurs|fri|satur|sun)day\b")
 
@@ -219,7 +220,7 @@ def read_date(t: Text, today: date) -> date | Problem | None:
         index = 6 if wd.group("cn") else weekday - 2
         found = today - timedelta(days=(today.weekday() - index) % 7)
         t.blank(wd.start(), wd.end())
-        if _LAST_WEEK.search(t.folded) and (today - found).days <= today.weekday():
+        if LAST_WEEK.search(t.folded) and (today - found).days <= today.weekday():
             found -= timedelta(days=7)  # "thứ 6 tuần trước": not this week's Friday
         elif found == today:
             return Problem("ask_which_day")  # "thứ 6" said on a Friday: today, or last week's?

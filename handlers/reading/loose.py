@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from handlers.grammar import MAX_NOTE, IndicatorMatcher, Problem, whole_number
-from handlers.reading.dates import read_date
+from handlers.reading.dates import LAST_WEEK, read_date
 from handlers.reading.telex import decode_word
 from handlers.reading.text import Text, mask_place_names, strip_invisible
 from handlers.reading.vocabulary import (
@@ -161,7 +161,6 @@ _TIME = re.compile(
     r"\b(?:luc|khoang|tu|den)\s+\d{1,2}\s?(?:h|g|gio)\b"
 )
 _HOURS_OR_HOUSEHOLDS = re.compile(r"(?<![\w.,:])\d{1,2}\s?h(?![\w])")
-_LAST_WEEK = re.compile(r"\btuan\s+(?:truoc|trc|roi|r|rui|vua\s+roi|qua)\b|\blast\s+week\b")
 _DATE_INSIDE = re.compile(
     r"^\(\s*(?:(?:ngay\s+)?\d{1,2}\s*/\s*\d{1,2}(?:\s*/\s*\d{2,4})?|(?:ngay\s+|hom\s+)?"
     r"(?:thu\s*(?:[2-7]|hai|ba|tu|nam|sau|bay)|chu\s+nhat|cn|t[2-7]))\s*\)$"
@@ -238,7 +237,7 @@ def read_loose(text: str, matcher: IndicatorMatcher, *, today: date) -> Loose | 
     spoken_day = _SPOKEN_DAY.sub(lambda m: _day_digits(m, t.original), t.folded)
     if spoken_day != t.folded:
         t = Text(spoken_day, spoken_day)  # "ngày mười bảy": the date as digits, in both
-    last_week = bool(_LAST_WEEK.search(t.folded))
+    last_week = bool(LAST_WEEK.search(t.folded))
     day = read_date(t, today)
     if isinstance(day, Problem):
         return None
