@@ -83,7 +83,11 @@ async def test_killed_round_resumes_without_doubling(
     counts = Counter(s.chat_id for s in fake.sent if s.method == "sendphoto")
     assert set(counts) == set(groups)  # every group has its board
     doubled = [chat for chat, n in counts.items() if n > 1]
-    assert len(doubled) <= 8, doubled  # at most what was in flight (the sender's workers)
+    # At most what was in doubt when the process died: the sender's 8 workers' messages under
+    # way, and on SQLite those sent but not yet written (the sent marks are written together,
+    # `SENT_LATER` after the send, by a write that a loaded machine can hold up for a second:
+    # at Telegram's 30 a second, 30 more). A round resent whole would double all 500.
+    assert len(doubled) <= 8 + 30, doubled
     assert max(counts.values()) <= 2
     assert done_before < 500
     # The new process cannot know what the killed one sent in its last second: Telegram may
