@@ -383,9 +383,8 @@ async def _offer(
         else:
             # No buttons (Zalo): each reading as a line to send back as it is.
             rich.add(_("Nothing was recorded yet: send back the line you meant."))
-            command = "/" + (ctx.command if ctx.command in ("bao_cao", "report") else "bao_cao")
             for line in several:
-                rich.add("👉 ", code(f"{command} {line}"))
+                rich.add("👉 ", code(f"{_command(ctx)} {line}"))
         labels = []
         for line in several:
             values = _by_code_values(line, indicators)
@@ -562,11 +561,16 @@ def _refuse(
         problem,
         example=REPORT_EXAMPLE,
         indicator_codes=[i.code for i in indicators],
-        command="/" + (ctx.command if ctx.command in ("bao_cao", "report") else "bao_cao"),
+        command=_command(ctx),
         tap=("button" if ctx.msg.buttons else "reply") if tap else None,
         reading=views.values_line(_by_code_values(problem.suggestion or "", indicators),
                                   indicators) if tap else None,
     )  # fmt: skip
+
+
+def _command(ctx: Ctx) -> str:
+    """The report command as the member typed it (`/report` in English), else `/bao_cao`."""
+    return "/" + (ctx.command if ctx.command in ("bao_cao", "report") else "bao_cao")
 
 
 def _by_code_values(line: str, indicators: Sequence[Indicator]) -> dict[int, int]:

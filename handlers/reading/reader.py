@@ -363,11 +363,7 @@ def parse_report(
         # "… cài VNeID cả 3 nhà. Vậy có được tính không con?": the report before the question
         # offered for one tap; the question's words ("không") are no part of it.
         before = parse_report(text[: asked.start()], matcher, today=today, author=author)
-        line = (
-            report_line(before.values, before.day, today)
-            if isinstance(before, ParsedReport)
-            else before.suggestion
-        )
+        line = _offered(before, today)
         if line:
             return Problem("ask_question", {}, suggestion=line)
     if not isinstance(got, ParsedReport) or not _COUNTED_HOMES.search(fold(text)):
@@ -396,11 +392,7 @@ def _parse_report(
     if _THINGS.search(text):
         # "cài được 4 cái": four things (apps? phones?), not four households.
         unthinged = _parse_report(_THINGS.sub(" ", text), matcher, today=today, author=author)
-        if isinstance(unthinged, ParsedReport):
-            line: str | None = report_line(unthinged.values, unthinged.day, today)
-        else:
-            line = unthinged.suggestion
-        return Problem("ask_reading", {}, suggestion=line)
+        return Problem("ask_reading", {}, suggestion=_offered(unthinged, today))
     # "KH VNeID 6 hộ" in an officer's shorthand is "kích hoạt", not "không".
     text = _ACTIVATED.sub("kích hoạt", text)
     # "lăm hộ": five said the way "mười lăm" says it ("làm hộ" folds the same, and is no number).
@@ -430,25 +422,21 @@ def _parse_report(
     whole_span = _WHOLE_SPAN.search(folded) and _COUNTED_HOMES.search(folded)
     if _SEVERAL_DAYS.search(folded) or (whole_span and not _A_DAY.search(folded)):
         return Problem("ask_days")  # "tuần này em đi được 30 hộ": a week's work, not a day's
-    vague = _VAGUE_DAY.search(folded) or _HOM_HOM.search(clean(text).lower())
+    cleaned = clean(text)
+    vague = _VAGUE_DAY.search(folded) or _HOM_HOM.search(cleaned.lower())
     if vague and not _A_DAY.search(folded):
         return Problem("ask_which_day")  # "bữa hổm": some day back, which one?
-    about = _ABOUT.search(clean(text).lower())
+    about = _ABOUT.search(cleaned.lower())
     if about is not None:
         # "tầm chục hộ chi đó": about ten; how many, exactly? (The rest offered for one tap.)
-        exact = clean(text)[: about.start("word")] + clean(text)[about.end("word") :]
+        exact = cleaned[: about.start("word")] + cleaned[about.end("word") :]
         guess = parse_report(exact, matcher, today=today, author=author)
-        line = (
-            report_line(guess.values, guess.day, today)
-            if isinstance(guess, ParsedReport)
-            else guess.suggestion
-        )
-        return Problem("ask_quantity", {"part": about.group()}, suggestion=line)
-    negative = _NEGATIVE.search(clean(text))
+        return Problem("ask_quantity", {"part": about.group()}, suggestion=_offered(guess, today))
+    negative = _NEGATIVE.search(cleaned)
     if negative is not None:
         # "mở tài khoản -2 hộ": no figure is below zero; a correction is a reply or /huy.
         return Problem("negative", {"key": negative["key"], "value": negative["value"]})
-    if _PROXY.search(folded) or _OTHER_PERSON.search(clean(text)) or _SUMMARY.search(folded):
+    if _PROXY.search(folded) or _OTHER_PERSON.search(cleaned) or _SUMMARY.search(folded):
         return Problem("ask_proxy")
     careful = _careful(text, matcher, today=today)
     if isinstance(careful, ParsedReport) and careful.note and careful.day is None:
@@ -569,6 +557,13 @@ def _parse_report(
     if len(lines) > 1:
         return Problem("ask_reading", {"readings": "|".join(lines)}, suggestion=line)
     return Problem("ask_reading", {}, suggestion=line)
+
+
+def _offered(got: ParsedReport | Problem, today: date) -> str | None:
+    """The `/bao_cao` line a reading offers for one tap: all of it, or the problem's guess."""
+    if isinstance(got, ParsedReport):
+        return report_line(got.values, got.day, today)
+    return got.suggestion
 
 
 def _lines(*lines: str | None) -> list[str]:
